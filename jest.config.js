@@ -1,0 +1,9 @@
+/** @type {import('jest').Config} */
+module.exports = {
+  preset: "ts-jest",
+  testEnvironment: "node",
+  roots: ["<rootDir>/test"],
+  // Type errors are caught once by `tsc --noEmit` in `npm test`; re-checking per file only slows jest.
+  transform: { "^.+\\.ts$": ["ts-jest", { isolatedModules: true }] },
+  testTimeout: 60000,
+};
