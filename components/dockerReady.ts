@@ -1,0 +1,73 @@
+import * as pulumi from "@pulumi/pulumi";
+import { waitForDocker } from "../lib/dockerProbe";
+
+export interface DockerReadyArgs {
+  /** Address dialled, the host's EIP; the server certificate must name it. */
+  host: pulumi.Input<string>;
+  port: pulumi.Input<number>;
+  /** A replaced instance boots afresh, so a new id means waiting again. */
+  instanceId: pulumi.Input<string>;
+  caPem: pulumi.Input<string>;
+  certPem: pulumi.Input<string>;
+  keyPem: pulumi.Input<string>;
+  /** Names the host in the error message. */
+  label: pulumi.Input<string>;
+  timeoutMinutes: pulumi.Input<number>;
+}
+
+interface ReadyInputs {
+  host: string;
+  port: number;
+  instanceId: string;
+  caPem: string;
+  certPem: string;
+  keyPem: string;
+  label: string;
+  timeoutMinutes: number;
+}
+
+/** What is kept in the state: never the client key. */
+interface ReadyOutputs {
+  host: string;
+  port: number;
+  instanceId: string;
+  caPem: string;
+}
+
+async function waitFor(inputs: ReadyInputs): Promise<ReadyOutputs> {
+  await waitForDocker(
+    { host: inputs.host, port: inputs.port, caPem: inputs.caPem, certPem: inputs.certPem, keyPem: inputs.keyPem },
+    {
+      label: `${inputs.label} (${inputs.host})`,
+      timeoutMs: inputs.timeoutMinutes * 60_000,
+      firstDelayMs: 2_000,
+      maxDelayMs: 30_000,
+      attemptTimeoutMs: 10_000,
+    },
+  );
+  return { host: inputs.host, port: inputs.port, instanceId: inputs.instanceId, caPem: inputs.caPem };
+}
+
+/** Runs inside the engine; only probes, never changes the host. */
+export const dockerReadyProvider: pulumi.dynamic.ResourceProvider<ReadyInputs, ReadyOutputs> = {
+  async create(inputs) {
+    return { id: `${inputs.host}:${inputs.port}`, outs: await waitFor(inputs) };
+  },
+  async diff(_id, olds, news) {
+    const changed = (["host", "port", "instanceId", "caPem"] as const).filter((k) => olds[k] !== news[k]);
+    return { changes: changed.length > 0, replaces: changed.filter((k) => k === "host" || k === "port") };
+  },
+  async update(_id, _olds, news) {
+    return { outs: await waitFor(news) };
+  },
+};
+
+/**
+ * Waits until a host's Docker API answers over mutual TLS. Nothing is deployed to a host before
+ * this exists: a Docker provider connects lazily and would otherwise fail late and obscurely.
+ */
+export class DockerReady extends pulumi.dynamic.Resource {
+  constructor(name: string, args: DockerReadyArgs, opts?: pulumi.CustomResourceOptions) {
+    super(dockerReadyProvider, name, { ...args, keyPem: pulumi.secret(args.keyPem) }, opts, "tikv-cvm", "DockerReady");
+  }
+}

@@ -1,0 +1,139 @@
+// The cloud-config a CVM boots with: Docker with its API behind mutual TLS, and the host tuning
+// TiKV asks for. Built as data and serialized by the yaml library, so quoting cannot break it.
+// Format: https://cloudinit.readthedocs.io/en/22.4/reference/modules.html
+import { stringify } from "yaml";
+import { DOCKER_TLS_DIR, renderDaemonJson } from "./dockerDaemon";
+
+export interface HostBootArgs {
+  readonly caCertPem: string;
+  /** This host's Docker server certificate and key; never the CA key or the operator's key. */
+  readonly serverCertPem: string;
+  readonly serverKeyPem: string;
+  readonly registryMirrors: readonly string[];
+}
+
+/** Tencent counts the 16 KB user-data limit after base64 encoding. */
+export const USER_DATA_LIMIT_BYTES = 16 * 1024;
+
+export const TUNING_SCRIPT_PATH = "/usr/local/sbin/tikv-host-tuning";
+export const TUNING_UNIT = "tikv-host-tuning.service";
+export const DOCKER_DROP_IN_PATH = "/etc/systemd/system/docker.service.d/override.conf";
+
+interface WriteFile {
+  readonly path: string;
+  readonly content: string;
+  readonly permissions: string;
+  readonly owner?: string;
+}
+
+export interface CloudConfig {
+  readonly package_update: boolean;
+  readonly packages: readonly string[];
+  readonly write_files: readonly WriteFile[];
+  readonly runcmd: readonly (readonly string[])[];
+}
+
+export function buildCloudConfig(args: HostBootArgs): CloudConfig {
+  return {
+    package_update: true,
+    packages: ["docker.io"],
+    // write_files runs before packages, so the daemon finds its config at its first start.
+    write_files: [
+      { path: `${DOCKER_TLS_DIR}/ca.pem`, content: args.caCertPem, permissions: "0644" },
+      { path: `${DOCKER_TLS_DIR}/server-cert.pem`, content: args.serverCertPem, permissions: "0644" },
+      { path: `${DOCKER_TLS_DIR}/server-key.pem`, content: args.serverKeyPem, permissions: "0600", owner: "root:root" },
+      {
+        path: "/etc/docker/daemon.json",
+        content: `${JSON.stringify(renderDaemonJson(args.registryMirrors), null, 2)}\n`,
+        permissions: "0644",
+      },
+      { path: DOCKER_DROP_IN_PATH, content: dockerDropIn(), permissions: "0644" },
+      { path: "/etc/sysctl.d/90-tikv.conf", content: sysctlConf(), permissions: "0644" },
+      { path: "/etc/security/limits.d/90-tikv.conf", content: limitsConf(), permissions: "0644" },
+      { path: TUNING_SCRIPT_PATH, content: tuningScript(), permissions: "0755" },
+      { path: `/etc/systemd/system/${TUNING_UNIT}`, content: tuningUnit(), permissions: "0644" },
+    ],
+    runcmd: [
+      ["sysctl", "--system"],
+      ["systemctl", "daemon-reload"],
+      ["systemctl", "enable", "--now", TUNING_UNIT],
+      ["systemctl", "enable", "docker"],
+      // The package's postinst started dockerd before the drop-in was loaded and ignored the
+      // failure; this restart is the one that serves the TLS endpoint.
+      ["systemctl", "restart", "docker"],
+    ],
+  };
+}
+
+export function renderCloudConfig(args: HostBootArgs): string {
+  return `#cloud-config\n${stringify(buildCloudConfig(args), { lineWidth: 0 })}`;
+}
+
+export function encodeUserData(cloudConfig: string): string {
+  const encoded = Buffer.from(cloudConfig, "utf8").toString("base64");
+  if (encoded.length > USER_DATA_LIMIT_BYTES) {
+    throw new Error(`user data is ${encoded.length} bytes after base64, over Tencent Cloud's ` +
+      `${USER_DATA_LIMIT_BYTES}-byte limit`);
+  }
+  return encoded;
+}
+
+/**
+ * daemon.json sets `hosts`; Ubuntu's unit also passes `-H fd://` and dockerd refuses both. An empty
+ * ExecStart= clears the packaged command before ours. --containerd keeps the system containerd.
+ */
+function dockerDropIn(): string {
+  return [
+    "[Service]",
+    "ExecStart=",
+    "ExecStart=/usr/bin/dockerd --containerd=/run/containerd/containerd.sock",
+    "",
+  ].join("\n");
+}
+
+/** TiKV warns at start-up about each of these (tikv/tikv components/server/src/setup.rs). */
+function sysctlConf(): string {
+  return [
+    "net.core.somaxconn = 32768",
+    "net.ipv4.tcp_syncookies = 0",
+    "vm.swappiness = 0",
+    "fs.file-max = 1000000",
+    "",
+  ].join("\n");
+}
+
+function limitsConf(): string {
+  return ["root soft nofile 1000000", "root hard nofile 1000000", ""].join("\n");
+}
+
+/** Runs at every boot: swap and transparent huge pages come back after a reboot otherwise. */
+function tuningScript(): string {
+  return [
+    "#!/bin/sh",
+    "# Host tuning for TiKV (PingCAP's deployment checklist): no swap, no transparent huge pages.",
+    "set -eu",
+    "swapoff -a",
+    "sed -i '/\\sswap\\s/s/^\\([^#]\\)/#\\1/' /etc/fstab",
+    "for f in /sys/kernel/mm/transparent_hugepage/enabled /sys/kernel/mm/transparent_hugepage/defrag; do",
+    "  if [ -w \"$f\" ]; then echo never > \"$f\"; fi",
+    "done",
+    "",
+  ].join("\n");
+}
+
+function tuningUnit(): string {
+  return [
+    "[Unit]",
+    "Description=Host tuning for TiKV (swap off, transparent huge pages off)",
+    "Before=docker.service",
+    "",
+    "[Service]",
+    "Type=oneshot",
+    `ExecStart=${TUNING_SCRIPT_PATH}`,
+    "RemainAfterExit=yes",
+    "",
+    "[Install]",
+    "WantedBy=multi-user.target",
+    "",
+  ].join("\n");
+}

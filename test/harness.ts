@@ -1,0 +1,147 @@
+// Runs index.ts in-process under Pulumi mocks and records what it declares.
+import * as crypto from "crypto";
+import type * as PulumiModule from "@pulumi/pulumi";
+
+export interface Declared {
+  readonly type: string;
+  readonly name: string;
+  readonly inputs: Record<string, unknown>;
+  /** Provider reference `urn::id` for custom resources with an explicit provider. */
+  readonly provider?: string;
+  readonly id: string;
+}
+
+export interface Invoked {
+  readonly token: string;
+  readonly args: Record<string, unknown>;
+}
+
+export interface ProgramRun {
+  readonly resources: Declared[];
+  readonly invokes: Invoked[];
+  readonly outputs: Record<string, unknown>;
+  readonly pulumi: typeof PulumiModule;
+}
+
+export const BASE_CONFIG: Readonly<Record<string, string>> = {
+  "tencentcloud:region": "ap-guangzhou",
+  "tikv-cvm:availabilityZone": "ap-guangzhou-3",
+  "tikv-cvm:operatorCidrs": JSON.stringify(["203.0.113.0/28"]),
+};
+
+/** Pulumi's marker for a secret value as the mocks see it. */
+export const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+
+export function isSecret(value: unknown): boolean {
+  return typeof value === "object" && value !== null && (value as Record<string, unknown>)[SECRET_SIG] !== undefined;
+}
+
+/** Strips secret envelopes recursively so tests can read the values. */
+export function unwrap(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(unwrap);
+  if (typeof value === "object" && value !== null) {
+    const record = value as Record<string, unknown>;
+    if (record[SECRET_SIG] !== undefined) return unwrap(record.value);
+    return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, unwrap(v)]));
+  }
+  return value;
+}
+
+/** PEM blocks of realistic size: user-data limits are checked against these. */
+function fakePem(label: string, derBytes: number, seed: string): string {
+  const body = crypto.createHash("sha512").update(seed).digest();
+  const der = Buffer.alloc(derBytes);
+  for (let i = 0; i < derBytes; i++) der[i] = body[i % body.length] ^ (i & 255);
+  const lines = der.toString("base64").match(/.{1,64}/g) ?? [];
+  return `-----BEGIN ${label}-----\n${lines.join("\n")}\n-----END ${label}-----\n`;
+}
+
+let eipCounter = 0;
+
+function mockState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
+  switch (type) {
+    case "tencentcloud:Eip/instance:Instance":
+      eipCounter++;
+      return { ...inputs, publicIp: `198.51.100.${10 + eipCounter}` };
+    case "tls:index/privateKey:PrivateKey":
+      // An ECDSA P-256 key in PKCS#8 PEM is 241 bytes; SEC1 is 227.
+      return { ...inputs, privateKeyPem: fakePem("EC PRIVATE KEY", 121, name), publicKeyPem: fakePem("PUBLIC KEY", 91, name) };
+    case "tls:index/selfSignedCert:SelfSignedCert":
+    case "tls:index/locallySignedCert:LocallySignedCert":
+      // A P-256 certificate with four SANs is about 600 bytes of DER.
+      return { ...inputs, certPem: fakePem("CERTIFICATE", 640, name) };
+    case "tls:index/certRequest:CertRequest":
+      return { ...inputs, certRequestPem: fakePem("CERTIFICATE REQUEST", 400, name) };
+    case "docker:index/remoteImage:RemoteImage":
+      return { ...inputs, imageId: `sha256:${crypto.createHash("sha256").update(String(inputs.name)).digest("hex")}` };
+    default:
+      return { ...inputs };
+  }
+}
+
+/**
+ * Loads a fresh copy of the program with the given config (merged over BASE_CONFIG; a value of
+ * undefined removes a base key) and waits until every resource is declared.
+ */
+export async function runProgram(
+  config: Record<string, string | undefined> = {},
+  options: { stack?: string; env?: Record<string, string | undefined> } = {},
+): Promise<ProgramRun> {
+  jest.resetModules();
+  eipCounter = 0;
+  const env = { TENCENTCLOUD_SECRET_ID: "AKID-test", TENCENTCLOUD_SECRET_KEY: "test-key", ...options.env };
+  const saved: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(env)) {
+    saved[k] = process.env[k];
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+  const pulumi = (await import("@pulumi/pulumi")) as typeof PulumiModule;
+  const resources: Declared[] = [];
+  const invokes: Invoked[] = [];
+  let counter = 0;
+  await pulumi.runtime.setMocks({
+    newResource(args) {
+      const id = `${args.name}-id-${++counter}`;
+      const state = mockState(args.type, args.name, args.inputs);
+      resources.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider, id });
+      return { id, state };
+    },
+    call(args) {
+      invokes.push({ token: args.token, args: args.inputs });
+      if (args.token === "tencentcloud:Images/getInstance:getInstance") {
+        return { images: [{ imageId: "img-487zeit5", imageName: "Ubuntu Server 22.04 LTS 64bit", createdTime: "2026-01-01" }] };
+      }
+      throw new Error(`unexpected invoke ${args.token}`);
+    },
+  }, "tikv-cvm", options.stack ?? "dev", false);
+
+  const merged: Record<string, string> = {};
+  for (const [k, v] of Object.entries({ ...BASE_CONFIG, ...config })) if (v !== undefined) merged[k] = v;
+  pulumi.runtime.setAllConfig(merged);
+
+  try {
+    const program = (await import("../index")) as Record<string, unknown>;
+    const outputs: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(program)) {
+      outputs[key] = await new Promise((resolve) => pulumi.output(value as PulumiModule.Input<unknown>).apply(resolve));
+    }
+    await pulumi.runtime.disconnect();
+    return { resources, invokes, outputs, pulumi };
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+}
+
+export function ofType(run: ProgramRun, type: string): Declared[] {
+  return run.resources.filter((r) => r.type === type);
+}
+
+export function byName(run: ProgramRun, name: string): Declared {
+  const found = run.resources.find((r) => r.name === name);
+  if (!found) throw new Error(`no resource named ${name}; have ${run.resources.map((r) => r.name).join(", ")}`);
+  return found;
+}
