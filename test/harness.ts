@@ -124,7 +124,8 @@ export async function runProgram(
     const program = (await import("../index")) as Record<string, unknown>;
     const outputs: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(program)) {
-      outputs[key] = await new Promise((resolve) => pulumi.output(value as PulumiModule.Input<unknown>).apply(resolve));
+      const output = pulumi.output(value) as unknown as PulumiModule.Output<unknown>;
+      outputs[key] = await new Promise((resolve) => output.apply(resolve));
     }
     await pulumi.runtime.disconnect();
     return { resources, invokes, outputs, pulumi };
