@@ -20,6 +20,8 @@ export interface ProgramRun {
   readonly resources: Declared[];
   readonly invokes: Invoked[];
   readonly outputs: Record<string, unknown>;
+  /** Names of stack outputs that are secret. */
+  readonly secretOutputs: string[];
   readonly pulumi: typeof PulumiModule;
 }
 
@@ -121,14 +123,16 @@ export async function runProgram(
   pulumi.runtime.setAllConfig(merged);
 
   try {
-    const program = (await import("../index")) as Record<string, unknown>;
+    const program = (await import("../../index")) as Record<string, unknown>;
     const outputs: Record<string, unknown> = {};
+    const secretOutputs: string[] = [];
     for (const [key, value] of Object.entries(program)) {
       const output = pulumi.output(value) as unknown as PulumiModule.Output<unknown>;
       outputs[key] = await new Promise((resolve) => output.apply(resolve));
+      if (await pulumi.isSecret(output)) secretOutputs.push(key);
     }
     await pulumi.runtime.disconnect();
-    return { resources, invokes, outputs, pulumi };
+    return { resources, invokes, outputs, secretOutputs, pulumi };
   } finally {
     for (const [k, v] of Object.entries(saved)) {
       if (v === undefined) delete process.env[k];
