@@ -1,0 +1,201 @@
+// What the program renders for real systems, checked by those systems' own tools: cloud-init's
+// schema validator, shellcheck, and a real dockerd with the program's daemon.json and certificates.
+import { execFileSync, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { TUNING_SCRIPT_PATH } from "../lib/cloudInit";
+import { DaemonJson } from "../lib/dockerDaemon";
+import { pingDocker } from "../lib/dockerProbe";
+import { dockerReadyProvider } from "../components/dockerReady";
+import { RunningDockerd, freePort, startDockerd } from "./support/dockerd";
+import { ProgramRun, runProgram } from "./support/harness";
+import { Issued, issue, tempDir } from "./support/openssl";
+import { certSpec, renderedHosts, writtenFile } from "./support/program";
+import { serializeReadyProvider } from "./support/serialized";
+import { describeWithTools } from "./support/tools";
+
+const FIVE_NODES = { "tikv-cvm:nodeCount": "5", "tikv-cvm:sshPublicKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA me@laptop" };
+
+let runs: { label: string; run: ProgramRun }[] = [];
+beforeAll(async () => {
+  runs = [
+    { label: "default", run: await runProgram() },
+    { label: "5 nodes", run: await runProgram(FIVE_NODES) },
+  ];
+});
+
+describeWithTools(["cloud-init"], "cloud-init schema", () => {
+  test("every host's user data passes `cloud-init schema` with no errors or deprecations", () => {
+    const dir = tempDir("cloud-init");
+    let checked = 0;
+    for (const { label, run } of runs) {
+      for (const host of renderedHosts(run)) {
+        const file = path.join(dir, `${host.name}.yaml`);
+        fs.writeFileSync(file, host.cloudConfigText);
+        const result = spawnSync("cloud-init", ["schema", "--config-file", file], { encoding: "utf8" });
+        const output = `${result.stdout}\n${result.stderr}`;
+        expect([label, host.name, result.status, output]).toEqual([label, host.name, 0, expect.stringContaining("Valid cloud-config")]);
+        expect(output).not.toMatch(/deprecat/i);
+        checked++;
+      }
+    }
+    expect(checked).toBe(8);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("the validator does reject a broken cloud-config (the check can fail)", () => {
+    const dir = tempDir("cloud-init-bad");
+    const file = path.join(dir, "bad.yaml");
+    fs.writeFileSync(file, "#cloud-config\npackages: docker.io\nwrite_files:\n  - content: x\n");
+    const result = spawnSync("cloud-init", ["schema", "--config-file", file], { encoding: "utf8" });
+    expect(result.status).not.toBe(0);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+/** Quotes one argument for sh, as cloud-init's runcmd list form is exec'd without a shell. */
+function shQuote(arg: string): string {
+  return /^[A-Za-z0-9_./:=@%+-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+describeWithTools(["shellcheck"], "shellcheck", () => {
+  test("runcmd and every script the user data writes pass shellcheck", () => {
+    const dir = tempDir("shellcheck");
+    const config = renderedHosts(runs[0].run)[0].cloudConfig;
+    const scripts: Record<string, string> = {
+      "runcmd.sh": `#!/bin/sh\nset -eu\n${config.runcmd.map((c) => c.map(shQuote).join(" ")).join("\n")}\n`,
+    };
+    for (const f of config.write_files.filter((w) => w.content.startsWith("#!"))) {
+      scripts[path.basename(f.path)] = f.content;
+    }
+    expect(Object.keys(scripts)).toContain(path.basename(TUNING_SCRIPT_PATH));
+    for (const [name, content] of Object.entries(scripts)) {
+      const file = path.join(dir, name);
+      fs.writeFileSync(file, content);
+      const result = spawnSync("shellcheck", ["--severity=style", file], { encoding: "utf8" });
+      expect([name, result.status, result.stdout]).toEqual([name, 0, ""]);
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("shellcheck does flag a sloppy script (the check can fail)", () => {
+    const dir = tempDir("shellcheck-bad");
+    const file = path.join(dir, "bad.sh");
+    fs.writeFileSync(file, "#!/bin/sh\nfor f in $(ls /tmp); do echo $f; done\n");
+    expect(spawnSync("shellcheck", [file]).status).not.toBe(0);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describeWithTools(["dockerd", "docker", "openssl"], "a real dockerd with the program's daemon.json", () => {
+  const dir = tempDir("dockerd");
+  let daemon: RunningDockerd | undefined;
+  let port = 0;
+  let ca: Issued;
+  let client: Issued;
+  let rendered: DaemonJson;
+  let serverSpecIps: string[] = [];
+
+  /** The rendered daemon.json with only its file paths and TCP address moved into `dir`. */
+  function remapped(server: Issued): Record<string, unknown> {
+    const tcp = rendered.hosts.filter((h) => h.startsWith("tcp://"));
+    expect(tcp).toEqual(["tcp://0.0.0.0:2376"]);
+    return {
+      ...rendered,
+      tlscacert: ca.certPath,
+      tlscert: server.certPath,
+      tlskey: server.keyPath,
+      hosts: rendered.hosts.map((h) => (h.startsWith("tcp://") ? `tcp://127.0.0.1:${port}` : `unix://${dir}/docker.sock`)),
+      // What this machine needs to run dockerd beside others; none of these keys is rendered.
+      "storage-driver": "vfs",
+      "data-root": `${dir}/root`,
+      "exec-root": `${dir}/exec`,
+      pidfile: `${dir}/docker.pid`,
+      iptables: false,
+      bridge: "none",
+    };
+  }
+
+  beforeAll(async () => {
+    const run = runs[0].run;
+    const host = renderedHosts(run)[0];
+    rendered = JSON.parse(writtenFile(host.cloudConfig, "/etc/docker/daemon.json")) as DaemonJson;
+    const caSpec = certSpec(run, "tikv-dev-pki-ca", "ca");
+    ca = issue(dir, "ca", caSpec);
+    client = issue(dir, "client", certSpec(run, "tikv-dev-pki-operator", "leaf"), ca);
+    const serverSpec = certSpec(run, "tikv-dev-1-docker-server", "leaf");
+    serverSpecIps = serverSpec.ipAddresses ?? [];
+    // The program names the EIP; here the address dialled is loopback, so it takes the EIP's place.
+    const eip = run.outputs.hosts as { publicIp: string }[];
+    const server = issue(dir, "server", {
+      ...serverSpec,
+      ipAddresses: serverSpecIps.map((ip) => (ip === eip[0].publicIp ? "127.0.0.1" : ip)),
+    }, ca);
+    port = await freePort();
+    daemon = await startDockerd(dir, remapped(server), port);
+  }, 60_000);
+
+  afterAll(async () => {
+    await daemon?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("the program's readiness provider succeeds with the operator's client certificate", async () => {
+    const result = await dockerReadyProvider.create({
+      host: "127.0.0.1", port, instanceId: "ins-test", caPem: ca.certPem, certPem: client.certPem, keyPem: client.keyPem,
+      label: "tikv-host-1", timeoutMinutes: 0.25,
+    });
+    expect(result.id).toBe(`127.0.0.1:${port}`);
+    expect(JSON.stringify(result.outs)).not.toContain("PRIVATE KEY");
+  });
+
+  test("the provider, serialized as the engine does it, probes the real daemon", async () => {
+    const provider = (await serializeReadyProvider()).load();
+    const result = await provider.create({
+      host: "127.0.0.1", port, instanceId: "ins-test", caPem: ca.certPem, certPem: client.certPem, keyPem: client.keyPem,
+      label: "tikv-host-1", timeoutMinutes: 0.25,
+    });
+    expect(result.outs).toEqual({ host: "127.0.0.1", port, instanceId: "ins-test", caPem: ca.certPem });
+  });
+
+  test("a client without a certificate is refused", async () => {
+    await expect(pingDocker({ host: "127.0.0.1", port, caPem: ca.certPem, certPem: "", keyPem: "" }, 3000)).rejects.toThrow();
+    const curl = spawnSync("curl", ["-sS", "--cacert", ca.certPath, `https://127.0.0.1:${port}/_ping`], { encoding: "utf8" });
+    expect(curl.status).not.toBe(0);
+  });
+
+  test("a client whose certificate comes from another CA is refused", async () => {
+    const otherDir = tempDir("other-ca");
+    const run = runs[0].run;
+    const otherCa = issue(otherDir, "ca", certSpec(run, "tikv-dev-pki-ca", "ca"));
+    const intruder = issue(otherDir, "client", certSpec(run, "tikv-dev-pki-operator", "leaf"), otherCa);
+    await expect(pingDocker({ host: "127.0.0.1", port, caPem: ca.certPem, certPem: intruder.certPem, keyPem: intruder.keyPem }, 3000))
+      .rejects.toThrow();
+    fs.rmSync(otherDir, { recursive: true, force: true });
+  });
+
+  test("docker volume create and ls work over the TLS endpoint with the client certificate", () => {
+    const docker = (...args: string[]) => execFileSync("docker", [
+      "--tlsverify", "--tlscacert", ca.certPath, "--tlscert", client.certPath, "--tlskey", client.keyPath,
+      "-H", `tcp://127.0.0.1:${port}`, ...args,
+    ], { encoding: "utf8" });
+    expect(docker("volume", "create", "tikv-data").trim()).toBe("tikv-data");
+    expect(docker("volume", "ls", "--format", "{{.Name}}").split("\n")).toContain("tikv-data");
+  });
+
+  test("a server certificate that lacks the dialled address is rejected by the probe", async () => {
+    // The program's own SANs (EIP and private IP) without the loopback stand-in.
+    const otherDir = tempDir("wrong-san");
+    const server = issue(otherDir, "server", { ...certSpec(runs[0].run, "tikv-dev-1-docker-server", "leaf"), ipAddresses: serverSpecIps }, ca);
+    const otherPort = await freePort();
+    const second = await startDockerd(otherDir, { ...remapped(server), hosts: [`tcp://127.0.0.1:${otherPort}`, `unix://${otherDir}/docker.sock`],
+      "data-root": `${otherDir}/root`, "exec-root": `${otherDir}/exec`, pidfile: `${otherDir}/docker.pid` }, otherPort);
+    try {
+      await expect(pingDocker({ host: "127.0.0.1", port: otherPort, caPem: ca.certPem, certPem: client.certPem, keyPem: client.keyPem }, 3000))
+        .rejects.toThrow(/127.0.0.1/);
+    } finally {
+      await second.stop();
+      fs.rmSync(otherDir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});

@@ -1,0 +1,23 @@
+// The readiness resource's provider must survive the engine's function serializer: no error, no
+// captured secrets, and no modules beyond what it uses.
+import { serializeReadyProvider } from "./support/serialized";
+
+test("serializes to a small, self-contained module that only requires https", async () => {
+  const serialized = await serializeReadyProvider();
+  expect(serialized.containsSecrets).toBe(false);
+  const requires = [...serialized.text.matchAll(/require\(["']([^"']+)["']\)/g)].map((m) => m[1]);
+  expect(new Set(requires)).toEqual(new Set(["https"]));
+  expect(serialized.text).not.toMatch(/BEGIN [A-Z ]*(KEY|CERTIFICATE)/);
+  expect(serialized.text.length).toBeLessThan(16 * 1024);
+});
+
+test("the serialized provider loads and still decides diffs as the source does", async () => {
+  const provider = (await serializeReadyProvider()).load();
+  const olds = { host: "198.51.100.11", port: 2376, instanceId: "ins-1", caPem: "ca" };
+  expect(await provider.diff!("id", olds, { ...olds, keyPem: "k", certPem: "c", label: "h", timeoutMinutes: 15 }))
+    .toEqual({ changes: false, replaces: [] });
+  expect(await provider.diff!("id", olds, { ...olds, instanceId: "ins-2", keyPem: "k", certPem: "c", label: "h", timeoutMinutes: 15 }))
+    .toEqual({ changes: true, replaces: [] });
+  expect(await provider.diff!("id", olds, { ...olds, host: "198.51.100.99", keyPem: "k", certPem: "c", label: "h", timeoutMinutes: 15 }))
+    .toEqual({ changes: true, replaces: ["host"] });
+});
