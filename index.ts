@@ -31,6 +31,7 @@ if (!validation.ok) {
   throw new pulumi.RunError(describeProblems(validation.problems));
 }
 const settings = validation.settings;
+tc.useRoute(settings.tencentcloudRoute);
 const stack = pulumi.getStack();
 const prefix = `tikv-${stack}`;
 const tags = { project: PROJECT, stack };

@@ -25,6 +25,7 @@ export interface Settings {
   readonly bandwidthMbps: number;
   readonly registryMirrors: readonly string[];
   readonly readinessTimeoutMinutes: number;
+  readonly tencentcloudRoute: "terraform" | "bridged";
 }
 
 /** What the program read: the project's own keys and what it could learn of the provider's. */
@@ -63,6 +64,8 @@ export const DEFAULTS = {
   // Docker Hub is slow or blocked from mainland regions; Tencent's mirror is reachable from CVMs.
   registryMirrors: ["https://mirror.ccs.tencentyun.com"] as readonly string[],
   readinessTimeoutMinutes: 15,
+  // The Pulumi Registry's current route for Tencent Cloud; see tencentcloud/bindings.ts.
+  tencentcloudRoute: "terraform",
 } as const;
 
 const SYSTEM_DISK_TYPES = ["CLOUD_PREMIUM", "CLOUD_SSD", "CLOUD_BSSD", "CLOUD_HSSD", "CLOUD_TSSD"];
@@ -72,7 +75,7 @@ const ADMIN_PORTS = "Docker (2376), SSH (22) and PD (2379)";
 export const KNOWN_KEYS: readonly string[] = [
   "nodeCount", "pdCount", "tikvVersion", "availabilityZone", "instanceType", "imageId",
   "systemDiskType", "systemDiskSize", "hostMemoryGiB", "vpcCidr", "subnetCidr", "operatorCidrs",
-  "sshPublicKey", "bandwidthMbps", "registryMirrors", "readinessTimeoutMinutes",
+  "sshPublicKey", "bandwidthMbps", "registryMirrors", "readinessTimeoutMinutes", "tencentcloudRoute",
 ];
 
 export function validateConfig(raw: RawConfig): ValidationResult {
@@ -178,6 +181,12 @@ export function validateConfig(raw: RawConfig): ValidationResult {
   const readinessTimeoutMinutes = reader.int("readinessTimeoutMinutes", DEFAULTS.readinessTimeoutMinutes,
     1, 120, "how long to wait for a new host's Docker API");
 
+  const tencentcloudRoute = reader.string("tencentcloudRoute", DEFAULTS.tencentcloudRoute);
+  if (tencentcloudRoute !== "terraform" && tencentcloudRoute !== "bridged") {
+    reader.fail("tencentcloudRoute", `must be "terraform" (Pulumi's Any Terraform Provider, the default) or ` +
+      `"bridged" (the tencentcloud 0.2.3 plugin); got "${tencentcloudRoute}"`);
+  }
+
   if (problems.length > 0) return { ok: false, problems };
   return {
     ok: true,
@@ -188,6 +197,7 @@ export function validateConfig(raw: RawConfig): ValidationResult {
       vpcCidr: vpcCidr!.text, subnetCidr: subnetCidr!.text, operatorCidrs: operatorCidrs!,
       sshPublicKey, bandwidthMbps: bandwidthMbps!, registryMirrors: registryMirrors!,
       readinessTimeoutMinutes: readinessTimeoutMinutes!,
+      tencentcloudRoute: tencentcloudRoute as Settings["tencentcloudRoute"],
     },
   };
 }

@@ -1,34 +1,119 @@
-// Typed bindings for the Tencent Cloud Pulumi provider, for the resources this program uses.
-// The official SDK (@tencentcloud_iac/pulumi) is not on npm; the type tokens, property names and
-// plugin facts below come from its generated Node.js SDK, tencentcloudstack/pulumi-tencentcloud
-// tag sdk/v0.2.3 (e.g. sdk/nodejs/instance/instance.ts). test/tencentcloudSchema.test.ts checks
-// every input the program sends against that SDK's schema.
+// Typed bindings for the Tencent Cloud provider, for the resources this program uses, by one of
+// two routes (config `tencentcloudRoute`). Only this module knows type tokens, plugin names and
+// package registration; components construct the classes below and never see the route.
+//
+// - "terraform" (default): what the Pulumi Registry prescribes today, Pulumi's parameterized
+//   "Any Terraform Provider" plugin (pulumi/pulumi-terraform-provider) serving the Terraform
+//   provider tencentcloudstack/tencentcloud. The generated local SDK (`pulumi package add
+//   terraform-provider tencentcloudstack/tencentcloud`) registers a parameterized package once
+//   and passes its reference to every resource and invoke; the same is done here.
+// - "bridged": the statically bridged plugin `tencentcloud` 0.2.3 whose generated Node.js SDK
+//   (tencentcloudstack/pulumi-tencentcloud tag sdk/v0.2.3) is not on npm; its binary may no
+//   longer be downloadable (the release workflow's publishing step is commented out since 2023-08).
+//
+// Property names are the same on both routes: camelCase Terraform attributes, list blocks
+// pluralised. test/tencentcloudSchema.test.ts checks every input against each route's schema.
 import * as pulumi from "@pulumi/pulumi";
 
-/** Plugin the engine downloads: `pulumi plugin install resource tencentcloud v0.2.3 --server ...`. */
-export const PLUGIN = {
+export type Route = "terraform" | "bridged";
+export const ROUTES: readonly Route[] = ["terraform", "bridged"];
+
+type Kind = "vpc" | "subnet" | "securityGroup" | "securityGroupRuleSet" | "instance" | "eip" |
+  "eipAssociation" | "keyPair" | "getImages";
+
+/** The bridged plugin: `pulumi plugin install resource tencentcloud v0.2.3 --server <url>`. */
+export const BRIDGED_PLUGIN = {
   name: "tencentcloud",
   version: "0.2.3",
   pluginDownloadURL: "github://api.github.com/tencentcloudstack",
 } as const;
 
-export const TOKENS = {
-  vpc: "tencentcloud:Vpc/instance:Instance",
-  subnet: "tencentcloud:Subnet/instance:Instance",
-  securityGroup: "tencentcloud:Security/group:Group",
-  securityGroupRuleSet: "tencentcloud:Security/groupRuleSet:GroupRuleSet",
-  instance: "tencentcloud:Instance/instance:Instance",
-  eip: "tencentcloud:Eip/instance:Instance",
-  eipAssociation: "tencentcloud:Eip/association:Association",
-  keyPair: "tencentcloud:Key/pair:Pair",
-  getImages: "tencentcloud:Images/getInstance:getInstance",
+/**
+ * The parameterized route, as the generated SDK's utilities.ts registers it (pulumi/pulumi
+ * pkg/codegen/nodejs/gen.go, genUtilitiesFile: a RegisterPackageRequest naming the base plugin,
+ * its version and download URL, with a Parameterization of package name, version and value).
+ * The value is the JSON pulumi-terraform-bridge's dynamic/parameterize/value.go marshals.
+ */
+export const TERRAFORM_PACKAGE = {
+  /** Base plugin, pulumi/pulumi-terraform-provider; `""` = Pulumi's default plugin source. */
+  baseProviderName: "terraform-provider",
+  baseProviderVersion: "1.1.3",
+  baseProviderDownloadUrl: "",
+  /** The Terraform provider, pinned: registry.opentofu.org/tencentcloudstack/tencentcloud. */
+  packageName: "tencentcloud",
+  packageVersion: "1.82.102",
+  parameterValue: { remote: { url: "registry.opentofu.org/tencentcloudstack/tencentcloud", version: "1.82.102" } },
 } as const;
 
-type Tags = pulumi.Input<Record<string, pulumi.Input<string>>>;
+/** Token tables. The terraform route's are pulumi-terraform-bridge dynamic/info.go's
+ * `tokens.SingleModule(prefix, "index", tokens.MakeStandard(name))`; data sources gain `get`. */
+export const TOKENS: Readonly<Record<Route, Readonly<Record<Kind, string>>>> = {
+  terraform: {
+    vpc: "tencentcloud:index/vpc:Vpc",
+    subnet: "tencentcloud:index/subnet:Subnet",
+    securityGroup: "tencentcloud:index/securityGroup:SecurityGroup",
+    securityGroupRuleSet: "tencentcloud:index/securityGroupRuleSet:SecurityGroupRuleSet",
+    instance: "tencentcloud:index/instance:Instance",
+    eip: "tencentcloud:index/eip:Eip",
+    eipAssociation: "tencentcloud:index/eipAssociation:EipAssociation",
+    keyPair: "tencentcloud:index/keyPair:KeyPair",
+    getImages: "tencentcloud:index/getImages:getImages",
+  },
+  bridged: {
+    vpc: "tencentcloud:Vpc/instance:Instance",
+    subnet: "tencentcloud:Subnet/instance:Instance",
+    securityGroup: "tencentcloud:Security/group:Group",
+    securityGroupRuleSet: "tencentcloud:Security/groupRuleSet:GroupRuleSet",
+    instance: "tencentcloud:Instance/instance:Instance",
+    eip: "tencentcloud:Eip/instance:Instance",
+    eipAssociation: "tencentcloud:Eip/association:Association",
+    keyPair: "tencentcloud:Key/pair:Pair",
+    getImages: "tencentcloud:Images/getInstance:getInstance",
+  },
+};
 
-function withPlugin(opts: pulumi.CustomResourceOptions | undefined): pulumi.CustomResourceOptions {
-  return { version: PLUGIN.version, pluginDownloadURL: PLUGIN.pluginDownloadURL, ...opts };
+let route: Route = "terraform";
+let packageRef: Promise<string | undefined> | undefined;
+
+/** Chooses the route; index.ts calls it once, before any Tencent Cloud resource is declared. */
+export function useRoute(next: Route): void {
+  route = next;
+  packageRef = undefined;
 }
+
+export function currentRoute(): Route {
+  return route;
+}
+
+/** Registers the parameterized package once per program run, as the generated SDK does. */
+function terraformPackageRef(): Promise<string | undefined> {
+  if (packageRef === undefined) {
+    const p = TERRAFORM_PACKAGE;
+    packageRef = pulumi.runtime.registerPackage({
+      baseProviderName: p.baseProviderName,
+      baseProviderVersion: p.baseProviderVersion,
+      baseProviderDownloadUrl: p.baseProviderDownloadUrl,
+      packageName: p.packageName,
+      packageVersion: p.packageVersion,
+      base64Parameter: Buffer.from(JSON.stringify(p.parameterValue)).toString("base64"),
+    });
+  }
+  return packageRef;
+}
+
+/** Registers a resource of `kind` on the current route. */
+abstract class TencentResource extends pulumi.CustomResource {
+  protected constructor(kind: Kind, name: string, props: pulumi.Inputs, opts: pulumi.CustomResourceOptions | undefined) {
+    if (route === "terraform") {
+      super(TOKENS.terraform[kind], name, props, opts, false, terraformPackageRef());
+    } else {
+      super(TOKENS.bridged[kind], name, props,
+        { version: BRIDGED_PLUGIN.version, pluginDownloadURL: BRIDGED_PLUGIN.pluginDownloadURL, ...opts });
+    }
+  }
+}
+
+type Tags = pulumi.Input<Record<string, pulumi.Input<string>>>;
 
 export interface VpcArgs {
   cidrBlock: pulumi.Input<string>;
@@ -36,10 +121,10 @@ export interface VpcArgs {
   tags?: Tags;
 }
 
-export class Vpc extends pulumi.CustomResource {
+export class Vpc extends TencentResource {
   declare public readonly cidrBlock: pulumi.Output<string>;
   constructor(name: string, args: VpcArgs, opts?: pulumi.CustomResourceOptions) {
-    super(TOKENS.vpc, name, { ...args }, withPlugin(opts));
+    super("vpc", name, { ...args }, opts);
   }
 }
 
@@ -51,10 +136,10 @@ export interface SubnetArgs {
   tags?: Tags;
 }
 
-export class Subnet extends pulumi.CustomResource {
+export class Subnet extends TencentResource {
   declare public readonly cidrBlock: pulumi.Output<string>;
   constructor(name: string, args: SubnetArgs, opts?: pulumi.CustomResourceOptions) {
-    super(TOKENS.subnet, name, { ...args }, withPlugin(opts));
+    super("subnet", name, { ...args }, opts);
   }
 }
 
@@ -64,9 +149,9 @@ export interface SecurityGroupArgs {
   tags?: Tags;
 }
 
-export class SecurityGroup extends pulumi.CustomResource {
+export class SecurityGroup extends TencentResource {
   constructor(name: string, args: SecurityGroupArgs, opts?: pulumi.CustomResourceOptions) {
-    super(TOKENS.securityGroup, name, { ...args }, withPlugin(opts));
+    super("securityGroup", name, { ...args }, opts);
   }
 }
 
@@ -87,9 +172,9 @@ export interface SecurityGroupRuleSetArgs {
   egresses?: pulumi.Input<SecurityGroupRule[]>;
 }
 
-export class SecurityGroupRuleSet extends pulumi.CustomResource {
+export class SecurityGroupRuleSet extends TencentResource {
   constructor(name: string, args: SecurityGroupRuleSetArgs, opts?: pulumi.CustomResourceOptions) {
-    super(TOKENS.securityGroupRuleSet, name, { ...args }, withPlugin(opts));
+    super("securityGroupRuleSet", name, { ...args }, opts);
   }
 }
 
@@ -100,12 +185,12 @@ export interface EipArgs {
   tags?: Tags;
 }
 
-export class Eip extends pulumi.CustomResource {
+export class Eip extends TencentResource {
   /** The address; the instance's own publicIp only updates on refresh. */
   declare public readonly publicIp: pulumi.Output<string>;
   constructor(name: string, args: EipArgs, opts?: pulumi.CustomResourceOptions) {
     // Outputs are only delivered for properties named in the props, as the generated SDK does.
-    super(TOKENS.eip, name, { ...args, publicIp: undefined }, withPlugin(opts));
+    super("eip", name, { ...args, publicIp: undefined }, opts);
   }
 }
 
@@ -114,9 +199,9 @@ export interface EipAssociationArgs {
   instanceId: pulumi.Input<string>;
 }
 
-export class EipAssociation extends pulumi.CustomResource {
+export class EipAssociation extends TencentResource {
   constructor(name: string, args: EipAssociationArgs, opts?: pulumi.CustomResourceOptions) {
-    super(TOKENS.eipAssociation, name, { ...args }, withPlugin(opts));
+    super("eipAssociation", name, { ...args }, opts);
   }
 }
 
@@ -126,9 +211,9 @@ export interface KeyPairArgs {
   publicKey: pulumi.Input<string>;
 }
 
-export class KeyPair extends pulumi.CustomResource {
+export class KeyPair extends TencentResource {
   constructor(name: string, args: KeyPairArgs, opts?: pulumi.CustomResourceOptions) {
-    super(TOKENS.keyPair, name, { ...args }, withPlugin(opts));
+    super("keyPair", name, { ...args }, opts);
   }
 }
 
@@ -151,11 +236,11 @@ export interface InstanceArgs {
   tags?: Tags;
 }
 
-export class Instance extends pulumi.CustomResource {
+export class Instance extends TencentResource {
   declare public readonly privateIp: pulumi.Output<string>;
   declare public readonly imageId: pulumi.Output<string>;
   constructor(name: string, args: InstanceArgs, opts?: pulumi.CustomResourceOptions) {
-    super(TOKENS.instance, name, { ...args }, withPlugin(opts));
+    super("instance", name, { ...args }, opts);
   }
 }
 
@@ -171,9 +256,9 @@ export interface GetImagesResult {
 
 /** The images data source; results come newest first. */
 export function getImages(args: GetImagesArgs, opts?: pulumi.InvokeOptions): pulumi.Output<GetImagesResult> {
-  return pulumi.runtime.invokeOutput<GetImagesResult>(TOKENS.getImages, { ...args }, {
-    version: PLUGIN.version,
-    pluginDownloadURL: PLUGIN.pluginDownloadURL,
-    ...opts,
-  });
+  if (route === "terraform") {
+    return pulumi.runtime.invokeOutput<GetImagesResult>(TOKENS.terraform.getImages, { ...args }, opts, terraformPackageRef());
+  }
+  return pulumi.runtime.invokeOutput<GetImagesResult>(TOKENS.bridged.getImages, { ...args },
+    { version: BRIDGED_PLUGIN.version, pluginDownloadURL: BRIDGED_PLUGIN.pluginDownloadURL, ...opts });
 }

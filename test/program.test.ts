@@ -1,13 +1,15 @@
 // The whole program under mocks: what it declares, on which host, wired how.
 import { parse } from "yaml";
 import { CloudConfig } from "../lib/cloudInit";
+import { TOKENS } from "../tencentcloud/bindings";
 import { Declared, ProgramRun, byName, isSecret, ofType, runProgram, unwrap } from "./support/harness";
 
+const TC = TOKENS.terraform;
 const T = {
-  instance: "tencentcloud:Instance/instance:Instance",
-  eip: "tencentcloud:Eip/instance:Instance",
-  ruleSet: "tencentcloud:Security/groupRuleSet:GroupRuleSet",
-  keyPair: "tencentcloud:Key/pair:Pair",
+  instance: TC.instance,
+  eip: TC.eip,
+  ruleSet: TC.securityGroupRuleSet,
+  keyPair: TC.keyPair,
   ready: "pulumi-nodejs:dynamic/tikv-cvm:DockerReady",
   dockerProvider: "pulumi:providers:docker",
   volume: "docker:index/volume:Volume",
@@ -47,12 +49,12 @@ describe("default config (3 hosts)", () => {
       "tikv-cvm:pki:Pki": 1,
       "tikv-cvm:host:DockerHost": 3,
       "tikv-cvm:cluster:TikvCluster": 1,
-      "tencentcloud:Vpc/instance:Instance": 1,
-      "tencentcloud:Subnet/instance:Instance": 1,
-      "tencentcloud:Security/group:Group": 1,
+      [TC.vpc]: 1,
+      [TC.subnet]: 1,
+      [TC.securityGroup]: 1,
       [T.ruleSet]: 1,
       [T.eip]: 3,
-      "tencentcloud:Eip/association:Association": 3,
+      [TC.eipAssociation]: 3,
       [T.instance]: 3,
       [T.key]: 5,
       "tls:index/selfSignedCert:SelfSignedCert": 1,
@@ -150,7 +152,7 @@ describe("default config (3 hosts)", () => {
     for (const i of instances) {
       expect(i.inputs).toMatchObject({ allocatePublicIp: false, imageId: "img-487zeit5", instanceType: "S5.MEDIUM4", systemDiskSize: 40 });
     }
-    expect(run.invokes).toEqual([{ token: "tencentcloud:Images/getInstance:getInstance", args: expect.objectContaining({
+    expect(run.invokes).toEqual([{ token: TC.getImages, args: expect.objectContaining({
       imageTypes: ["PUBLIC_IMAGE"], imageNameRegex: "^Ubuntu Server 22\\.04 LTS 64bit$" }) }]);
   });
 

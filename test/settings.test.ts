@@ -67,6 +67,7 @@ describe("validateConfig", () => {
     { label: "bandwidthMbps above 200", values: { bandwidthMbps: "1000" }, key: "tikv-cvm:bandwidthMbps" },
     { label: "registryMirrors not URLs", values: { registryMirrors: JSON.stringify(["mirror.ccs.tencentyun.com"]) }, key: "tikv-cvm:registryMirrors" },
     { label: "readinessTimeoutMinutes zero", values: { readinessTimeoutMinutes: "0" }, key: "tikv-cvm:readinessTimeoutMinutes" },
+    { label: "tencentcloudRoute unknown", values: { tencentcloudRoute: "npm" }, key: "tikv-cvm:tencentcloudRoute" },
     { label: "a misspelt key", values: { nodecount: "5" }, key: "tikv-cvm:nodecount" },
     { label: "region missing", values: {}, key: "tencentcloud:region", extra: { region: undefined } },
     { label: "credentials missing", values: {}, key: "tencentcloud:secretId/secretKey", extra: { hasSecretId: false, hasSecretKey: false } },

@@ -63,6 +63,7 @@ let eipCounter = 0;
 function mockState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
   switch (type) {
     case "tencentcloud:Eip/instance:Instance":
+    case "tencentcloud:index/eip:Eip":
       eipCounter++;
       return { ...inputs, publicIp: `198.51.100.${10 + eipCounter}` };
     case "tls:index/privateKey:PrivateKey":
@@ -87,7 +88,12 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>):
  */
 export async function runProgram(
   config: Record<string, string | undefined> = {},
-  options: { stack?: string; env?: Record<string, string | undefined> } = {},
+  options: {
+    stack?: string;
+    env?: Record<string, string | undefined>;
+    /** Runs after @pulumi/pulumi is loaded and before the program: the place to install spies. */
+    beforeProgram?: () => void;
+  } = {},
 ): Promise<ProgramRun> {
   jest.resetModules();
   eipCounter = 0;
@@ -111,7 +117,7 @@ export async function runProgram(
     },
     call(args) {
       invokes.push({ token: args.token, args: args.inputs });
-      if (args.token === "tencentcloud:Images/getInstance:getInstance") {
+      if (args.token === "tencentcloud:Images/getInstance:getInstance" || args.token === "tencentcloud:index/getImages:getImages") {
         return { images: [{ imageId: "img-487zeit5", imageName: "Ubuntu Server 22.04 LTS 64bit", createdTime: "2026-01-01" }] };
       }
       throw new Error(`unexpected invoke ${args.token}`);
@@ -122,6 +128,7 @@ export async function runProgram(
   for (const [k, v] of Object.entries({ ...BASE_CONFIG, ...config })) if (v !== undefined) merged[k] = v;
   pulumi.runtime.setAllConfig(merged);
 
+  options.beforeProgram?.();
   try {
     const program = (await import("../../index")) as Record<string, unknown>;
     const outputs: Record<string, unknown> = {};

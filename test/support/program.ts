@@ -1,7 +1,7 @@
 // Reads what the program renders for real systems out of a mock run.
 import { parse } from "yaml";
 import { CloudConfig } from "../../lib/cloudInit";
-import { ProgramRun, byName, ofType, unwrap } from "./harness";
+import { ProgramRun, byName, unwrap } from "./harness";
 import { CertSpec } from "./openssl";
 
 export interface RenderedHost {
@@ -11,7 +11,7 @@ export interface RenderedHost {
 }
 
 export function renderedHosts(run: ProgramRun): RenderedHost[] {
-  return ofType(run, "tencentcloud:Instance/instance:Instance").map((instance) => {
+  return run.resources.filter((r) => r.type === "tencentcloud:index/instance:Instance" || r.type === "tencentcloud:Instance/instance:Instance").map((instance) => {
     const text = Buffer.from(unwrap(instance.inputs.userData) as string, "base64").toString("utf8");
     return { name: instance.name, cloudConfigText: text, cloudConfig: parse(text) as CloudConfig };
   });
