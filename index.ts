@@ -70,6 +70,8 @@ const dockerHosts = plan.hosts.map((hostPlan) => new DockerHost(`${prefix}-${hos
   availabilityZone: settings.availabilityZone,
   instanceType: settings.instanceType,
   imageId,
+  imageFromLookup: settings.imageId === undefined,
+  protect: settings.protect,
   systemDiskType: settings.systemDiskType,
   systemDiskSize: settings.systemDiskSize,
   bandwidthMbps: settings.bandwidthMbps,
@@ -83,12 +85,23 @@ const dockerHosts = plan.hosts.map((hostPlan) => new DockerHost(`${prefix}-${hos
   tags,
 }));
 
+// This stack's own outputs from its last deployment (a stack may read itself back:
+// pulumi/pulumi#3722): which members exist already, so only they are rolled one at a time.
+const lastDeployment = new pulumi.StackReference(`${prefix}-last-deployment`, {
+  name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${stack}`,
+});
+const deployedMembers = lastDeployment.getOutput("rolloutOrder")
+  .apply((value): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : []));
+
 const cluster = new TikvCluster(`${prefix}-cluster`, {
   hosts: dockerHosts,
   plan,
   tikvVersion: settings.tikvVersion,
   hostMemoryGiB: settings.hostMemoryGiB,
   systemDiskSize: settings.systemDiskSize,
+  protect: settings.protect,
+  rolloutTimeoutMinutes: settings.rolloutTimeoutMinutes,
+  deployedMembers,
 });
 
 // Host 1 always runs PD (pdCount >= 1), so pd-ctl runs there.
@@ -101,6 +114,8 @@ export const hosts = dockerHosts.map((h) => ({
   dockerHost: h.dockerHost,
 }));
 export const pdEndpoints = cluster.pdEndpoints;
+/** Read back by the next deployment; see TikvClusterArgs.deployedMembers. */
+export const rolloutOrder = cluster.rolloutOrder;
 export const tikvStores = cluster.tikvStores;
 export const caCertPem = pki.caCertPem;
 export const clientCertPem = pki.clientCertPem;

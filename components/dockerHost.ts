@@ -11,6 +11,13 @@ export interface DockerHostArgs {
   availabilityZone: string;
   instanceType: string;
   imageId: pulumi.Input<string>;
+  /**
+   * The image came from the "newest Ubuntu" lookup: a newer image must not reinstall a running
+   * host (changing imageId reinstalls the OS and wipes the system disk, and the data with it).
+   */
+  imageFromLookup: boolean;
+  /** Pulumi `protect` on the CVM and its EIP. */
+  protect: boolean;
   systemDiskType: string;
   systemDiskSize: number;
   bandwidthMbps: number;
@@ -47,7 +54,7 @@ export class DockerHost extends pulumi.ComponentResource {
       internetChargeType: "TRAFFIC_POSTPAID_BY_HOUR",
       internetMaxBandwidthOut: args.bandwidthMbps,
       tags: args.tags,
-    }, { parent: this });
+    }, { parent: this, protect: args.protect });
 
     const server = args.pki.issue(`${name}-docker-server`, {
       commonName: args.plan.name,
@@ -79,7 +86,7 @@ export class DockerHost extends pulumi.ComponentResource {
       userData: pulumi.secret(cloudConfig.apply(encodeUserData)),
       keyIds: args.keyPairId ? [args.keyPairId] : undefined,
       tags: args.tags,
-    }, { parent: this });
+    }, { parent: this, protect: args.protect, ignoreChanges: args.imageFromLookup ? ["imageId"] : [] });
 
     const association = new tc.EipAssociation(`${name}-eip-assoc`, {
       eipId: eip.id,

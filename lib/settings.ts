@@ -26,6 +26,9 @@ export interface Settings {
   readonly registryMirrors: readonly string[];
   readonly readinessTimeoutMinutes: number;
   readonly tencentcloudRoute: "terraform" | "bridged";
+  /** Pulumi `protect` on CVMs, EIPs and data volumes. */
+  readonly protect: boolean;
+  readonly rolloutTimeoutMinutes: number;
 }
 
 /** What the program read: the project's own keys and what it could learn of the provider's. */
@@ -66,6 +69,8 @@ export const DEFAULTS = {
   readinessTimeoutMinutes: 15,
   // The Pulumi Registry's current route for Tencent Cloud; see tencentcloud/bindings.ts.
   tencentcloudRoute: "terraform",
+  protect: false,
+  rolloutTimeoutMinutes: 10,
 } as const;
 
 const SYSTEM_DISK_TYPES = ["CLOUD_PREMIUM", "CLOUD_SSD", "CLOUD_BSSD", "CLOUD_HSSD", "CLOUD_TSSD"];
@@ -76,6 +81,7 @@ export const KNOWN_KEYS: readonly string[] = [
   "nodeCount", "pdCount", "tikvVersion", "availabilityZone", "instanceType", "imageId",
   "systemDiskType", "systemDiskSize", "hostMemoryGiB", "vpcCidr", "subnetCidr", "operatorCidrs",
   "sshPublicKey", "bandwidthMbps", "registryMirrors", "readinessTimeoutMinutes", "tencentcloudRoute",
+  "protect", "rolloutTimeoutMinutes",
 ];
 
 export function validateConfig(raw: RawConfig): ValidationResult {
@@ -187,6 +193,10 @@ export function validateConfig(raw: RawConfig): ValidationResult {
       `"bridged" (the tencentcloud 0.2.3 plugin); got "${tencentcloudRoute}"`);
   }
 
+  const protect = reader.bool("protect", DEFAULTS.protect);
+  const rolloutTimeoutMinutes = reader.int("rolloutTimeoutMinutes", DEFAULTS.rolloutTimeoutMinutes, 1, 60,
+    "bound on each rolling-restart wait: leader eviction, health after a restart");
+
   if (problems.length > 0) return { ok: false, problems };
   return {
     ok: true,
@@ -198,6 +208,8 @@ export function validateConfig(raw: RawConfig): ValidationResult {
       sshPublicKey, bandwidthMbps: bandwidthMbps!, registryMirrors: registryMirrors!,
       readinessTimeoutMinutes: readinessTimeoutMinutes!,
       tencentcloudRoute: tencentcloudRoute as Settings["tencentcloudRoute"],
+      protect: protect!,
+      rolloutTimeoutMinutes: rolloutTimeoutMinutes!,
     },
   };
 }
@@ -245,6 +257,14 @@ class Reader {
       return undefined;
     }
     return n;
+  }
+
+  bool(key: string, fallback: boolean): boolean | undefined {
+    const text = this.values[key];
+    if (text === undefined) return fallback;
+    if (text === "true" || text === "false") return text === "true";
+    this.fail(key, `must be true or false; got "${text}"; fix with: pulumi config set ${PROJECT}:${key} ${fallback}`);
+    return undefined;
   }
 
   cidr(key: string, fallback: string): { cidr: Cidr; text: string } | undefined {

@@ -11,6 +11,15 @@ export interface Declared {
   readonly id: string;
 }
 
+/** Resource options as the SDK saw them, captured by a stack transformation. */
+export interface DeclaredOptions {
+  readonly dependsOn: string[];
+  readonly deleteBeforeReplace: boolean;
+  readonly protect: boolean;
+  readonly retainOnDelete: boolean;
+  readonly ignoreChanges: string[];
+}
+
 export interface Invoked {
   readonly token: string;
   readonly args: Record<string, unknown>;
@@ -22,6 +31,8 @@ export interface ProgramRun {
   readonly outputs: Record<string, unknown>;
   /** Names of stack outputs that are secret. */
   readonly secretOutputs: string[];
+  /** Resource name -> options, for every resource the program declares. */
+  readonly options: Map<string, DeclaredOptions>;
   readonly pulumi: typeof PulumiModule;
 }
 
@@ -93,6 +104,8 @@ export async function runProgram(
     env?: Record<string, string | undefined>;
     /** Runs after @pulumi/pulumi is loaded and before the program: the place to install spies. */
     beforeProgram?: () => void;
+    /** Outputs of the stack's last deployment, as its self-reference reads them. */
+    lastOutputs?: Record<string, unknown>;
   } = {},
 ): Promise<ProgramRun> {
   jest.resetModules();
@@ -111,7 +124,9 @@ export async function runProgram(
   await pulumi.runtime.setMocks({
     newResource(args) {
       const id = `${args.name}-id-${++counter}`;
-      const state = mockState(args.type, args.name, args.inputs);
+      const state = args.type === "pulumi:pulumi:StackReference"
+        ? { ...args.inputs, outputs: options.lastOutputs ?? {}, secretOutputNames: [] }
+        : mockState(args.type, args.name, args.inputs);
       resources.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider, id });
       return { id, state };
     },
@@ -122,15 +137,53 @@ export async function runProgram(
       }
       throw new Error(`unexpected invoke ${args.token}`);
     },
-  }, "tikv-cvm", options.stack ?? "dev", false);
+  }, "tikv-cvm", options.stack ?? "dev", false, "organization");
 
   const merged: Record<string, string> = {};
   for (const [k, v] of Object.entries({ ...BASE_CONFIG, ...config })) if (v !== undefined) merged[k] = v;
   pulumi.runtime.setAllConfig(merged);
 
   options.beforeProgram?.();
+  const declaredOptions = new Map<string, DeclaredOptions>();
+  const pendingDeps: Promise<void>[] = [];
+  const nameOf = (r: unknown) => (r as { __name?: string }).__name ?? "?";
   try {
-    const program = (await import("../../index")) as Record<string, unknown>;
+    let program: Record<string, unknown> = {};
+    let failure: unknown;
+    // Mocks never see resource options; a stack transformation does, inside the stack resource.
+    await pulumi.runtime.runInPulumiStack(async () => {
+      pulumi.runtime.registerStackTransformation((args) => {
+        const opts = args.opts as PulumiModule.CustomResourceOptions;
+        const declared: DeclaredOptions = {
+          dependsOn: [],
+          deleteBeforeReplace: opts.deleteBeforeReplace === true,
+          protect: opts.protect === true,
+          retainOnDelete: opts.retainOnDelete === true,
+          ignoreChanges: opts.ignoreChanges ?? [],
+        };
+        declaredOptions.set(args.name, declared);
+        // dependsOn may be a list, a resource, or an Output of a list (resolved later).
+        for (const dep of ([] as unknown[]).concat(opts.dependsOn ?? [])) {
+          if (pulumi.Output.isInstance(dep)) {
+            pendingDeps.push(new Promise((resolve) => (dep as PulumiModule.Output<unknown>).apply((value) => {
+              declared.dependsOn.push(...([] as unknown[]).concat(value).map(nameOf));
+              resolve();
+            })));
+          } else {
+            declared.dependsOn.push(nameOf(dep));
+          }
+        }
+        return undefined;
+      });
+      try {
+        program = (await import("../../index")) as Record<string, unknown>;
+      } catch (err) {
+        // Thrown inside the stack's constructor it would be an unhandled rejection: rethrow below.
+        failure = err;
+      }
+      return {};
+    });
+    if (failure !== undefined) throw failure;
     const outputs: Record<string, unknown> = {};
     const secretOutputs: string[] = [];
     for (const [key, value] of Object.entries(program)) {
@@ -138,8 +191,9 @@ export async function runProgram(
       outputs[key] = await new Promise((resolve) => output.apply(resolve));
       if (await pulumi.isSecret(output)) secretOutputs.push(key);
     }
+    await Promise.all(pendingDeps);
     await pulumi.runtime.disconnect();
-    return { resources, invokes, outputs, secretOutputs, pulumi };
+    return { resources, invokes, outputs, secretOutputs, options: declaredOptions, pulumi };
   } finally {
     for (const [k, v] of Object.entries(saved)) {
       if (v === undefined) delete process.env[k];

@@ -1,0 +1,78 @@
+import * as pulumi from "@pulumi/pulumi";
+import { PdTarget, awaitPdHealthy, awaitTikvUp, preparePdRestart, prepareTikvRestart } from "../lib/pdApi";
+
+/**
+ * A step of a rolling restart, placed in the dependency chain around each PD and TiKV container:
+ *
+ *   before(pd1) -> pd1 -> after(pd1) -> before(pd2) -> ... -> after(tikvN)
+ *
+ * "before" runs when its trigger (a digest of the container's spec) changes, i.e. just before the
+ * engine replaces that container: it resigns PD leadership or evicts a store's Raft leaders.
+ * "after" runs when the container's id changes, i.e. once the replacement exists: it waits until
+ * the member is healthy again (and returns the store's leaders). Creating a gate does nothing: a
+ * new member has nothing to drain, and its container's own health wait covers its start.
+ */
+export interface RolloutGateArgs {
+  kind: "pd" | "tikv";
+  phase: "before" | "after";
+  /** PD member name, or the TiKV store's advertised address. */
+  member: string;
+  trigger: pulumi.Input<string>;
+  /** PD client URLs the operator's machine can reach. */
+  pdEndpoints: pulumi.Input<pulumi.Input<string>[]>;
+  timeoutMinutes: number;
+}
+
+interface GateInputs {
+  kind: "pd" | "tikv";
+  phase: "before" | "after";
+  member: string;
+  trigger: string;
+  pdEndpoints: string[];
+  timeoutMinutes: number;
+}
+
+interface GateOutputs {
+  kind: string;
+  phase: string;
+  member: string;
+  trigger: string;
+  /** What the last run did, e.g. "resigned leadership"; kept in the state for the curious. */
+  outcome: string;
+}
+
+async function runGate(inputs: GateInputs): Promise<string> {
+  const target: PdTarget = { endpoints: inputs.pdEndpoints, requestTimeoutMs: 5_000 };
+  const policy = { timeoutMs: inputs.timeoutMinutes * 60_000, intervalMs: 2_000 };
+  if (inputs.kind === "pd") {
+    if (inputs.phase === "before") return preparePdRestart(target, inputs.member, policy);
+    await awaitPdHealthy(target, inputs.member, policy);
+    return "healthy";
+  }
+  if (inputs.phase === "before") return prepareTikvRestart(target, inputs.member, policy);
+  await awaitTikvUp(target, inputs.member, policy);
+  return "up";
+}
+
+function outputs(inputs: GateInputs, outcome: string): GateOutputs {
+  return { kind: inputs.kind, phase: inputs.phase, member: inputs.member, trigger: inputs.trigger, outcome };
+}
+
+export const rolloutGateProvider: pulumi.dynamic.ResourceProvider<GateInputs, GateOutputs> = {
+  async create(inputs) {
+    return { id: `${inputs.kind}-${inputs.phase}-${inputs.member}`, outs: outputs(inputs, "created") };
+  },
+  async diff(_id, olds, news) {
+    // Only the trigger matters: new endpoints or timeouts are no reason to drain a member.
+    return { changes: olds.trigger !== news.trigger || olds.member !== news.member, replaces: [] };
+  },
+  async update(_id, _olds, news) {
+    return { outs: outputs(news, await runGate(news)) };
+  },
+};
+
+export class RolloutGate extends pulumi.dynamic.Resource {
+  constructor(name: string, args: RolloutGateArgs, opts?: pulumi.CustomResourceOptions) {
+    super(rolloutGateProvider, name, { ...args }, opts, "tikv-cvm", "RolloutGate");
+  }
+}
