@@ -120,10 +120,10 @@ export async function runProgram(
   const pulumi = (await import("@pulumi/pulumi")) as typeof PulumiModule;
   const resources: Declared[] = [];
   const invokes: Invoked[] = [];
-  let counter = 0;
   await pulumi.runtime.setMocks({
     newResource(args) {
-      const id = `${args.name}-id-${++counter}`;
+      // Derived from the name alone, so adding resources never shifts the ids of others.
+      const id = `${args.name}-id`;
       const state = args.type === "pulumi:pulumi:StackReference"
         ? { ...args.inputs, outputs: options.lastOutputs ?? {}, secretOutputNames: [] }
         : mockState(args.type, args.name, args.inputs);
