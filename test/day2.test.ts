@@ -1,0 +1,171 @@
+// Day-2 behaviour under mocks: repeatable inputs, upgrades and scaling that leave data alone, the
+// order the engine is given for rolling restarts, and the guards (protect, retain, ignore).
+import * as fs from "fs";
+import * as path from "path";
+import { parse } from "yaml";
+import { validateConfig } from "../lib/settings";
+import { TOKENS } from "../tencentcloud/bindings";
+import { ProgramRun, runProgram, unwrap } from "./support/harness";
+
+const TC = TOKENS.terraform;
+const GATE = "pulumi-nodejs:dynamic/tikv-cvm:RolloutGate";
+
+/** name -> canonical JSON of its inputs. */
+function inputsByName(run: ProgramRun): Map<string, string> {
+  return new Map(run.resources.map((r) => [r.name, JSON.stringify(unwrap(r.inputs))]));
+}
+
+function changed(a: ProgramRun, b: ProgramRun): { name: string; type: string }[] {
+  const before = inputsByName(a);
+  return b.resources.filter((r) => before.has(r.name) && before.get(r.name) !== JSON.stringify(unwrap(r.inputs)))
+    .map((r) => ({ name: r.name, type: r.type }));
+}
+
+test("evaluating the program twice gives byte-identical inputs", async () => {
+  const first = await runProgram();
+  const second = await runProgram();
+  expect([...inputsByName(second)]).toEqual([...inputsByName(first)]);
+  expect(first.resources.length).toBeGreaterThan(60);
+});
+
+describe("upgrading tikvVersion", () => {
+  let before: ProgramRun;
+  let after: ProgramRun;
+  beforeAll(async () => {
+    before = await runProgram({ "tikv-cvm:tikvVersion": "v8.5.6" });
+    after = await runProgram({ "tikv-cvm:tikvVersion": "v8.5.7" });
+  });
+
+  test("changes only images, containers and the gates in front of them", () => {
+    const diff = changed(before, after);
+    expect(new Set(diff.map((d) => d.type))).toEqual(new Set([
+      "docker:index/remoteImage:RemoteImage", "docker:index/container:Container", GATE]));
+    // Every gate that changed is a "before" gate: its trigger is the container's spec digest.
+    expect(diff.filter((d) => d.type === GATE).every((d) => d.name.endsWith("-before"))).toBe(true);
+    expect(diff.filter((d) => d.type === "docker:index/container:Container")).toHaveLength(6);
+  });
+
+  test("leaves every volume, CVM, EIP, certificate and provider input unchanged", () => {
+    const untouched = after.resources.filter((r) =>
+      r.type === "docker:index/volume:Volume" || r.type === TC.instance || r.type === TC.eip ||
+      r.type.startsWith("tls:") || r.type === "pulumi:providers:docker");
+    expect(untouched.length).toBe(6 + 3 + 3 + 14 + 3);
+    const names = new Set(changed(before, after).map((d) => d.name));
+    expect(untouched.filter((r) => names.has(r.name))).toEqual([]);
+  });
+});
+
+describe("scaling from 3 to 5 hosts", () => {
+  let three: ProgramRun;
+  let five: ProgramRun;
+  beforeAll(async () => {
+    three = await runProgram();
+    five = await runProgram({ "tikv-cvm:nodeCount": "5" }, { lastOutputs: { rolloutOrder: three.outputs.rolloutOrder } });
+  });
+
+  test("adds two hosts and two stores", () => {
+    expect(five.resources.filter((r) => r.type === TC.instance)).toHaveLength(5);
+    expect(five.resources.filter((r) => r.type === "docker:index/container:Container").map((r) => r.inputs.name))
+      .toEqual(expect.arrayContaining(["tikv4", "tikv5"]));
+  });
+
+  test("leaves every input of the existing hosts unchanged", () => {
+    expect(changed(three, five)).toEqual([]);
+  });
+
+  test("new stores are created in parallel, outside the rolling chain", () => {
+    expect(five.options.get("tikv-dev-cluster-tikv4-before")!.dependsOn).toEqual([]);
+    expect(five.options.get("tikv-dev-cluster-tikv5-before")!.dependsOn).toEqual([]);
+    expect(five.options.get("tikv-dev-cluster-tikv3-before")!.dependsOn).toEqual(["tikv-dev-cluster-tikv2-after"]);
+  });
+});
+
+describe("the order the engine is given", () => {
+  const chain = ["pd1", "pd2", "pd3", "tikv1", "tikv2", "tikv3"];
+
+  test("a first deployment creates every member in parallel", async () => {
+    const run = await runProgram();
+    for (const m of chain) expect([m, run.options.get(`tikv-dev-cluster-${m}-before`)!.dependsOn]).toEqual([m, []]);
+    expect(run.outputs.rolloutOrder).toEqual(chain);
+  });
+
+  test("on later deployments members are chained: before -> container -> after -> next member", async () => {
+    const run = await runProgram({}, { lastOutputs: { rolloutOrder: chain } });
+    const deps = (name: string) => run.options.get(`tikv-dev-cluster-${name}`)!.dependsOn;
+    chain.forEach((m, i) => {
+      expect(deps(m)).toContain(`tikv-dev-cluster-${m}-before`);
+      expect(deps(`${m}-after`)).toEqual([`tikv-dev-cluster-${m}`]);
+      expect(deps(`${m}-before`)).toEqual(i === 0 ? [] : [`tikv-dev-cluster-${chain[i - 1]}-after`]);
+    });
+    // TiKV never starts before PD: every store depends on every PD container.
+    expect(deps("tikv1")).toEqual(expect.arrayContaining(["tikv-dev-cluster-pd1", "tikv-dev-cluster-pd2", "tikv-dev-cluster-pd3"]));
+  });
+
+  test("containers with fixed names and host ports are deleted before they are replaced", async () => {
+    const run = await runProgram();
+    const containers = run.resources.filter((r) => r.type === "docker:index/container:Container");
+    for (const c of containers) {
+      expect([c.name, run.options.get(c.name)!.deleteBeforeReplace]).toEqual([c.name, true]);
+      expect(c.inputs).toMatchObject({ wait: true });
+    }
+  });
+});
+
+describe("guards", () => {
+  test("data volumes are always retained on delete; protect is off by default", async () => {
+    const run = await runProgram();
+    for (const v of run.resources.filter((r) => r.type === "docker:index/volume:Volume")) {
+      expect(run.options.get(v.name)).toMatchObject({ retainOnDelete: true, protect: false });
+    }
+  });
+
+  test("protect: true protects CVMs, EIPs and data volumes", async () => {
+    const run = await runProgram({ "tikv-cvm:protect": "true" });
+    const guarded = run.resources.filter((r) => [TC.instance, TC.eip, "docker:index/volume:Volume"].includes(r.type));
+    expect(guarded).toHaveLength(12);
+    for (const r of guarded) expect([r.name, run.options.get(r.name)!.protect]).toEqual([r.name, true]);
+    const containers = run.resources.filter((r) => r.type === "docker:index/container:Container");
+    for (const c of containers) expect(run.options.get(c.name)!.protect).toBe(false);
+  });
+
+  test("a looked-up image never reinstalls a running host; a chosen image does", async () => {
+    const lookedUp = await runProgram();
+    for (const i of lookedUp.resources.filter((r) => r.type === TC.instance)) {
+      expect(lookedUp.options.get(i.name)!.ignoreChanges).toEqual(["imageId"]);
+    }
+    const pinned = await runProgram({ "tikv-cvm:imageId": "img-abcdefgh" });
+    for (const i of pinned.resources.filter((r) => r.type === TC.instance)) {
+      expect(pinned.options.get(i.name)!.ignoreChanges).toEqual([]);
+    }
+  });
+
+  test("a nodeCount below pdCount is refused", async () => {
+    await expect(runProgram({ "tikv-cvm:nodeCount": "3", "tikv-cvm:pdCount": "5" })).rejects.toThrow(/tikv-cvm:pdCount: must not exceed nodeCount/);
+  });
+});
+
+describe("stack files", () => {
+  const load = (stack: string) => parse(fs.readFileSync(path.join(__dirname, "..", `Pulumi.${stack}.yaml`), "utf8")).config as Record<string, unknown>;
+  const validate = (config: Record<string, unknown>) => {
+    const values: Record<string, string> = {};
+    for (const [k, v] of Object.entries(config)) {
+      if (k.startsWith("tikv-cvm:")) values[k.slice(9)] = typeof v === "string" ? v : JSON.stringify(v);
+    }
+    return validateConfig({ values, region: config["tencentcloud:region"] as string, hasSecretId: true, hasSecretKey: true });
+  };
+
+  test("dev: three small hosts, unprotected", () => {
+    const result = validate(load("dev"));
+    if (!result.ok) throw new Error(JSON.stringify(result.problems));
+    expect(result.settings).toMatchObject({ nodeCount: 3, instanceType: "S5.MEDIUM4", protect: false });
+  });
+
+  test("prod: at least three larger hosts, protected", () => {
+    const result = validate(load("prod"));
+    if (!result.ok) throw new Error(JSON.stringify(result.problems));
+    expect(result.settings.nodeCount).toBeGreaterThanOrEqual(3);
+    expect(result.settings.hostMemoryGiB).toBeGreaterThan(4);
+    expect(result.settings.instanceType).not.toBe("S5.MEDIUM4");
+    expect(result.settings.protect).toBe(true);
+  });
+});
