@@ -86,7 +86,13 @@ export class DockerHost extends pulumi.ComponentResource {
       userData: pulumi.secret(cloudConfig.apply(encodeUserData)),
       keyIds: args.keyPairId ? [args.keyPairId] : undefined,
       tags: args.tags,
-    }, { parent: this, protect: args.protect, ignoreChanges: args.imageFromLookup ? ["imageId"] : [] });
+    }, {
+      parent: this,
+      protect: args.protect,
+      ignoreChanges: args.imageFromLookup ? ["imageId"] : [],
+      // Also states the secrecy where policy packs can see it (they receive inputs unwrapped).
+      additionalSecretOutputs: ["userData"],
+    });
 
     const association = new tc.EipAssociation(`${name}-eip-assoc`, {
       eipId: eip.id,

@@ -2,7 +2,7 @@ import * as crypto from "crypto";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import {
-  DATA_DIR, PD_CONFIG_PATH, TIKV_CONFIG_PATH, pdArgs, pdConfigToml, tikvArgs, tikvConfigToml,
+  DATA_DIR, PD_CONFIG_PATH, RETAIN_LABEL, TIKV_CONFIG_PATH, pdArgs, pdConfigToml, tikvArgs, tikvConfigToml,
 } from "../lib/clusterConfig";
 import { planMemory } from "../lib/memoryBudget";
 import { ClusterPlan, HostPlan, PORTS } from "../lib/topology";
@@ -33,6 +33,12 @@ export interface TikvClusterArgs {
    * in parallel, while a change to running members is applied one member at a time.
    */
   deployedMembers: pulumi.Input<string[]>;
+}
+
+function dataVolume(name: string, volumeName: string, parent: pulumi.Resource, provider: docker.Provider,
+  protect: boolean): docker.Volume {
+  return new docker.Volume(name, { name: volumeName, labels: [{ label: RETAIN_LABEL, value: "true" }] },
+    { parent, provider, retainOnDelete: true, protect });
 }
 
 /** TiKV checks at start-up that it may open 82,920 files; PingCAP deploys with 1,000,000. */
@@ -113,8 +119,7 @@ export class TikvCluster extends pulumi.ComponentResource {
       const budget = planMemory(args.hostMemoryGiB, true);
       // Data volumes outlive the containers and the stack's own deletion: losing PD data orphans
       // every store (cluster ID mismatch).
-      const volume = new docker.Volume(`${prefix}-data`, { name: "pd-data" },
-        { parent: this, provider, retainOnDelete: true, protect: args.protect });
+      const volume = dataVolume(`${prefix}-data`, "pd-data", this, provider, args.protect);
       const image = new docker.RemoteImage(`${prefix}-image`,
         { name: `pingcap/pd:${args.tikvVersion}`, keepLocally: true }, { parent: this, provider });
       const spec = {
@@ -149,8 +154,7 @@ export class TikvCluster extends pulumi.ComponentResource {
       const prefix = `${name}-${member}`;
       const address = `${hostPlan.privateIp}:${PORTS.tikv}`;
       const budget = planMemory(args.hostMemoryGiB, hostPlan.pdName !== undefined);
-      const volume = new docker.Volume(`${prefix}-data`, { name: "tikv-data" },
-        { parent: this, provider, retainOnDelete: true, protect: args.protect });
+      const volume = dataVolume(`${prefix}-data`, "tikv-data", this, provider, args.protect);
       const image = new docker.RemoteImage(`${prefix}-image`,
         { name: `pingcap/tikv:${args.tikvVersion}`, keepLocally: true }, { parent: this, provider });
       const spec = {

@@ -8,6 +8,11 @@ export const PD_CONFIG_PATH = "/etc/pd/pd.toml";
 export const TIKV_CONFIG_PATH = "/etc/tikv/tikv.toml";
 /** Both data volumes are mounted here, as the recipe does. */
 export const DATA_DIR = "/data";
+/**
+ * Data volumes carry this label beside `retainOnDelete`: the analyzer protocol gives policy packs
+ * no `retainOnDelete`, so policy/ checks the label the program sets with it.
+ */
+export const RETAIN_LABEL = "tikv-cvm.retain-on-delete";
 
 /** pd-server flags (tikv/pd server/config); logs go to stderr so Docker rotates them. */
 export function pdArgs(host: HostPlan, plan: ClusterPlan): string[] {

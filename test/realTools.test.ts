@@ -78,6 +78,11 @@ describeWithTools(["shellcheck"], "shellcheck", () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  test("the CI entry point passes shellcheck too", () => {
+    const result = spawnSync("shellcheck", [path.join(__dirname, "..", ".ci", "run")], { encoding: "utf8" });
+    expect([result.status, result.stdout]).toEqual([0, ""]);
+  });
+
   test("shellcheck does flag a sloppy script (the check can fail)", () => {
     const dir = tempDir("shellcheck-bad");
     const file = path.join(dir, "bad.sh");

@@ -18,6 +18,7 @@ export interface DeclaredOptions {
   readonly protect: boolean;
   readonly retainOnDelete: boolean;
   readonly ignoreChanges: string[];
+  readonly additionalSecretOutputs: string[];
 }
 
 export interface Invoked {
@@ -160,6 +161,7 @@ export async function runProgram(
           protect: opts.protect === true,
           retainOnDelete: opts.retainOnDelete === true,
           ignoreChanges: opts.ignoreChanges ?? [],
+          additionalSecretOutputs: opts.additionalSecretOutputs ?? [],
         };
         declaredOptions.set(args.name, declared);
         // dependsOn may be a list, a resource, or an Output of a list (resolved later).

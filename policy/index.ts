@@ -1,0 +1,5 @@
+// `pulumi preview --policy-pack policy` (run `npm install` in this directory once).
+import { PolicyPack } from "@pulumi/policy";
+import { policies } from "./rules";
+
+new PolicyPack("tikv-cvm", { policies });
