@@ -1,6 +1,6 @@
 // Runs index.ts in-process under Pulumi mocks and records what it declares.
-import * as crypto from "crypto";
 import type * as PulumiModule from "@pulumi/pulumi";
+import { FAKE_IMAGE_ID, mockState, resetMockState } from "./mocks";
 
 export interface Declared {
   readonly type: string;
@@ -61,39 +61,6 @@ export function unwrap(value: unknown): unknown {
   return value;
 }
 
-/** PEM blocks of realistic size: user-data limits are checked against these. */
-function fakePem(label: string, derBytes: number, seed: string): string {
-  const body = crypto.createHash("sha512").update(seed).digest();
-  const der = Buffer.alloc(derBytes);
-  for (let i = 0; i < derBytes; i++) der[i] = body[i % body.length] ^ (i & 255);
-  const lines = der.toString("base64").match(/.{1,64}/g) ?? [];
-  return `-----BEGIN ${label}-----\n${lines.join("\n")}\n-----END ${label}-----\n`;
-}
-
-let eipCounter = 0;
-
-function mockState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
-  switch (type) {
-    case "tencentcloud:Eip/instance:Instance":
-    case "tencentcloud:index/eip:Eip":
-      eipCounter++;
-      return { ...inputs, publicIp: `198.51.100.${10 + eipCounter}` };
-    case "tls:index/privateKey:PrivateKey":
-      // An ECDSA P-256 key in PKCS#8 PEM is 241 bytes; SEC1 is 227.
-      return { ...inputs, privateKeyPem: fakePem("EC PRIVATE KEY", 121, name), publicKeyPem: fakePem("PUBLIC KEY", 91, name) };
-    case "tls:index/selfSignedCert:SelfSignedCert":
-    case "tls:index/locallySignedCert:LocallySignedCert":
-      // A P-256 certificate with four SANs is about 600 bytes of DER.
-      return { ...inputs, certPem: fakePem("CERTIFICATE", 640, name) };
-    case "tls:index/certRequest:CertRequest":
-      return { ...inputs, certRequestPem: fakePem("CERTIFICATE REQUEST", 400, name) };
-    case "docker:index/remoteImage:RemoteImage":
-      return { ...inputs, imageId: `sha256:${crypto.createHash("sha256").update(String(inputs.name)).digest("hex")}` };
-    default:
-      return { ...inputs };
-  }
-}
-
 /**
  * Loads a fresh copy of the program with the given config (merged over BASE_CONFIG; a value of
  * undefined removes a base key) and waits until every resource is declared.
@@ -110,7 +77,7 @@ export async function runProgram(
   } = {},
 ): Promise<ProgramRun> {
   jest.resetModules();
-  eipCounter = 0;
+  resetMockState();
   const env = { TENCENTCLOUD_SECRET_ID: "AKID-test", TENCENTCLOUD_SECRET_KEY: "test-key", ...options.env };
   const saved: Record<string, string | undefined> = {};
   for (const [k, v] of Object.entries(env)) {
@@ -134,7 +101,7 @@ export async function runProgram(
     call(args) {
       invokes.push({ token: args.token, args: args.inputs });
       if (args.token === "tencentcloud:Images/getInstance:getInstance" || args.token === "tencentcloud:index/getImages:getImages") {
-        return { images: [{ imageId: "img-487zeit5", imageName: "Ubuntu Server 22.04 LTS 64bit", createdTime: "2026-01-01" }] };
+        return { images: [{ imageId: FAKE_IMAGE_ID, imageName: "Ubuntu Server 22.04 LTS 64bit", createdTime: "2026-01-01" }] };
       }
       throw new Error(`unexpected invoke ${args.token}`);
     },
