@@ -1,13 +1,18 @@
 // tikv-cvm: reads the stack config and wires the components. Everything else lives in
 // components/ (resources) and lib/ (pure logic).
 import * as pulumi from "@pulumi/pulumi";
+import { ClusterTls } from "./components/clusterTls";
 import { DockerHost } from "./components/dockerHost";
+import { ExistingHost } from "./components/existingHost";
+import { LocalEngine } from "./components/localEngine";
+import { Monitoring } from "./components/monitoring";
 import { Network } from "./components/network";
 import { Pki } from "./components/pki";
-import { TikvCluster } from "./components/tikvCluster";
-import { certSetupCommand, dockerPsCommand, pdCtlCommand } from "./lib/commands";
-import { PROJECT, RawConfig, describeProblems, validateConfig } from "./lib/settings";
-import { planCluster } from "./lib/topology";
+import { ClusterHost, ClusterNetworking, TikvCluster } from "./components/tikvCluster";
+import { certDir, certSetupCommand, dockerEnv, dockerPsCommand, pdCtlCommand } from "./lib/commands";
+import { hostShare, localShare, planMemory } from "./lib/memoryBudget";
+import { CvmSettings, ExistingSettings, PROJECT, RawConfig, describeProblems, validateConfig } from "./lib/settings";
+import { Addressing, ClusterPlan, PORTS, planCluster } from "./lib/topology";
 import * as tc from "./tencentcloud/bindings";
 
 function readRawConfig(): RawConfig {
@@ -18,11 +23,14 @@ function readRawConfig(): RawConfig {
   }
   const provider = new pulumi.Config("tencentcloud");
   const env = process.env;
+  // The engine lists which config keys are secrets under this key.
+  const secretKeys = JSON.parse(pulumi.runtime.getConfig("PULUMI_CONFIG_SECRET_KEYS") ?? "[]") as string[];
   return {
     values,
     region: provider.get("region") ?? env.TENCENTCLOUD_REGION,
     hasSecretId: Boolean(provider.get("secretId") ?? env.TENCENTCLOUD_SECRET_ID),
     hasSecretKey: Boolean(provider.get("secretKey") ?? env.TENCENTCLOUD_SECRET_KEY),
+    secretKeys: secretKeys.filter((k) => k.startsWith(`${PROJECT}:`)).map((k) => k.slice(PROJECT.length + 1)),
   };
 }
 
@@ -31,59 +39,135 @@ if (!validation.ok) {
   throw new pulumi.RunError(describeProblems(validation.problems));
 }
 const settings = validation.settings;
-tc.useRoute(settings.tencentcloudRoute);
 const stack = pulumi.getStack();
 const prefix = `tikv-${stack}`;
 const tags = { project: PROJECT, stack };
-const plan = planCluster(settings.nodeCount, settings.pdCount, settings.subnetCidr);
-
-const network = new Network(`${prefix}-net`, {
-  vpcCidr: settings.vpcCidr,
-  subnetCidr: settings.subnetCidr,
-  availabilityZone: settings.availabilityZone,
-  operatorCidrs: settings.operatorCidrs,
-  sshEnabled: settings.sshPublicKey !== undefined,
-  tags,
-});
+const addressing: Addressing = settings.mode === "cvm" ? { kind: "subnet", subnetCidr: settings.cvm.subnetCidr }
+  : settings.mode === "existing" ? { kind: "listed", hosts: settings.existing.hosts } : { kind: "containers" };
+const plan = planCluster(settings.nodeCount, settings.pdCount, addressing, settings.clusterTls);
 const pki = new Pki(`${prefix}-pki`, { organization: `tikv-cvm ${stack}` });
 
-const keyPair = settings.sshPublicKey === undefined ? undefined : new tc.KeyPair(`${prefix}-ssh`, {
-  // Key pair names allow 1-25 letters, digits or underscores.
-  keyName: `tikv_${stack}`.replace(/[^A-Za-z0-9_]/g, "_").slice(0, 25),
-  publicKey: settings.sshPublicKey,
-});
+/** Mode cvm: network, CVMs with Docker behind mutual TLS, a provider per host. */
+function cvmHosts(cvm: CvmSettings): DockerHost[] {
+  tc.useRoute(cvm.tencentcloudRoute);
+  const network = new Network(`${prefix}-net`, {
+    vpcCidr: cvm.vpcCidr,
+    subnetCidr: cvm.subnetCidr,
+    availabilityZone: cvm.availabilityZone,
+    operatorCidrs: cvm.operatorCidrs,
+    sshEnabled: cvm.sshPublicKey !== undefined,
+    grafana: settings.monitoring,
+    tags,
+  });
+  const keyPair = cvm.sshPublicKey === undefined ? undefined : new tc.KeyPair(`${prefix}-ssh`, {
+    // Key pair names allow 1-25 letters, digits or underscores.
+    keyName: `tikv_${stack}`.replace(/[^A-Za-z0-9_]/g, "_").slice(0, 25),
+    publicKey: cvm.sshPublicKey,
+  });
+  const imageId: pulumi.Input<string> = cvm.imageId ?? tc.getImages({
+    imageTypes: ["PUBLIC_IMAGE"],
+    // Anchored: a UEFI variant of the same name also exists.
+    imageNameRegex: "^Ubuntu Server 22\\.04 LTS 64bit$",
+  }).apply((result) => {
+    if (result.images.length === 0) {
+      throw new Error("no public image matches Ubuntu Server 22.04 LTS 64bit in this region; " +
+        `set one with: pulumi config set ${PROJECT}:imageId img-xxxxxxxx`);
+    }
+    return result.images[0].imageId;
+  });
+  return plan.hosts.map((hostPlan) => new DockerHost(`${prefix}-${hostPlan.index}`, {
+    plan: hostPlan,
+    availabilityZone: cvm.availabilityZone,
+    instanceType: cvm.instanceType,
+    imageId,
+    imageFromLookup: cvm.imageId === undefined,
+    protect: settings.protect,
+    systemDiskType: cvm.systemDiskType,
+    systemDiskSize: settings.diskGB,
+    bandwidthMbps: cvm.bandwidthMbps,
+    registryMirrors: cvm.registryMirrors,
+    readinessTimeoutMinutes: cvm.readinessTimeoutMinutes,
+    vpcId: network.vpcId,
+    subnetId: network.subnetId,
+    securityGroupId: network.securityGroupId,
+    keyPairId: keyPair?.id,
+    pki,
+    tags,
+  }));
+}
 
-const imageId: pulumi.Input<string> = settings.imageId ?? tc.getImages({
-  imageTypes: ["PUBLIC_IMAGE"],
-  // Anchored: a UEFI variant of the same name also exists.
-  imageNameRegex: "^Ubuntu Server 22\\.04 LTS 64bit$",
-}).apply((result) => {
-  if (result.images.length === 0) {
-    throw new Error("no public image matches Ubuntu Server 22.04 LTS 64bit in this region; " +
-      `set one with: pulumi config set ${PROJECT}:imageId img-xxxxxxxx`);
+/** Mode existing: the listed hosts, reached with the client material kept as secrets. */
+function existingHosts(existing: ExistingSettings): ExistingHost[] {
+  const config = new pulumi.Config(PROJECT);
+  const material = {
+    caPem: config.requireSecret("dockerCaPem"),
+    certPem: config.requireSecret("dockerCertPem"),
+    keyPem: config.requireSecret("dockerKeyPem"),
+  };
+  return plan.hosts.map((hostPlan, i) => new ExistingHost(`${prefix}-${hostPlan.index}`, {
+    plan: hostPlan,
+    dockerHost: existing.hosts[i].dockerHost,
+    ...material,
+    readinessTimeoutMinutes: existing.readinessTimeoutMinutes,
+  }));
+}
+
+/** Where the cluster runs, and how the operator's docker CLI reaches each engine. */
+interface Placement {
+  hosts: ClusterHost[];
+  networking: ClusterNetworking;
+  dockerHosts: pulumi.Input<string>[];
+  /** Environment for the docker CLI, per host ("" for this machine's own engine). */
+  dockerEnvs: pulumi.Output<string>[];
+}
+
+/** Mode local: this machine's engine for every member, on one user-defined network. */
+function localPlacement(): Placement {
+  const engine = new LocalEngine(`${prefix}-local`, { networkName: prefix });
+  return {
+    hosts: plan.hosts.map((hostPlan) => ({ plan: hostPlan, provider: engine.provider, operatorAddress: "127.0.0.1" })),
+    networking: { kind: "bridge", network: engine.networkName, namePrefix: prefix },
+    dockerHosts: plan.hosts.map(() => "this machine's engine (DOCKER_HOST or the default socket)"),
+    dockerEnvs: plan.hosts.map(() => pulumi.output("")),
+  };
+}
+
+function placement(): Placement {
+  switch (settings.mode) {
+    case "cvm": {
+      const hosts = cvmHosts(settings.cvm);
+      return {
+        hosts, networking: { kind: "host" },
+        dockerHosts: hosts.map((h) => h.dockerHost),
+        dockerEnvs: hosts.map((h) => h.publicIp.apply((ip) => dockerEnv(certDir(stack), `tcp://${ip}:${PORTS.docker}`))),
+      };
+    }
+    case "existing": {
+      const hosts = existingHosts(settings.existing);
+      return {
+        hosts, networking: { kind: "host" },
+        dockerHosts: hosts.map((h) => h.dockerHost),
+        // The client material is the user's own: point DOCKER_CERT_PATH at it.
+        dockerEnvs: settings.existing.hosts.map((h) => pulumi.output(dockerEnv("<your Docker client cert dir>", h.dockerHost))),
+      };
+    }
+    case "local":
+      return localPlacement();
+    default: {
+      const never: never = settings;
+      throw new Error(`unknown mode ${JSON.stringify(never)}`);
+    }
   }
-  return result.images[0].imageId;
-});
+}
 
-const dockerHosts = plan.hosts.map((hostPlan) => new DockerHost(`${prefix}-${hostPlan.index}`, {
-  plan: hostPlan,
-  availabilityZone: settings.availabilityZone,
-  instanceType: settings.instanceType,
-  imageId,
-  imageFromLookup: settings.imageId === undefined,
-  protect: settings.protect,
-  systemDiskType: settings.systemDiskType,
-  systemDiskSize: settings.systemDiskSize,
-  bandwidthMbps: settings.bandwidthMbps,
-  registryMirrors: settings.registryMirrors,
-  readinessTimeoutMinutes: settings.readinessTimeoutMinutes,
-  vpcId: network.vpcId,
-  subnetId: network.subnetId,
-  securityGroupId: network.securityGroupId,
-  keyPairId: keyPair?.id,
+const placed = placement();
+const clusterHosts = placed.hosts;
+
+const clusterTls = settings.clusterTls ? new ClusterTls(`${prefix}-cluster-tls`, {
   pki,
-  tags,
-}));
+  hosts: clusterHosts.map((h) => ({ plan: h.plan, operatorAddress: h.operatorAddress })),
+  monitoring: settings.monitoring,
+}) : undefined;
 
 // This stack's own outputs from its last deployment (a stack may read itself back:
 // pulumi/pulumi#3722): which members exist already, so only they are rolled one at a time.
@@ -94,35 +178,60 @@ const deployedMembers = lastDeployment.getOutput("rolloutOrder")
   .apply((value): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : []));
 
 const cluster = new TikvCluster(`${prefix}-cluster`, {
-  hosts: dockerHosts,
+  hosts: clusterHosts,
   plan,
   tikvVersion: settings.tikvVersion,
-  hostMemoryGiB: settings.hostMemoryGiB,
-  systemDiskSize: settings.systemDiskSize,
+  memory: (host) => planMemory(settings.mode === "local"
+    ? localShare(settings.hostMemoryGiB, settings.nodeCount, host.pdName !== undefined, settings.monitoring)
+    : hostShare(settings.hostMemoryGiB, host.pdName !== undefined, settings.monitoring && host.index === 1)),
+  diskGB: settings.diskGB,
+  networking: placed.networking,
+  tls: clusterTls && {
+    caPem: pki.caCertPem,
+    hostCerts: clusterTls.hostCerts,
+    clientCertPem: pki.clientCertPem,
+    clientKeyPem: pki.clientKeyPem,
+  },
   protect: settings.protect,
   rolloutTimeoutMinutes: settings.rolloutTimeoutMinutes,
   deployedMembers,
 });
 
-// Host 1 always runs PD (pdCount >= 1), so pd-ctl runs there.
-const firstPd = dockerHosts[0];
-const firstPdName = firstPd.plan.pdName ?? "pd1";
-export const hosts = dockerHosts.map((h) => ({
+const monitoring = settings.monitoring ? new Monitoring(`${prefix}-monitoring`, {
+  host: clusterHosts[0],
+  plan,
+  networking: placed.networking,
+  tls: clusterTls?.monitoringCert && {
+    caPem: pki.caCertPem, certPem: clusterTls.monitoringCert.certPem, keyPem: clusterTls.monitoringCert.keyPem,
+  },
+  protect: settings.protect,
+}, { dependsOn: [cluster] }) : undefined;
+
+function pdCommand(subcommand: string): pulumi.Output<string> {
+  const first = clusterHosts[0];
+  const pdContainer = placed.networking.kind === "bridge" ? `${placed.networking.namePrefix}-${first.plan.pdName}` : first.plan.pdName ?? "pd1";
+  return placed.dockerEnvs[0].apply((env) => pdCtlCommand({ dockerEnv: env, pdContainer, tls: settings.clusterTls }, subcommand));
+}
+
+const outputPlan: ClusterPlan = plan;
+export const mode = settings.mode;
+export const hosts = clusterHosts.map((h, i) => ({
   name: h.plan.name,
-  publicIp: h.publicIp,
-  privateIp: h.privateIp,
-  dockerHost: h.dockerHost,
+  /** The EIP (cvm), the listed address (existing) or 127.0.0.1 (local). */
+  publicIp: h.operatorAddress,
+  privateIp: h.plan.privateIp ?? h.plan.tikvHost,
+  dockerHost: placed.dockerHosts[i],
 }));
-export const pdEndpoints = cluster.pdEndpoints;
+export const pdEndpoints = cluster.pdEndpoints.apply((eps) => eps.map((e) => `${outputPlan.scheme}://${e}`));
 /** Read back by the next deployment; see TikvClusterArgs.deployedMembers. */
 export const rolloutOrder = cluster.rolloutOrder;
 export const tikvStores = cluster.tikvStores;
 export const caCertPem = pki.caCertPem;
 export const clientCertPem = pki.clientCertPem;
 export const clientKeyPem = pulumi.secret(pki.clientKeyPem);
-export const certSetup = certSetupCommand(stack);
-export const dockerCommands = dockerHosts.map((h) => h.publicIp.apply((ip) => dockerPsCommand(stack, ip)));
-export const pdCtlMembers = firstPd.publicIp.apply((ip) =>
-  pdCtlCommand({ stack, pdHostPublicIp: ip, pdName: firstPdName }, "member"));
-export const pdCtlStores = firstPd.publicIp.apply((ip) =>
-  pdCtlCommand({ stack, pdHostPublicIp: ip, pdName: firstPdName }, "store"));
+export const certSetup = settings.mode === "cvm" ? certSetupCommand(stack) : undefined;
+export const dockerCommands = placed.dockerEnvs.map((env) => env.apply(dockerPsCommand));
+export const pdCtlMembers = pdCommand("member");
+export const pdCtlStores = pdCommand("store");
+export const grafanaUrl = monitoring?.grafanaUrl;
+export const grafanaAdminPassword = monitoring?.grafanaAdminPassword;

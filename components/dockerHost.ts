@@ -39,6 +39,8 @@ export class DockerHost extends pulumi.ComponentResource {
   public readonly name: string;
   public readonly plan: HostPlan;
   public readonly publicIp: pulumi.Output<string>;
+  /** Where the operator's machine reaches this host: its EIP. */
+  public readonly operatorAddress: pulumi.Output<string>;
   public readonly privateIp: pulumi.Output<string>;
   public readonly instanceId: pulumi.Output<string>;
   /** `tcp://<EIP>:2376`, resolved only once the daemon has answered. */
@@ -47,6 +49,8 @@ export class DockerHost extends pulumi.ComponentResource {
 
   constructor(name: string, args: DockerHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tikv-cvm:host:DockerHost", name, {}, opts);
+    const privateIp = args.plan.privateIp;
+    if (privateIp === undefined) throw new Error(`${args.plan.name} has no private IP`);
     this.name = name;
     this.plan = args.plan;
     const eip = new tc.Eip(`${name}-eip`, {
@@ -58,7 +62,7 @@ export class DockerHost extends pulumi.ComponentResource {
 
     const server = args.pki.issue(`${name}-docker-server`, {
       commonName: args.plan.name,
-      ipAddresses: [eip.publicIp, args.plan.privateIp],
+      ipAddresses: [eip.publicIp, privateIp],
       dnsNames: [args.plan.name],
       allowedUses: SERVER_USES,
     }, this);
@@ -78,7 +82,7 @@ export class DockerHost extends pulumi.ComponentResource {
       systemDiskSize: args.systemDiskSize,
       vpcId: args.vpcId,
       subnetId: args.subnetId,
-      privateIp: args.plan.privateIp,
+      privateIp,
       orderlySecurityGroups: [args.securityGroupId],
       // The EIP is associated instead, so the address exists before the host and survives it.
       allocatePublicIp: false,
@@ -120,7 +124,8 @@ export class DockerHost extends pulumi.ComponentResource {
     }, { parent: this });
 
     this.publicIp = eip.publicIp;
-    this.privateIp = pulumi.output(args.plan.privateIp);
+    this.operatorAddress = eip.publicIp;
+    this.privateIp = pulumi.output(privateIp);
     this.instanceId = instance.id;
     this.registerOutputs({
       publicIp: this.publicIp,

@@ -8,6 +8,7 @@ export interface NetworkArgs {
   availabilityZone: string;
   operatorCidrs: readonly string[];
   sshEnabled: boolean;
+  grafana: boolean;
   tags: Record<string, string>;
 }
 
@@ -33,7 +34,7 @@ export class Network extends pulumi.ComponentResource {
       tags: args.tags,
     }, { parent: this });
     // One rule set resource owns every rule, so rules removed from code are removed from the cloud.
-    const rules = buildRuleSet({ operatorCidrs: args.operatorCidrs, vpcCidr: args.vpcCidr, sshEnabled: args.sshEnabled });
+    const rules = buildRuleSet({ operatorCidrs: args.operatorCidrs, vpcCidr: args.vpcCidr, sshEnabled: args.sshEnabled, grafana: args.grafana });
     const ruleSet = new tc.SecurityGroupRuleSet(`${name}-rules`, {
       securityGroupId: group.id,
       ingresses: rules.ingresses,

@@ -21,6 +21,8 @@ export interface RolloutGateArgs {
   /** PD client URLs the operator's machine can reach. */
   pdEndpoints: pulumi.Input<pulumi.Input<string>[]>;
   timeoutMinutes: number;
+  /** PD's CA and a client certificate, when PD speaks TLS. */
+  tls?: { caPem: pulumi.Input<string>; certPem: pulumi.Input<string>; keyPem: pulumi.Input<string> };
 }
 
 interface GateInputs {
@@ -30,8 +32,10 @@ interface GateInputs {
   trigger: string;
   pdEndpoints: string[];
   timeoutMinutes: number;
+  tls?: { caPem: string; certPem: string; keyPem: string };
 }
 
+/** What is kept in the state: never the client key. */
 interface GateOutputs {
   kind: string;
   phase: string;
@@ -42,7 +46,7 @@ interface GateOutputs {
 }
 
 async function runGate(inputs: GateInputs): Promise<string> {
-  const target: PdTarget = { endpoints: inputs.pdEndpoints, requestTimeoutMs: 5_000 };
+  const target: PdTarget = { endpoints: inputs.pdEndpoints, requestTimeoutMs: 5_000, tls: inputs.tls };
   const policy = { timeoutMs: inputs.timeoutMinutes * 60_000, intervalMs: 2_000 };
   if (inputs.kind === "pd") {
     if (inputs.phase === "before") return preparePdRestart(target, inputs.member, policy);

@@ -2,18 +2,34 @@ import * as crypto from "crypto";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import {
-  DATA_DIR, PD_CONFIG_PATH, RETAIN_LABEL, TIKV_CONFIG_PATH, pdArgs, pdConfigToml, tikvArgs, tikvConfigToml,
+  DATA_DIR, PD_CONFIG_PATH, RETAIN_LABEL, TIKV_CONFIG_PATH, TLS_FILES, healthcheckCommand, pdArgs, pdConfigToml,
+  tikvArgs, tikvConfigToml,
 } from "../lib/clusterConfig";
-import { planMemory } from "../lib/memoryBudget";
+import { MemoryBudget } from "../lib/memoryBudget";
 import { ClusterPlan, HostPlan, PORTS } from "../lib/topology";
 import { RolloutGate } from "./rollout";
 
-/** What the cluster needs of a host: its plan, the provider for its engine, its public address. */
+/** What the cluster needs of a host: its plan, the provider for its engine, how the operator reaches it. */
 export interface ClusterHost {
   readonly plan: HostPlan;
   readonly provider: docker.Provider;
-  /** Address the operator's machine reaches the host's published ports on (PD's client port). */
-  readonly publicIp: pulumi.Input<string>;
+  /** Address the operator's machine reaches PD's client port on (an EIP, a listed address, 127.0.0.1). */
+  readonly operatorAddress: pulumi.Input<string>;
+}
+
+/** Host networking on real hosts; one user-defined network with names as addresses on one engine. */
+export type ClusterNetworking =
+  | { readonly kind: "host" }
+  | { readonly kind: "bridge"; readonly network: pulumi.Input<string>; readonly namePrefix: string };
+
+/** Certificates for mutual TLS between components (clusterTls). */
+export interface ClusterTlsMaterial {
+  readonly caPem: pulumi.Input<string>;
+  /** One server+client certificate per host, in host order, used by both of its components. */
+  readonly hostCerts: readonly { readonly certPem: pulumi.Input<string>; readonly keyPem: pulumi.Input<string> }[];
+  /** The client the rollout gates present to PD (the operator's certificate). */
+  readonly clientCertPem: pulumi.Input<string>;
+  readonly clientKeyPem: pulumi.Input<string>;
 }
 
 export interface TikvClusterArgs {
@@ -21,8 +37,10 @@ export interface TikvClusterArgs {
   plan: ClusterPlan;
   /** One tag for both images, e.g. v8.5.7. */
   tikvVersion: string;
-  hostMemoryGiB: number;
-  systemDiskSize: number;
+  memory: (host: HostPlan) => MemoryBudget;
+  diskGB: number;
+  networking: ClusterNetworking;
+  tls?: ClusterTlsMaterial;
   /** Pulumi `protect` on the data volumes. */
   protect: boolean;
   /** Bound on each rolling-restart wait (leader eviction, health after restart). */
@@ -35,40 +53,9 @@ export interface TikvClusterArgs {
   deployedMembers: pulumi.Input<string[]>;
 }
 
-function dataVolume(name: string, volumeName: string, parent: pulumi.Resource, provider: docker.Provider,
-  protect: boolean): docker.Volume {
-  return new docker.Volume(name, { name: volumeName, labels: [{ label: RETAIN_LABEL, value: "true" }] },
-    { parent, provider, retainOnDelete: true, protect });
-}
-
 /** TiKV checks at start-up that it may open 82,920 files; PingCAP deploys with 1,000,000. */
 const NOFILE = 1_000_000;
 const REPLICAS = 3;
-
-/** Settings every cluster container shares; a fixed name and host ports need delete-before-replace. */
-function baseContainer(): Partial<docker.ContainerArgs> {
-  return {
-    networkMode: "host",
-    restart: "unless-stopped",
-    ulimits: [{ name: "nofile", soft: NOFILE, hard: NOFILE }],
-    // Stated explicitly, or the provider shows a perpetual diff (pulumi-docker#1272).
-    logDriver: "json-file",
-    logOpts: { "max-size": "100m", "max-file": "3" },
-    // Lets PD hand over leadership and TiKV flush before SIGKILL.
-    stopTimeout: 60,
-  };
-}
-
-/** wget is in both images (PingCAP-QE/artifacts pd-base and tikv-base install it). */
-function httpHealthcheck(url: string): docker.types.input.ContainerHealthcheck {
-  return {
-    tests: ["CMD", "wget", "-q", "-O", "/dev/null", url],
-    interval: "10s",
-    timeout: "5s",
-    retries: 3,
-    startPeriod: "60s",
-  };
-}
 
 /** A digest of what makes a container what it is: when it changes, the container is replaced. */
 function specDigest(imageId: pulumi.Input<string>, spec: object): pulumi.Output<string> {
@@ -86,17 +73,19 @@ export class TikvCluster extends pulumi.ComponentResource {
   public readonly pdContainers: docker.Container[] = [];
   public readonly tikvContainers: docker.Container[] = [];
   /** Every member in rollout order: PD members, then TiKV stores. */
-  public readonly rolloutOrder: string[];
+  public readonly rolloutOrder: string[] = [];
 
   constructor(name: string, args: TikvClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tikv-cvm:cluster:TikvCluster", name, {}, opts);
-    const pdToml = pdConfigToml(REPLICAS);
+    const tls = args.tls !== undefined;
+    const pdToml = pdConfigToml(REPLICAS, tls);
     const pdHosts = args.hosts.filter((h) => h.plan.pdName !== undefined);
-    const pdApi = pulumi.all(pdHosts.map((h) => h.publicIp)).apply((ips) => ips.map((ip) => `http://${ip}:${PORTS.pdClient}`));
-    const gate = (gateName: string, gateArgs: Omit<ConstructorParameters<typeof RolloutGate>[1], "pdEndpoints" | "timeoutMinutes">,
-      dependsOn: pulumi.Input<pulumi.Resource[]>) => new RolloutGate(gateName, {
-      ...gateArgs, pdEndpoints: pdApi, timeoutMinutes: args.rolloutTimeoutMinutes,
-    }, { parent: this, dependsOn });
+    const pdApi = pulumi.all(pdHosts.map((h) => h.operatorAddress))
+      .apply((addresses) => addresses.map((a) => `${args.plan.scheme}://${a}:${PORTS.pdClient}`));
+    const gateTls = args.tls && {
+      caPem: args.tls.caPem, certPem: args.tls.clientCertPem, keyPem: pulumi.secret(args.tls.clientKeyPem),
+    };
+
     // Members already deployed, and the "after" gate of each member created so far.
     const deployed = pulumi.output(args.deployedMembers);
     const afterGates: { member: string; gate: RolloutGate }[] = [];
@@ -110,76 +99,94 @@ export class TikvCluster extends pulumi.ComponentResource {
         return link ? [link.gate] : [];
       });
     };
-    this.rolloutOrder = [];
+
+    /** One PD or TiKV member: data volume, image, before gate, container, after gate. */
+    const member = (m: {
+      host: ClusterHost; kind: "pd" | "tikv"; memberName: string; storeAddress?: string;
+      image: string; command: string[]; memory: number; configPath: string; config: string;
+      healthUrl: string; publish?: docker.types.input.ContainerPort[]; dependsOn: pulumi.Resource[];
+    }): docker.Container => {
+      const prefix = `${name}-${m.memberName}`;
+      const provider = m.host.provider;
+      const bridge = args.networking.kind === "bridge" ? args.networking : undefined;
+      // On a host of its own the recipe's names; on a shared engine one volume per member.
+      const volumeName = bridge ? `${bridge.namePrefix}-${m.memberName}-data` : `${m.kind}-data`;
+      const volume = new docker.Volume(`${prefix}-data`, { name: volumeName, labels: [{ label: RETAIN_LABEL, value: "true" }] },
+        // Data outlives containers and the stack's own deletion: losing PD data orphans every store.
+        { parent: this, provider, retainOnDelete: true, protect: args.protect });
+      const image = new docker.RemoteImage(`${prefix}-image`, { name: m.image, keepLocally: true }, { parent: this, provider });
+      const hostCert = args.tls?.hostCerts[m.host.plan.index - 1];
+      const uploads: docker.types.input.ContainerUpload[] = [{ file: m.configPath, content: m.config }];
+      if (args.tls && hostCert) {
+        uploads.push(
+          { file: TLS_FILES.ca, content: args.tls.caPem },
+          { file: TLS_FILES.cert, content: hostCert.certPem },
+          { file: TLS_FILES.key, content: pulumi.secret(hostCert.keyPem) },
+        );
+      }
+      const spec = { command: m.command, memory: m.memory, config: m.config, tls };
+      const before = new RolloutGate(`${prefix}-before`, {
+        kind: m.kind, phase: "before", member: m.storeAddress ?? m.memberName, trigger: specDigest(image.imageId, spec),
+        pdEndpoints: pdApi, timeoutMinutes: args.rolloutTimeoutMinutes, tls: gateTls,
+      }, { parent: this, dependsOn: chainLink(m.memberName) });
+      const container = new docker.Container(prefix, {
+        name: bridge ? `${bridge.namePrefix}-${m.memberName}` : m.memberName,
+        image: image.imageId,
+        command: m.command,
+        memory: m.memory,
+        ...(bridge
+          ? { networkMode: "bridge", networksAdvanced: [{ name: bridge.network, aliases: [m.memberName] }], ports: m.publish ?? [] }
+          : { networkMode: "host" }),
+        restart: "unless-stopped",
+        ulimits: [{ name: "nofile", soft: NOFILE, hard: NOFILE }],
+        // Stated explicitly, or the provider shows a perpetual diff (pulumi-docker#1272).
+        logDriver: "json-file",
+        logOpts: { "max-size": "100m", "max-file": "3" },
+        // Lets PD hand over leadership and TiKV flush before SIGKILL.
+        stopTimeout: 60,
+        volumes: [{ volumeName: volume.name, containerPath: DATA_DIR }],
+        uploads,
+        healthcheck: { tests: healthcheckCommand(m.healthUrl, tls), interval: "10s", timeout: "5s", retries: 3, startPeriod: "60s" },
+        // The provider waits for the health check before anything after it in the chain runs. PD
+        // serves HTTP only once a quorum of its initial cluster is up (etcd serves clients after
+        // ReadyNotify): a first deployment creates members in parallel so they wait together, and a
+        // replaced member rejoins the running quorum.
+        wait: true,
+        waitTimeout: 300,
+      }, { parent: this, provider, deleteBeforeReplace: true, dependsOn: [before, ...m.dependsOn] });
+      afterGates.push({
+        member: m.memberName,
+        gate: new RolloutGate(`${prefix}-after`, {
+          kind: m.kind, phase: "after", member: m.storeAddress ?? m.memberName, trigger: container.id,
+          pdEndpoints: pdApi, timeoutMinutes: args.rolloutTimeoutMinutes, tls: gateTls,
+        }, { parent: this, dependsOn: [container] }),
+      });
+      this.rolloutOrder.push(m.memberName);
+      return container;
+    };
 
     for (const host of pdHosts) {
-      const { plan: hostPlan, provider } = host;
-      const member = hostPlan.pdName!;
-      const prefix = `${name}-${member}`;
-      const budget = planMemory(args.hostMemoryGiB, true);
-      // Data volumes outlive the containers and the stack's own deletion: losing PD data orphans
-      // every store (cluster ID mismatch).
-      const volume = dataVolume(`${prefix}-data`, "pd-data", this, provider, args.protect);
-      const image = new docker.RemoteImage(`${prefix}-image`,
-        { name: `pingcap/pd:${args.tikvVersion}`, keepLocally: true }, { parent: this, provider });
-      const spec = {
-        command: pdArgs(hostPlan, args.plan),
-        memory: budget.pdContainerMiB,
-        config: pdToml,
-      };
-      const before = gate(`${prefix}-before`, { kind: "pd", phase: "before", member, trigger: specDigest(image.imageId, spec) }, chainLink(member));
-      const container = new docker.Container(prefix, {
-        ...baseContainer(),
-        name: member,
-        image: image.imageId,
-        command: spec.command,
-        memory: spec.memory,
-        volumes: [{ volumeName: volume.name, containerPath: DATA_DIR }],
-        uploads: [{ file: PD_CONFIG_PATH, content: spec.config }],
-        healthcheck: httpHealthcheck(`http://127.0.0.1:${PORTS.pdClient}/pd/api/v1/ping`),
-        // PD serves HTTP only once a quorum of its initial cluster is up (etcd serves clients after
-        // ReadyNotify): members are created in parallel on a first deployment, so they wait
-        // together; a replaced member rejoins the running quorum.
-        wait: true,
-        waitTimeout: 300,
-      }, { parent: this, provider, deleteBeforeReplace: true, dependsOn: [before] });
-      this.pdContainers.push(container);
-      afterGates.push({ member, gate: gate(`${prefix}-after`, { kind: "pd", phase: "after", member, trigger: container.id }, [container]) });
-      this.rolloutOrder.push(member);
+      const budget = args.memory(host.plan);
+      this.pdContainers.push(member({
+        host, kind: "pd", memberName: host.plan.pdName!,
+        image: `pingcap/pd:${args.tikvVersion}`, command: pdArgs(host.plan, args.plan), memory: budget.pdContainerMiB,
+        configPath: PD_CONFIG_PATH, config: pdToml,
+        healthUrl: `${args.plan.scheme}://127.0.0.1:${PORTS.pdClient}/pd/api/v1/ping`,
+        // On a shared engine only the first PD's client port is published, and only on loopback.
+        publish: host.plan.index === 1 ? [{ internal: PORTS.pdClient, external: PORTS.pdClient, ip: "127.0.0.1" }] : [],
+        dependsOn: [],
+      }));
     }
-
     for (const host of args.hosts) {
-      const { plan: hostPlan, provider } = host;
-      const member = hostPlan.tikvName;
-      const prefix = `${name}-${member}`;
-      const address = `${hostPlan.privateIp}:${PORTS.tikv}`;
-      const budget = planMemory(args.hostMemoryGiB, hostPlan.pdName !== undefined);
-      const volume = dataVolume(`${prefix}-data`, "tikv-data", this, provider, args.protect);
-      const image = new docker.RemoteImage(`${prefix}-image`,
-        { name: `pingcap/tikv:${args.tikvVersion}`, keepLocally: true }, { parent: this, provider });
-      const spec = {
-        command: tikvArgs(hostPlan, args.plan),
-        memory: budget.tikvContainerMiB,
-        config: tikvConfigToml(budget, args.systemDiskSize),
-      };
-      const before = gate(`${prefix}-before`, { kind: "tikv", phase: "before", member: address, trigger: specDigest(image.imageId, spec) }, chainLink(member));
-      const container = new docker.Container(prefix, {
-        ...baseContainer(),
-        name: hostPlan.tikvName,
-        image: image.imageId,
-        command: spec.command,
-        memory: spec.memory,
-        volumes: [{ volumeName: volume.name, containerPath: DATA_DIR }],
-        uploads: [{ file: TIKV_CONFIG_PATH, content: spec.config }],
-        healthcheck: httpHealthcheck(`http://127.0.0.1:${PORTS.tikvStatus}/status`),
-        // The provider waits for the health check before the chain moves on.
-        wait: true,
-        waitTimeout: 300,
+      const budget = args.memory(host.plan);
+      this.tikvContainers.push(member({
+        host, kind: "tikv", memberName: host.plan.tikvName, storeAddress: `${host.plan.tikvHost}:${PORTS.tikv}`,
+        image: `pingcap/tikv:${args.tikvVersion}`, command: tikvArgs(host.plan, args.plan), memory: budget.tikvContainerMiB,
+        configPath: TIKV_CONFIG_PATH, config: tikvConfigToml(budget, args.diskGB, tls),
+        healthUrl: `${args.plan.scheme}://127.0.0.1:${PORTS.tikvStatus}/status`,
         // A store registers with PD at start-up: PD first, or TiKV crash-loops until it is up.
-      }, { parent: this, provider, deleteBeforeReplace: true, dependsOn: [before, ...this.pdContainers] });
-      this.tikvContainers.push(container);
-      afterGates.push({ member, gate: gate(`${prefix}-after`, { kind: "tikv", phase: "after", member: address, trigger: container.id }, [container]) });
-      this.rolloutOrder.push(member);
+        dependsOn: this.pdContainers,
+      }));
     }
 
     this.pdEndpoints = pulumi.all(this.pdContainers.map((c) => c.id)).apply(() => [...args.plan.pdEndpoints]);

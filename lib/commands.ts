@@ -1,11 +1,13 @@
 // Ready-to-paste operator commands for the stack outputs. Pure.
+import { TLS_FILES } from "./clusterConfig";
 import { PORTS } from "./topology";
 
 export interface CommandsInput {
-  readonly stack: string;
-  /** Public address of the host that runs the first PD member. */
-  readonly pdHostPublicIp: string;
-  readonly pdName: string;
+  /** Environment that points the docker CLI at the engine running the first PD ("" for local). */
+  readonly dockerEnv: string;
+  /** Container name of the first PD member. */
+  readonly pdContainer: string;
+  readonly tls: boolean;
 }
 
 export function certDir(stack: string): string {
@@ -23,17 +25,19 @@ export function certSetupCommand(stack: string): string {
   ].join(" && ");
 }
 
-/** Environment that points the docker CLI at one host. */
-export function dockerEnv(stack: string, publicIp: string): string {
-  return `DOCKER_HOST=tcp://${publicIp}:${PORTS.docker} DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=${certDir(stack)}`;
+/** Environment that points the docker CLI at one host's engine, over mutual TLS. */
+export function dockerEnv(certPath: string, dockerHost: string): string {
+  return `DOCKER_HOST=${dockerHost} DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=${certPath}`;
 }
 
-export function dockerPsCommand(stack: string, publicIp: string): string {
-  return `${dockerEnv(stack, publicIp)} docker ps`;
+/** `docker ps` with the given environment (empty: this machine's own engine). */
+export function dockerPsCommand(env: string): string {
+  return env ? `${env} docker ps` : "docker ps";
 }
 
-/** pd-ctl ships in the PD image; running it there needs no local install. */
+/** pd-ctl ships in the PD image; running it there needs no local install, and with TLS it uses the member's certificate. */
 export function pdCtlCommand(input: CommandsInput, subcommand: string): string {
-  return `${dockerEnv(input.stack, input.pdHostPublicIp)} docker exec ${input.pdName} ` +
-    `/pd-ctl -u http://127.0.0.1:${PORTS.pdClient} ${subcommand}`;
+  const tls = input.tls ? ` --cacert ${TLS_FILES.ca} --cert ${TLS_FILES.cert} --key ${TLS_FILES.key}` : "";
+  const url = `${input.tls ? "https" : "http"}://127.0.0.1:${PORTS.pdClient}`;
+  return `${input.dockerEnv ? `${input.dockerEnv} ` : ""}docker exec ${input.pdContainer} /pd-ctl -u ${url}${tls} ${subcommand}`;
 }

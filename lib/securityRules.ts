@@ -6,6 +6,8 @@ export interface RuleInputs {
   readonly operatorCidrs: readonly string[];
   readonly vpcCidr: string;
   readonly sshEnabled: boolean;
+  /** Grafana's port for operators, when monitoring runs. */
+  readonly grafana: boolean;
 }
 
 export interface RuleSet {
@@ -23,6 +25,7 @@ export function buildRuleSet(inputs: RuleInputs): RuleSet {
     ingresses.push(tcp(cidr, `${PORTS.docker}`, "operator: Docker API (mutual TLS)"));
     ingresses.push(tcp(cidr, `${PORTS.pdClient}`, "operator: PD client API (pd-ctl)"));
     if (inputs.sshEnabled) ingresses.push(tcp(cidr, `${PORTS.ssh}`, "operator: SSH"));
+    if (inputs.grafana) ingresses.push(tcp(cidr, `${PORTS.grafana}`, "operator: Grafana"));
   }
   ingresses.push(
     tcp(inputs.vpcCidr, `${PORTS.pdClient}-${PORTS.pdPeer}`, "cluster: PD client and peer"),

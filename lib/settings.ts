@@ -7,17 +7,34 @@ export const PROJECT = "tikv-cvm";
 /** Offset of host 1's private address in the subnet; host i gets FIRST_HOST_OFFSET + i - 1. */
 export const FIRST_HOST_OFFSET = 11;
 
-export interface Settings {
+export type Mode = "cvm" | "local" | "existing";
+export const MODES: readonly Mode[] = ["cvm", "local", "existing"];
+
+/** Settings every mode has. */
+export interface CommonSettings {
   readonly nodeCount: number;
   readonly pdCount: number;
   readonly tikvVersion: string;
+  /** Memory of each host (cvm, existing) or of the whole machine (local), GiB. */
+  readonly hostMemoryGiB: number;
+  /** Disk of each host, GB: TiKV's reserve-space is derived from it. */
+  readonly diskGB: number;
+  /** Pulumi `protect` on CVMs, EIPs and data volumes. */
+  readonly protect: boolean;
+  readonly rolloutTimeoutMinutes: number;
+  /** Mutual TLS between PD, TiKV and their clients. */
+  readonly clusterTls: boolean;
+  /** Prometheus and Grafana on the first host. */
+  readonly monitoring: boolean;
+}
+
+/** Mode cvm: Tencent Cloud hosts made by this program. */
+export interface CvmSettings {
   readonly availabilityZone: string;
   readonly instanceType: string;
   /** Undefined: look up the newest public Ubuntu 22.04 image. */
   readonly imageId?: string;
   readonly systemDiskType: string;
-  readonly systemDiskSize: number;
-  readonly hostMemoryGiB: number;
   readonly vpcCidr: string;
   readonly subnetCidr: string;
   readonly operatorCidrs: readonly string[];
@@ -26,10 +43,28 @@ export interface Settings {
   readonly registryMirrors: readonly string[];
   readonly readinessTimeoutMinutes: number;
   readonly tencentcloudRoute: "terraform" | "bridged";
-  /** Pulumi `protect` on CVMs, EIPs and data volumes. */
-  readonly protect: boolean;
-  readonly rolloutTimeoutMinutes: number;
 }
+
+/** A server the user already runs, with Docker's API behind mutual TLS. */
+export interface ExistingHost {
+  readonly name: string;
+  /** tcp://<address>:<port> */
+  readonly dockerHost: string;
+  /** Address the other hosts reach it on. */
+  readonly privateIp: string;
+}
+
+/** Mode existing: bring-your-own hosts; the client material is read as secrets by index.ts. */
+export interface ExistingSettings {
+  readonly hosts: readonly ExistingHost[];
+  readonly readinessTimeoutMinutes: number;
+}
+
+export type Settings = CommonSettings & (
+  | { readonly mode: "cvm"; readonly cvm: CvmSettings }
+  | { readonly mode: "local" }
+  | { readonly mode: "existing"; readonly existing: ExistingSettings }
+);
 
 /** What the program read: the project's own keys and what it could learn of the provider's. */
 export interface RawConfig {
@@ -40,6 +75,8 @@ export interface RawConfig {
   /** Whether a secret id and key are set, in config or in the environment. */
   readonly hasSecretId: boolean;
   readonly hasSecretKey: boolean;
+  /** Project keys stored as secrets (`pulumi config set --secret`). */
+  readonly secretKeys?: readonly string[];
 }
 
 export interface ConfigProblem {
@@ -71,18 +108,38 @@ export const DEFAULTS = {
   tencentcloudRoute: "terraform",
   protect: false,
   rolloutTimeoutMinutes: 10,
+  mode: "cvm",
+  clusterTls: true,
+  monitoring: true,
 } as const;
 
 const SYSTEM_DISK_TYPES = ["CLOUD_PREMIUM", "CLOUD_SSD", "CLOUD_BSSD", "CLOUD_HSSD", "CLOUD_TSSD"];
 const ADMIN_PORTS = "Docker (2376), SSH (22) and PD (2379)";
 
+/** Which modes read each key; a key set in another mode is reported, never silently ignored. */
+const KEY_MODES: Readonly<Record<string, readonly Mode[]>> = {
+  mode: MODES, nodeCount: MODES, pdCount: MODES, tikvVersion: MODES, hostMemoryGiB: MODES,
+  protect: MODES, rolloutTimeoutMinutes: MODES, clusterTls: MODES, monitoring: MODES,
+  systemDiskSize: ["cvm", "existing"], readinessTimeoutMinutes: ["cvm", "existing"],
+  availabilityZone: ["cvm"], instanceType: ["cvm"], imageId: ["cvm"], systemDiskType: ["cvm"],
+  vpcCidr: ["cvm"], subnetCidr: ["cvm"], operatorCidrs: ["cvm"], sshPublicKey: ["cvm"],
+  bandwidthMbps: ["cvm"], registryMirrors: ["cvm"], tencentcloudRoute: ["cvm"],
+  hosts: ["existing"], dockerCaPem: ["existing"], dockerCertPem: ["existing"], dockerKeyPem: ["existing"],
+};
+
 /** Every key this project reads; anything else in the namespace is a typo to report. */
-export const KNOWN_KEYS: readonly string[] = [
-  "nodeCount", "pdCount", "tikvVersion", "availabilityZone", "instanceType", "imageId",
-  "systemDiskType", "systemDiskSize", "hostMemoryGiB", "vpcCidr", "subnetCidr", "operatorCidrs",
-  "sshPublicKey", "bandwidthMbps", "registryMirrors", "readinessTimeoutMinutes", "tencentcloudRoute",
-  "protect", "rolloutTimeoutMinutes",
-];
+export const KNOWN_KEYS: readonly string[] = Object.keys(KEY_MODES);
+
+/** Keys whose declared default in Pulumi.yaml is empty: set means non-empty. */
+const EMPTY_DEFAULT_KEYS = ["availabilityZone", "imageId", "sshPublicKey", "operatorCidrs", "dockerCaPem", "dockerCertPem", "dockerKeyPem"];
+
+/** The value Pulumi.yaml declares, as the CLI hands it to the program; undefined when none. */
+function declaredDefault(key: string): string | undefined {
+  if (EMPTY_DEFAULT_KEYS.includes(key)) return key === "operatorCidrs" ? "[]" : "";
+  const value = (DEFAULTS as Record<string, unknown>)[key];
+  if (value === undefined) return undefined;
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
 
 export function validateConfig(raw: RawConfig): ValidationResult {
   const problems: ConfigProblem[] = [];
@@ -95,6 +152,38 @@ export function validateConfig(raw: RawConfig): ValidationResult {
     }
   }
 
+  const mode = reader.string("mode", DEFAULTS.mode) as Mode;
+  if (!MODES.includes(mode)) {
+    reader.fail("mode", `must be one of ${MODES.join(", ")} (got "${mode}"): cvm builds Tencent Cloud hosts, ` +
+      "local runs the cluster on this machine's Docker engine, existing uses hosts you list in `hosts`");
+    return { ok: false, problems };
+  }
+  // The CLI passes Pulumi.yaml's defaults for every key, so only a value that differs from its
+  // declared default counts as "set" for a mode that does not read it.
+  for (const [key, value] of Object.entries(raw.values)) {
+    const modes = KEY_MODES[key];
+    if (!modes || modes.includes(mode) || value === undefined || value === declaredDefault(key)) continue;
+    reader.fail(key, `only applies to mode ${modes.join(" or ")}, and this stack's mode is ${mode}; ` +
+      `remove it with: pulumi config rm ${PROJECT}:${key}`);
+  }
+  if (mode === "cvm") checkTencentCloudProvider(raw, problems);
+
+  const common = readCommon(reader, mode, raw);
+  const specific = mode === "cvm" ? readCvm(reader, raw, common.nodeCount)
+    : mode === "existing" ? readExisting(reader, raw, common.nodeCount) : {};
+  if (problems.length > 0 || common.settings === undefined) return { ok: false, problems };
+  if (mode === "cvm") {
+    const cvm = (specific as { cvm?: CvmSettings }).cvm;
+    return cvm ? { ok: true, settings: { ...common.settings, mode, cvm } } : { ok: false, problems };
+  }
+  if (mode === "existing") {
+    const existing = (specific as { existing?: ExistingSettings }).existing;
+    return existing ? { ok: true, settings: { ...common.settings, mode, existing } } : { ok: false, problems };
+  }
+  return { ok: true, settings: { ...common.settings, mode } };
+}
+
+function checkTencentCloudProvider(raw: RawConfig, problems: ConfigProblem[]): void {
   if (!raw.region) {
     problems.push({
       key: "tencentcloud:region",
@@ -111,9 +200,18 @@ export function validateConfig(raw: RawConfig): ValidationResult {
         "and pulumi config set --secret tencentcloud:secretKey <key>",
     });
   }
+}
 
-  const nodeCount = reader.int("nodeCount", DEFAULTS.nodeCount, 3, 20,
-    "one TiKV store per host; 3 is the minimum for three Raft replicas");
+function readCommon(reader: Reader, mode: Mode, raw: RawConfig): { settings?: CommonSettings; nodeCount?: number } {
+  const listedHosts = mode === "existing" ? reader.peekListLength("hosts") : undefined;
+  const nodeCountSet = raw.values.nodeCount !== undefined && raw.values.nodeCount !== declaredDefault("nodeCount");
+  const nodeCount = listedHosts !== undefined && !nodeCountSet
+    ? listedHosts
+    : reader.int("nodeCount", DEFAULTS.nodeCount, 3, 20, "one TiKV store per host; 3 is the minimum for three Raft replicas");
+  if (listedHosts !== undefined && nodeCount !== undefined && nodeCount !== listedHosts) {
+    reader.fail("nodeCount", `is ${nodeCount} but hosts lists ${listedHosts}; in mode existing the host list ` +
+      `decides: remove it with pulumi config rm ${PROJECT}:nodeCount`);
+  }
   const pdCount = reader.int("pdCount", DEFAULTS.pdCount, 1, 7, "PD runs on the first pdCount hosts");
   if (pdCount !== undefined && pdCount % 2 === 0) {
     reader.fail("pdCount", `must be odd so a PD majority survives a split (got ${pdCount}); ` +
@@ -130,6 +228,31 @@ export function validateConfig(raw: RawConfig): ValidationResult {
       "`latest` and nightly tags are refused because an upgrade must be a deliberate change");
   }
 
+  const hostMemoryGiB = reader.int("hostMemoryGiB", DEFAULTS.hostMemoryGiB, 4, 512,
+    mode === "local" ? "this machine's memory, shared by every container" : "each host's memory, used to size PD and TiKV");
+  if (mode === "local" && hostMemoryGiB !== undefined && nodeCount !== undefined && hostMemoryGiB / nodeCount < 1.5) {
+    reader.fail("hostMemoryGiB", `${hostMemoryGiB} GiB is too little for ${nodeCount} PD+TiKV pairs on one machine ` +
+      "(at least 1.5 GiB each); lower nodeCount or raise hostMemoryGiB");
+  }
+  const diskGB = mode === "local" ? 20 : reader.int("systemDiskSize", DEFAULTS.systemDiskSize, 20, 1024,
+    "GB of each host's disk; PD and TiKV data live on it");
+  const protect = reader.bool("protect", DEFAULTS.protect);
+  const rolloutTimeoutMinutes = reader.int("rolloutTimeoutMinutes", DEFAULTS.rolloutTimeoutMinutes, 1, 60,
+    "bound on each rolling-restart wait: leader eviction, health after a restart");
+  const clusterTls = reader.bool("clusterTls", DEFAULTS.clusterTls);
+  const monitoring = reader.bool("monitoring", DEFAULTS.monitoring);
+  const values = [nodeCount, pdCount, tikvVersion, hostMemoryGiB, diskGB, protect, rolloutTimeoutMinutes, clusterTls, monitoring];
+  if (values.some((v) => v === undefined)) return { nodeCount };
+  return {
+    nodeCount,
+    settings: {
+      nodeCount: nodeCount!, pdCount: pdCount!, tikvVersion, hostMemoryGiB: hostMemoryGiB!, diskGB: diskGB!,
+      protect: protect!, rolloutTimeoutMinutes: rolloutTimeoutMinutes!, clusterTls: clusterTls!, monitoring: monitoring!,
+    },
+  };
+}
+
+function readCvm(reader: Reader, raw: RawConfig, nodeCount: number | undefined): { cvm?: CvmSettings } {
   const availabilityZone = reader.required("availabilityZone",
     `pulumi config set ${PROJECT}:availabilityZone ap-guangzhou-3`);
   if (availabilityZone !== undefined && raw.region && !availabilityZone.startsWith(`${raw.region}-`)) {
@@ -149,10 +272,6 @@ export function validateConfig(raw: RawConfig): ValidationResult {
   if (systemDiskType !== undefined && !SYSTEM_DISK_TYPES.includes(systemDiskType)) {
     reader.fail("systemDiskType", `must be one of ${SYSTEM_DISK_TYPES.join(", ")} (got "${systemDiskType}")`);
   }
-  const systemDiskSize = reader.int("systemDiskSize", DEFAULTS.systemDiskSize, 20, 1024,
-    "GB; PD and TiKV data live on the system disk");
-  const hostMemoryGiB = reader.int("hostMemoryGiB", DEFAULTS.hostMemoryGiB, 4, 512,
-    "the instance type's memory, used to size PD and TiKV");
 
   const vpcCidr = reader.cidr("vpcCidr", DEFAULTS.vpcCidr);
   const subnetCidr = reader.cidr("subnetCidr", DEFAULTS.subnetCidr);
@@ -192,26 +311,37 @@ export function validateConfig(raw: RawConfig): ValidationResult {
     reader.fail("tencentcloudRoute", `must be "terraform" (Pulumi's Any Terraform Provider, the default) or ` +
       `"bridged" (the tencentcloud 0.2.3 plugin); got "${tencentcloudRoute}"`);
   }
-
-  const protect = reader.bool("protect", DEFAULTS.protect);
-  const rolloutTimeoutMinutes = reader.int("rolloutTimeoutMinutes", DEFAULTS.rolloutTimeoutMinutes, 1, 60,
-    "bound on each rolling-restart wait: leader eviction, health after a restart");
-
-  if (problems.length > 0) return { ok: false, problems };
+  const parts = [availabilityZone, instanceType, systemDiskType, vpcCidr, subnetCidr, operatorCidrs, bandwidthMbps,
+    registryMirrors, readinessTimeoutMinutes];
+  if (parts.some((v) => v === undefined) || (tencentcloudRoute !== "terraform" && tencentcloudRoute !== "bridged")) return {};
   return {
-    ok: true,
-    settings: {
-      nodeCount: nodeCount!, pdCount: pdCount!, tikvVersion: tikvVersion!,
-      availabilityZone: availabilityZone!, instanceType: instanceType!, imageId,
-      systemDiskType: systemDiskType!, systemDiskSize: systemDiskSize!, hostMemoryGiB: hostMemoryGiB!,
+    cvm: {
+      availabilityZone: availabilityZone!, instanceType, imageId, systemDiskType,
       vpcCidr: vpcCidr!.text, subnetCidr: subnetCidr!.text, operatorCidrs: operatorCidrs!,
       sshPublicKey, bandwidthMbps: bandwidthMbps!, registryMirrors: registryMirrors!,
-      readinessTimeoutMinutes: readinessTimeoutMinutes!,
-      tencentcloudRoute: tencentcloudRoute as Settings["tencentcloudRoute"],
-      protect: protect!,
-      rolloutTimeoutMinutes: rolloutTimeoutMinutes!,
+      readinessTimeoutMinutes: readinessTimeoutMinutes!, tencentcloudRoute,
     },
   };
+}
+
+function readExisting(reader: Reader, raw: RawConfig, nodeCount: number | undefined): { existing?: ExistingSettings } {
+  const hosts = reader.hostList("hosts");
+  for (const key of ["dockerCaPem", "dockerCertPem", "dockerKeyPem"]) {
+    const value = reader.optional(key);
+    const kind = key === "dockerKeyPem" ? "PRIVATE KEY" : "CERTIFICATE";
+    if (value === undefined) {
+      reader.fail(key, `is required in mode existing: the Docker client ${key === "dockerCaPem" ? "CA certificate" : kind.toLowerCase()} ` +
+        `as PEM; set it with: pulumi config set --secret ${PROJECT}:${key} < ${key === "dockerCaPem" ? "ca" : key === "dockerCertPem" ? "cert" : "key"}.pem`);
+    } else if (!value.includes(`-----BEGIN `) || !value.includes(kind)) {
+      reader.fail(key, `does not look like a PEM ${kind}`);
+    } else if (!raw.secretKeys?.includes(key)) {
+      reader.fail(key, `must be stored as a secret: pulumi config set --secret ${PROJECT}:${key} < file.pem`);
+    }
+  }
+  const readinessTimeoutMinutes = reader.int("readinessTimeoutMinutes", DEFAULTS.readinessTimeoutMinutes,
+    1, 120, "how long to wait for each host's Docker API");
+  if (hosts === undefined || readinessTimeoutMinutes === undefined || nodeCount === undefined) return {};
+  return { existing: { hosts, readinessTimeoutMinutes } };
 }
 
 /** Formats problems as one message, one line per problem. */
@@ -265,6 +395,53 @@ class Reader {
     if (text === "true" || text === "false") return text === "true";
     this.fail(key, `must be true or false; got "${text}"; fix with: pulumi config set ${PROJECT}:${key} ${fallback}`);
     return undefined;
+  }
+
+  /** Length of a list value, or undefined when absent or not a list (reported by its reader). */
+  peekListLength(key: string): number | undefined {
+    try {
+      const parsed: unknown = JSON.parse(this.values[key] ?? "null");
+      return Array.isArray(parsed) ? parsed.length : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** `hosts` of mode existing: [{name, dockerHost: "tcp://<address>:<port>", privateIp}], 3..20 of them. */
+  hostList(key: string): readonly ExistingHost[] | undefined {
+    const example = `[{name: db1, dockerHost: "tcp://192.0.2.11:2376", privateIp: 10.0.0.11}, ...]`;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(this.values[key] ?? "null");
+    } catch {
+      parsed = undefined;
+    }
+    if (!Array.isArray(parsed)) {
+      this.fail(key, `is required in mode existing: a list like ${example} in Pulumi.<stack>.yaml`);
+      return undefined;
+    }
+    if (parsed.length < 3 || parsed.length > 20) {
+      this.fail(key, `must list 3 to 20 hosts (one TiKV store each); got ${parsed.length}`);
+      return undefined;
+    }
+    const hosts: ExistingHost[] = [];
+    parsed.forEach((entry: unknown, i: number) => {
+      const h = (typeof entry === "object" && entry !== null ? entry : {}) as Record<string, unknown>;
+      const where = `${key}[${i}]`;
+      const name = typeof h.name === "string" ? h.name : "";
+      const dockerHost = typeof h.dockerHost === "string" ? h.dockerHost : "";
+      const privateIp = typeof h.privateIp === "string" ? h.privateIp : "";
+      if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(name)) this.fail(key, `${where}.name "${name}" must be a hostname-like label`);
+      if (!/^tcp:\/\/[A-Za-z0-9.-]+:\d{1,5}$/.test(dockerHost)) this.fail(key, `${where}.dockerHost "${dockerHost}" must look like tcp://192.0.2.11:2376`);
+      if (!parseCidr(`${privateIp}/32`)) this.fail(key, `${where}.privateIp "${privateIp}" must be an IPv4 address`);
+      hosts.push({ name, dockerHost, privateIp });
+    });
+    for (const field of ["name", "dockerHost", "privateIp"] as const) {
+      const values = hosts.map((h) => h[field]);
+      const dup = values.find((v, i) => values.indexOf(v) !== i);
+      if (dup) this.fail(key, `${field} "${dup}" appears twice; every host needs its own`);
+    }
+    return hosts;
   }
 
   cidr(key: string, fallback: string): { cidr: Cidr; text: string } | undefined {

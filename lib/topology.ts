@@ -1,5 +1,5 @@
-// Where everything runs: host names, fixed private addresses, PD members and the URLs that wire
-// PD and TiKV together. Pure, so the exact flags are tested without Pulumi.
+// Where everything runs: host names, addresses, PD members and the URLs that wire PD and TiKV
+// together. Pure, so the exact flags are tested without Pulumi.
 import { addressAt, parseCidr } from "./ipv4";
 import { FIRST_HOST_OFFSET } from "./settings";
 
@@ -10,21 +10,36 @@ export const PORTS = {
   pdPeer: 2380,
   tikv: 20160,
   tikvStatus: 20180,
+  prometheus: 9090,
+  grafana: 3000,
 } as const;
+
+/** How hosts are addressed: fixed IPs in a subnet (cvm), listed IPs (existing), container names (local). */
+export type Addressing =
+  | { readonly kind: "subnet"; readonly subnetCidr: string }
+  | { readonly kind: "listed"; readonly hosts: readonly { readonly name: string; readonly privateIp: string }[] }
+  | { readonly kind: "containers" };
 
 export interface HostPlan {
   /** 1-based, stable: host i keeps its name and address when the cluster grows. */
   readonly index: number;
   /** Resource name and OS hostname. */
   readonly name: string;
-  readonly privateIp: string;
   /** PD member name when this host runs PD. */
   readonly pdName?: string;
   readonly tikvName: string;
+  /** Address PD advertises to its peers and clients. */
+  readonly pdHost: string;
+  /** Address TiKV advertises. */
+  readonly tikvHost: string;
+  /** The host's private IP; undefined when components are addressed by container name. */
+  readonly privateIp?: string;
 }
 
 export interface ClusterPlan {
   readonly hosts: readonly HostPlan[];
+  /** "https" when the components talk mutual TLS. */
+  readonly scheme: "http" | "https";
   /** `--initial-cluster` value: every PD member by peer URL. */
   readonly initialCluster: string;
   /** `--pd` value for TiKV: every PD client endpoint. */
@@ -32,32 +47,46 @@ export interface ClusterPlan {
   readonly tikvAddresses: readonly string[];
 }
 
-export function planCluster(nodeCount: number, pdCount: number, subnetCidr: string): ClusterPlan {
-  const subnet = parseCidr(subnetCidr);
-  if (!subnet) throw new Error(`invalid subnet ${subnetCidr}`);
+function hostAddresses(addressing: Addressing, index: number): { name: string; privateIp?: string } {
+  switch (addressing.kind) {
+    case "subnet": {
+      const subnet = parseCidr(addressing.subnetCidr);
+      if (!subnet) throw new Error(`invalid subnet ${addressing.subnetCidr}`);
+      return { name: `tikv-host-${index}`, privateIp: addressAt(subnet, FIRST_HOST_OFFSET + index - 1) };
+    }
+    case "listed": {
+      const listed = addressing.hosts[index - 1];
+      return { name: listed.name, privateIp: listed.privateIp };
+    }
+    case "containers":
+      return { name: `local-${index}` };
+    default: {
+      const never: never = addressing;
+      throw new Error(`unknown addressing ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+export function planCluster(nodeCount: number, pdCount: number, addressing: Addressing, tls: boolean): ClusterPlan {
   const hosts: HostPlan[] = [];
   for (let index = 1; index <= nodeCount; index++) {
+    const { name, privateIp } = hostAddresses(addressing, index);
+    const pdName = index <= pdCount ? `pd${index}` : undefined;
+    const tikvName = `tikv${index}`;
     hosts.push({
-      index,
-      name: `tikv-host-${index}`,
-      privateIp: addressAt(subnet, FIRST_HOST_OFFSET + index - 1),
-      pdName: index <= pdCount ? `pd${index}` : undefined,
-      tikvName: `tikv${index}`,
+      index, name, pdName, tikvName, privateIp,
+      // On a shared user-defined network each container is reached by its own name.
+      pdHost: privateIp ?? pdName ?? "",
+      tikvHost: privateIp ?? tikvName,
     });
   }
+  const scheme = tls ? "https" : "http";
   const pdHosts = hosts.filter((h) => h.pdName !== undefined);
   return {
     hosts,
-    initialCluster: pdHosts.map((h) => `${h.pdName}=${pdPeerUrl(h)}`).join(","),
-    pdEndpoints: pdHosts.map((h) => `${h.privateIp}:${PORTS.pdClient}`),
-    tikvAddresses: hosts.map((h) => `${h.privateIp}:${PORTS.tikv}`),
+    scheme,
+    initialCluster: pdHosts.map((h) => `${h.pdName}=${scheme}://${h.pdHost}:${PORTS.pdPeer}`).join(","),
+    pdEndpoints: pdHosts.map((h) => `${h.pdHost}:${PORTS.pdClient}`),
+    tikvAddresses: hosts.map((h) => `${h.tikvHost}:${PORTS.tikv}`),
   };
-}
-
-export function pdPeerUrl(host: HostPlan): string {
-  return `http://${host.privateIp}:${PORTS.pdPeer}`;
-}
-
-export function pdClientUrl(host: HostPlan): string {
-  return `http://${host.privateIp}:${PORTS.pdClient}`;
 }

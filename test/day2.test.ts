@@ -157,7 +157,7 @@ describe("stack files", () => {
   test("dev: three small hosts, unprotected", () => {
     const result = validate(load("dev"));
     if (!result.ok) throw new Error(JSON.stringify(result.problems));
-    expect(result.settings).toMatchObject({ nodeCount: 3, instanceType: "S5.MEDIUM4", protect: false });
+    expect(result.settings).toMatchObject({ mode: "cvm", nodeCount: 3, protect: false, cvm: { instanceType: "S5.MEDIUM4" } });
   });
 
   test("prod: at least three larger hosts, protected", () => {
@@ -165,7 +165,7 @@ describe("stack files", () => {
     if (!result.ok) throw new Error(JSON.stringify(result.problems));
     expect(result.settings.nodeCount).toBeGreaterThanOrEqual(3);
     expect(result.settings.hostMemoryGiB).toBeGreaterThan(4);
-    expect(result.settings.instanceType).not.toBe("S5.MEDIUM4");
+    expect(result.settings.mode === "cvm" && result.settings.cvm.instanceType).not.toBe("S5.MEDIUM4");
     expect(result.settings.protect).toBe(true);
   });
 });

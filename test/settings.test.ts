@@ -17,10 +17,13 @@ describe("validateConfig", () => {
     const result = validateConfig(raw({}));
     if (!result.ok) throw new Error(describeProblems(result.problems));
     expect(result.settings).toMatchObject({
-      nodeCount: 3, pdCount: 3, tikvVersion: DEFAULTS.tikvVersion, instanceType: "S5.MEDIUM4",
-      systemDiskType: "CLOUD_PREMIUM", systemDiskSize: 40, vpcCidr: "10.0.0.0/16", subnetCidr: "10.0.1.0/24",
-      bandwidthMbps: 10, registryMirrors: ["https://mirror.ccs.tencentyun.com"], readinessTimeoutMinutes: 15,
-      operatorCidrs: ["203.0.113.7/32"], imageId: undefined, sshPublicKey: undefined,
+      mode: "cvm", nodeCount: 3, pdCount: 3, tikvVersion: DEFAULTS.tikvVersion, hostMemoryGiB: 4, diskGB: 40,
+      protect: false, rolloutTimeoutMinutes: 10, clusterTls: true, monitoring: true,
+      cvm: {
+        instanceType: "S5.MEDIUM4", systemDiskType: "CLOUD_PREMIUM", vpcCidr: "10.0.0.0/16", subnetCidr: "10.0.1.0/24",
+        bandwidthMbps: 10, registryMirrors: ["https://mirror.ccs.tencentyun.com"], readinessTimeoutMinutes: 15,
+        operatorCidrs: ["203.0.113.7/32"], imageId: undefined, sshPublicKey: undefined, tencentcloudRoute: "terraform",
+      },
     });
   });
 
@@ -110,7 +113,8 @@ describe("Pulumi.yaml", () => {
 
   test("declares every key the program reads, each with a description", () => {
     expect(project.name).toBe("tikv-cvm");
-    expect(Object.keys(declared).map((k) => k.replace(/^tikv-cvm:/, "")).sort()).toEqual([...KNOWN_KEYS].sort());
+    // `hosts` is a list of objects, a shape Pulumi.yaml's config types cannot declare.
+    expect(Object.keys(declared).map((k) => k.replace(/^tikv-cvm:/, "")).sort()).toEqual(KNOWN_KEYS.filter((k) => k !== "hosts").sort());
     for (const decl of Object.values(declared)) expect(decl.description.length).toBeGreaterThan(10);
   });
 
@@ -128,5 +132,74 @@ describe("Pulumi.yaml", () => {
     }
     const result = validateConfig({ values, region: stack["tencentcloud:region"] as string, hasSecretId: true, hasSecretKey: true });
     expect(result.ok).toBe(true);
+  });
+});
+
+describe("modes", () => {
+  const CA = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+  const KEY = "-----BEGIN EC PRIVATE KEY-----\nMHcC\n-----END EC PRIVATE KEY-----\n";
+  const HOSTS = JSON.stringify([1, 2, 3].map((i) => ({ name: `db${i}`, dockerHost: `tcp://192.0.2.1${i}:2376`, privateIp: `10.9.0.1${i}` })));
+  const existing = (values: Record<string, string | undefined>, secretKeys = ["dockerCaPem", "dockerCertPem", "dockerKeyPem"]) => validateConfig({
+    values: { mode: "existing", hosts: HOSTS, dockerCaPem: CA, dockerCertPem: CA, dockerKeyPem: KEY, ...values },
+    hasSecretId: false, hasSecretKey: false, secretKeys,
+  });
+  /** What the CLI hands over for a stack that only sets mode: every declared default. */
+  const cliDefaults = (mode: string): Record<string, string> => ({
+    mode, nodeCount: "3", instanceType: "S5.MEDIUM4", availabilityZone: "", operatorCidrs: "[]", imageId: "",
+    registryMirrors: JSON.stringify(DEFAULTS.registryMirrors), tencentcloudRoute: "terraform", systemDiskSize: "40",
+  });
+
+  test("local needs no cloud settings, region or credentials, even with the CLI's defaults present", () => {
+    const result = validateConfig({ values: { ...cliDefaults("local"), hostMemoryGiB: "8" }, hasSecretId: false, hasSecretKey: false });
+    if (!result.ok) throw new Error(describeProblems(result.problems));
+    expect(result.settings).toMatchObject({ mode: "local", nodeCount: 3, hostMemoryGiB: 8 });
+  });
+
+  test("a cvm-only key set in local mode is rejected, naming the key and the mode", () => {
+    const result = validateConfig({ values: { mode: "local", hostMemoryGiB: "8", instanceType: "S5.LARGE8", operatorCidrs: JSON.stringify(["203.0.113.7/32"]) }, hasSecretId: false, hasSecretKey: false });
+    if (result.ok) throw new Error("expected failure");
+    expect(result.problems.map((p) => p.key).sort()).toEqual(["tikv-cvm:instanceType", "tikv-cvm:operatorCidrs"]);
+    expect(result.problems[0].message).toMatch(/only applies to mode cvm, and this stack's mode is local/);
+  });
+
+  test("local refuses a machine too small for its pairs", () => {
+    const result = validateConfig({ values: { mode: "local", nodeCount: "3" }, hasSecretId: false, hasSecretKey: false });
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.problems.map((p) => p.key)).toEqual(["tikv-cvm:hostMemoryGiB"]);
+  });
+
+  test("existing takes its hosts from the list and its Docker material from secrets", () => {
+    const result = existing(cliDefaults("existing"));
+    if (!result.ok) throw new Error(describeProblems(result.problems));
+    if (result.settings.mode !== "existing") throw new Error("wrong mode");
+    expect(result.settings.nodeCount).toBe(3);
+    expect(result.settings.existing.hosts[2]).toEqual({ name: "db3", dockerHost: "tcp://192.0.2.13:2376", privateIp: "10.9.0.13" });
+  });
+
+  test.each([
+    ["material missing", { dockerKeyPem: undefined }, "tikv-cvm:dockerKeyPem"],
+    ["material not PEM", { dockerCaPem: "hello" }, "tikv-cvm:dockerCaPem"],
+    ["hosts missing", { hosts: undefined }, "tikv-cvm:hosts"],
+    ["too few hosts", { hosts: JSON.stringify(JSON.parse(HOSTS).slice(0, 2)) }, "tikv-cvm:hosts"],
+    ["a bad dockerHost", { hosts: HOSTS.replace("tcp://192.0.2.12:2376", "192.0.2.12") }, "tikv-cvm:hosts"],
+    ["a duplicate address", { hosts: HOSTS.replace("10.9.0.12", "10.9.0.11") }, "tikv-cvm:hosts"],
+    ["nodeCount disagreeing with hosts", { nodeCount: "5" }, "tikv-cvm:nodeCount"],
+    ["a cvm-only key", { availabilityZone: "ap-guangzhou-3" }, "tikv-cvm:availabilityZone"],
+  ] as [string, Record<string, string | undefined>, string][])("existing rejects %s", (_label, values, key) => {
+    const result = existing(values);
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.problems.map((p) => p.key)).toContain(key);
+  });
+
+  test("existing requires the material to be stored as secrets", () => {
+    const result = existing({}, ["dockerCaPem", "dockerCertPem"]);
+    if (result.ok) throw new Error("expected failure");
+    expect(result.problems).toEqual([expect.objectContaining({ key: "tikv-cvm:dockerKeyPem", message: expect.stringMatching(/--secret/) })]);
+  });
+
+  test("an unknown mode is rejected with the three choices", () => {
+    const result = validateConfig({ values: { mode: "kubernetes" }, hasSecretId: false, hasSecretKey: false });
+    if (result.ok) throw new Error("expected failure");
+    expect(result.problems[0]).toMatchObject({ key: "tikv-cvm:mode", message: expect.stringMatching(/cvm, local, existing/) });
   });
 });

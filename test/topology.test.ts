@@ -1,12 +1,12 @@
 import { parse } from "smol-toml";
 import { pdArgs, pdConfigToml, tikvArgs, tikvConfigToml } from "../lib/clusterConfig";
 import { cidrContains, parseCidr } from "../lib/ipv4";
-import { planMemory, reserveSpaceGB } from "../lib/memoryBudget";
+import { MONITORING_TOTAL_MIB, hostShare, localShare, planMemory, reserveSpaceGB } from "../lib/memoryBudget";
 import { planCluster } from "../lib/topology";
 
 describe("planCluster", () => {
   test("three hosts: fixed addresses, PD on every host", () => {
-    const plan = planCluster(3, 3, "10.0.1.0/24");
+    const plan = planCluster(3, 3, { kind: "subnet", subnetCidr: "10.0.1.0/24" }, false);
     expect(plan.hosts.map((h) => [h.name, h.privateIp, h.pdName, h.tikvName])).toEqual([
       ["tikv-host-1", "10.0.1.11", "pd1", "tikv1"],
       ["tikv-host-2", "10.0.1.12", "pd2", "tikv2"],
@@ -17,7 +17,7 @@ describe("planCluster", () => {
   });
 
   test("five hosts with three PD members: PD on the first three only", () => {
-    const plan = planCluster(5, 3, "172.16.8.0/27");
+    const plan = planCluster(5, 3, { kind: "subnet", subnetCidr: "172.16.8.0/27" }, false);
     expect(plan.hosts.map((h) => h.pdName)).toEqual(["pd1", "pd2", "pd3", undefined, undefined]);
     expect(plan.hosts[4].privateIp).toBe("172.16.8.15");
     expect(plan.tikvAddresses).toHaveLength(5);
@@ -25,21 +25,45 @@ describe("planCluster", () => {
   });
 
   test("growing the cluster keeps every existing host's plan", () => {
-    const three = planCluster(3, 3, "10.0.1.0/24");
-    const five = planCluster(5, 3, "10.0.1.0/24");
+    const three = planCluster(3, 3, { kind: "subnet", subnetCidr: "10.0.1.0/24" }, false);
+    const five = planCluster(5, 3, { kind: "subnet", subnetCidr: "10.0.1.0/24" }, false);
     expect(five.hosts.slice(0, 3)).toEqual(three.hosts);
   });
 
   test("twenty hosts fit a /27 and stay inside it", () => {
-    const plan = planCluster(20, 7, "10.0.1.0/27");
+    const plan = planCluster(20, 7, { kind: "subnet", subnetCidr: "10.0.1.0/27" }, false);
     const subnet = parseCidr("10.0.1.0/27")!;
     for (const h of plan.hosts) expect(cidrContains(subnet, parseCidr(`${h.privateIp}/32`)!)).toBe(true);
     expect(plan.hosts[19].privateIp).toBe("10.0.1.30");
   });
 });
 
+describe("addressing and TLS", () => {
+  test("with TLS every PD URL is https; TiKV's --pd stays host:port (TLS comes from its config)", () => {
+    const plan = planCluster(3, 3, { kind: "subnet", subnetCidr: "10.0.1.0/24" }, true);
+    expect(plan.initialCluster).toBe("pd1=https://10.0.1.11:2380,pd2=https://10.0.1.12:2380,pd3=https://10.0.1.13:2380");
+    expect(pdArgs(plan.hosts[0], plan)).toContain("--advertise-client-urls=https://10.0.1.11:2379");
+    expect(tikvArgs(plan.hosts[0], plan)).toContain("--pd=10.0.1.11:2379,10.0.1.12:2379,10.0.1.13:2379");
+  });
+
+  test("listed hosts keep their names and addresses", () => {
+    const plan = planCluster(3, 1, { kind: "listed", hosts: [
+      { name: "db1", privateIp: "192.168.0.5" }, { name: "db2", privateIp: "192.168.0.6" }, { name: "db3", privateIp: "192.168.0.9" }] }, false);
+    expect(plan.hosts.map((h) => [h.name, h.pdHost, h.tikvHost])).toEqual([
+      ["db1", "192.168.0.5", "192.168.0.5"], ["db2", "192.168.0.6", "192.168.0.6"], ["db3", "192.168.0.9", "192.168.0.9"]]);
+    expect(plan.initialCluster).toBe("pd1=http://192.168.0.5:2380");
+  });
+
+  test("on one engine each component is addressed by its container name", () => {
+    const plan = planCluster(3, 3, { kind: "containers" }, false);
+    expect(plan.initialCluster).toBe("pd1=http://pd1:2380,pd2=http://pd2:2380,pd3=http://pd3:2380");
+    expect(plan.tikvAddresses).toEqual(["tikv1:20160", "tikv2:20160", "tikv3:20160"]);
+    expect(tikvArgs(plan.hosts[1], plan)).toContain("--advertise-status-addr=tikv2:20180");
+  });
+});
+
 describe("PD and TiKV flags", () => {
-  const plan = planCluster(5, 3, "10.0.1.0/24");
+  const plan = planCluster(5, 3, { kind: "subnet", subnetCidr: "10.0.1.0/24" }, false);
 
   test("PD listens everywhere and advertises its private address", () => {
     expect(pdArgs(plan.hosts[1], plan)).toEqual([
@@ -70,7 +94,7 @@ describe("PD and TiKV flags", () => {
 
 describe("memory and disk budget", () => {
   test("PD, TiKV and the OS fit in 4 GB", () => {
-    const b = planMemory(4, true);
+    const b = planMemory(hostShare(4, true, false));
     expect(b.pdContainerMiB + b.tikvContainerMiB).toBeLessThanOrEqual(4096 - 512);
     expect(b.tikvMemoryUsageLimitMiB).toBeLessThan(b.tikvContainerMiB);
     // TiKV refuses to start when block cache and write buffers exceed memory-usage-limit.
@@ -79,14 +103,27 @@ describe("memory and disk budget", () => {
   });
 
   test("every store gets the same limits whether or not its host runs PD", () => {
-    const withPd = planMemory(4, true);
-    const withoutPd = planMemory(4, false);
+    const withPd = planMemory(hostShare(4, true, false));
+    const withoutPd = planMemory(hostShare(4, false, false));
     expect(withoutPd.pdContainerMiB).toBe(0);
     expect(withoutPd.tikvContainerMiB).toBe(withPd.tikvContainerMiB);
   });
 
   test("larger hosts get larger caches", () => {
-    expect(planMemory(16, true).tikvBlockCacheMiB).toBeGreaterThan(planMemory(4, true).tikvBlockCacheMiB * 3);
+    expect(planMemory(hostShare(16, true, false)).tikvBlockCacheMiB).toBeGreaterThan(planMemory(hostShare(4, true, false)).tikvBlockCacheMiB * 3);
+  });
+
+  test("the monitoring host keeps room for Prometheus and Grafana, out of TiKV's share", () => {
+    const plain = planMemory(hostShare(4, true, false));
+    const withMonitoring = planMemory(hostShare(4, true, true));
+    expect(plain.tikvContainerMiB - withMonitoring.tikvContainerMiB).toBe(MONITORING_TOTAL_MIB);
+    expect(withMonitoring.pdContainerMiB + withMonitoring.tikvContainerMiB + MONITORING_TOTAL_MIB).toBeLessThanOrEqual(4096 - 512);
+  });
+
+  test("on one machine (mode local) the pairs share what is left evenly", () => {
+    const b = planMemory(localShare(16, 3, true, true));
+    expect(3 * (b.pdContainerMiB + b.tikvContainerMiB) + MONITORING_TOTAL_MIB).toBeLessThanOrEqual(16 * 1024);
+    expect(() => planMemory(localShare(4, 5, true, true))).toThrow(/left for TiKV/);
   });
 
   test("reserve-space is a small share of a 40 GB disk", () => {
@@ -95,14 +132,23 @@ describe("memory and disk budget", () => {
     expect(reserveSpaceGB(500)).toBe(5);
   });
 
+  test("with TLS, PD and TiKV name their certificates, with PD's own key names", () => {
+    const b = planMemory(hostShare(4, true, false));
+    const tikv = parse(tikvConfigToml(b, 40, true)) as Record<string, Record<string, unknown>>;
+    const pd = parse(pdConfigToml(3, true)) as Record<string, Record<string, unknown>>;
+    expect(tikv.security).toEqual({ "ca-path": "/etc/tikv-cvm-tls/ca.pem", "cert-path": "/etc/tikv-cvm-tls/cert.pem", "key-path": "/etc/tikv-cvm-tls/key.pem" });
+    expect(pd.security).toEqual({ "cacert-path": "/etc/tikv-cvm-tls/ca.pem", "cert-path": "/etc/tikv-cvm-tls/cert.pem", "key-path": "/etc/tikv-cvm-tls/key.pem" });
+    expect(parse(tikvConfigToml(b, 40, false)).security).toBeUndefined();
+  });
+
   test("the config files parse as TOML with the budget's figures", () => {
-    const b = planMemory(4, true);
-    const tikv = parse(tikvConfigToml(b, 40)) as Record<string, Record<string, unknown>>;
+    const b = planMemory(hostShare(4, true, false));
+    const tikv = parse(tikvConfigToml(b, 40, false)) as Record<string, Record<string, unknown>>;
     expect(tikv["memory-usage-limit"]).toBe(`${b.tikvMemoryUsageLimitMiB}MB`);
     expect(tikv.storage["reserve-space"]).toBe("2GB");
     expect((tikv.storage["block-cache"] as Record<string, unknown>).capacity).toBe(`${b.tikvBlockCacheMiB}MB`);
     expect(tikv["raft-engine"]["memory-limit"]).toBe(`${b.tikvRaftEngineMiB}MB`);
-    const pd = parse(pdConfigToml(3)) as Record<string, Record<string, unknown>>;
+    const pd = parse(pdConfigToml(3, false)) as Record<string, Record<string, unknown>>;
     expect(pd["pd-server"]["dashboard-address"]).toBe("none");
     expect(pd.replication["max-replicas"]).toBe(3);
   });
