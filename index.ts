@@ -23,14 +23,15 @@ function readRawConfig(): RawConfig {
   }
   const provider = new pulumi.Config("tencentcloud");
   const env = process.env;
-  // The engine lists which config keys are secrets under this key.
-  const secretKeys = JSON.parse(pulumi.runtime.getConfig("PULUMI_CONFIG_SECRET_KEYS") ?? "[]") as string[];
+  // @pulumi/pulumi's runtime knows which keys were set with --secret (runtime/config.js
+  // isConfigSecret, marked internal in its typings).
+  const { isConfigSecret } = pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean };
   return {
     values,
     region: provider.get("region") ?? env.TENCENTCLOUD_REGION,
     hasSecretId: Boolean(provider.get("secretId") ?? env.TENCENTCLOUD_SECRET_ID),
     hasSecretKey: Boolean(provider.get("secretKey") ?? env.TENCENTCLOUD_SECRET_KEY),
-    secretKeys: secretKeys.filter((k) => k.startsWith(`${PROJECT}:`)).map((k) => k.slice(PROJECT.length + 1)),
+    secretKeys: Object.keys(values).filter((k) => isConfigSecret?.(`${PROJECT}:${k}`) === true),
   };
 }
 
@@ -205,7 +206,7 @@ const monitoring = settings.monitoring ? new Monitoring(`${prefix}-monitoring`, 
     caPem: pki.caCertPem, certPem: clusterTls.monitoringCert.certPem, keyPem: clusterTls.monitoringCert.keyPem,
   },
   protect: settings.protect,
-}, { dependsOn: [cluster] }) : undefined;
+}) : undefined;
 
 function pdCommand(subcommand: string): pulumi.Output<string> {
   const first = clusterHosts[0];

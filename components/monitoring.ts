@@ -82,7 +82,8 @@ export class Monitoring extends pulumi.ComponentResource {
       name: bridge ? `${bridge.namePrefix}-grafana` : "grafana",
       image: grafanaImage.imageId,
       memory: MONITORING_MIB.grafana,
-      envs: [pulumi.interpolate`GF_SECURITY_ADMIN_PASSWORD=${password.result}`, "GF_USERS_ALLOW_SIGN_UP=false",
+      // Secret in state and previews whatever the provider reports.
+      envs: [pulumi.secret(pulumi.interpolate`GF_SECURITY_ADMIN_PASSWORD=${password.result}`), "GF_USERS_ALLOW_SIGN_UP=false",
         "GF_ANALYTICS_REPORTING_ENABLED=false", `GF_SERVER_HTTP_PORT=${PORTS.grafana}`],
       volumes: [{ volumeName: volume("grafana", "grafana-data").name, containerPath: "/var/lib/grafana" }],
       uploads: [

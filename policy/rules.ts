@@ -74,7 +74,8 @@ export const retainedDataVolumes: ResourceValidationPolicy = {
   enforcementLevel: "mandatory",
   validateResource: (args, report) => {
     if (args.type !== "docker:index/volume:Volume") return;
-    if (!["pd-data", "tikv-data"].includes(String(args.props.name))) return;
+    // pd-data / tikv-data on a host of their own; <prefix>-pd1-data and so on on a shared engine.
+    if (!/(^|-)(pd|tikv)\d*-data$/.test(String(args.props.name))) return;
     // The analyzer protocol has no retainOnDelete; use it when an engine sends it, else the label.
     const fromOpts = (args.opts as { retainOnDelete?: boolean }).retainOnDelete;
     const labels = (args.props.labels ?? []) as { label: string; value: string }[];

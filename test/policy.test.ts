@@ -26,6 +26,14 @@ function fromProgram(run: ProgramRun, r: Declared): ResourceValidationArgs {
   return args(r.type, props, { protect: o?.protect ?? false, ignoreChanges: o?.ignoreChanges ?? [], additionalSecretOutputs: o?.additionalSecretOutputs ?? [] });
 }
 
+test("the program in mode local passes every policy", async () => {
+  const run = await runProgram({ "tencentcloud:region": undefined, "tikv-cvm:availabilityZone": undefined, "tikv-cvm:operatorCidrs": undefined,
+    "tikv-cvm:mode": "local", "tikv-cvm:hostMemoryGiB": "12" });
+  expect(run.resources.filter((r) => r.type === "docker:index/volume:Volume")).toHaveLength(8);
+  const found = run.resources.flatMap((r) => policies.flatMap((p) => violations(p, fromProgram(run, r)).map((m) => `${r.name}: ${p.name}: ${m}`)));
+  expect(found).toEqual([]);
+});
+
 describe.each(["terraform", "bridged"])("the program on the %s route", (route) => {
   test("passes every policy", async () => {
     const run = await runProgram({ "tikv-cvm:tencentcloudRoute": route, "tikv-cvm:sshPublicKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA me@laptop" });
@@ -82,6 +90,7 @@ describe("cvm-user-data-secret", () => {
 describe("data-volume-retain-on-delete", () => {
   test("fails a data volume that is not retained", () => {
     expect(violations(retainedDataVolumes, args("docker:index/volume:Volume", { name: "tikv-data" }))).toHaveLength(1);
+    expect(violations(retainedDataVolumes, args("docker:index/volume:Volume", { name: "tikv-local-pd2-data" }))).toHaveLength(1);
     expect(violations(retainedDataVolumes, args("docker:index/volume:Volume", { name: "pd-data", labels: [{ label: "tikv-cvm.retain-on-delete", value: "true" }] },
       { retainOnDelete: false } as never))).toHaveLength(1);
   });

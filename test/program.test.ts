@@ -39,9 +39,12 @@ function providerName(r: Declared): string {
   return (r.provider ?? "").split("::")[3];
 }
 
-describe("default config (3 hosts)", () => {
+/** The recipe's own shape: plain HTTP between components, no monitoring. */
+const RECIPE = { "tikv-cvm:clusterTls": "false", "tikv-cvm:monitoring": "false" };
+
+describe("3 hosts in the recipe's shape", () => {
   let run: ProgramRun;
-  beforeAll(async () => { run = await runProgram(); });
+  beforeAll(async () => { run = await runProgram(RECIPE); });
 
   test("declares the expected resources", () => {
     expect(countByType(run)).toEqual({
@@ -207,7 +210,9 @@ describe("default config (3 hosts)", () => {
     expect(o.hosts).toEqual([1, 2, 3].map((i) => ({
       name: `tikv-host-${i}`, publicIp: `198.51.100.1${i}`, privateIp: `10.0.1.1${i}`, dockerHost: `tcp://198.51.100.1${i}:2376`,
     })));
-    expect(o.pdEndpoints).toEqual(["10.0.1.11:2379", "10.0.1.12:2379", "10.0.1.13:2379"]);
+    expect(o.pdEndpoints).toEqual(["http://10.0.1.11:2379", "http://10.0.1.12:2379", "http://10.0.1.13:2379"]);
+    expect(o.mode).toBe("cvm");
+    expect(o.grafanaUrl).toBeUndefined();
     expect(o.tikvStores).toEqual(["10.0.1.11:20160", "10.0.1.12:20160", "10.0.1.13:20160"]);
     expect(o.caCertPem).toMatch(/BEGIN CERTIFICATE/);
     expect(o.clientCertPem).toMatch(/BEGIN CERTIFICATE/);
@@ -225,6 +230,7 @@ describe("5 hosts, 3 PD members, an SSH key and a fixed image", () => {
   let run: ProgramRun;
   beforeAll(async () => {
     run = await runProgram({
+      ...RECIPE,
       "tikv-cvm:nodeCount": "5",
       "tikv-cvm:pdCount": "3",
       "tikv-cvm:imageId": "img-abcdefgh",
@@ -260,6 +266,147 @@ describe("5 hosts, 3 PD members, an SSH key and a fixed image", () => {
     for (const i of ofType(run, T.instance)) expect(i.inputs.keyIds).toEqual([keyPair[0].id]);
     const ingresses = ofType(run, T.ruleSet)[0].inputs.ingresses as { port: string; cidrBlock: string }[];
     expect(ingresses.filter((r) => r.port === "22").map((r) => r.cidrBlock)).toEqual(["203.0.113.0/28"]);
+  });
+});
+
+describe("defaults: cluster TLS and monitoring on", () => {
+  let run: ProgramRun;
+  beforeAll(async () => { run = await runProgram(); });
+
+  test("PD and TiKV talk https with a per-host certificate from the stack CA", () => {
+    const pd = byName(run, "tikv-dev-cluster-pd2");
+    expect(flag(pd, "initial-cluster")).toBe("pd1=https://10.0.1.11:2380,pd2=https://10.0.1.12:2380,pd3=https://10.0.1.13:2380");
+    for (const c of ofType(run, T.container).filter((x) => /-(pd|tikv)\d$/.test(x.name))) {
+      const uploads = unwrap(c.inputs.uploads) as { file: string; content: string }[];
+      expect(uploads.map((u) => u.file)).toEqual(expect.arrayContaining(["/etc/tikv-cvm-tls/ca.pem", "/etc/tikv-cvm-tls/cert.pem", "/etc/tikv-cvm-tls/key.pem"]));
+      // The key makes the whole upload list secret.
+      expect(isSecret(c.inputs.uploads)).toBe(true);
+      const health = (c.inputs.healthcheck as { tests: string[] }).tests;
+      expect(health).toEqual(expect.arrayContaining(["--certificate=/etc/tikv-cvm-tls/cert.pem"]));
+      expect(health[health.length - 1]).toMatch(/^https:\/\/127\.0\.0\.1:/);
+    }
+    expect(String(unwrap(byName(run, "tikv-dev-cluster-tikv1").inputs.uploads))).toBeDefined();
+  });
+
+  test("each host certificate serves and dials, naming its private IP, EIP, loopback and names", () => {
+    for (const i of [1, 2, 3]) {
+      const csr = byName(run, `tikv-dev-cluster-tls-tikv${i}-csr`).inputs;
+      expect(csr.ipAddresses).toEqual(["127.0.0.1", `10.0.1.1${i}`, `198.51.100.1${i}`]);
+      expect(csr.dnsNames).toEqual(expect.arrayContaining(["localhost", `tikv${i}`, `pd${i}`]));
+      expect(byName(run, `tikv-dev-cluster-tls-tikv${i}-cert`).inputs.allowedUses).toEqual(["digital_signature", "key_encipherment", "server_auth", "client_auth"]);
+    }
+  });
+
+  test("rollout gates and pd-ctl carry the certificates", () => {
+    const gate = byName(run, "tikv-dev-cluster-tikv1-before").inputs;
+    expect(gate.pdEndpoints).toEqual(["https://198.51.100.11:2379", "https://198.51.100.12:2379", "https://198.51.100.13:2379"]);
+    expect(isSecret(gate.tls)).toBe(true);
+    expect(unwrap(gate.tls)).toMatchObject({ certPem: expect.stringMatching(/BEGIN CERTIFICATE/) });
+    expect(run.outputs.pdCtlStores).toMatch(/docker exec pd1 \/pd-ctl -u https:\/\/127\.0\.0\.1:2379 --cacert \/etc\/tikv-cvm-tls\/ca\.pem --cert \/etc\/tikv-cvm-tls\/cert\.pem --key \/etc\/tikv-cvm-tls\/key\.pem store$/);
+    expect(run.outputs.pdEndpoints).toEqual(["https://10.0.1.11:2379", "https://10.0.1.12:2379", "https://10.0.1.13:2379"]);
+  });
+
+  test("Prometheus and Grafana run on the first host, fitted into its memory, Grafana open to operators only", () => {
+    const prom = byName(run, "tikv-dev-monitoring-prometheus");
+    const grafana = byName(run, "tikv-dev-monitoring-grafana");
+    expect(providerName(prom)).toBe("tikv-dev-1-docker");
+    expect(providerName(grafana)).toBe("tikv-dev-1-docker");
+    expect(command(prom)).toContain("--web.listen-address=127.0.0.1:9090");
+    const host1 = Number(byName(run, "tikv-dev-cluster-tikv1").inputs.memory);
+    const host2 = Number(byName(run, "tikv-dev-cluster-tikv2").inputs.memory);
+    expect(host2 - host1).toBe(Number(prom.inputs.memory) + Number(grafana.inputs.memory));
+    const ingresses = ofType(run, T.ruleSet)[0].inputs.ingresses as { port: string; cidrBlock: string }[];
+    expect(ingresses.filter((r) => r.port === "3000").map((r) => r.cidrBlock)).toEqual(["203.0.113.0/28"]);
+    expect(ingresses.some((r) => r.port === "9090")).toBe(false);
+    expect(run.outputs.grafanaUrl).toBe("http://198.51.100.11:3000");
+    expect(run.secretOutputs).toEqual(expect.arrayContaining(["clientKeyPem", "grafanaAdminPassword"]));
+  });
+
+  test("Prometheus scrapes every PD and TiKV over TLS with its own client certificate", () => {
+    const prom = byName(run, "tikv-dev-monitoring-prometheus");
+    const uploads = unwrap(prom.inputs.uploads) as { file: string; content: string }[];
+    const config = parse(uploads.find((u) => u.file === "/etc/prometheus/prometheus.yml")!.content) as {
+      scrape_configs: { job_name: string; scheme?: string; tls_config?: Record<string, string>; static_configs: { targets: string[] }[] }[] };
+    const targets = Object.fromEntries(config.scrape_configs.map((j) => [j.job_name, j.static_configs.flatMap((c) => c.targets)]));
+    expect(targets).toEqual({ pd: ["10.0.1.11:2379", "10.0.1.12:2379", "10.0.1.13:2379"], tikv: ["10.0.1.11:20180", "10.0.1.12:20180", "10.0.1.13:20180"] });
+    for (const job of config.scrape_configs) expect(job).toMatchObject({ scheme: "https", tls_config: { cert_file: "/etc/prometheus/tls/cert.pem" } });
+    expect(byName(run, "tikv-dev-cluster-tls-prometheus-cert").inputs.allowedUses).toEqual(["digital_signature", "key_encipherment", "client_auth"]);
+  });
+
+  test("Grafana is provisioned with the Prometheus data source and the dashboard", () => {
+    const grafana = byName(run, "tikv-dev-monitoring-grafana");
+    const uploads = unwrap(grafana.inputs.uploads) as { file: string; content: string }[];
+    const ds = parse(uploads.find((u) => u.file.endsWith("datasources/prometheus.yaml"))!.content) as { datasources: { url: string; type: string }[] };
+    expect(ds.datasources[0]).toMatchObject({ type: "prometheus", url: "http://127.0.0.1:9090" });
+    const dashboard = JSON.parse(uploads.find((u) => u.file.endsWith(".json"))!.content) as { panels: { title: string; targets: { expr: string }[] }[] };
+    expect(dashboard.panels.map((p) => p.title)).toEqual(expect.arrayContaining(["Stores up", "Regions per store", "Leaders per store", "Requests per second", "Request latency p99", "Storage used per store", "Memory (RSS) per process"]));
+    expect(isSecret(grafana.inputs.envs)).toBe(true);
+    expect((unwrap(grafana.inputs.envs) as string[])[0]).toMatch(/^GF_SECURITY_ADMIN_PASSWORD=[0-9a-f]{24}$/);
+  });
+});
+
+describe("mode local", () => {
+  let run: ProgramRun;
+  beforeAll(async () => {
+    run = await runProgram({ "tencentcloud:region": undefined, "tikv-cvm:availabilityZone": undefined, "tikv-cvm:operatorCidrs": undefined,
+      "tikv-cvm:mode": "local", "tikv-cvm:hostMemoryGiB": "12" }, { env: { TENCENTCLOUD_SECRET_ID: undefined, TENCENTCLOUD_SECRET_KEY: undefined } });
+  });
+
+  test("declares no Tencent Cloud resources and one provider for this machine's engine", () => {
+    expect(run.resources.filter((r) => r.type.startsWith("tencentcloud:"))).toEqual([]);
+    expect(run.invokes).toEqual([]);
+    const providers = ofType(run, T.dockerProvider);
+    expect(providers).toHaveLength(1);
+    expect(providers[0].inputs.host).toBeUndefined();
+    expect(ofType(run, "docker:index/network:Network").map((n) => n.inputs.name)).toEqual(["tikv-dev"]);
+  });
+
+  test("members are addressed by name on the user-defined network; only PD's client port is published, on loopback", () => {
+    const pd1 = byName(run, "tikv-dev-cluster-pd1");
+    expect(pd1.inputs).toMatchObject({ name: "tikv-dev-pd1", networkMode: "bridge", networksAdvanced: [{ name: "tikv-dev", aliases: ["pd1"] }] });
+    expect(pd1.inputs.ports).toEqual([{ internal: 2379, external: 2379, ip: "127.0.0.1" }]);
+    expect(flag(pd1, "initial-cluster")).toBe("pd1=https://pd1:2380,pd2=https://pd2:2380,pd3=https://pd3:2380");
+    expect(flag(byName(run, "tikv-dev-cluster-tikv2"), "advertise-addr")).toBe("tikv2:20160");
+    const published = ofType(run, T.container).flatMap((c) => ((c.inputs.ports ?? []) as { ip: string; external: number }[]));
+    expect(published.map((p) => `${p.ip}:${p.external}`).sort()).toEqual(["127.0.0.1:2379", "127.0.0.1:3000"]);
+    expect(ofType(run, T.volume).map((v) => v.inputs.name)).toEqual(expect.arrayContaining(["tikv-dev-pd1-data", "tikv-dev-tikv3-data"]));
+  });
+
+  test("certificates name the containers; outputs point at this machine", () => {
+    expect(byName(run, "tikv-dev-cluster-tls-tikv2-csr").inputs.dnsNames).toEqual(expect.arrayContaining(["tikv2", "pd2", "localhost"]));
+    expect(run.outputs.pdCtlMembers).toMatch(/^docker exec tikv-dev-pd1 \/pd-ctl -u https:\/\/127\.0\.0\.1:2379/);
+    expect(run.outputs.grafanaUrl).toBe("http://127.0.0.1:3000");
+    expect(run.outputs.certSetup).toBeUndefined();
+    const memory = ofType(run, T.container).reduce((sum, c) => sum + Number(c.inputs.memory), 0);
+    expect(memory).toBeLessThanOrEqual(12 * 1024 - 640);
+  });
+});
+
+describe("mode existing", () => {
+  const pem = (label: string) => `-----BEGIN ${label}-----\nMIIB\n-----END ${label}-----\n`;
+  let run: ProgramRun;
+  beforeAll(async () => {
+    run = await runProgram({
+      "tencentcloud:region": undefined, "tikv-cvm:availabilityZone": undefined, "tikv-cvm:operatorCidrs": undefined,
+      "tikv-cvm:mode": "existing",
+      "tikv-cvm:hosts": JSON.stringify([1, 2, 3].map((i) => ({ name: `db${i}`, dockerHost: `tcp://192.0.2.1${i}:2376`, privateIp: `10.9.0.1${i}` }))),
+      "tikv-cvm:dockerCaPem": pem("CERTIFICATE"), "tikv-cvm:dockerCertPem": pem("CERTIFICATE"), "tikv-cvm:dockerKeyPem": pem("EC PRIVATE KEY"),
+    }, { env: { TENCENTCLOUD_SECRET_ID: undefined, TENCENTCLOUD_SECRET_KEY: undefined }, secretKeys: ["tikv-cvm:dockerCaPem", "tikv-cvm:dockerCertPem", "tikv-cvm:dockerKeyPem"] });
+  });
+
+  test("deploys only the cluster, on each listed host through its own provider, after a readiness check", () => {
+    expect(run.resources.filter((r) => r.type.startsWith("tencentcloud:"))).toEqual([]);
+    const providers = ofType(run, T.dockerProvider);
+    expect(providers.map((p) => p.inputs.host)).toEqual(["tcp://192.0.2.11:2376", "tcp://192.0.2.12:2376", "tcp://192.0.2.13:2376"]);
+    expect(isSecret(providers[0].inputs.keyMaterial)).toBe(true);
+    expect(ofType(run, T.ready).map((r) => r.inputs.host)).toEqual(["192.0.2.11", "192.0.2.12", "192.0.2.13"]);
+    expect(flag(byName(run, "tikv-dev-cluster-tikv3"), "pd")).toBe("10.9.0.11:2379,10.9.0.12:2379,10.9.0.13:2379");
+    expect(providerName(byName(run, "tikv-dev-cluster-tikv3"))).toBe("tikv-dev-3-docker");
+  });
+
+  test("component certificates name the listed addresses", () => {
+    expect(byName(run, "tikv-dev-cluster-tls-tikv1-csr").inputs.ipAddresses).toEqual(["127.0.0.1", "10.9.0.11", "192.0.2.11"]);
+    expect(run.outputs.hosts).toEqual([1, 2, 3].map((i) => ({ name: `db${i}`, publicIp: `192.0.2.1${i}`, privateIp: `10.9.0.1${i}`, dockerHost: `tcp://192.0.2.1${i}:2376` })));
   });
 });
 

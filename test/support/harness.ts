@@ -74,6 +74,8 @@ export async function runProgram(
     beforeProgram?: () => void;
     /** Outputs of the stack's last deployment, as its self-reference reads them. */
     lastOutputs?: Record<string, unknown>;
+    /** Config keys (with namespace) stored as secrets. */
+    secretKeys?: string[];
   } = {},
 ): Promise<ProgramRun> {
   jest.resetModules();
@@ -109,7 +111,7 @@ export async function runProgram(
 
   const merged: Record<string, string> = {};
   for (const [k, v] of Object.entries({ ...BASE_CONFIG, ...config })) if (v !== undefined) merged[k] = v;
-  pulumi.runtime.setAllConfig(merged);
+  pulumi.runtime.setAllConfig(merged, options.secretKeys);
 
   options.beforeProgram?.();
   const declaredOptions = new Map<string, DeclaredOptions>();

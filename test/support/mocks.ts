@@ -34,6 +34,8 @@ export function mockState(type: string, name: string, inputs: Record<string, unk
       return { ...inputs, certPem: fakePem("CERTIFICATE", 640, name) };
     case "tls:index/certRequest:CertRequest":
       return { ...inputs, certRequestPem: fakePem("CERTIFICATE REQUEST", 400, name) };
+    case "random:index/randomPassword:RandomPassword":
+      return { ...inputs, result: crypto.createHash("sha256").update(name).digest("hex").slice(0, Number(inputs.length ?? 24)) };
     case "docker:index/remoteImage:RemoteImage":
       return { ...inputs, imageId: `sha256:${crypto.createHash("sha256").update(String(inputs.name)).digest("hex")}` };
     default:
