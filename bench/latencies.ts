@@ -24,6 +24,8 @@ export const LATENCY_S: Readonly<Record<string, number>> = {
   "docker:RemoteImage": 60,
   "docker:Container": 10,
   "pulumi:StackReference": 1,
+  "random:RandomPassword": 1,
+  "docker:Network": 1,
 };
 
 const TENCENT = new Map(ROUTES.flatMap((route) =>
