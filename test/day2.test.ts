@@ -162,8 +162,14 @@ describe("stack files", () => {
     for (const [k, v] of Object.entries(config)) {
       if (k.startsWith("tikv-cvm:")) values[k.slice(9)] = typeof v === "string" ? v : JSON.stringify(v);
     }
-    return validateConfig({ values, region: config["tencentcloud:region"] as string, hasSecretId: true, hasSecretKey: true });
+    return validateConfig({ values, region: config["tencentcloud:region"] as string | undefined, hasSecretId: true, hasSecretKey: true });
   };
+
+  test("local: mode local, no cloud settings", () => {
+    const result = validate(load("local"));
+    if (!result.ok) throw new Error(JSON.stringify(result.problems));
+    expect(result.settings.mode).toBe("local");
+  });
 
   test("dev: three small hosts, unprotected", () => {
     const result = validate(load("dev"));
