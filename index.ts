@@ -12,7 +12,7 @@ import { ClusterHost, ClusterNetworking, TikvCluster } from "./components/tikvCl
 import { certDir, certSetupCommand, dockerEnv, dockerPsCommand, pdCtlCommand } from "./lib/commands";
 import { hostShare, localShare, planMemory } from "./lib/memoryBudget";
 import { CvmSettings, ExistingSettings, PROJECT, RawConfig, describeProblems, validateConfig } from "./lib/settings";
-import { Addressing, ClusterPlan, PORTS, planCluster } from "./lib/topology";
+import { Addressing, PORTS, planCluster } from "./lib/topology";
 import * as tc from "./tencentcloud/bindings";
 
 function readRawConfig(): RawConfig {
@@ -214,7 +214,6 @@ function pdCommand(subcommand: string): pulumi.Output<string> {
   return placed.dockerEnvs[0].apply((env) => pdCtlCommand({ dockerEnv: env, pdContainer, tls: settings.clusterTls }, subcommand));
 }
 
-const outputPlan: ClusterPlan = plan;
 export const mode = settings.mode;
 export const hosts = clusterHosts.map((h, i) => ({
   name: h.plan.name,
@@ -223,7 +222,7 @@ export const hosts = clusterHosts.map((h, i) => ({
   privateIp: h.plan.privateIp ?? h.plan.tikvHost,
   dockerHost: placed.dockerHosts[i],
 }));
-export const pdEndpoints = cluster.pdEndpoints.apply((eps) => eps.map((e) => `${outputPlan.scheme}://${e}`));
+export const pdEndpoints = cluster.pdEndpoints.apply((eps) => eps.map((e) => `${plan.scheme}://${e}`));
 /** Read back by the next deployment; see TikvClusterArgs.deployedMembers. */
 export const rolloutOrder = cluster.rolloutOrder;
 export const tikvStores = cluster.tikvStores;
