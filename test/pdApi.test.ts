@@ -1,7 +1,9 @@
 // The rolling-restart steps against a local fake of PD's HTTP API.
 import * as http from "http";
+import * as https from "https";
 import { AddressInfo } from "net";
 import { rolloutGateProvider } from "../components/rollout";
+import { issue, tempDir } from "./support/openssl";
 import {
   PdTarget, awaitPdHealthy, awaitTikvUp, pdRequest, preparePdRestart, prepareTikvRestart,
 } from "../lib/pdApi";
@@ -32,7 +34,7 @@ class FakePd {
     this.server.close();
   }
 
-  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+  handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     let body = "";
     req.on("data", (c) => (body += c));
     req.on("end", () => {
@@ -165,4 +167,24 @@ describe("the rollout gate provider", () => {
       kind: "pd", phase: "before", member: "pd1", trigger: "b", pdEndpoints: [...target.endpoints], timeoutMinutes: 0.05 });
     expect(out.outs!.outcome).toBe("resigned leadership");
   });
+});
+
+test("with clusterTls the steps speak mutual TLS: the operator's certificate gets in, none does not", async () => {
+  const dir = tempDir("pd-tls");
+  const ecdsa = { algorithm: "ECDSA" as const, ecdsaCurve: "P256" as const };
+  const ca = issue(dir, "ca", { commonName: "ca", allowedUses: ["cert_signing", "digital_signature"], isCa: true, ...ecdsa });
+  const server = issue(dir, "pd", { commonName: "pd1", allowedUses: ["digital_signature", "server_auth", "client_auth"], ipAddresses: ["127.0.0.1"], ...ecdsa }, ca);
+  const client = issue(dir, "operator", { commonName: "operator", allowedUses: ["digital_signature", "client_auth"], ...ecdsa }, ca);
+  const fake = new FakePd();
+  const tlsServer = https.createServer({ cert: server.certPem, key: server.keyPem, ca: ca.certPem, requestCert: true, rejectUnauthorized: true },
+    (req, res) => fake.handle(req, res));
+  const url = await new Promise<string>((resolve) => tlsServer.listen(0, "127.0.0.1", () => resolve(`https://127.0.0.1:${(tlsServer.address() as AddressInfo).port}`)));
+  try {
+    const withCert: PdTarget = { endpoints: [url], requestTimeoutMs: 2_000, tls: { caPem: ca.certPem, certPem: client.certPem, keyPem: client.keyPem } };
+    await expect(preparePdRestart(withCert, "pd1", policy)).resolves.toBe("resigned leadership");
+    const noCert: PdTarget = { endpoints: [url], requestTimeoutMs: 2_000, tls: { caPem: ca.certPem, certPem: "", keyPem: "" } };
+    await expect(pdRequest(noCert, "GET", "/pd/api/v1/leader")).rejects.toThrow(/failed on every endpoint/);
+  } finally {
+    tlsServer.close();
+  }
 });

@@ -21,3 +21,13 @@ test("the serialized provider loads and still decides diffs as the source does",
   expect(await provider.diff!("id", olds, { ...olds, host: "198.51.100.99", keyPem: "k", certPem: "c", label: "h", timeoutMinutes: 15 }))
     .toEqual({ changes: true, replaces: ["host"] });
 });
+
+test("the rollout gate's provider serializes too, needing only http and https", async () => {
+  const pulumi = await import("@pulumi/pulumi");
+  const { rolloutGateProvider } = await import("../components/rollout");
+  const sf = await pulumi.runtime.serializeFunction(() => rolloutGateProvider, { allowSecrets: true });
+  expect(sf.containsSecrets).toBe(false);
+  const requires = [...sf.text.matchAll(/require\(["']([^"']+)["']\)/g)].map((m) => m[1]);
+  expect(new Set(requires)).toEqual(new Set(["http", "https"]));
+  expect(sf.text.length).toBeLessThan(32 * 1024);
+});
