@@ -68,7 +68,8 @@ export class Monitoring extends pulumi.ComponentResource {
       memory: MONITORING_MIB.prometheus,
       volumes: [{ volumeName: volume("prometheus", "prometheus-data").name, containerPath: "/prometheus" }],
       uploads: promUploads,
-      // Both images are busybox/alpine based and carry wget.
+      // Both images carry busybox wget: prom/prometheus is FROM quay.io/prometheus/busybox and
+      // grafana/grafana builds on BASE_IMAGE=alpine (their Dockerfiles).
       healthcheck: { tests: ["CMD", "wget", "-q", "-O", "/dev/null", `http://127.0.0.1:${PORTS.prometheus}/-/ready`], interval: "15s", timeout: "5s", retries: 3, startPeriod: "30s" },
     }, { parent: this, provider, deleteBeforeReplace: true });
 
