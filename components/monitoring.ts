@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { RETAIN_LABEL } from "../lib/clusterConfig";
+import { RETAIN_LABEL } from "../lib/labels";
 import { MONITORING_MIB } from "../lib/memoryBudget";
 import {
   GRAFANA_DASHBOARDS_PATH, GRAFANA_DASHBOARD_DIR, GRAFANA_DATASOURCE_PATH, GRAFANA_IMAGE, PROMETHEUS_CONFIG_PATH,

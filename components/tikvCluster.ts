@@ -2,9 +2,10 @@ import * as crypto from "crypto";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import {
-  DATA_DIR, PD_CONFIG_PATH, RETAIN_LABEL, TIKV_CONFIG_PATH, TLS_FILES, healthcheckCommand, pdArgs, pdConfigToml,
+  DATA_DIR, PD_CONFIG_PATH, TIKV_CONFIG_PATH, TLS_FILES, healthcheckCommand, pdArgs, pdConfigToml,
   tikvArgs, tikvConfigToml,
 } from "../lib/clusterConfig";
+import { RETAIN_LABEL } from "../lib/labels";
 import { MemoryBudget } from "../lib/memoryBudget";
 import { ClusterPlan, HostPlan, PORTS } from "../lib/topology";
 import { RolloutGate } from "./rollout";

@@ -11,11 +11,6 @@ export const DATA_DIR = "/data";
 /** Component certificates inside PD and TiKV containers when clusterTls is on. */
 export const TLS_DIR = "/etc/tikv-cvm-tls";
 export const TLS_FILES = { ca: `${TLS_DIR}/ca.pem`, cert: `${TLS_DIR}/cert.pem`, key: `${TLS_DIR}/key.pem` } as const;
-/**
- * Data volumes carry this label beside `retainOnDelete`: the analyzer protocol gives policy packs
- * no `retainOnDelete`, so policy/ checks the label the program sets with it.
- */
-export const RETAIN_LABEL = "tikv-cvm.retain-on-delete";
 
 /** pd-server flags (tikv/pd server/config); logs go to stderr so Docker rotates them. */
 export function pdArgs(host: HostPlan, plan: ClusterPlan): string[] {

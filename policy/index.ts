@@ -1,4 +1,4 @@
-// `pulumi preview --policy-pack policy` (run `npm install` in this directory once).
+// `pulumi preview --policy-pack policy` (run `npm ci` in this directory once).
 import { PolicyPack } from "@pulumi/policy";
 import { policies } from "./rules";
 

@@ -1,6 +1,6 @@
 // The guardrails as plain policy objects, so each rule is unit-tested without the engine.
 import { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
-import { RETAIN_LABEL } from "../lib/clusterConfig";
+import { RETAIN_LABEL } from "../lib/labels";
 import { TOKENS } from "../tencentcloud/bindings";
 
 /** SSH, Docker's API, PD client and peer, TiKV gRPC and status. */
