@@ -118,6 +118,22 @@ describe("Pulumi.yaml", () => {
     for (const decl of Object.values(declared)) expect(decl.description.length).toBeGreaterThan(10);
   });
 
+  // The rules the CLI applies when it loads the project (pulumi/pulumi sdk/go/common/workspace
+  // project.go, Project.Validate): a known type, arrays with items, defaults of the declared type.
+  test("follows the CLI's project config rules", () => {
+    const typeOf = (v: unknown) => (Array.isArray(v) ? "array" : Number.isInteger(v) ? "integer" : typeof v);
+    for (const [key, decl] of Object.entries(declared) as [string, { type: string; default?: unknown; items?: { type: string } }][]) {
+      expect([key, ["string", "integer", "boolean", "array"].includes(decl.type)]).toEqual([key, true]);
+      if (decl.type === "array") expect([key, decl.items?.type]).toEqual([key, "string"]);
+      if (decl.default !== undefined) {
+        expect([key, typeOf(decl.default)]).toEqual([key, decl.type]);
+        if (Array.isArray(decl.default)) for (const item of decl.default) expect(typeof item).toBe(decl.items!.type);
+      }
+      // A declared key without a default is required by the CLI in every stack, whatever its mode.
+      expect([key, decl.default !== undefined]).toEqual([key, true]);
+    }
+  });
+
   test("declares the same defaults as the program", () => {
     for (const [key, value] of Object.entries(DEFAULTS)) {
       expect([key, declared[`tikv-cvm:${key}`].default]).toEqual([key, value]);
