@@ -37,6 +37,9 @@ export interface ProgramRun {
   readonly pulumi: typeof PulumiModule;
 }
 
+// Each fresh copy of @pulumi/pulumi adds a process exit listener; dozens of runs per file are expected.
+process.setMaxListeners(0);
+
 export const BASE_CONFIG: Readonly<Record<string, string>> = {
   "tencentcloud:region": "ap-guangzhou",
   "tikv-cvm:availabilityZone": "ap-guangzhou-3",
