@@ -36,7 +36,6 @@ export interface DockerHostArgs {
  * that drives it. The EIP exists before the server certificate so the certificate can name it.
  */
 export class DockerHost extends pulumi.ComponentResource {
-  public readonly name: string;
   public readonly plan: HostPlan;
   public readonly publicIp: pulumi.Output<string>;
   /** Where the operator's machine reaches this host: its EIP. */
@@ -51,7 +50,6 @@ export class DockerHost extends pulumi.ComponentResource {
     super("tikv-cvm:host:DockerHost", name, {}, opts);
     const privateIp = args.plan.privateIp;
     if (privateIp === undefined) throw new Error(`${args.plan.name} has no private IP`);
-    this.name = name;
     this.plan = args.plan;
     const eip = new tc.Eip(`${name}-eip`, {
       name,

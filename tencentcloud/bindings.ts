@@ -81,10 +81,6 @@ export function useRoute(next: Route): void {
   packageRef = undefined;
 }
 
-export function currentRoute(): Route {
-  return route;
-}
-
 /** Registers the parameterized package once per program run, as the generated SDK does. */
 function terraformPackageRef(): Promise<string | undefined> {
   if (packageRef === undefined) {
