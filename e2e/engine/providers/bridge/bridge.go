@@ -120,4 +120,3 @@ func readGenerated() (schema, meta []byte, err error) {
 	}
 	return schema, meta, nil
 }
-

@@ -3,10 +3,10 @@
 package main
 
 import (
+	"github.com/hashicorp/terraform-provider-tls/shim"
 	pftfbridge "github.com/pulumi/pulumi-terraform-bridge/v3/pkg/pf/tfbridge"
 	"github.com/pulumi/pulumi-terraform-bridge/v3/pkg/tfbridge"
 	"github.com/pulumi/pulumi-terraform-bridge/v3/pkg/tfbridge/tokens"
-	"github.com/hashicorp/terraform-provider-tls/shim"
 
 	"tikvcvm.local/engine/providers/bridge"
 )
