@@ -150,6 +150,8 @@ for p in "${plugins[@]}"; do
   marker="$PULUMI_HOME/plugins/.tikv-cvm-$p-$version"
   if [ "$(cat "$marker" 2>/dev/null)" != "$dir" ]; then
     pulumi plugin install resource "$p" "$version" --file "$dir" --reinstall >&2
+    # One copy on disk: the cached binary becomes a hard link to the installed one.
+    ln -f "$PULUMI_HOME/plugins/resource-$p-v$version/pulumi-resource-$p" "$dir/pulumi-resource-$p" 2>/dev/null || true
     echo "$dir" >"$marker"
   fi
 done
