@@ -103,7 +103,7 @@ build_into() {
   log "$label: built in $(( $(now) - start )) s"
 }
 
-go_build() { CGO_ENABLED=0 go build -trimpath "$@"; }
+go_build() { CGO_ENABLED=0 go build -trimpath -buildvcs=false "$@"; }
 
 # The CLI and the language host share one wrapper module, built with the CLI's version.
 cli_version=$(cd "$engine_src/cli" && go list -m -f '{{.Version}}' github.com/pulumi/pulumi/pkg/v3)

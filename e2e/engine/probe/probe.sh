@@ -42,6 +42,15 @@ cd "$work"
 pulumi stack init probe >/dev/null
 pulumi config set dockerHost "unix://$sock"
 
+# The language host reports the plugins node_modules asks for (GetRequiredPackages).
+about=$(pulumi about --json)
+node -e '
+  const about = JSON.parse(process.argv[1]);
+  const want = ["docker", "tls", "random"].map((n) => [n, require(process.argv[2] + "/node_modules/@pulumi/" + n + "/package.json").version]);
+  const missing = want.filter(([n, v]) => !about.plugins.some((p) => p.name === n && p.version === v));
+  if (missing.length) { console.error("plugins not reported:", JSON.stringify(missing)); process.exit(1); }' "$about" "$repo" ||
+  fail "pulumi about does not list the SDKs' plugins"
+
 step "up" pulumi up --yes --skip-preview --non-interactive
 out=$(pulumi stack output --json --show-secrets)
 node -e '

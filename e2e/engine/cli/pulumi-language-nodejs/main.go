@@ -153,7 +153,8 @@ func (h *host) GetRequiredPackages(ctx context.Context, req *pulumirpc.GetRequir
 			return nil
 		}
 		if dep, err := readPackage(filepath.Join(real, "package.json")); err != nil {
-			return err
+			// As upstream: a package that cannot be read is reported, not fatal.
+			fmt.Fprintf(os.Stderr, "warning: %v\n", err)
 		} else if dep != nil {
 			packages = append(packages, dep)
 		}
