@@ -36,6 +36,8 @@ sdk_version() {
   node -p "const p = require('$pkg'); (p.pulumi && p.pulumi.version) || p.version"
 }
 
+[ -f "$repo/node_modules/@pulumi/pulumi/package.json" ] || die "$repo/node_modules is missing: run npm ci first"
+
 common_env=(
   "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true"
   "PULUMI_SKIP_UPDATE_CHECK=true"
@@ -99,7 +101,8 @@ build_into() {
     rm -rf "$tmp"
     die "$label: build failed"
   fi
-  mv "$tmp" "$final"
+  # Another run may have finished the same build meanwhile: keep its result.
+  mv -T "$tmp" "$final" 2>/dev/null || rm -rf "$tmp"
   log "$label: built in $(( $(now) - start )) s"
 }
 
