@@ -32,6 +32,8 @@ function readRawConfig(): RawConfig {
     hasSecretId: Boolean(provider.get("secretId") ?? env.TENCENTCLOUD_SECRET_ID),
     hasSecretKey: Boolean(provider.get("secretKey") ?? env.TENCENTCLOUD_SECRET_KEY),
     secretKeys: Object.keys(values).filter((k) => isConfigSecret?.(`${PROJECT}:${k}`) === true),
+    providerKeysInClear: ["tencentcloud:secretId", "tencentcloud:secretKey"]
+      .filter((k) => all[k] !== undefined && isConfigSecret?.(k) !== true),
   };
 }
 
@@ -57,7 +59,7 @@ function cvmHosts(cvm: CvmSettings): DockerHost[] {
     availabilityZone: cvm.availabilityZone,
     operatorCidrs: cvm.operatorCidrs,
     sshEnabled: cvm.sshPublicKey !== undefined,
-    grafana: settings.monitoring,
+    grafana: settings.monitoring && settings.grafanaPublic,
     tags,
   });
   const keyPair = cvm.sshPublicKey === undefined ? undefined : new tc.KeyPair(`${prefix}-ssh`, {
@@ -165,9 +167,10 @@ const placed = placement();
 const clusterHosts = placed.hosts;
 
 const clusterTls = settings.clusterTls ? new ClusterTls(`${prefix}-cluster-tls`, {
-  pki,
+  organization: `tikv-cvm ${stack}`,
   hosts: clusterHosts.map((h) => ({ plan: h.plan, operatorAddress: h.operatorAddress })),
   monitoring: settings.monitoring,
+  grafanaAddress: settings.grafanaPublic ? clusterHosts[0].operatorAddress : undefined,
 }) : undefined;
 
 // This stack's own outputs from its last deployment (a stack may read itself back:
@@ -188,10 +191,11 @@ const cluster = new TikvCluster(`${prefix}-cluster`, {
   diskGB: settings.diskGB,
   networking: placed.networking,
   tls: clusterTls && {
-    caPem: pki.caCertPem,
+    caPem: clusterTls.caCertPem,
     hostCerts: clusterTls.hostCerts,
-    clientCertPem: pki.clientCertPem,
-    clientKeyPem: pki.clientKeyPem,
+    // The rollout gates present the cluster admin's certificate, never the Docker credential.
+    clientCertPem: clusterTls.adminCert.certPem,
+    clientKeyPem: clusterTls.adminCert.keyPem,
   },
   protect: settings.protect,
   rolloutTimeoutMinutes: settings.rolloutTimeoutMinutes,
@@ -203,8 +207,9 @@ const monitoring = settings.monitoring ? new Monitoring(`${prefix}-monitoring`, 
   plan,
   networking: placed.networking,
   tls: clusterTls?.monitoringCert && {
-    caPem: pki.caCertPem, certPem: clusterTls.monitoringCert.certPem, keyPem: clusterTls.monitoringCert.keyPem,
+    caPem: clusterTls.caCertPem, certPem: clusterTls.monitoringCert.certPem, keyPem: clusterTls.monitoringCert.keyPem,
   },
+  grafanaHttps: clusterTls?.grafanaCert,
   protect: settings.protect,
 }) : undefined;
 
@@ -226,10 +231,15 @@ export const pdEndpoints = cluster.pdEndpoints.apply((eps) => eps.map((e) => `${
 /** Read back by the next deployment; see TikvClusterArgs.deployedMembers. */
 export const rolloutOrder = cluster.rolloutOrder;
 export const tikvStores = cluster.tikvStores;
+/** The Docker CA, and the operator's Docker client certificate: root on every host. */
 export const caCertPem = pki.caCertPem;
 export const clientCertPem = pki.clientCertPem;
 export const clientKeyPem = pulumi.secret(pki.clientKeyPem);
-export const certSetup = settings.mode === "cvm" ? certSetupCommand(stack) : undefined;
+/** The cluster CA, and the cluster admin's certificate for pd-ctl: PD's API, no Docker. */
+export const clusterCaCertPem = clusterTls?.caCertPem;
+export const clusterAdminCertPem = clusterTls?.adminCert.certPem;
+export const clusterAdminKeyPem = clusterTls && pulumi.secret(clusterTls.adminCert.keyPem);
+export const certSetup = settings.mode === "cvm" ? certSetupCommand(stack, settings.clusterTls) : undefined;
 export const dockerCommands = placed.dockerEnvs.map((env) => env.apply(dockerPsCommand));
 export const pdCtlMembers = pdCommand("member");
 export const pdCtlStores = pdCommand("store");

@@ -1,42 +1,67 @@
 import * as pulumi from "@pulumi/pulumi";
+import { CLUSTER_CN } from "../lib/clusterConfig";
 import { HostPlan } from "../lib/topology";
-import { CLIENT_USES, IssuedCertificate, Pki } from "./pki";
+import { CLIENT_USES, CertificateAuthority, IssuedCertificate, SERVER_USES } from "./pki";
 
 /** A component certificate is both: each component serves and dials the others. */
 export const COMPONENT_USES = ["digital_signature", "key_encipherment", "server_auth", "client_auth"];
 
 export interface ClusterTlsArgs {
-  pki: Pki;
+  /** Goes into every subject, so certificates of different stacks are told apart. */
+  organization: string;
   hosts: readonly { plan: HostPlan; operatorAddress: pulumi.Input<string> }[];
   /** Issue a client certificate for Prometheus too. */
   monitoring: boolean;
+  /** Issue a server certificate for Grafana's HTTPS, naming this address (the first host's). */
+  grafanaAddress?: pulumi.Input<string>;
 }
 
 const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
 
 /**
- * Certificates for mutual TLS inside the cluster, from the stack's CA: per host one certificate
- * that PD and TiKV on it both use, naming every address a peer or the operator dials.
+ * The cluster trust domain: its own CA, separate from the Docker CA (components/pki.ts), so no
+ * certificate here opens a Docker API. It issues per host one certificate that PD and TiKV on it
+ * both use (naming every address a peer or the operator dials), Prometheus's client certificate,
+ * the cluster admin's (rollout gates and pd-ctl from the operator's machine) and, when Grafana is
+ * public, Grafana's server certificate. Subjects carry the fixed common names PD and TiKV admit
+ * (`cert-allowed-cn`, lib/clusterConfig.ts), so scaling out changes no member's configuration.
  */
 export class ClusterTls extends pulumi.ComponentResource {
+  public readonly caCertPem: pulumi.Output<string>;
   public readonly hostCerts: IssuedCertificate[];
+  public readonly adminCert: IssuedCertificate;
   public readonly monitoringCert?: IssuedCertificate;
+  public readonly grafanaCert?: IssuedCertificate;
 
   constructor(name: string, args: ClusterTlsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tikv-cvm:pki:ClusterTls", name, {}, opts);
+    const org = args.organization;
+    const ca = new CertificateAuthority(`${name}-ca`, { commonName: `${org} cluster CA`, organization: org }, this);
+    this.caCertPem = ca.certPem;
     this.hostCerts = args.hosts.map(({ plan, operatorAddress }) => {
       const operator = pulumi.output(operatorAddress);
       const names = [plan.name, "localhost", plan.tikvName, ...(plan.pdName ? [plan.pdName] : [])];
-      return args.pki.issue(`${name}-${plan.tikvName}`, {
-        commonName: plan.name,
+      return ca.issue(`${name}-${plan.tikvName}`, org, {
+        commonName: CLUSTER_CN.member,
         ipAddresses: operator.apply((a) => [...new Set(["127.0.0.1", ...(plan.privateIp ? [plan.privateIp] : []), ...(IPV4.test(a) ? [a] : [])])]),
         dnsNames: operator.apply((a) => [...new Set([...names, ...(IPV4.test(a) ? [] : [a])])]),
         allowedUses: COMPONENT_USES,
       }, this);
     });
+    this.adminCert = ca.issue(`${name}-admin`, org, { commonName: CLUSTER_CN.admin, allowedUses: CLIENT_USES }, this);
     if (args.monitoring) {
-      this.monitoringCert = args.pki.issue(`${name}-prometheus`, { commonName: "prometheus", allowedUses: CLIENT_USES }, this);
+      this.monitoringCert = ca.issue(`${name}-prometheus`, org, { commonName: CLUSTER_CN.prometheus, allowedUses: CLIENT_USES }, this);
     }
-    this.registerOutputs({});
+    if (args.grafanaAddress !== undefined) {
+      const address = pulumi.output(args.grafanaAddress);
+      // Server auth only: PD and TiKV refuse it as a client (no client_auth, and its name is not admitted).
+      this.grafanaCert = ca.issue(`${name}-grafana`, org, {
+        commonName: CLUSTER_CN.grafana,
+        ipAddresses: address.apply((a) => (IPV4.test(a) ? [a, "127.0.0.1"] : ["127.0.0.1"])),
+        dnsNames: address.apply((a) => (IPV4.test(a) ? ["localhost"] : [a, "localhost"])),
+        allowedUses: SERVER_USES,
+      }, this);
+    }
+    this.registerOutputs({ caCertPem: this.caCertPem });
   }
 }

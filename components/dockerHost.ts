@@ -92,8 +92,11 @@ export class DockerHost extends pulumi.ComponentResource {
       parent: this,
       protect: args.protect,
       ignoreChanges: args.imageFromLookup ? ["imageId"] : [],
-      // Also states the secrecy where policy packs can see it (they receive inputs unwrapped).
-      additionalSecretOutputs: ["userData"],
+      // The provider's Read copies the decoded user data into userDataRaw, which its schema does
+      // not mark sensitive (terraform-provider-tencentcloud v1.82.102, resource_tc_instance.go):
+      // both outputs carry the Docker server key. Listing them also states the secrecy where
+      // policy packs can see it (they receive inputs unwrapped).
+      additionalSecretOutputs: ["userData", "userDataRaw"],
     });
 
     const association = new tc.EipAssociation(`${name}-eip-assoc`, {

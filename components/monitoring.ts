@@ -1,6 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { CONTAINER_HARDENING, FILE_MODES, KEY_READER_GROUP } from "../lib/containerSecurity";
 import { RETAIN_LABEL } from "../lib/labels";
 import { MONITORING_MIB } from "../lib/memoryBudget";
 import {
@@ -17,12 +18,36 @@ export interface MonitoringArgs {
   networking: ClusterNetworking;
   /** Prometheus's client certificate, when the cluster speaks TLS. */
   tls?: { caPem: pulumi.Input<string>; certPem: pulumi.Input<string>; keyPem: pulumi.Input<string> };
+  /**
+   * Grafana's server certificate when it is public (grafanaPublic): it then serves HTTPS on the
+   * host's address. Without it Grafana listens on the host's loopback only (on a shared engine, it
+   * is published on 127.0.0.1 whatever this says).
+   */
+  grafanaHttps?: { certPem: pulumi.Input<string>; keyPem: pulumi.Input<string> };
   protect: boolean;
 }
 
+/** Grafana's own paths for its HTTPS material. */
+const GRAFANA_TLS = { cert: "/etc/grafana/tls/cert.pem", key: "/etc/grafana/tls/key.pem" } as const;
+
+/**
+ * Grafana applies GF_SECURITY_ADMIN_PASSWORD only when it creates its database, so a changed
+ * password would be ignored on a kept volume. A password change replaces the container (its env
+ * changes); this entrypoint sets the password from the env before every start, through stdin so it
+ * never shows in a process list (`grafana cli admin reset-admin-password --password-from-stdin`,
+ * Grafana 9.1+), then runs the image's own /run.sh. On the very first start there is no admin user
+ * yet, the reset fails harmlessly, and Grafana creates the user with the env's password.
+ */
+export const GRAFANA_ENTRYPOINT = [
+  "/bin/sh", "-c",
+  'printenv GF_SECURITY_ADMIN_PASSWORD | grafana cli --homepath "$GF_PATHS_HOME" --config "$GF_PATHS_CONFIG" ' +
+  "admin reset-admin-password --password-from-stdin >/dev/null 2>&1 " +
+  '|| echo "grafana admin password not reset (first start: it is set when the database is created)"; exec /run.sh',
+];
+
 /**
  * Prometheus scraping every PD and TiKV, and Grafana with that data source and a dashboard.
- * Prometheus listens on loopback only; Grafana is the one port operators reach.
+ * Prometheus listens on loopback only; Grafana too, unless it is public (then over HTTPS).
  */
 export class Monitoring extends pulumi.ComponentResource {
   public readonly grafanaUrl: pulumi.Output<string>;
@@ -40,6 +65,11 @@ export class Monitoring extends pulumi.ComponentResource {
       : { networkMode: "host" };
     const common: Partial<docker.ContainerArgs> = {
       restart: "unless-stopped",
+      // No capabilities, no privilege gain: see lib/containerSecurity.ts for why none is needed.
+      capabilities: { drops: [...CONTAINER_HARDENING.capabilities.drops] },
+      securityOpts: [...CONTAINER_HARDENING.securityOpts],
+      // Uploaded keys are root:root 0440; group 0 lets these non-root processes read them.
+      groupAdds: [KEY_READER_GROUP],
       logDriver: "json-file",
       logOpts: { "max-size": "50m", "max-file": "3" },
       wait: true,
@@ -48,11 +78,11 @@ export class Monitoring extends pulumi.ComponentResource {
 
     const promUploads: docker.types.input.ContainerUpload[] = [{ file: PROMETHEUS_CONFIG_PATH, content: prometheusConfig(args.plan) }];
     if (args.tls) {
-      // The image runs as nobody: the key must be readable inside the container.
+      // The image runs as nobody, which cannot own an uploaded file: it reads the key through group 0.
       promUploads.push(
-        { file: PROMETHEUS_TLS.ca, content: args.tls.caPem },
-        { file: PROMETHEUS_TLS.cert, content: args.tls.certPem },
-        { file: PROMETHEUS_TLS.key, content: pulumi.secret(args.tls.keyPem), permissions: "0644" },
+        { file: PROMETHEUS_TLS.ca, content: args.tls.caPem, permissions: FILE_MODES.certificate },
+        { file: PROMETHEUS_TLS.cert, content: args.tls.certPem, permissions: FILE_MODES.certificate },
+        { file: PROMETHEUS_TLS.key, content: pulumi.secret(args.tls.keyPem), permissions: FILE_MODES.groupKey },
       );
     }
     const promImage = new docker.RemoteImage(`${name}-prometheus-image`, { name: PROMETHEUS_IMAGE, keepLocally: true }, { parent: this, provider });
@@ -76,28 +106,45 @@ export class Monitoring extends pulumi.ComponentResource {
     const password = new random.RandomPassword(`${name}-grafana-admin`, { length: 24, special: false }, { parent: this });
     const grafanaImage = new docker.RemoteImage(`${name}-grafana-image`, { name: GRAFANA_IMAGE, keepLocally: true }, { parent: this, provider });
     const prometheusUrl = bridge ? `http://prometheus:${PORTS.prometheus}` : `http://127.0.0.1:${PORTS.prometheus}`;
+    // On a host: loopback only unless public, then HTTPS on every address (the security group, or
+    // your own firewall in mode existing, admits operators). On a shared engine: published on loopback.
+    const https = bridge ? undefined : args.grafanaHttps;
+    const listen = bridge || https ? [] : ["GF_SERVER_HTTP_ADDR=127.0.0.1"];
+    const httpsEnv = https ? ["GF_SERVER_PROTOCOL=https", `GF_SERVER_CERT_FILE=${GRAFANA_TLS.cert}`, `GF_SERVER_CERT_KEY=${GRAFANA_TLS.key}`] : [];
+    const grafanaUploads: docker.types.input.ContainerUpload[] = [
+      { file: GRAFANA_DATASOURCE_PATH, content: grafanaDatasource(prometheusUrl) },
+      { file: GRAFANA_DASHBOARDS_PATH, content: grafanaDashboardProvider() },
+      { file: `${GRAFANA_DASHBOARD_DIR}/tikv-cvm.json`, content: grafanaDashboard() },
+    ];
+    if (https) {
+      grafanaUploads.push(
+        { file: GRAFANA_TLS.cert, content: https.certPem, permissions: FILE_MODES.certificate },
+        { file: GRAFANA_TLS.key, content: pulumi.secret(https.keyPem), permissions: FILE_MODES.groupKey },
+      );
+    }
+    const scheme = https ? "https" : "http";
     new docker.Container(`${name}-grafana`, {
       ...common,
-      // Published on loopback only on a shared engine; on a host, the security group admits operators.
       ...placement("grafana", [{ internal: PORTS.grafana, external: PORTS.grafana, ip: "127.0.0.1" }]),
       name: bridge ? `${bridge.namePrefix}-grafana` : "grafana",
       image: grafanaImage.imageId,
       memory: MONITORING_MIB.grafana,
+      entrypoints: GRAFANA_ENTRYPOINT,
       // Secret in state and previews whatever the provider reports.
       envs: [pulumi.secret(pulumi.interpolate`GF_SECURITY_ADMIN_PASSWORD=${password.result}`), "GF_USERS_ALLOW_SIGN_UP=false",
-        "GF_ANALYTICS_REPORTING_ENABLED=false", `GF_SERVER_HTTP_PORT=${PORTS.grafana}`],
+        "GF_ANALYTICS_REPORTING_ENABLED=false", `GF_SERVER_HTTP_PORT=${PORTS.grafana}`, ...listen, ...httpsEnv],
       volumes: [{ volumeName: volume("grafana", "grafana-data").name, containerPath: "/var/lib/grafana" }],
-      uploads: [
-        { file: GRAFANA_DATASOURCE_PATH, content: grafanaDatasource(prometheusUrl) },
-        { file: GRAFANA_DASHBOARDS_PATH, content: grafanaDashboardProvider() },
-        { file: `${GRAFANA_DASHBOARD_DIR}/tikv-cvm.json`, content: grafanaDashboard() },
-      ],
-      healthcheck: { tests: ["CMD", "wget", "-q", "-O", "/dev/null", `http://127.0.0.1:${PORTS.grafana}/api/health`], interval: "15s", timeout: "5s", retries: 3, startPeriod: "30s" },
+      uploads: grafanaUploads,
+      // Busybox wget: a liveness probe on loopback, so the certificate is not checked here.
+      healthcheck: {
+        tests: ["CMD", "wget", "-q", "-O", "/dev/null", ...(https ? ["--no-check-certificate"] : []), `${scheme}://127.0.0.1:${PORTS.grafana}/api/health`],
+        interval: "15s", timeout: "5s", retries: 3, startPeriod: "30s",
+      },
     }, { parent: this, provider, deleteBeforeReplace: true, dependsOn: [prometheus] });
 
-    this.grafanaUrl = bridge
+    this.grafanaUrl = bridge || !https
       ? pulumi.output(`http://127.0.0.1:${PORTS.grafana}`)
-      : pulumi.interpolate`http://${args.host.operatorAddress}:${PORTS.grafana}`;
+      : pulumi.interpolate`https://${args.host.operatorAddress}:${PORTS.grafana}`;
     this.grafanaAdminPassword = pulumi.secret(password.result);
     this.registerOutputs({ grafanaUrl: this.grafanaUrl });
   }

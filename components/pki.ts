@@ -36,26 +36,68 @@ export interface LeafSpec {
   allowedUses: string[];
 }
 
-/** The stack's certificate authority and the operator's Docker client certificate. */
+/**
+ * A CA key and self-signed certificate, and the certificates it issues. Not a resource itself: its
+ * resources are children of the component that owns it, so each trust domain sits in its own component.
+ */
+export class CertificateAuthority {
+  public readonly certPem: pulumi.Output<string>;
+  private readonly key: tls.PrivateKey;
+
+  constructor(name: string, subject: { commonName: string; organization: string }, parent: pulumi.Resource) {
+    this.key = ecdsaKey(`${name}-key`, parent);
+    const ca = new tls.SelfSignedCert(name, {
+      privateKeyPem: this.key.privateKeyPem,
+      isCaCertificate: true,
+      allowedUses: CA_USES,
+      subject,
+      validityPeriodHours: CA_VALIDITY_HOURS,
+    }, { parent });
+    this.certPem = ca.certPem;
+  }
+
+  /** Issues a certificate signed by this CA; the resources are children of `parent`. */
+  public issue(name: string, organization: string, spec: LeafSpec, parent: pulumi.Resource): IssuedCertificate {
+    const key = ecdsaKey(`${name}-key`, parent);
+    const request = new tls.CertRequest(`${name}-csr`, {
+      privateKeyPem: key.privateKeyPem,
+      subject: { commonName: spec.commonName, organization },
+      ipAddresses: spec.ipAddresses,
+      dnsNames: spec.dnsNames,
+    }, { parent });
+    const cert = new tls.LocallySignedCert(`${name}-cert`, {
+      certRequestPem: request.certRequestPem,
+      caPrivateKeyPem: this.key.privateKeyPem,
+      caCertPem: this.certPem,
+      allowedUses: spec.allowedUses,
+      validityPeriodHours: LEAF_VALIDITY_HOURS,
+    }, { parent });
+    // The provider marks private keys secret; wrapping states it here and holds under mocks too.
+    return { certPem: cert.certPem, keyPem: pulumi.secret(key.privateKeyPem) };
+  }
+}
+
+/**
+ * The Docker trust domain: a CA that signs only the hosts' Docker server certificates and the
+ * operator's Docker client certificate, the one credential that opens a host's Docker API (root
+ * on that host). Every daemon.json trusts this CA alone; nothing in the cluster (PD, TiKV,
+ * Prometheus, the rollout gates) holds a certificate from it. The cluster has its own CA
+ * (components/clusterTls.ts).
+ */
 export class Pki extends pulumi.ComponentResource {
   public readonly caCertPem: pulumi.Output<string>;
   public readonly clientCertPem: pulumi.Output<string>;
   public readonly clientKeyPem: pulumi.Output<string>;
-  private readonly caKey: tls.PrivateKey;
+  private readonly ca: CertificateAuthority;
   private readonly organization: string;
 
   constructor(name: string, args: PkiArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tikv-cvm:pki:Pki", name, {}, opts);
     this.organization = args.organization;
-    this.caKey = ecdsaKey(`${name}-ca-key`, this);
-    const ca = new tls.SelfSignedCert(`${name}-ca`, {
-      privateKeyPem: this.caKey.privateKeyPem,
-      isCaCertificate: true,
-      allowedUses: CA_USES,
-      subject: { commonName: `${args.organization} CA`, organization: args.organization },
-      validityPeriodHours: CA_VALIDITY_HOURS,
-    }, { parent: this });
-    this.caCertPem = ca.certPem;
+    // Names and subject as before the trust domains were split: a new Docker CA would lock the
+    // operator out of every running host, whose daemon.json was written once, at first boot.
+    this.ca = new CertificateAuthority(`${name}-ca`, { commonName: `${args.organization} CA`, organization: args.organization }, this);
+    this.caCertPem = this.ca.certPem;
 
     const client = this.issue(`${name}-operator`, {
       commonName: "operator",
@@ -66,23 +108,8 @@ export class Pki extends pulumi.ComponentResource {
     this.registerOutputs({ caCertPem: this.caCertPem, clientCertPem: this.clientCertPem });
   }
 
-  /** Issues a certificate signed by this CA; the resources are children of `parent`. */
+  /** Issues a Docker server certificate (or the operator's) from the Docker CA. */
   public issue(name: string, spec: LeafSpec, parent: pulumi.Resource): IssuedCertificate {
-    const key = ecdsaKey(`${name}-key`, parent);
-    const request = new tls.CertRequest(`${name}-csr`, {
-      privateKeyPem: key.privateKeyPem,
-      subject: { commonName: spec.commonName, organization: this.organization },
-      ipAddresses: spec.ipAddresses,
-      dnsNames: spec.dnsNames,
-    }, { parent });
-    const cert = new tls.LocallySignedCert(`${name}-cert`, {
-      certRequestPem: request.certRequestPem,
-      caPrivateKeyPem: this.caKey.privateKeyPem,
-      caCertPem: this.caCertPem,
-      allowedUses: spec.allowedUses,
-      validityPeriodHours: LEAF_VALIDITY_HOURS,
-    }, { parent });
-    // The provider marks private keys secret; wrapping states it here and holds under mocks too.
-    return { certPem: cert.certPem, keyPem: pulumi.secret(key.privateKeyPem) };
+    return this.ca.issue(name, this.organization, spec, parent);
   }
 }

@@ -5,6 +5,7 @@ import {
   DATA_DIR, PD_CONFIG_PATH, TIKV_CONFIG_PATH, TLS_FILES, healthcheckCommand, pdArgs, pdConfigToml,
   tikvArgs, tikvConfigToml,
 } from "../lib/clusterConfig";
+import { CONTAINER_HARDENING, FILE_MODES } from "../lib/containerSecurity";
 import { RETAIN_LABEL } from "../lib/labels";
 import { MemoryBudget } from "../lib/memoryBudget";
 import { ClusterPlan, HostPlan, PORTS } from "../lib/topology";
@@ -28,7 +29,7 @@ export interface ClusterTlsMaterial {
   readonly caPem: pulumi.Input<string>;
   /** One server+client certificate per host, in host order, used by both of its components. */
   readonly hostCerts: readonly { readonly certPem: pulumi.Input<string>; readonly keyPem: pulumi.Input<string> }[];
-  /** The client the rollout gates present to PD (the operator's certificate). */
+  /** The client the rollout gates present to PD: the cluster admin's certificate. */
   readonly clientCertPem: pulumi.Input<string>;
   readonly clientKeyPem: pulumi.Input<string>;
 }
@@ -120,9 +121,10 @@ export class TikvCluster extends pulumi.ComponentResource {
       const uploads: docker.types.input.ContainerUpload[] = [{ file: m.configPath, content: m.config }];
       if (args.tls && hostCert) {
         uploads.push(
-          { file: TLS_FILES.ca, content: args.tls.caPem },
-          { file: TLS_FILES.cert, content: hostCert.certPem },
-          { file: TLS_FILES.key, content: pulumi.secret(hostCert.keyPem) },
+          { file: TLS_FILES.ca, content: args.tls.caPem, permissions: FILE_MODES.certificate },
+          { file: TLS_FILES.cert, content: hostCert.certPem, permissions: FILE_MODES.certificate },
+          // PD and TiKV run as root, which owns uploaded files: 0400 and no other user reads it.
+          { file: TLS_FILES.key, content: pulumi.secret(hostCert.keyPem), permissions: FILE_MODES.rootKey },
         );
       }
       const spec = { command: m.command, memory: m.memory, config: m.config, tls };
@@ -139,6 +141,9 @@ export class TikvCluster extends pulumi.ComponentResource {
           ? { networkMode: "bridge", networksAdvanced: [{ name: bridge.network, aliases: [m.memberName] }], ports: m.publish ?? [] }
           : { networkMode: "host" }),
         restart: "unless-stopped",
+        // No capabilities, no privilege gain: see lib/containerSecurity.ts for why none is needed.
+        capabilities: { drops: [...CONTAINER_HARDENING.capabilities.drops] },
+        securityOpts: [...CONTAINER_HARDENING.securityOpts],
         ulimits: [{ name: "nofile", soft: NOFILE, hard: NOFILE }],
         // Stated explicitly, or the provider shows a perpetual diff (pulumi-docker#1272).
         logDriver: "json-file",

@@ -12,6 +12,23 @@ export const DATA_DIR = "/data";
 export const TLS_DIR = "/etc/tikv-cvm-tls";
 export const TLS_FILES = { ca: `${TLS_DIR}/ca.pem`, cert: `${TLS_DIR}/cert.pem`, key: `${TLS_DIR}/key.pem` } as const;
 
+/**
+ * Common names of the cluster CA's certificates. PD and TiKV admit exactly the names that need in
+ * (`[security] cert-allowed-cn`): every member the others (member), Prometheus its scrapes, PD the
+ * cluster admin (rollout gates, pd-ctl). Fixed names, not host names, so adding a host changes no
+ * member's configuration. PD checks client certificates on 2379 only when two or more names are
+ * listed (tikv/pd server/config/config.go, GenEmbedEtcdConfig), which both lists are.
+ */
+export const CLUSTER_CN = {
+  member: "tikv-cvm-member",
+  prometheus: "tikv-cvm-prometheus",
+  admin: "tikv-cvm-admin",
+  /** Grafana's server certificate; admitted nowhere. */
+  grafana: "tikv-cvm-grafana",
+} as const;
+export const PD_ALLOWED_CN: readonly string[] = [CLUSTER_CN.member, CLUSTER_CN.prometheus, CLUSTER_CN.admin];
+export const TIKV_ALLOWED_CN: readonly string[] = [CLUSTER_CN.member, CLUSTER_CN.prometheus];
+
 /** pd-server flags (tikv/pd server/config); logs go to stderr so Docker rotates them. */
 export function pdArgs(host: HostPlan, plan: ClusterPlan): string[] {
   if (!host.pdName) throw new Error(`${host.name} runs no PD member`);
@@ -51,7 +68,7 @@ export function pdConfigToml(maxReplicas: number, tls: boolean): string {
     },
     replication: { "max-replicas": maxReplicas },
     // PD names its CA key cacert-path; TiKV names it ca-path.
-    ...(tls ? { security: { "cacert-path": TLS_FILES.ca, "cert-path": TLS_FILES.cert, "key-path": TLS_FILES.key } } : {}),
+    ...(tls ? { security: { "cacert-path": TLS_FILES.ca, "cert-path": TLS_FILES.cert, "key-path": TLS_FILES.key, "cert-allowed-cn": [...PD_ALLOWED_CN] } } : {}),
   });
 }
 
@@ -63,7 +80,7 @@ export function tikvConfigToml(budget: MemoryBudget, diskGB: number, tls: boolea
       "block-cache": { capacity: `${budget.tikvBlockCacheMiB}MB` },
     },
     "raft-engine": { "memory-limit": `${budget.tikvRaftEngineMiB}MB` },
-    ...(tls ? { security: { "ca-path": TLS_FILES.ca, "cert-path": TLS_FILES.cert, "key-path": TLS_FILES.key } } : {}),
+    ...(tls ? { security: { "ca-path": TLS_FILES.ca, "cert-path": TLS_FILES.cert, "key-path": TLS_FILES.key, "cert-allowed-cn": [...TIKV_ALLOWED_CN] } } : {}),
   });
 }
 

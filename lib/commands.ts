@@ -14,14 +14,27 @@ export function certDir(stack: string): string {
   return `~/.tikv-cvm/${stack}`;
 }
 
-/** Writes the operator's client material where Docker's TLS convention expects it. */
-export function certSetupCommand(stack: string): string {
+/**
+ * Writes the operator's Docker client material where Docker's TLS convention expects it and, with
+ * cluster TLS, the cluster admin's material for pd-ctl in `cluster/` beside it. Two directories for
+ * two trust domains: the Docker key is root on every host, the admin key only speaks to PD.
+ */
+export function certSetupCommand(stack: string, clusterTls: boolean): string {
   const dir = certDir(stack);
+  const out = (name: string, file: string, secret = false) =>
+    secret ? `(umask 077 && pulumi stack output --stack ${stack} --show-secrets ${name} > ${file})`
+      : `pulumi stack output --stack ${stack} ${name} > ${file}`;
   return [
     `mkdir -p ${dir}`,
-    `pulumi stack output --stack ${stack} caCertPem > ${dir}/ca.pem`,
-    `pulumi stack output --stack ${stack} clientCertPem > ${dir}/cert.pem`,
-    `(umask 077 && pulumi stack output --stack ${stack} --show-secrets clientKeyPem > ${dir}/key.pem)`,
+    out("caCertPem", `${dir}/ca.pem`),
+    out("clientCertPem", `${dir}/cert.pem`),
+    out("clientKeyPem", `${dir}/key.pem`, true),
+    ...(clusterTls ? [
+      `mkdir -p ${dir}/cluster`,
+      out("clusterCaCertPem", `${dir}/cluster/ca.pem`),
+      out("clusterAdminCertPem", `${dir}/cluster/cert.pem`),
+      out("clusterAdminKeyPem", `${dir}/cluster/key.pem`, true),
+    ] : []),
   ].join(" && ");
 }
 

@@ -1,6 +1,7 @@
 // Config validation: turns the raw stack config into typed Settings, or into the complete list of
 // problems, each naming its key and the fix. Pure: index.ts reads the config, this judges it.
 import { Cidr, cidrContains, cidrSize, parseCidr } from "./ipv4";
+import { operatorCidrProblems } from "./operatorCidrs";
 
 export const PROJECT = "tikv-cvm";
 
@@ -26,6 +27,8 @@ export interface CommonSettings {
   readonly clusterTls: boolean;
   /** Prometheus and Grafana on the first host. */
   readonly monitoring: boolean;
+  /** Grafana over HTTPS on the host's address (cvm: open to operatorCidrs); otherwise loopback only. */
+  readonly grafanaPublic: boolean;
 }
 
 /** Mode cvm: Tencent Cloud hosts made by this program. */
@@ -77,6 +80,8 @@ export interface RawConfig {
   readonly hasSecretKey: boolean;
   /** Project keys stored as secrets (`pulumi config set --secret`). */
   readonly secretKeys?: readonly string[];
+  /** `tencentcloud:secretId` / `tencentcloud:secretKey` when set in the stack config in plaintext. */
+  readonly providerKeysInClear?: readonly string[];
 }
 
 export interface ConfigProblem {
@@ -111,16 +116,17 @@ export const DEFAULTS = {
   mode: "cvm",
   clusterTls: true,
   monitoring: true,
+  grafanaPublic: false,
 } as const;
 
 const SYSTEM_DISK_TYPES = ["CLOUD_PREMIUM", "CLOUD_SSD", "CLOUD_BSSD", "CLOUD_HSSD", "CLOUD_TSSD"];
-const ADMIN_PORTS = "Docker (2376), SSH (22) and PD (2379)";
+const ADMIN_PORTS = "Docker (2376), PD (2379), SSH (22) and Grafana (3000)";
 
 /** Which modes read each key; a key set in another mode is reported, never silently ignored. */
 const KEY_MODES: Readonly<Record<string, readonly Mode[]>> = {
   mode: MODES, nodeCount: MODES, pdCount: MODES, tikvVersion: MODES, hostMemoryGiB: MODES,
   protect: MODES, rolloutTimeoutMinutes: MODES, clusterTls: MODES, monitoring: MODES,
-  systemDiskSize: ["cvm", "existing"], readinessTimeoutMinutes: ["cvm", "existing"],
+  systemDiskSize: ["cvm", "existing"], readinessTimeoutMinutes: ["cvm", "existing"], grafanaPublic: ["cvm", "existing"],
   availabilityZone: ["cvm"], instanceType: ["cvm"], imageId: ["cvm"], systemDiskType: ["cvm"],
   vpcCidr: ["cvm"], subnetCidr: ["cvm"], operatorCidrs: ["cvm"], sshPublicKey: ["cvm"],
   bandwidthMbps: ["cvm"], registryMirrors: ["cvm"], tencentcloudRoute: ["cvm"],
@@ -167,6 +173,14 @@ export function validateConfig(raw: RawConfig): ValidationResult {
       `remove it with: pulumi config rm ${PROJECT}:${key}`);
   }
   if (mode === "cvm") checkTencentCloudProvider(raw, problems);
+  for (const key of raw.providerKeysInClear ?? []) {
+    problems.push({
+      key,
+      message: "is stored in plaintext in the stack file; store it encrypted with: pulumi config set --secret " +
+        `${key} <value> (or remove it with pulumi config rm ${key} and export ` +
+        `${key === "tencentcloud:secretId" ? "TENCENTCLOUD_SECRET_ID" : "TENCENTCLOUD_SECRET_KEY"})`,
+    });
+  }
 
   const common = readCommon(reader, mode, raw);
   const specific = mode === "cvm" ? readCvm(reader, raw, common.nodeCount)
@@ -240,14 +254,27 @@ function readCommon(reader: Reader, mode: Mode, raw: RawConfig): { settings?: Co
   const rolloutTimeoutMinutes = reader.int("rolloutTimeoutMinutes", DEFAULTS.rolloutTimeoutMinutes, 1, 60,
     "bound on each rolling-restart wait: leader eviction, health after a restart");
   const clusterTls = reader.bool("clusterTls", DEFAULTS.clusterTls);
+  if (mode === "cvm" && clusterTls === false) {
+    reader.fail("clusterTls", "false is refused in mode cvm: PD's client port (2379) is open to operatorCidrs for " +
+      "pd-ctl and the rollout gates, and without TLS PD's API takes unauthenticated requests there (and PD and TiKV " +
+      `talk in clear). Remove it with: pulumi config rm ${PROJECT}:clusterTls`);
+  }
   const monitoring = reader.bool("monitoring", DEFAULTS.monitoring);
-  const values = [nodeCount, pdCount, tikvVersion, hostMemoryGiB, diskGB, protect, rolloutTimeoutMinutes, clusterTls, monitoring];
+  const grafanaPublic = mode === "local" ? false : reader.bool("grafanaPublic", DEFAULTS.grafanaPublic);
+  if (grafanaPublic && monitoring === false) {
+    reader.fail("grafanaPublic", `needs monitoring: true (there is no Grafana without it); remove it with: pulumi config rm ${PROJECT}:grafanaPublic`);
+  }
+  if (grafanaPublic && clusterTls === false) {
+    reader.fail("grafanaPublic", "needs clusterTls: true: Grafana's HTTPS certificate comes from the cluster CA");
+  }
+  const values = [nodeCount, pdCount, tikvVersion, hostMemoryGiB, diskGB, protect, rolloutTimeoutMinutes, clusterTls, monitoring, grafanaPublic];
   if (values.some((v) => v === undefined)) return { nodeCount };
   return {
     nodeCount,
     settings: {
       nodeCount: nodeCount!, pdCount: pdCount!, tikvVersion, hostMemoryGiB: hostMemoryGiB!, diskGB: diskGB!,
       protect: protect!, rolloutTimeoutMinutes: rolloutTimeoutMinutes!, clusterTls: clusterTls!, monitoring: monitoring!,
+      grafanaPublic: grafanaPublic!,
     },
   };
 }
@@ -290,7 +317,7 @@ function readCvm(reader: Reader, raw: RawConfig, nodeCount: number | undefined):
     }
   }
 
-  const operatorCidrs = reader.cidrList("operatorCidrs");
+  const operatorCidrs = reader.cidrList("operatorCidrs", vpcCidr?.text);
   const sshPublicKey = reader.optional("sshPublicKey");
   if (sshPublicKey !== undefined && !/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+( .*)?$/.test(sshPublicKey)) {
     reader.fail("sshPublicKey", "must be one OpenSSH public key line (ssh-ed25519 AAAA... comment), " +
@@ -472,7 +499,8 @@ class Reader {
     return parsed;
   }
 
-  cidrList(key: string): readonly string[] | undefined {
+  /** operatorCidrs: the shared rules of lib/operatorCidrs.ts, each problem naming its entry. */
+  cidrList(key: string, vpcCidr: string | undefined): readonly string[] | undefined {
     if (this.values[key] === undefined) {
       this.fail(key, `is required: the networks allowed to reach ${ADMIN_PORTS}; set your own address ` +
         `with: pulumi config set --path '${PROJECT}:${key}[0]' "$(curl -s https://ifconfig.me)/32"`);
@@ -484,15 +512,12 @@ class Reader {
       this.fail(key, `must list at least one network; without one nobody can reach ${ADMIN_PORTS}`);
       return undefined;
     }
-    for (const entry of list) {
-      const cidr = parseCidr(entry);
-      if (!cidr) {
-        this.fail(key, `"${entry}" is not an IPv4 CIDR with no host bits, e.g. 203.0.113.7/32`);
-      } else if (cidr.prefix === 0) {
-        this.fail(key, `"${entry}" would open ${ADMIN_PORTS} to the whole internet; the Docker API ` +
-          "gives root on the host to anyone holding a client certificate, so list only your own networks");
-      }
+    const problems = operatorCidrProblems(list, vpcCidr);
+    for (const p of problems) {
+      this.fail(key, `"${p.entry}" ${p.reason}. These networks reach ${ADMIN_PORTS}; the Docker API gives root on ` +
+        "the hosts to anyone holding the operator certificate, so list only your own networks");
     }
-    return list.map((s) => s.trim());
+    return problems.length > 0 ? undefined : list;
   }
+
 }
