@@ -112,6 +112,7 @@ export class DockerHost extends pulumi.ComponentResource {
       certPem: args.pki.clientCertPem,
       keyPem: args.pki.clientKeyPem,
       label: args.plan.name,
+      origin: "cvm",
       timeoutMinutes: args.readinessTimeoutMinutes,
     }, { parent: this, dependsOn: [association] });
 

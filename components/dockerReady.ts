@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { waitForDocker } from "../lib/dockerProbe";
+import { HostOrigin, waitForDocker } from "../lib/dockerProbe";
 
 export interface DockerReadyArgs {
   /** Address dialled, the host's EIP; the server certificate must name it. */
@@ -12,6 +12,8 @@ export interface DockerReadyArgs {
   keyPem: pulumi.Input<string>;
   /** Names the host in the error message. */
   label: pulumi.Input<string>;
+  /** A CVM made here or a host of the user's: decides what an error tells them to check. */
+  origin: HostOrigin;
   timeoutMinutes: pulumi.Input<number>;
 }
 
@@ -23,6 +25,8 @@ interface ReadyInputs {
   certPem: string;
   keyPem: string;
   label: string;
+  /** Absent in the state of gates created before it existed: those were all CVMs. */
+  origin?: HostOrigin;
   timeoutMinutes: number;
 }
 
@@ -39,6 +43,7 @@ async function waitFor(inputs: ReadyInputs): Promise<ReadyOutputs> {
     { host: inputs.host, port: inputs.port, caPem: inputs.caPem, certPem: inputs.certPem, keyPem: inputs.keyPem },
     {
       label: `${inputs.label} (${inputs.host})`,
+      origin: inputs.origin ?? "cvm",
       timeoutMs: inputs.timeoutMinutes * 60_000,
       firstDelayMs: 2_000,
       maxDelayMs: 30_000,

@@ -34,6 +34,7 @@ export class ExistingHost extends pulumi.ComponentResource {
       certPem: args.certPem,
       keyPem: args.keyPem,
       label: args.plan.name,
+      origin: "existing",
       timeoutMinutes: args.readinessTimeoutMinutes,
     }, { parent: this });
     this.dockerHost = ready.id.apply(() => args.dockerHost);

@@ -11,14 +11,41 @@ export interface ProbeTarget {
   readonly keyPem: string;
 }
 
+/** Who made the host: decides what an error tells the user to check. */
+export type HostOrigin = "cvm" | "existing";
+
 export interface WaitOptions {
   /** Names the host in the error, e.g. "tikv-host-2 (203.0.113.5)". */
   readonly label: string;
+  readonly origin: HostOrigin;
   readonly timeoutMs: number;
   readonly firstDelayMs: number;
   readonly maxDelayMs: number;
   /** Per-attempt connect + response timeout. */
   readonly attemptTimeoutMs: number;
+}
+
+/**
+ * TLS failures that waiting cannot cure: the server certificate does not name the address dialled,
+ * or comes from a CA we do not trust (Node's error codes, node/src/crypto/crypto_common.cc).
+ * "Not yet valid" is not among them: a new host's clock may lag ours until NTP syncs.
+ */
+const PERMANENT_TLS_ERRORS: Readonly<Record<string, string>> = {
+  ERR_TLS_CERT_ALTNAME_INVALID: "the daemon's server certificate does not name the address dialled",
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: "the daemon's server certificate is not signed by the CA given",
+  SELF_SIGNED_CERT_IN_CHAIN: "the daemon's server certificate is not signed by the CA given",
+  DEPTH_ZERO_SELF_SIGNED_CERT: "the daemon's server certificate is self-signed, not signed by the CA given",
+};
+
+/** An error retrying cannot fix; `waitForDocker` stops at the first one. */
+export interface ProbeError extends Error {
+  permanent?: boolean;
+}
+
+function permanent(message: string): ProbeError {
+  const err: ProbeError = new Error(message);
+  err.permanent = true;
+  return err;
 }
 
 /** One attempt: resolves when the daemon answers 200 "OK", rejects with the reason otherwise. */
@@ -48,28 +75,88 @@ export function pingDocker(target: ProbeTarget, attemptTimeoutMs: number): Promi
       },
     );
     req.on("timeout", () => req.destroy(new Error(`no answer within ${attemptTimeoutMs} ms`)));
-    req.on("error", reject);
+    req.on("error", (err: NodeJS.ErrnoException) => {
+      const reason = err.code ? PERMANENT_TLS_ERRORS[err.code] : undefined;
+      reject(reason ? permanent(`${reason} (${err.message})`) : err);
+    });
     req.end();
   });
 }
 
 /**
- * Retries with exponential backoff until the daemon answers or the deadline passes. Every failure is
- * retried, TLS ones included: a new host's clock may lag ours until NTP syncs, so a fresh
- * certificate can look "not yet valid" for a while.
+ * Resolves true when the daemon serves `/_ping` to a client that presents no certificate, i.e. it
+ * has "tls" on without verifying clients, and anyone who reaches the port owns the host. A refused
+ * handshake, a reset or a timeout all mean it did not serve us: false.
+ */
+export function servesAnonymousClients(target: ProbeTarget, attemptTimeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = https.request(
+      { host: target.host, port: target.port, path: "/_ping", method: "GET", ca: target.caPem, rejectUnauthorized: true, timeout: attemptTimeoutMs, agent: false },
+      (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode === 200));
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error("timeout")));
+    req.on("error", () => resolve(false));
+    req.end();
+  });
+}
+
+/** What to check when the daemon never answered, by who set the host up. */
+function unreachableHint(origin: HostOrigin, port: number): string {
+  return origin === "cvm"
+    ? "The host installs and starts Docker from cloud-init: log in (SSH or the Tencent Cloud console) " +
+      "and check `cloud-init status --long`, /var/log/cloud-init-output.log and `journalctl -u docker`."
+    : `Check on that host that dockerd runs and listens on ${port} with TLS (\`systemctl status docker\`, ` +
+      `\`ss -ltnp | grep ${port}\`, \`journalctl -u docker\`), that this machine may reach the port, and that ` +
+      "tikv-cvm:dockerCaPem, dockerCertPem and dockerKeyPem are the material its daemon.json trusts.";
+}
+
+/** How to fix a certificate the daemon serves, by who set the host up. */
+function certificateHint(origin: HostOrigin, host: string): string {
+  return origin === "cvm"
+    ? `This program issued the certificate for the host's EIP and private IP; if ${host} is not one of them, ` +
+      "the EIP changed after the host was made: replace the host's Docker server certificate and the host."
+    : `Reissue the daemon's server certificate with ${host} among its subject alternative names, signed by ` +
+      "the CA in tikv-cvm:dockerCaPem, or set this host's dockerHost to an address the certificate names.";
+}
+
+/**
+ * Retries with exponential backoff until the daemon answers or the deadline passes. Failures that
+ * waiting may cure are retried (nothing listening yet, a clock still behind ours); a certificate
+ * that does not fit, or a daemon that serves clients without a certificate, fails at once.
  */
 export async function waitForDocker(target: ProbeTarget, options: WaitOptions): Promise<number> {
   const deadline = Date.now() + options.timeoutMs;
+  const where = `https://${target.host}:${target.port}`;
   let delay = options.firstDelayMs;
   let attempts = 0;
   let lastError = "no attempt was made";
   for (;;) {
     attempts++;
+    let answered = false;
     try {
       await pingDocker(target, options.attemptTimeoutMs);
-      return attempts;
+      answered = true;
     } catch (err) {
-      lastError = err instanceof Error ? err.message : String(err);
+      const e = err as ProbeError;
+      if (e.permanent) {
+        throw new Error(`Docker on ${options.label} at ${where} cannot be trusted: ${e.message}. Waiting will not ` +
+          `change this. ${certificateHint(options.origin, target.host)}`);
+      }
+      lastError = e.message;
+    }
+    if (answered) {
+      if (await servesAnonymousClients(target, options.attemptTimeoutMs)) {
+        throw new Error(
+          `Docker on ${options.label} serves ${where} to clients without a certificate: its daemon.json has ` +
+            '"tls": true but does not verify clients, so anyone who reaches the port is root on the host. Set ' +
+            '"tlsverify": true and "tlscacert" to the CA that signed your client certificate in /etc/docker/daemon.json, ' +
+            "then `systemctl restart docker` (https://docs.docker.com/engine/security/protect-access/).",
+        );
+      }
+      return attempts;
     }
     const remaining = deadline - Date.now();
     if (remaining <= 0) break;
@@ -77,9 +164,8 @@ export async function waitForDocker(target: ProbeTarget, options: WaitOptions): 
     delay = Math.min(delay * 2, options.maxDelayMs);
   }
   throw new Error(
-    `Docker on ${options.label} did not answer https://${target.host}:${target.port}/_ping within ` +
+    `Docker on ${options.label} did not answer ${where}/_ping within ` +
       `${Math.round(options.timeoutMs / 1000)} s after ${attempts} attempt(s); last error: ${lastError}. ` +
-      "The host installs and starts Docker from cloud-init: log in (SSH or the Tencent Cloud console) " +
-      "and check `cloud-init status --long`, /var/log/cloud-init-output.log and `journalctl -u docker`.",
+      unreachableHint(options.origin, target.port),
   );
 }

@@ -2,7 +2,7 @@
 import * as fs from "fs";
 import * as https from "https";
 import { AddressInfo } from "net";
-import { ProbeTarget, pingDocker, waitForDocker } from "../lib/dockerProbe";
+import { ProbeTarget, pingDocker, servesAnonymousClients, waitForDocker } from "../lib/dockerProbe";
 import { Issued, issue, tempDir } from "./support/openssl";
 
 const dir = tempDir("probe");
@@ -16,8 +16,9 @@ const foreignClient = issue(dir, "foreign", { commonName: "intruder", allowedUse
 const servers: https.Server[] = [];
 afterAll(() => { for (const s of servers) s.close(); fs.rmSync(dir, { recursive: true, force: true }); });
 
-function serve(cert: Issued, port = 0): Promise<number> {
-  const s = https.createServer({ cert: cert.certPem, key: cert.keyPem, ca: ca.certPem, requestCert: true, rejectUnauthorized: true },
+/** A mutual-TLS stand-in for dockerd; `verifyClients: false` is a daemon with "tls" but no "tlsverify". */
+function serve(cert: Issued, port = 0, verifyClients = true): Promise<number> {
+  const s = https.createServer({ cert: cert.certPem, key: cert.keyPem, ca: ca.certPem, requestCert: verifyClients, rejectUnauthorized: verifyClients },
     (req, res) => { res.writeHead(req.url === "/_ping" ? 200 : 404); res.end(req.url === "/_ping" ? "OK" : "no"); });
   servers.push(s);
   return new Promise((resolve) => s.listen(port, "127.0.0.1", () => resolve((s.address() as AddressInfo).port)));
@@ -27,7 +28,7 @@ function target(port: number, who: Issued = client): ProbeTarget {
   return { host: "127.0.0.1", port, caPem: ca.certPem, certPem: who.certPem, keyPem: who.keyPem };
 }
 
-const fast = { label: "tikv-host-1", firstDelayMs: 100, maxDelayMs: 400, attemptTimeoutMs: 1000 };
+const fast = { label: "tikv-host-1", origin: "cvm" as const, firstDelayMs: 100, maxDelayMs: 400, attemptTimeoutMs: 1000 };
 
 test("answers with the operator's client certificate", async () => {
   const port = await serve(server);
@@ -55,13 +56,60 @@ test("retries until the daemon comes up", async () => {
   expect(Date.now() - started).toBeGreaterThanOrEqual(700);
 });
 
-test("gives up at the deadline with an error naming the host and where to look", async () => {
-  const port = await serve(wrongSan);
+test("gives up at the deadline with an error naming the host and, for a CVM, where to look", async () => {
+  const port = await serve(server);
+  servers.pop()!.close();
   const started = Date.now();
   const error = await waitForDocker(target(port), { ...fast, timeoutMs: 1500 }).catch((e: Error) => e);
+  expect(Date.now() - started).toBeGreaterThanOrEqual(1400);
   expect(Date.now() - started).toBeLessThan(4000);
   expect(String(error)).toMatch(/tikv-host-1/);
   expect(String(error)).toMatch(/cloud-init status/);
   expect(String(error)).toMatch(/\/var\/log\/cloud-init-output.log/);
-  expect(String(error)).toMatch(/last error: .*(127.0.0.1|altnames)/);
+  expect(String(error)).toMatch(/last error: .*ECONNREFUSED/);
+});
+
+test("a host of the user's gets its own hint, not the Tencent console", async () => {
+  const port = await serve(server);
+  servers.pop()!.close();
+  const error = String(await waitForDocker(target(port), { ...fast, origin: "existing", timeoutMs: 500 }).catch((e: Error) => e));
+  expect(error).toMatch(/systemctl status docker/);
+  expect(error).toMatch(/dockerCaPem/);
+  expect(error).not.toMatch(/cloud-init|Tencent/);
+});
+
+test("a server certificate without the dialled address fails at once, not at the deadline", async () => {
+  const port = await serve(wrongSan);
+  const started = Date.now();
+  const error = String(await waitForDocker(target(port), { ...fast, timeoutMs: 60_000 }).catch((e: Error) => e));
+  expect(Date.now() - started).toBeLessThan(5_000);
+  expect(error).toMatch(/does not name the address dialled/);
+  expect(error).toMatch(/Waiting will not change this/);
+  expect(error).toMatch(/EIP/);
+  const existing = String(await waitForDocker(target(port), { ...fast, origin: "existing", timeoutMs: 60_000 }).catch((e: Error) => e));
+  expect(existing).toMatch(/Reissue the daemon's server certificate with 127\.0\.0\.1/);
+});
+
+test("a server certificate from another CA fails at once", async () => {
+  const port = await serve(server);
+  const started = Date.now();
+  const other: ProbeTarget = { ...target(port), caPem: otherCa.certPem };
+  const error = String(await waitForDocker(other, { ...fast, timeoutMs: 60_000 }).catch((e: Error) => e));
+  expect(Date.now() - started).toBeLessThan(5_000);
+  expect(error).toMatch(/not signed by the CA given/);
+});
+
+test("a daemon that serves clients without a certificate is refused, saying how to fix daemon.json", async () => {
+  const port = await serve(server, 0, false);
+  // The operator's own request succeeds: only the anonymous probe tells.
+  await expect(pingDocker(target(port), 2000)).resolves.toBeUndefined();
+  await expect(servesAnonymousClients(target(port), 2000)).resolves.toBe(true);
+  const error = String(await waitForDocker(target(port), { ...fast, origin: "existing", timeoutMs: 60_000 }).catch((e: Error) => e));
+  expect(error).toMatch(/without a certificate/);
+  expect(error).toMatch(/"tlsverify": true/);
+});
+
+test("a daemon that verifies clients is not mistaken for an open one", async () => {
+  const port = await serve(server);
+  await expect(servesAnonymousClients(target(port), 2000)).resolves.toBe(false);
 });
