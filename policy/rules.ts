@@ -1,11 +1,13 @@
 // The guardrails as plain policy objects, so each rule is unit-tested without the engine.
-import { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
+import { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { RETAIN_LABEL } from "../lib/labels";
+import { operatorCidrProblems } from "../lib/operatorCidrs";
 import { TOKENS } from "../tencentcloud/bindings";
 
-/** SSH, Docker's API, PD client and peer, TiKV gRPC and status. */
-export const PROTECTED_PORTS = [22, 2376, 2379, 2380, 20160, 20180];
-const WHOLE_INTERNET = ["0.0.0.0/0", "::/0"];
+/** SSH, Docker's API, PD client and peer, TiKV gRPC and status, Grafana. */
+export const PROTECTED_PORTS = [22, 2376, 2379, 2380, 20160, 20180, 3000];
+/** What the hosts open to their own VPC: PD client and peer, TiKV gRPC and status. */
+const CLUSTER_PORTS = [2379, 2380, 20160, 20180];
 
 interface RuleEntry { action?: string; cidrBlock?: string; ipv6CidrBlock?: string; protocol?: string; port?: string }
 
@@ -18,20 +20,45 @@ export function portCovers(spec: string | undefined, port: number): boolean {
   });
 }
 
-export const noInternetAdminPorts: ResourceValidationPolicy = {
-  name: "no-internet-admin-ports",
-  description: "No security-group rule may open SSH, Docker, PD or TiKV ports to 0.0.0.0/0.",
+/**
+ * The sources a rule set admits to a protected port, other than the VPC's own cluster rules:
+ * the operator networks, whatever the program calls them.
+ */
+export function operatorSources(ingresses: readonly RuleEntry[], vpcCidr: string | undefined): string[] {
+  const sources: string[] = [];
+  for (const rule of ingresses) {
+    if ((rule.action ?? "").toUpperCase() !== "ACCEPT") continue;
+    const protocol = (rule.protocol ?? "ALL").toUpperCase();
+    if (protocol === "UDP" || protocol === "ICMP") continue;
+    const open = PROTECTED_PORTS.filter((p) => portCovers(rule.port, p));
+    if (open.length === 0) continue;
+    const source = rule.cidrBlock ?? rule.ipv6CidrBlock ?? "";
+    if (source === vpcCidr && open.every((p) => CLUSTER_PORTS.includes(p))) continue;
+    if (!sources.includes(source)) sources.push(source);
+  }
+  return sources;
+}
+
+const isRuleSet = (type: string) => type === TOKENS.terraform.securityGroupRuleSet || type === TOKENS.bridged.securityGroupRuleSet;
+const isVpc = (type: string) => type === TOKENS.terraform.vpc || type === TOKENS.bridged.vpc;
+
+/**
+ * The operatorCidrs rules of lib/operatorCidrs.ts, applied to what the security groups actually
+ * admit: no network wider than a /8, none overlapping the VPC or a special range, canonical
+ * spellings, and all of them together no more than a /8. A stack policy, to know the VPC.
+ */
+export const adminPortsOperatorNetworksOnly: StackValidationPolicy = {
+  name: "admin-ports-operator-networks-only",
+  description: "Admin and cluster ports open only to narrow operator networks outside the VPC (the operatorCidrs rules).",
   enforcementLevel: "mandatory",
-  validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
-    if (args.type !== TOKENS.terraform.securityGroupRuleSet && args.type !== TOKENS.bridged.securityGroupRuleSet) return;
-    const ingresses = (args.props.ingresses ?? []) as RuleEntry[];
-    for (const rule of ingresses) {
-      if ((rule.action ?? "").toUpperCase() !== "ACCEPT") continue;
-      const source = rule.cidrBlock ?? rule.ipv6CidrBlock;
-      if (!source || !WHOLE_INTERNET.includes(source)) continue;
-      if ((rule.protocol ?? "ALL").toUpperCase() === "UDP" || (rule.protocol ?? "").toUpperCase() === "ICMP") continue;
-      const open = PROTECTED_PORTS.filter((p) => portCovers(rule.port, p));
-      if (open.length > 0) report(`ingress from ${source} opens port(s) ${open.join(", ")}; allow only operator networks`);
+  validateStack: (args, report) => {
+    const vpcs = args.resources.filter((r) => isVpc(r.type)).map((r) => String(r.props.cidrBlock));
+    const vpcCidr = vpcs.length === 1 ? vpcs[0] : undefined;
+    for (const ruleSet of args.resources.filter((r: PolicyResource) => isRuleSet(r.type))) {
+      const sources = operatorSources((ruleSet.props.ingresses ?? []) as RuleEntry[], vpcCidr);
+      for (const problem of operatorCidrProblems(sources, vpcCidr)) {
+        report(`${ruleSet.name}: ingress from "${problem.entry}" to an admin or cluster port: ${problem.entry} ${problem.reason}`, ruleSet.urn);
+      }
     }
   },
 };
@@ -60,9 +87,11 @@ export const secretUserData: ResourceValidationPolicy = {
     // Policies receive inputs with secrets unwrapped (@pulumi/policy deserialize.js), so the
     // declared additionalSecretOutputs is what shows the value is kept secret.
     const secretOutputs = args.opts.additionalSecretOutputs ?? [];
+    // The provider returns the decoded user data as userDataRaw whichever of the two was set.
+    if (args.props.userData === undefined && args.props.userDataRaw === undefined) return;
     for (const key of ["userData", "userDataRaw"]) {
-      if (args.props[key] !== undefined && !secretOutputs.includes(key)) {
-        report(`${key} is not marked secret: wrap it in pulumi.secret and list it in additionalSecretOutputs`);
+      if (!secretOutputs.includes(key)) {
+        report(`${key} is not marked secret: wrap the user data in pulumi.secret and list both userData and userDataRaw in additionalSecretOutputs`);
       }
     }
   },
@@ -84,4 +113,6 @@ export const retainedDataVolumes: ResourceValidationPolicy = {
   },
 };
 
-export const policies: ResourceValidationPolicy[] = [noInternetAdminPorts, dockerOverMutualTls, secretUserData, retainedDataVolumes];
+export const resourcePolicies: ResourceValidationPolicy[] = [dockerOverMutualTls, secretUserData, retainedDataVolumes];
+export const stackPolicies: StackValidationPolicy[] = [adminPortsOperatorNetworksOnly];
+export const policies: (ResourceValidationPolicy | StackValidationPolicy)[] = [...resourcePolicies, ...stackPolicies];

@@ -1,6 +1,9 @@
 // The CrossGuard rules: the program as declared passes every one; each fails on a bad resource.
-import { ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
-import { dockerOverMutualTls, noInternetAdminPorts, policies, portCovers, retainedDataVolumes, secretUserData } from "../policy/rules";
+import { PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
+import {
+  adminPortsOperatorNetworksOnly, dockerOverMutualTls, operatorSources, portCovers, resourcePolicies, retainedDataVolumes, secretUserData,
+  stackPolicies,
+} from "../policy/rules";
 import { TOKENS } from "../tencentcloud/bindings";
 import { Declared, ProgramRun, runProgram, unwrap } from "./support/harness";
 
@@ -26,19 +29,41 @@ function fromProgram(run: ProgramRun, r: Declared): ResourceValidationArgs {
   return args(r.type, props, { protect: o?.protect ?? false, ignoreChanges: o?.ignoreChanges ?? [], additionalSecretOutputs: o?.additionalSecretOutputs ?? [] });
 }
 
+function stack(resources: ResourceValidationArgs[]): StackValidationArgs {
+  return {
+    resources: resources.map((r) => ({ type: r.type, props: r.props, urn: r.urn, name: r.name, opts: r.opts, dependencies: [], propertyDependencies: {} }) as unknown as PolicyResource),
+    stackTags: new Map(), getConfig: <T extends object>() => ({} as T), notApplicable: () => { throw new Error("not applicable"); },
+  };
+}
+
+function stackViolations(policy: StackValidationPolicy, a: StackValidationArgs): string[] {
+  const found: string[] = [];
+  void policy.validateStack(a, (m: string) => found.push(m));
+  return found;
+}
+
+/** Every violation of every policy by the program's resources. */
+function programViolations(run: ProgramRun): string[] {
+  const resources = run.resources.map((r) => fromProgram(run, r));
+  return [
+    ...run.resources.flatMap((r, i) => resourcePolicies.flatMap((p) => violations(p, resources[i]).map((m) => `${r.name}: ${p.name}: ${m}`))),
+    ...stackPolicies.flatMap((p) => stackViolations(p, stack(resources)).map((m) => `${p.name}: ${m}`)),
+  ];
+}
+
 test("the program in mode local passes every policy", async () => {
   const run = await runProgram({ "tencentcloud:region": undefined, "tikv-cvm:availabilityZone": undefined, "tikv-cvm:operatorCidrs": undefined,
     "tikv-cvm:mode": "local", "tikv-cvm:hostMemoryGiB": "12" });
   expect(run.resources.filter((r) => r.type === "docker:index/volume:Volume")).toHaveLength(8);
-  const found = run.resources.flatMap((r) => policies.flatMap((p) => violations(p, fromProgram(run, r)).map((m) => `${r.name}: ${p.name}: ${m}`)));
-  expect(found).toEqual([]);
+  expect(programViolations(run)).toEqual([]);
 });
 
 describe.each(["terraform", "bridged"])("the program on the %s route", (route) => {
   test("passes every policy", async () => {
-    const run = await runProgram({ "tikv-cvm:tencentcloudRoute": route, "tikv-cvm:sshPublicKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA me@laptop" });
-    const found = run.resources.flatMap((r) => policies.flatMap((p) => violations(p, fromProgram(run, r)).map((m) => `${r.name}: ${p.name}: ${m}`)));
-    expect(found).toEqual([]);
+    const run = await runProgram({ "tikv-cvm:tencentcloudRoute": route, "tikv-cvm:sshPublicKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA me@laptop",
+      "tikv-cvm:grafanaPublic": "true" });
+    expect(run.resources.some((r) => r.type === TOKENS[route as "terraform" | "bridged"].securityGroupRuleSet)).toBe(true);
+    expect(programViolations(run)).toEqual([]);
   });
 });
 
@@ -49,19 +74,46 @@ test("port specs", () => {
   expect(portCovers("2376", 2379)).toBe(false);
 });
 
-describe("no-internet-admin-ports", () => {
-  const ruleSet = (ingresses: unknown[]) => args(TOKENS.terraform.securityGroupRuleSet, { securityGroupId: "sg", ingresses });
-  test("fails a rule opening 2376, a range covering 2380, and ALL", () => {
-    expect(violations(noInternetAdminPorts, ruleSet([{ action: "ACCEPT", cidrBlock: "0.0.0.0/0", protocol: "TCP", port: "2376" }]))).toHaveLength(1);
-    expect(violations(noInternetAdminPorts, ruleSet([{ action: "ACCEPT", cidrBlock: "0.0.0.0/0", protocol: "TCP", port: "2379-2380" }]))[0]).toMatch(/2379, 2380/);
-    expect(violations(noInternetAdminPorts, args(TOKENS.bridged.securityGroupRuleSet, { ingresses: [{ action: "ACCEPT", cidrBlock: "0.0.0.0/0", protocol: "ALL", port: "ALL" }] }))).toHaveLength(1);
+describe("admin-ports-operator-networks-only: the operatorCidrs rules, on what the security group admits", () => {
+  const vpc = args(TOKENS.terraform.vpc, { cidrBlock: "10.0.0.0/16" });
+  const cluster = [
+    { action: "ACCEPT", cidrBlock: "10.0.0.0/16", protocol: "TCP", port: "2379-2380" },
+    { action: "ACCEPT", cidrBlock: "10.0.0.0/16", protocol: "TCP", port: "20160" },
+    { action: "DROP", cidrBlock: "0.0.0.0/0", protocol: "ALL", port: "ALL" },
+  ];
+  const check = (ingresses: unknown[], type: string = TOKENS.terraform.securityGroupRuleSet) =>
+    stackViolations(adminPortsOperatorNetworksOnly, stack([vpc, args(type, { securityGroupId: "sg", ingresses: [...cluster, ...ingresses] })]));
+  const operator = (cidrBlock: string, port = "2376") => ({ action: "ACCEPT", cidrBlock, protocol: "TCP", port });
+
+  test("passes narrow operator networks, the VPC's cluster rules, DROP rules and unrelated public ports", () => {
+    expect(check([operator("203.0.113.7/32"), operator("198.51.100.0/24", "3000"), { action: "ACCEPT", cidrBlock: "0.0.0.0/0", protocol: "TCP", port: "443" }])).toEqual([]);
   });
-  test("passes operator networks, DROP rules and unrelated public ports", () => {
-    expect(violations(noInternetAdminPorts, ruleSet([
-      { action: "ACCEPT", cidrBlock: "203.0.113.7/32", protocol: "TCP", port: "2376" },
-      { action: "DROP", cidrBlock: "0.0.0.0/0", protocol: "ALL", port: "ALL" },
-      { action: "ACCEPT", cidrBlock: "0.0.0.0/0", protocol: "TCP", port: "443" },
-    ]))).toEqual([]);
+
+  const cases: { label: string; rules: unknown[]; match: RegExp }[] = [
+    { label: "the whole internet", rules: [operator("0.0.0.0/0")], match: /whole internet/ },
+    { label: "the internet in two halves", rules: [operator("0.0.0.0/1"), operator("128.0.0.0/1")], match: /wider than a \/8/ },
+    { label: "a /7", rules: [operator("8.0.0.0/7")], match: /wider than a \/8/ },
+    { label: "two /8s", rules: [operator("8.0.0.0/8"), operator("9.0.0.0/8", "3000")], match: /together cover/ },
+    { label: "a range inside the VPC", rules: [operator("10.0.5.0/24")], match: /overlaps the VPC 10\.0\.0\.0\/16/ },
+    { label: "the VPC opening the Docker API", rules: [operator("10.0.0.0/16", "2376")], match: /overlaps the VPC/ },
+    { label: "loopback", rules: [operator("127.0.0.1/32")], match: /loopback/ },
+    { label: "link-local", rules: [operator("169.254.0.0/16")], match: /link-local/ },
+    { label: "multicast", rules: [operator("224.0.0.0/8")], match: /multicast/ },
+    { label: "reserved", rules: [operator("240.0.0.0/8")], match: /reserved/ },
+    { label: "host bits", rules: [operator("203.0.113.7/24")], match: /write it as 203\.0\.113\.0\/24/ },
+    { label: "a range covering 2380", rules: [operator("0.0.0.0/0", "2379-2380")], match: /whole internet/ },
+    { label: "ALL ports on the bridged route", rules: [{ action: "ACCEPT", cidrBlock: "0.0.0.0/0", protocol: "ALL", port: "ALL" }], match: /whole internet/ },
+    { label: "IPv6 everywhere", rules: [{ action: "ACCEPT", ipv6CidrBlock: "::/0", protocol: "TCP", port: "22" }], match: /not an IPv4 network/ },
+  ];
+  test.each(cases)("fails $label", ({ rules, match }) => {
+    const found = check(rules);
+    expect(found.length).toBeGreaterThan(0);
+    expect(found.join("\n")).toMatch(match);
+  });
+
+  test("which sources count as operator networks", () => {
+    expect(operatorSources([...cluster, operator("203.0.113.7/32"), { action: "ACCEPT", cidrBlock: "0.0.0.0/0", protocol: "UDP", port: "2376" }], "10.0.0.0/16"))
+      .toEqual(["203.0.113.7/32"]);
   });
 });
 
@@ -78,11 +130,13 @@ describe("docker-provider-client-certificate", () => {
 
 describe("cvm-user-data-secret", () => {
   test("fails user data not declared secret", () => {
-    expect(violations(secretUserData, args(TOKENS.terraform.instance, { userData: "I2Nsb3Vk" }))).toHaveLength(1);
+    expect(violations(secretUserData, args(TOKENS.terraform.instance, { userData: "I2Nsb3Vk" }))).toHaveLength(2);
+    // The provider's Read fills userDataRaw from userData: listing only userData leaves it in clear.
+    expect(violations(secretUserData, args(TOKENS.terraform.instance, { userData: "I2Nsb3Vk" }, { additionalSecretOutputs: ["userData"] }))[0]).toMatch(/userDataRaw/);
     expect(violations(secretUserData, args(TOKENS.bridged.instance, { userDataRaw: "#cloud-config" }, { additionalSecretOutputs: ["userData"] }))).toHaveLength(1);
   });
   test("passes secret user data and instances without any", () => {
-    expect(violations(secretUserData, args(TOKENS.terraform.instance, { userData: "I2Nsb3Vk" }, { additionalSecretOutputs: ["userData"] }))).toEqual([]);
+    expect(violations(secretUserData, args(TOKENS.terraform.instance, { userData: "I2Nsb3Vk" }, { additionalSecretOutputs: ["userData", "userDataRaw"] }))).toEqual([]);
     expect(violations(secretUserData, args(TOKENS.terraform.instance, { instanceType: "S5.MEDIUM4" }))).toEqual([]);
   });
 });
