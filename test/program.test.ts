@@ -1,4 +1,5 @@
 // The whole program under mocks: what it declares, on which host, wired how.
+import { parse as parseToml } from "smol-toml";
 import { parse } from "yaml";
 import { CloudConfig } from "../lib/cloudInit";
 import { TOKENS } from "../tencentcloud/bindings";
@@ -20,6 +21,14 @@ const T = {
   key: "tls:index/privateKey:PrivateKey",
 };
 
+/** The CA each host's daemon.json trusts, as written by cloud-init. */
+function renderedCaPems(run: ProgramRun): string[] {
+  return ofType(run, T.instance).map((i) => {
+    const config = parse(Buffer.from(unwrap(i.inputs.userData) as string, "base64").toString("utf8")) as CloudConfig;
+    return config.write_files.find((f) => f.path === "/etc/docker/tls/ca.pem")!.content;
+  });
+}
+
 function countByType(run: ProgramRun): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const r of run.resources) counts[r.type] = (counts[r.type] ?? 0) + 1;
@@ -39,8 +48,8 @@ function providerName(r: Declared): string {
   return (r.provider ?? "").split("::")[3];
 }
 
-/** The recipe's own shape: plain HTTP between components, no monitoring. */
-const RECIPE = { "tikv-cvm:clusterTls": "false", "tikv-cvm:monitoring": "false" };
+/** The recipe's own shape, without monitoring (cluster TLS cannot be turned off in mode cvm). */
+const RECIPE = { "tikv-cvm:monitoring": "false" };
 
 describe("3 hosts in the recipe's shape", () => {
   let run: ProgramRun;
@@ -50,6 +59,7 @@ describe("3 hosts in the recipe's shape", () => {
     expect(countByType(run)).toEqual({
       "tikv-cvm:network:Network": 1,
       "tikv-cvm:pki:Pki": 1,
+      "tikv-cvm:pki:ClusterTls": 1,
       "tikv-cvm:host:DockerHost": 3,
       "tikv-cvm:cluster:TikvCluster": 1,
       [TC.vpc]: 1,
@@ -59,10 +69,11 @@ describe("3 hosts in the recipe's shape", () => {
       [T.eip]: 3,
       [TC.eipAssociation]: 3,
       [T.instance]: 3,
-      [T.key]: 5,
-      "tls:index/selfSignedCert:SelfSignedCert": 1,
-      [T.csr]: 4,
-      [T.signed]: 4,
+      // Docker CA, operator and 3 Docker servers; cluster CA, 3 members and the cluster admin.
+      [T.key]: 10,
+      "tls:index/selfSignedCert:SelfSignedCert": 2,
+      [T.csr]: 8,
+      [T.signed]: 8,
       [T.ready]: 3,
       "pulumi-nodejs:dynamic/tikv-cvm:RolloutGate": 12,
       "pulumi:pulumi:StackReference": 1,
@@ -75,11 +86,11 @@ describe("3 hosts in the recipe's shape", () => {
   });
 
   test("PD members bootstrap from the exact initial cluster; TiKV lists every PD", () => {
-    const initial = "pd1=http://10.0.1.11:2380,pd2=http://10.0.1.12:2380,pd3=http://10.0.1.13:2380";
+    const initial = "pd1=https://10.0.1.11:2380,pd2=https://10.0.1.12:2380,pd3=https://10.0.1.13:2380";
     for (const i of [1, 2, 3]) {
       const pd = byName(run, `tikv-dev-cluster-pd${i}`);
       expect(flag(pd, "initial-cluster")).toBe(initial);
-      expect(flag(pd, "advertise-client-urls")).toBe(`http://10.0.1.1${i}:2379`);
+      expect(flag(pd, "advertise-client-urls")).toBe(`https://10.0.1.1${i}:2379`);
       const tikv = byName(run, `tikv-dev-cluster-tikv${i}`);
       expect(flag(tikv, "pd")).toBe("10.0.1.11:2379,10.0.1.12:2379,10.0.1.13:2379");
       expect(flag(tikv, "advertise-addr")).toBe(`10.0.1.1${i}:20160`);
@@ -123,7 +134,7 @@ describe("3 hosts in the recipe's shape", () => {
 
   test("TiKV gets its rendered config file uploaded", () => {
     const tikv = byName(run, "tikv-dev-cluster-tikv1");
-    const uploads = tikv.inputs.uploads as { file: string; content: string }[];
+    const uploads = unwrap(tikv.inputs.uploads) as { file: string; content: string }[];
     expect(uploads[0].file).toBe("/etc/tikv/tikv.toml");
     expect(uploads[0].content).toContain("memory-usage-limit");
     expect(flag(tikv, "config")).toBe("/etc/tikv/tikv.toml");
@@ -210,19 +221,20 @@ describe("3 hosts in the recipe's shape", () => {
     expect(o.hosts).toEqual([1, 2, 3].map((i) => ({
       name: `tikv-host-${i}`, publicIp: `198.51.100.1${i}`, privateIp: `10.0.1.1${i}`, dockerHost: `tcp://198.51.100.1${i}:2376`,
     })));
-    expect(o.pdEndpoints).toEqual(["http://10.0.1.11:2379", "http://10.0.1.12:2379", "http://10.0.1.13:2379"]);
+    expect(o.pdEndpoints).toEqual(["https://10.0.1.11:2379", "https://10.0.1.12:2379", "https://10.0.1.13:2379"]);
     expect(o.mode).toBe("cvm");
     expect(o.grafanaUrl).toBeUndefined();
     expect(o.tikvStores).toEqual(["10.0.1.11:20160", "10.0.1.12:20160", "10.0.1.13:20160"]);
     expect(o.caCertPem).toMatch(/BEGIN CERTIFICATE/);
     expect(o.clientCertPem).toMatch(/BEGIN CERTIFICATE/);
-    expect(run.secretOutputs).toEqual(["clientKeyPem"]);
+    expect(run.secretOutputs.sort()).toEqual(["clientKeyPem", "clusterAdminKeyPem"]);
     expect(o.dockerCommands).toEqual([1, 2, 3].map((i) =>
       `DOCKER_HOST=tcp://198.51.100.1${i}:2376 DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=~/.tikv-cvm/dev docker ps`));
     expect(o.pdCtlMembers).toBe("DOCKER_HOST=tcp://198.51.100.11:2376 DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=~/.tikv-cvm/dev " +
-      "docker exec pd1 /pd-ctl -u http://127.0.0.1:2379 member");
-    expect(o.pdCtlStores).toMatch(/pd-ctl -u http:\/\/127.0.0.1:2379 store$/);
+      "docker exec pd1 /pd-ctl -u https://127.0.0.1:2379 --cacert /etc/tikv-cvm-tls/ca.pem --cert /etc/tikv-cvm-tls/cert.pem --key /etc/tikv-cvm-tls/key.pem member");
+    expect(o.pdCtlStores).toMatch(/pd-ctl -u https:\/\/127.0.0.1:2379 .* store$/);
     expect(o.certSetup).toMatch(/--show-secrets clientKeyPem > ~\/.tikv-cvm\/dev\/key.pem/);
+    expect(o.certSetup).toMatch(/--show-secrets clusterAdminKeyPem > ~\/.tikv-cvm\/dev\/cluster\/key.pem/);
   });
 });
 
@@ -248,7 +260,7 @@ describe("5 hosts, 3 PD members, an SSH key and a fixed image", () => {
 
   test("the exact --initial-cluster and --pd strings", () => {
     expect(flag(byName(run, "tikv-staging-cluster-pd2"), "initial-cluster"))
-      .toBe("pd1=http://10.0.1.11:2380,pd2=http://10.0.1.12:2380,pd3=http://10.0.1.13:2380");
+      .toBe("pd1=https://10.0.1.11:2380,pd2=https://10.0.1.12:2380,pd3=https://10.0.1.13:2380");
     for (const i of [1, 2, 3, 4, 5]) {
       const tikv = byName(run, `tikv-staging-cluster-tikv${i}`);
       expect(flag(tikv, "pd")).toBe("10.0.1.11:2379,10.0.1.12:2379,10.0.1.13:2379");
@@ -305,7 +317,7 @@ describe("defaults: cluster TLS and monitoring on", () => {
     expect(run.outputs.pdEndpoints).toEqual(["https://10.0.1.11:2379", "https://10.0.1.12:2379", "https://10.0.1.13:2379"]);
   });
 
-  test("Prometheus and Grafana run on the first host, fitted into its memory, Grafana open to operators only", () => {
+  test("Prometheus and Grafana run on the first host, fitted into its memory, both on loopback only", () => {
     const prom = byName(run, "tikv-dev-monitoring-prometheus");
     const grafana = byName(run, "tikv-dev-monitoring-grafana");
     expect(providerName(prom)).toBe("tikv-dev-1-docker");
@@ -315,9 +327,10 @@ describe("defaults: cluster TLS and monitoring on", () => {
     const host2 = Number(byName(run, "tikv-dev-cluster-tikv2").inputs.memory);
     expect(host2 - host1).toBe(Number(prom.inputs.memory) + Number(grafana.inputs.memory));
     const ingresses = ofType(run, T.ruleSet)[0].inputs.ingresses as { port: string; cidrBlock: string }[];
-    expect(ingresses.filter((r) => r.port === "3000").map((r) => r.cidrBlock)).toEqual(["203.0.113.0/28"]);
+    expect(ingresses.some((r) => r.port === "3000")).toBe(false);
     expect(ingresses.some((r) => r.port === "9090")).toBe(false);
-    expect(run.outputs.grafanaUrl).toBe("http://198.51.100.11:3000");
+    expect(unwrap(grafana.inputs.envs)).toContain("GF_SERVER_HTTP_ADDR=127.0.0.1");
+    expect(run.outputs.grafanaUrl).toBe("http://127.0.0.1:3000");
     expect(run.secretOutputs).toEqual(expect.arrayContaining(["clientKeyPem", "grafanaAdminPassword"]));
   });
 
@@ -341,6 +354,89 @@ describe("defaults: cluster TLS and monitoring on", () => {
     expect(dashboard.panels.map((p) => p.title)).toEqual(expect.arrayContaining(["Stores up", "Regions per store", "Leaders per store", "Requests per second", "Request latency p99", "Storage used per store", "Memory (RSS) per process"]));
     expect(isSecret(grafana.inputs.envs)).toBe(true);
     expect((unwrap(grafana.inputs.envs) as string[])[0]).toMatch(/^GF_SECURITY_ADMIN_PASSWORD=[0-9a-f]{24}$/);
+  });
+});
+
+describe("trust domains: the Docker CA opens Docker, the cluster CA only the cluster", () => {
+  let run: ProgramRun;
+  beforeAll(async () => { run = await runProgram(); });
+  const signer = (cert: string) => unwrap(byName(run, cert).inputs.caCertPem);
+  const dockerCa = () => run.outputs.caCertPem;
+
+  test("daemon.json's CA signs only the Docker servers and the operator", () => {
+    const docker = run.resources.filter((r) => r.type === T.signed && signer(r.name) === dockerCa()).map((r) => r.name).sort();
+    expect(docker).toEqual(["tikv-dev-1-docker-server-cert", "tikv-dev-2-docker-server-cert", "tikv-dev-3-docker-server-cert", "tikv-dev-pki-operator-cert"]);
+    for (const host of renderedCaPems(run)) expect(host).toBe(dockerCa());
+  });
+
+  test("PD, TiKV, Prometheus, the gates and the admin get certificates from the other CA", () => {
+    const clusterCa = run.outputs.clusterCaCertPem;
+    expect(clusterCa).not.toBe(dockerCa());
+    const cluster = run.resources.filter((r) => r.type === T.signed && signer(r.name) === clusterCa).map((r) => r.name).sort();
+    expect(cluster).toEqual(["tikv-dev-cluster-tls-admin-cert", "tikv-dev-cluster-tls-prometheus-cert",
+      "tikv-dev-cluster-tls-tikv1-cert", "tikv-dev-cluster-tls-tikv2-cert", "tikv-dev-cluster-tls-tikv3-cert"]);
+    for (const c of ofType(run, T.container)) {
+      const uploads = unwrap(c.inputs.uploads) as { file: string; content: string }[];
+      for (const u of uploads.filter((x) => x.file.endsWith("ca.pem"))) expect([c.name, u.content]).toEqual([c.name, clusterCa]);
+    }
+    const gate = unwrap(byName(run, "tikv-dev-cluster-pd1-before").inputs.tls) as { caPem: string; certPem: string };
+    expect(gate.caPem).toBe(clusterCa);
+    expect(gate.certPem).toBe(run.outputs.clusterAdminCertPem);
+    expect(gate.certPem).not.toBe(run.outputs.clientCertPem);
+  });
+
+  test("PD and TiKV admit exactly the names that need in, fixed so scaling out changes no member", () => {
+    const csrCn = (name: string) => (byName(run, name).inputs.subject as { commonName: string }).commonName;
+    expect(csrCn("tikv-dev-cluster-tls-tikv2-csr")).toBe("tikv-cvm-member");
+    expect(csrCn("tikv-dev-cluster-tls-prometheus-csr")).toBe("tikv-cvm-prometheus");
+    expect(csrCn("tikv-dev-cluster-tls-admin-csr")).toBe("tikv-cvm-admin");
+    expect(byName(run, "tikv-dev-cluster-tls-admin-cert").inputs.allowedUses).toEqual(["digital_signature", "key_encipherment", "client_auth"]);
+    const config = (c: string) => parseToml((unwrap(byName(run, c).inputs.uploads) as { file: string; content: string }[])
+      .find((u) => u.file.endsWith(".toml"))!.content) as { security: Record<string, unknown> };
+    expect(config("tikv-dev-cluster-pd1").security["cert-allowed-cn"]).toEqual(["tikv-cvm-member", "tikv-cvm-prometheus", "tikv-cvm-admin"]);
+    expect(config("tikv-dev-cluster-tikv3").security["cert-allowed-cn"]).toEqual(["tikv-cvm-member", "tikv-cvm-prometheus"]);
+  });
+});
+
+describe("containers hold only what they need", () => {
+  let run: ProgramRun;
+  beforeAll(async () => { run = await runProgram({ "tikv-cvm:grafanaPublic": "true" }); });
+
+  test("every container drops every capability and may not gain privileges", () => {
+    const containers = ofType(run, T.container);
+    expect(containers).toHaveLength(8);
+    for (const c of containers) {
+      expect([c.name, c.inputs.capabilities]).toEqual([c.name, { drops: ["ALL"] }]);
+      expect([c.name, c.inputs.securityOpts]).toEqual([c.name, ["no-new-privileges:true"]]);
+      expect(c.inputs.privileged).toBeUndefined();
+    }
+  });
+
+  test("keys are 0400 for root-run PD and TiKV, 0440 with group 0 for non-root Prometheus and Grafana; certificates 0444", () => {
+    for (const c of ofType(run, T.container)) {
+      const uploads = unwrap(c.inputs.uploads) as { file: string; content: string; permissions?: string }[];
+      const nonRoot = /prometheus|grafana/.test(c.name);
+      for (const u of uploads) {
+        if (u.content.includes("PRIVATE KEY")) expect([c.name, u.file, u.permissions]).toEqual([c.name, u.file, nonRoot ? "0440" : "0400"]);
+        if (u.content.includes("BEGIN CERTIFICATE")) expect([c.name, u.file, u.permissions]).toEqual([c.name, u.file, "0444"]);
+      }
+      expect([c.name, c.inputs.groupAdds]).toEqual([c.name, nonRoot ? ["0"] : undefined]);
+      expect(c.inputs.user).toBeUndefined();
+    }
+  });
+
+  test("a public Grafana serves HTTPS with a server-only certificate, opened to operators, and resets its admin password", () => {
+    const grafana = byName(run, "tikv-dev-monitoring-grafana");
+    const envs = unwrap(grafana.inputs.envs) as string[];
+    expect(envs).toEqual(expect.arrayContaining(["GF_SERVER_PROTOCOL=https", "GF_SERVER_CERT_KEY=/etc/grafana/tls/key.pem"]));
+    expect(envs).not.toContain("GF_SERVER_HTTP_ADDR=127.0.0.1");
+    expect(run.outputs.grafanaUrl).toBe("https://198.51.100.11:3000");
+    expect(byName(run, "tikv-dev-cluster-tls-grafana-cert").inputs.allowedUses).toEqual(["digital_signature", "key_encipherment", "server_auth"]);
+    expect(byName(run, "tikv-dev-cluster-tls-grafana-csr").inputs.ipAddresses).toEqual(["198.51.100.11", "127.0.0.1"]);
+    const ingresses = ofType(run, T.ruleSet)[0].inputs.ingresses as { port: string; cidrBlock: string }[];
+    expect(ingresses.filter((r) => r.port === "3000").map((r) => r.cidrBlock)).toEqual(["203.0.113.0/28"]);
+    expect((grafana.inputs.entrypoints as string[]).join(" ")).toMatch(/reset-admin-password --password-from-stdin.*exec \/run\.sh$/);
+    expect((grafana.inputs.healthcheck as { tests: string[] }).tests.slice(-1)[0]).toBe("https://127.0.0.1:3000/api/health");
   });
 });
 

@@ -65,6 +65,11 @@ describe("validateConfig", () => {
     { label: "operatorCidrs open to the internet", values: { operatorCidrs: JSON.stringify(["0.0.0.0/0"]) }, key: "tikv-cvm:operatorCidrs" },
     { label: "operatorCidrs not a list", values: { operatorCidrs: "203.0.113.7/32" }, key: "tikv-cvm:operatorCidrs" },
     { label: "operatorCidrs entry not a CIDR", values: { operatorCidrs: JSON.stringify(["my-laptop"]) }, key: "tikv-cvm:operatorCidrs" },
+    { label: "clusterTls off in mode cvm", values: { clusterTls: "false" }, key: "tikv-cvm:clusterTls" },
+    { label: "grafanaPublic without monitoring", values: { grafanaPublic: "true", monitoring: "false" }, key: "tikv-cvm:grafanaPublic" },
+    { label: "grafanaPublic not a boolean", values: { grafanaPublic: "yes" }, key: "tikv-cvm:grafanaPublic" },
+    { label: "secretKey in plaintext", values: {}, key: "tencentcloud:secretKey", extra: { providerKeysInClear: ["tencentcloud:secretKey"] } },
+    { label: "secretId in plaintext", values: {}, key: "tencentcloud:secretId", extra: { providerKeysInClear: ["tencentcloud:secretId"] } },
     { label: "sshPublicKey not a public key", values: { sshPublicKey: "-----BEGIN OPENSSH PRIVATE KEY-----" }, key: "tikv-cvm:sshPublicKey" },
     { label: "bandwidthMbps zero", values: { bandwidthMbps: "0" }, key: "tikv-cvm:bandwidthMbps" },
     { label: "bandwidthMbps above 200", values: { bandwidthMbps: "1000" }, key: "tikv-cvm:bandwidthMbps" },
@@ -88,6 +93,60 @@ describe("validateConfig", () => {
 
   test("the table covers at least 25 bad configs", () => {
     expect(bad.length).toBeGreaterThanOrEqual(25);
+  });
+
+  // Every rule of lib/operatorCidrs.ts, each refusal naming the entry and why.
+  const cidrCases: { label: string; cidrs: string[]; entry: string; why: RegExp }[] = [
+    { label: "the whole internet", cidrs: ["0.0.0.0/0"], entry: "0.0.0.0/0", why: /whole internet/ },
+    { label: "the internet as two /1 halves", cidrs: ["0.0.0.0/1", "128.0.0.0/1"], entry: "128.0.0.0/1", why: /is a \/1, wider than a \/8/ },
+    { label: "a /7", cidrs: ["8.0.0.0/7"], entry: "8.0.0.0/7", why: /wider than a \/8/ },
+    { label: "a /4", cidrs: ["16.0.0.0/4"], entry: "16.0.0.0/4", why: /wider than a \/8/ },
+    { label: "two /8s together", cidrs: ["8.0.0.0/8", "9.0.0.0/8"], entry: "8.0.0.0/8, 9.0.0.0/8", why: /together cover 33554432 addresses/ },
+    { label: "many /9s adding up past a /8", cidrs: ["8.0.0.0/9", "8.128.0.0/9", "9.0.0.0/9"], entry: "8.0.0.0/9, 8.128.0.0/9, 9.0.0.0/9", why: /together cover/ },
+    { label: "a range inside the VPC", cidrs: ["10.0.1.0/24"], entry: "10.0.1.0/24", why: /overlaps the VPC 10\.0\.0\.0\/16/ },
+    { label: "a range containing the VPC", cidrs: ["10.0.0.0/8"], entry: "10.0.0.0/8", why: /overlaps the VPC/ },
+    { label: "loopback", cidrs: ["127.0.0.1/32"], entry: "127.0.0.1/32", why: /loopback/ },
+    { label: "link-local (the metadata service)", cidrs: ["169.254.0.23/32"], entry: "169.254.0.23/32", why: /link-local/ },
+    { label: "multicast", cidrs: ["239.1.0.0/16"], entry: "239.1.0.0/16", why: /multicast/ },
+    { label: "reserved", cidrs: ["240.0.0.0/8"], entry: "240.0.0.0/8", why: /reserved/ },
+    { label: "the broadcast address", cidrs: ["255.255.255.255/32"], entry: "255.255.255.255/32", why: /broadcast/ },
+    { label: "\"this network\"", cidrs: ["0.0.0.0/8"], entry: "0.0.0.0/8", why: /this network/ },
+    { label: "host bits set", cidrs: ["203.0.113.7/24"], entry: "203.0.113.7/24", why: /write it as 203\.0\.113\.0\/24/ },
+    { label: "a zero-padded prefix", cidrs: ["203.0.113.0/024"], entry: "203.0.113.0/024", why: /write it as 203\.0\.113\.0\/24/ },
+    { label: "a zero-padded octet", cidrs: ["203.0.113.07/32"], entry: "203.0.113.07/32", why: /not an IPv4 network/ },
+    { label: "surrounding spaces", cidrs: [" 203.0.113.7/32"], entry: " 203.0.113.7/32", why: /not an IPv4 network/ },
+    { label: "an address without a prefix", cidrs: ["203.0.113.7"], entry: "203.0.113.7", why: /not an IPv4 network/ },
+    { label: "hexadecimal", cidrs: ["0xcb.0.113.7/32"], entry: "0xcb.0.113.7/32", why: /not an IPv4 network/ },
+    { label: "IPv6", cidrs: ["::/0"], entry: "::/0", why: /not an IPv4 network/ },
+  ];
+  test.each(cidrCases)("operatorCidrs: refuses $label, naming the entry and why", ({ cidrs, entry, why }) => {
+    const result = validateConfig(raw({ operatorCidrs: JSON.stringify(cidrs) }));
+    if (result.ok) throw new Error("expected a refusal");
+    const messages = result.problems.filter((p) => p.key === "tikv-cvm:operatorCidrs").map((p) => p.message);
+    expect(messages.some((m) => m.startsWith(`"${entry}" `) && why.test(m))).toBe(true);
+  });
+
+  test("operatorCidrs: accepts narrow public networks, up to a /8 in all", () => {
+    for (const cidrs of [["203.0.113.7/32"], ["8.0.0.0/8"], ["198.51.100.0/24", "203.0.113.0/28"], ["8.0.0.0/9", "8.128.0.0/9"], ["192.168.0.0/16"]]) {
+      const result = validateConfig(raw({ operatorCidrs: JSON.stringify(cidrs) }));
+      expect([cidrs, result.ok ? [] : result.problems]).toEqual([cidrs, []]);
+    }
+  });
+
+  test("operatorCidrs: the VPC rule follows vpcCidr", () => {
+    expect(validateConfig(raw({ operatorCidrs: JSON.stringify(["10.0.1.0/24"]), vpcCidr: "172.16.0.0/16", subnetCidr: "172.16.1.0/24" })).ok).toBe(true);
+    expect(validateConfig(raw({ operatorCidrs: JSON.stringify(["172.16.9.0/24"]), vpcCidr: "172.16.0.0/16", subnetCidr: "172.16.1.0/24" })).ok).toBe(false);
+  });
+
+  test("clusterTls off stays possible where PD is not on the internet; credentials as secrets pass", () => {
+    const existing = { mode: "existing", availabilityZone: undefined, operatorCidrs: undefined, clusterTls: "false" };
+    expect(validateConfig(raw({ mode: "local", hostMemoryGiB: "12", availabilityZone: undefined, operatorCidrs: undefined, clusterTls: "false" })).ok).toBe(true);
+    const result = validateConfig(raw(existing));
+    expect(result.ok ? [] : result.problems.map((p) => p.key)).not.toContain("tikv-cvm:clusterTls");
+    expect(validateConfig(raw({}, { providerKeysInClear: [] })).ok).toBe(true);
+    const clear = validateConfig(raw({}, { providerKeysInClear: ["tencentcloud:secretKey"] }));
+    if (clear.ok) throw new Error("expected a refusal");
+    expect(clear.problems[0].message).toMatch(/pulumi config set --secret tencentcloud:secretKey/);
   });
 
   test("collects every problem at once", () => {
