@@ -8,7 +8,8 @@ import { DaemonJson } from "../lib/dockerDaemon";
 import { pingDocker } from "../lib/dockerProbe";
 import { dockerReadyProvider } from "../components/dockerReady";
 import { RunningDockerd, freePort, startDockerd } from "./support/dockerd";
-import { ProgramRun, runProgram } from "./support/harness";
+import { ProgramRun, runProgram, unwrap } from "./support/harness";
+import { mockState } from "./support/mocks";
 import { Issued, issue, tempDir } from "./support/openssl";
 import { certSpec, renderedHosts, writtenFile } from "./support/program";
 import { serializeReadyProvider } from "./support/serialized";
@@ -148,7 +149,7 @@ describeWithTools(["dockerd", "docker", "openssl"], "a real dockerd with the pro
   test("the program's readiness provider succeeds with the operator's client certificate", async () => {
     const result = await dockerReadyProvider.create({
       host: "127.0.0.1", port, instanceId: "ins-test", caPem: ca.certPem, certPem: client.certPem, keyPem: client.keyPem,
-      label: "tikv-host-1", timeoutMinutes: 0.25,
+      label: "tikv-host-1", origin: "cvm", timeoutMinutes: 0.25,
     });
     expect(result.id).toBe(`127.0.0.1:${port}`);
     expect(JSON.stringify(result.outs)).not.toContain("PRIVATE KEY");
@@ -158,7 +159,7 @@ describeWithTools(["dockerd", "docker", "openssl"], "a real dockerd with the pro
     const provider = (await serializeReadyProvider()).load();
     const result = await provider.create({
       host: "127.0.0.1", port, instanceId: "ins-test", caPem: ca.certPem, certPem: client.certPem, keyPem: client.keyPem,
-      label: "tikv-host-1", timeoutMinutes: 0.25,
+      label: "tikv-host-1", origin: "cvm", timeoutMinutes: 0.25,
     });
     expect(result.outs).toEqual({ host: "127.0.0.1", port, instanceId: "ins-test", caPem: ca.certPem });
   });
@@ -187,6 +188,68 @@ describeWithTools(["dockerd", "docker", "openssl"], "a real dockerd with the pro
     expect(docker("volume", "create", "tikv-data").trim()).toBe("tikv-data");
     expect(docker("volume", "ls", "--format", "{{.Name}}").split("\n")).toContain("tikv-data");
   });
+
+  /**
+   * Every client certificate the program issues, made by openssl to its spec and signed by the CA
+   * the program signs it with (read from its caCertPem input): the Docker CA, or the cluster CA,
+   * itself made to the program's spec.
+   */
+  function programClientCerts(): { name: string; cert: Issued }[] {
+    const run = runs[0].run;
+    // Each CA resource by the certificate the mocks gave it, which its signees receive as caCertPem.
+    const caNames = new Map(run.resources.filter((r) => r.type === "tls:index/selfSignedCert:SelfSignedCert")
+      .map((r) => [mockState(r.type, r.name, r.inputs).certPem as string, r.name]));
+    const made = new Map<string, Issued>([["tikv-dev-pki-ca", ca]]);
+    const dirFor = tempDir("program-certs");
+    const signed = run.resources.filter((r) => r.type === "tls:index/locallySignedCert:LocallySignedCert" &&
+      (r.inputs.allowedUses as string[]).includes("client_auth"));
+    return signed.map((r) => {
+      const prefix = r.name.replace(/-cert$/, "");
+      const caName = caNames.get(unwrap(r.inputs.caCertPem) as string)!;
+      if (!made.has(caName)) made.set(caName, issue(dirFor, caName, certSpec(run, caName, "ca")));
+      return { name: prefix, cert: issue(dirFor, prefix, certSpec(run, prefix, "leaf"), made.get(caName)) };
+    });
+  }
+
+  test("the Docker API accepts the operator's certificate and refuses every PD/TiKV, Prometheus and admin certificate", async () => {
+    const certs = programClientCerts();
+    // The operator, three PD/TiKV members, Prometheus and the cluster admin.
+    expect(certs.map((c) => c.name).sort()).toEqual(["tikv-dev-cluster-tls-admin", "tikv-dev-cluster-tls-prometheus",
+      "tikv-dev-cluster-tls-tikv1", "tikv-dev-cluster-tls-tikv2", "tikv-dev-cluster-tls-tikv3", "tikv-dev-pki-operator"]);
+    const dockerInfo = (cert: Issued) => spawnSync("docker", ["--tlsverify", "--tlscacert", ca.certPath, "--tlscert", cert.certPath,
+      "--tlskey", cert.keyPath, "-H", `tcp://127.0.0.1:${port}`, "info", "--format", "{{.ID}}"], { encoding: "utf8" });
+    for (const { name, cert } of certs) {
+      const result = dockerInfo(cert);
+      const accepted = result.status === 0;
+      expect([name, accepted]).toEqual([name, name === "tikv-dev-pki-operator"]);
+      if (!accepted) {
+        await expect(pingDocker({ host: "127.0.0.1", port, caPem: ca.certPem, certPem: cert.certPem, keyPem: cert.keyPem }, 3000)).rejects.toThrow();
+      }
+    }
+  });
+
+  test("a daemon with TLS on but no client verification is refused by mode existing's readiness check", async () => {
+    const otherDir = tempDir("tls-only");
+    const server = issue(otherDir, "server", { ...certSpec(runs[0].run, "tikv-dev-1-docker-server", "leaf"), ipAddresses: ["127.0.0.1"] }, ca);
+    const otherPort = await freePort();
+    const tlsOnly = await startDockerd(otherDir, { ...remapped(server), tlsverify: false, hosts: [`tcp://127.0.0.1:${otherPort}`, `unix://${otherDir}/docker.sock`],
+      "data-root": `${otherDir}/root`, "exec-root": `${otherDir}/exec`, pidfile: `${otherDir}/docker.pid` }, otherPort);
+    try {
+      // It really serves anonymous clients...
+      const curl = spawnSync("curl", ["-sS", "--cacert", ca.certPath, `https://127.0.0.1:${otherPort}/_ping`], { encoding: "utf8" });
+      expect([curl.status, curl.stdout]).toEqual([0, "OK"]);
+      // ...and the readiness check says so, and how to fix daemon.json, at once.
+      const started = Date.now();
+      await expect(dockerReadyProvider.create({
+        host: "127.0.0.1", port: otherPort, instanceId: "db1", caPem: ca.certPem, certPem: client.certPem, keyPem: client.keyPem,
+        label: "db1", origin: "existing", timeoutMinutes: 1,
+      })).rejects.toThrow(/without a certificate[\s\S]*"tlsverify": true/);
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      await tlsOnly.stop();
+      fs.rmSync(otherDir, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   test("a server certificate that lacks the dialled address is rejected by the probe", async () => {
     // The program's own SANs (EIP and private IP) without the loopback stand-in.
