@@ -66,7 +66,9 @@ function cvmHosts(cvm: CvmSettings): DockerHost[] {
     // Key pair names allow 1-25 letters, digits or underscores.
     keyName: `tikv_${stack}`.replace(/[^A-Za-z0-9_]/g, "_").slice(0, 25),
     publicKey: cvm.sshPublicKey,
-  });
+  // The provider's schema returns a privateKey (set when Tencent Cloud generates the pair); this
+  // pair only imports a public key, but whatever lands there stays encrypted.
+  }, { additionalSecretOutputs: ["privateKey"] });
   const imageId: pulumi.Input<string> = cvm.imageId ?? tc.getImages({
     imageTypes: ["PUBLIC_IMAGE"],
     // Anchored: a UEFI variant of the same name also exists.

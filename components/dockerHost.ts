@@ -96,7 +96,8 @@ export class DockerHost extends pulumi.ComponentResource {
       // not mark sensitive (terraform-provider-tencentcloud v1.82.102, resource_tc_instance.go):
       // both outputs carry the Docker server key. Listing them also states the secrecy where
       // policy packs can see it (they receive inputs unwrapped).
-      additionalSecretOutputs: ["userData", "userDataRaw"],
+      // password: never set here, but an output of the schema that would hold the login password.
+      additionalSecretOutputs: ["userData", "userDataRaw", "password"],
     });
 
     const association = new tc.EipAssociation(`${name}-eip-assoc`, {

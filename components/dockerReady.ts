@@ -17,7 +17,7 @@ export interface DockerReadyArgs {
   timeoutMinutes: pulumi.Input<number>;
 }
 
-interface ReadyInputs {
+export interface ReadyInputs {
   host: string;
   port: number;
   instanceId: string;
@@ -50,6 +50,11 @@ async function waitFor(inputs: ReadyInputs): Promise<ReadyOutputs> {
       attemptTimeoutMs: 10_000,
     },
   );
+  return readyOutputs(inputs);
+}
+
+/** The state kept for a readiness check: what it checked, never the client certificate or key. */
+export function readyOutputs(inputs: ReadyInputs): ReadyOutputs {
   return { host: inputs.host, port: inputs.port, instanceId: inputs.instanceId, caPem: inputs.caPem };
 }
 

@@ -10,6 +10,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { BRIDGED_PLUGIN, TERRAFORM_PACKAGE, TOKENS } from "../tencentcloud/bindings";
 import { ProgramRun, runProgram, unwrap } from "./support/harness";
+import { TfAttr, pulumiName, tfToken } from "./support/tfNames";
 
 interface PropSpec { optional: boolean; type: string }
 interface SdkResource {
@@ -23,14 +24,6 @@ interface SdkReference {
   resources: Record<string, SdkResource>;
   functions: Record<string, { token: string; args: Record<string, PropSpec>; nestedArgTypes?: SdkResource["nestedInputTypes"] }>;
 }
-interface TfAttr {
-  type: string;
-  required: boolean;
-  optional: boolean;
-  computed: boolean;
-  maxItems?: number;
-  elem?: string | Record<string, TfAttr>;
-}
 interface TfReference {
   source: { tag: string };
   resources: Record<string, { schema: Record<string, TfAttr> }>;
@@ -40,32 +33,6 @@ interface TfReference {
 const fixtures = path.join(__dirname, "fixtures");
 const sdk = JSON.parse(fs.readFileSync(path.join(fixtures, "tencentcloud-provider-subset.json"), "utf8")) as SdkReference;
 const tf = JSON.parse(fs.readFileSync(path.join(fixtures, "terraform-provider-tencentcloud-1.82.102.json"), "utf8")) as TfReference;
-
-// ---- The bridge's naming, re-derived ----------------------------------------------------------
-
-function camel(snake: string): string {
-  return snake.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
-}
-
-/** List and set attributes are pluralised unless they hold at most one item (then an object). */
-function pluralize(name: string): string {
-  if (name.endsWith("ss")) return `${name}es`;
-  if (name.endsWith("s")) return name;
-  if (/[^aeiou]y$/.test(name)) return `${name.slice(0, -1)}ies`;
-  return `${name}s`;
-}
-
-function pulumiName(tfName: string, attr: TfAttr): string {
-  const isList = attr.type === "TypeList" || attr.type === "TypeSet";
-  return camel(isList && attr.maxItems !== 1 ? pluralize(tfName) : tfName);
-}
-
-/** tokens.MakeStandard under module "index": tencentcloud_eip_association -> tencentcloud:index/eipAssociation:EipAssociation. */
-function tfToken(tfName: string, dataSource: boolean): string {
-  const rest = camel(tfName.replace(/^tencentcloud_/, ""));
-  const name = dataSource ? `get${rest[0].toUpperCase()}${rest.slice(1)}` : rest;
-  return dataSource ? `tencentcloud:index/${name}:${name}` : `tencentcloud:index/${name}:${name[0].toUpperCase()}${name.slice(1)}`;
-}
 
 // ---- One checker for both schemas -------------------------------------------------------------
 
