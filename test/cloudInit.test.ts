@@ -27,15 +27,24 @@ test("starts with the cloud-config header and installs Docker", () => {
   expect(config.packages).toContain("docker.io");
 });
 
-test("writes the CA, server certificate and a 0600 server key, and nothing more secret", () => {
+test("writes the CA, server certificate and server key with the CIS modes, root-owned, and nothing more secret", () => {
   const { config } = render();
   expect(file(config, "/etc/docker/tls/ca.pem").content).toBe(certPem);
   expect(file(config, "/etc/docker/tls/server-cert.pem").content).toBe(certPem);
   const serverKey = file(config, "/etc/docker/tls/server-key.pem");
   expect(serverKey.content).toBe(keyPem);
-  expect(serverKey.permissions).toBe("0600");
+  // CIS Docker Benchmark 3.19-3.22: CA and server certificate 0444, server key 0400, all root:root.
+  expect(serverKey).toMatchObject({ permissions: "0400", owner: "root:root" });
+  expect(file(config, "/etc/docker/tls/ca.pem")).toMatchObject({ permissions: "0444", owner: "root:root" });
+  expect(file(config, "/etc/docker/tls/server-cert.pem")).toMatchObject({ permissions: "0444", owner: "root:root" });
+  expect(file(config, "/etc/docker/daemon.json")).toMatchObject({ permissions: "0644", owner: "root:root" });
   const keys = config.write_files.filter((w) => w.content.includes("PRIVATE KEY"));
   expect(keys.map((w) => w.path)).toEqual(["/etc/docker/tls/server-key.pem"]);
+});
+
+test("SYN cookies stay on: these hosts face the internet", () => {
+  const sysctl = file(render().config, "/etc/sysctl.d/90-tikv.conf").content;
+  expect(sysctl.split("\n")).toContain("net.ipv4.tcp_syncookies = 1");
 });
 
 test("daemon.json serves TCP 2376 with tls and tlsverify, log rotation, live-restore and mirrors", () => {

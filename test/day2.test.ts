@@ -49,9 +49,9 @@ describe("upgrading tikvVersion", () => {
     const untouched = after.resources.filter((r) =>
       r.type === "docker:index/volume:Volume" || r.type === TC.instance || r.type === TC.eip ||
       r.type.startsWith("tls:") || r.type === "pulumi:providers:docker");
-    // 8 volumes (6 data, 2 monitoring), 3 CVMs, 3 EIPs, 26 TLS resources (CA, operator, 3 Docker
-    // servers, 3 component certificates, Prometheus), 3 providers.
-    expect(untouched.length).toBe(8 + 3 + 3 + 26 + 3);
+    // 8 volumes (6 data, 2 monitoring), 3 CVMs, 3 EIPs, 31 TLS resources (Docker CA, operator, 3
+    // Docker servers; cluster CA, 3 component certificates, Prometheus, admin), 3 providers.
+    expect(untouched.length).toBe(8 + 3 + 3 + 31 + 3);
     const names = new Set(changed(before, after).map((d) => d.name));
     expect(untouched.filter((r) => names.has(r.name))).toEqual([]);
   });
