@@ -8,7 +8,7 @@ import { DaemonJson } from "../lib/dockerDaemon";
 import { pingDocker } from "../lib/dockerProbe";
 import { dockerReadyProvider } from "../components/dockerReady";
 import { RunningDockerd, freePort, startDockerd } from "./support/dockerd";
-import { ProgramRun, runProgram, unwrap } from "./support/harness";
+import { ProgramRun, byName, runProgram, unwrap } from "./support/harness";
 import { mockState } from "./support/mocks";
 import { Issued, issue, tempDir } from "./support/openssl";
 import { certSpec, renderedHosts, writtenFile } from "./support/program";
@@ -266,4 +266,63 @@ describeWithTools(["dockerd", "docker", "openssl"], "a real dockerd with the pro
       fs.rmSync(otherDir, { recursive: true, force: true });
     }
   }, 60_000);
+
+  /**
+   * The program's container hardening, run for real: a tiny busybox image stands in for PD (root)
+   * and Prometheus (nobody); the key is uploaded the way the Docker provider does it, a tar entry
+   * with no owner (so root:root) and the program's mode, through the archive API.
+   */
+  test("hardened containers: no capabilities, no privilege gain, and each process reads its own key and no other user can", () => {
+    const run = runs[0].run;
+    const docker = (args: string[], input?: Buffer) => spawnSync("docker", [
+      "--tlsverify", "--tlscacert", ca.certPath, "--tlscert", client.certPath, "--tlskey", client.keyPath,
+      "-H", `tcp://127.0.0.1:${port}`, ...args,
+    ], { encoding: "utf8", input });
+    const work = tempDir("hardening");
+    fs.mkdirSync(path.join(work, "rootfs", "bin"), { recursive: true });
+    fs.copyFileSync("/bin/busybox", path.join(work, "rootfs", "bin", "busybox"));
+    execFileSync("tar", ["-C", path.join(work, "rootfs"), "-cf", path.join(work, "rootfs.tar"), "."]);
+    expect(docker(["import", path.join(work, "rootfs.tar"), "tikv-cvm-test/busybox:1"]).status).toBe(0);
+
+    interface Spec { capabilities?: { drops: string[] }; securityOpts?: string[]; groupAdds?: string[]; uploads: unknown }
+    const spec = (name: string) => {
+      const inputs = unwrap(byName(run, name).inputs) as unknown as Spec;
+      const uploads = inputs.uploads as { file: string; content: string; permissions?: string }[];
+      return { ...inputs, key: uploads.find((u) => u.content.includes("PRIVATE KEY"))! };
+    };
+    /** Creates the container from the program's spec, uploads its key, runs `script`, returns its output. */
+    const runAs = (name: string, user: string, script: string, groupAdds?: string[]): { status: number | null; out: string } => {
+      const s = spec(name);
+      const flags = [
+        ...(s.capabilities?.drops ?? []).flatMap((c) => ["--cap-drop", c]),
+        ...(s.securityOpts ?? []).flatMap((o) => ["--security-opt", o]),
+        ...(groupAdds ?? s.groupAdds ?? []).flatMap((g) => ["--group-add", g]),
+      ];
+      const created = docker(["create", "--network", "none", "--user", user, ...flags, "tikv-cvm-test/busybox:1", "/bin/busybox", "sh", "-c", script]);
+      expect(created.status).toBe(0);
+      const id = created.stdout.trim();
+      // The provider's upload: one tar entry named by the absolute path, no owner, the program's mode.
+      const stage = path.join(work, name);
+      fs.mkdirSync(path.dirname(path.join(stage, s.key.file)), { recursive: true });
+      fs.writeFileSync(path.join(stage, s.key.file), s.key.content);
+      const tarball = execFileSync("tar", ["-C", stage, "--owner=0", "--group=0", "--numeric-owner", `--mode=${s.key.permissions}`, "-cf", "-", s.key.file.slice(1)]);
+      expect(docker(["cp", "-", `${id}:/`], tarball).status).toBe(0);
+      const started = docker(["start", "-a", id]);
+      docker(["rm", "-f", id]);
+      return { status: started.status, out: `${started.stdout}${started.stderr}`.trim() };
+    };
+    const pdKey = spec("tikv-dev-cluster-pd1").key.file;
+    const promKey = spec("tikv-dev-monitoring-prometheus").key.file;
+    const read = (file: string) => `/bin/busybox stat -c '%a %u:%g' ${file} && /bin/busybox cat ${file} >/dev/null && echo read`;
+
+    // PD runs as root with every capability dropped: it reads its 0400 key, and its effective set is empty.
+    const pd = runAs("tikv-dev-cluster-pd1", "0", `${read(pdKey)}; /bin/busybox grep -E '^(CapEff|NoNewPrivs)' /proc/self/status`);
+    expect(pd.out).toMatch(/^400 0:0\nread\nCapEff:\s+0000000000000000\nNoNewPrivs:\s+1$/);
+    // Prometheus runs as nobody with group 0 added: it reads its 0440 key...
+    expect(runAs("tikv-dev-monitoring-prometheus", "65534:65534", read(promKey)).out).toBe("440 0:0\nread");
+    // ...which no other user in the container can, and nobody without that group cannot either.
+    const denied = runAs("tikv-dev-monitoring-prometheus", "65534:65534", read(promKey), []);
+    expect([denied.status, denied.out]).toEqual([1, expect.stringMatching(/Permission denied/)]);
+    fs.rmSync(work, { recursive: true, force: true });
+  }, 120_000);
 });
