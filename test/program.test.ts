@@ -514,3 +514,10 @@ test("missing credentials are reported with the environment variables to set", a
   await expect(runProgram({}, { env: { TENCENTCLOUD_SECRET_ID: undefined, TENCENTCLOUD_SECRET_KEY: undefined } }))
     .rejects.toThrow(/TENCENTCLOUD_SECRET_ID/);
 });
+
+test("Tencent Cloud credentials in the stack config must be secrets", async () => {
+  await expect(runProgram({ "tencentcloud:secretKey": "plain-key" })).rejects.toThrow(/tencentcloud:secretKey: is stored in plaintext[\s\S]*--secret/);
+  const run = await runProgram({ "tencentcloud:secretId": "AKID-x", "tencentcloud:secretKey": "encrypted-key", "tikv-cvm:monitoring": "false" },
+    { secretKeys: ["tencentcloud:secretId", "tencentcloud:secretKey"] });
+  expect(run.outputs.mode).toBe("cvm");
+});
