@@ -130,7 +130,7 @@ interface Placement {
 function localPlacement(): Placement {
   const engine = new LocalEngine(`${prefix}-local`, { networkName: prefix });
   return {
-    hosts: plan.hosts.map((hostPlan) => ({ plan: hostPlan, provider: engine.provider, operatorAddress: "127.0.0.1" })),
+    hosts: plan.hosts.map((hostPlan) => ({ plan: hostPlan, provider: engine.provider, dockerApi: { kind: "environment" as const }, operatorAddress: "127.0.0.1" })),
     networking: { kind: "bridge", network: engine.networkName, namePrefix: prefix },
     dockerHosts: plan.hosts.map(() => "this machine's engine (DOCKER_HOST or the default socket)"),
     dockerEnvs: plan.hosts.map(() => pulumi.output("")),

@@ -1,6 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { encodeUserData, renderCloudConfig } from "../lib/cloudInit";
+import { DockerEndpoint } from "../lib/dockerApi";
 import { HostPlan, PORTS } from "../lib/topology";
 import * as tc from "../tencentcloud/bindings";
 import { DockerReady } from "./dockerReady";
@@ -45,6 +46,8 @@ export class DockerHost extends pulumi.ComponentResource {
   /** `tcp://<EIP>:2376`, resolved only once the daemon has answered. */
   public readonly dockerHost: pulumi.Output<string>;
   public readonly provider: docker.Provider;
+  /** The same API for the calls the provider cannot make; carries the operator's key (secret). */
+  public readonly dockerApi: pulumi.Output<DockerEndpoint>;
 
   constructor(name: string, args: DockerHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tikv-cvm:host:DockerHost", name, {}, opts);
@@ -126,6 +129,8 @@ export class DockerHost extends pulumi.ComponentResource {
       keyMaterial: args.pki.clientKeyPem,
     }, { parent: this });
 
+    this.dockerApi = pulumi.all([ready.id, eip.publicIp, args.pki.caCertPem, args.pki.clientCertPem, args.pki.clientKeyPem])
+      .apply(([, host, caPem, certPem, keyPem]): DockerEndpoint => ({ kind: "tls", host, port: PORTS.docker, caPem, certPem, keyPem }));
     this.publicIp = eip.publicIp;
     this.operatorAddress = eip.publicIp;
     this.privateIp = pulumi.output(privateIp);

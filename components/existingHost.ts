@@ -1,5 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { DockerEndpoint } from "../lib/dockerApi";
 import { HostPlan } from "../lib/topology";
 import { DockerReady } from "./dockerReady";
 
@@ -19,6 +20,8 @@ export class ExistingHost extends pulumi.ComponentResource {
   public readonly provider: docker.Provider;
   public readonly operatorAddress: string;
   public readonly dockerHost: pulumi.Output<string>;
+  /** The same API for the calls the provider cannot make; carries the client key (secret). */
+  public readonly dockerApi: pulumi.Output<DockerEndpoint>;
 
   constructor(name: string, args: ExistingHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tikv-cvm:host:ExistingHost", name, {}, opts);
@@ -44,6 +47,8 @@ export class ExistingHost extends pulumi.ComponentResource {
       certMaterial: args.certPem,
       keyMaterial: pulumi.secret(args.keyPem),
     }, { parent: this });
+    this.dockerApi = pulumi.all([ready.id, args.caPem, args.certPem, args.keyPem]).apply(([, caPem, certPem, keyPem]): DockerEndpoint =>
+      ({ kind: "tls", host: url.hostname, port: Number(url.port), caPem, certPem, keyPem }));
     this.registerOutputs({ dockerHost: this.dockerHost });
   }
 }

@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { CONTAINER_HARDENING, FILE_MODES, KEY_READER_GROUP } from "../lib/containerSecurity";
+import { CONTAINER_HARDENING, FILE_MODES, KEY_READER_GROUP, PIDS_LIMIT } from "../lib/containerSecurity";
 import { RETAIN_LABEL } from "../lib/labels";
 import { MONITORING_MIB } from "../lib/memoryBudget";
 import {
@@ -9,6 +9,7 @@ import {
   PROMETHEUS_IMAGE, PROMETHEUS_TLS, grafanaDashboard, grafanaDashboardProvider, grafanaDatasource, prometheusConfig,
 } from "../lib/monitoringConfig";
 import { ClusterPlan, PORTS } from "../lib/topology";
+import { PidsLimit } from "./pidsLimit";
 import { ClusterHost, ClusterNetworking } from "./tikvCluster";
 
 export interface MonitoringArgs {
@@ -102,6 +103,7 @@ export class Monitoring extends pulumi.ComponentResource {
       // grafana/grafana builds on BASE_IMAGE=alpine (their Dockerfiles).
       healthcheck: { tests: ["CMD", "wget", "-q", "-O", "/dev/null", `http://127.0.0.1:${PORTS.prometheus}/-/ready`], interval: "15s", timeout: "5s", retries: 3, startPeriod: "30s" },
     }, { parent: this, provider, deleteBeforeReplace: true });
+    new PidsLimit(`${name}-prometheus-pids`, { endpoint: args.host.dockerApi, containerId: prometheus.id, limit: PIDS_LIMIT.prometheus }, { parent: this });
 
     const password = new random.RandomPassword(`${name}-grafana-admin`, { length: 24, special: false }, { parent: this });
     const grafanaImage = new docker.RemoteImage(`${name}-grafana-image`, { name: GRAFANA_IMAGE, keepLocally: true }, { parent: this, provider });
@@ -123,7 +125,7 @@ export class Monitoring extends pulumi.ComponentResource {
       );
     }
     const scheme = https ? "https" : "http";
-    new docker.Container(`${name}-grafana`, {
+    const grafana = new docker.Container(`${name}-grafana`, {
       ...common,
       ...placement("grafana", [{ internal: PORTS.grafana, external: PORTS.grafana, ip: "127.0.0.1" }]),
       name: bridge ? `${bridge.namePrefix}-grafana` : "grafana",
@@ -141,6 +143,7 @@ export class Monitoring extends pulumi.ComponentResource {
         interval: "15s", timeout: "5s", retries: 3, startPeriod: "30s",
       },
     }, { parent: this, provider, deleteBeforeReplace: true, dependsOn: [prometheus] });
+    new PidsLimit(`${name}-grafana-pids`, { endpoint: args.host.dockerApi, containerId: grafana.id, limit: PIDS_LIMIT.grafana }, { parent: this });
 
     this.grafanaUrl = bridge || !https
       ? pulumi.output(`http://127.0.0.1:${PORTS.grafana}`)

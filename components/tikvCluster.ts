@@ -5,16 +5,20 @@ import {
   DATA_DIR, PD_CONFIG_PATH, TIKV_CONFIG_PATH, TLS_FILES, healthcheckCommand, pdArgs, pdConfigToml,
   tikvArgs, tikvConfigToml,
 } from "../lib/clusterConfig";
-import { CONTAINER_HARDENING, FILE_MODES } from "../lib/containerSecurity";
+import { CONTAINER_HARDENING, FILE_MODES, PIDS_LIMIT } from "../lib/containerSecurity";
+import { DockerEndpoint } from "../lib/dockerApi";
 import { RETAIN_LABEL } from "../lib/labels";
 import { MemoryBudget } from "../lib/memoryBudget";
 import { ClusterPlan, HostPlan, PORTS } from "../lib/topology";
+import { PidsLimit } from "./pidsLimit";
 import { RolloutGate } from "./rollout";
 
 /** What the cluster needs of a host: its plan, the provider for its engine, how the operator reaches it. */
 export interface ClusterHost {
   readonly plan: HostPlan;
   readonly provider: docker.Provider;
+  /** The same engine for the Engine API calls the provider cannot make (pids limits). */
+  readonly dockerApi: pulumi.Input<DockerEndpoint>;
   /** Address the operator's machine reaches PD's client port on (an EIP, a listed address, 127.0.0.1). */
   readonly operatorAddress: pulumi.Input<string>;
 }
@@ -160,6 +164,7 @@ export class TikvCluster extends pulumi.ComponentResource {
         wait: true,
         waitTimeout: 300,
       }, { parent: this, provider, deleteBeforeReplace: true, dependsOn: [before, ...m.dependsOn] });
+      new PidsLimit(`${prefix}-pids`, { endpoint: m.host.dockerApi, containerId: container.id, limit: PIDS_LIMIT[m.kind] }, { parent: this });
       afterGates.push({
         member: m.memberName,
         gate: new RolloutGate(`${prefix}-after`, {

@@ -76,6 +76,7 @@ describe("3 hosts in the recipe's shape", () => {
       [T.signed]: 8,
       [T.ready]: 3,
       "pulumi-nodejs:dynamic/tikv-cvm:RolloutGate": 12,
+      "pulumi-nodejs:dynamic/tikv-cvm:PidsLimit": 6,
       "pulumi:pulumi:StackReference": 1,
       "pulumi:pulumi:Stack": 1,
       [T.dockerProvider]: 3,
@@ -412,6 +413,22 @@ describe("containers hold only what they need", () => {
     }
   });
 
+  test("every container gets a pids limit through its own host's Docker API, with the key kept secret", () => {
+    const limits = ofType(run, "pulumi-nodejs:dynamic/tikv-cvm:PidsLimit");
+    const containers = ofType(run, T.container);
+    expect(limits.map((l) => l.inputs.containerId).sort()).toEqual(containers.map((c) => c.id).sort());
+    for (const l of limits) {
+      const container = containers.find((c) => c.id === l.inputs.containerId)!;
+      expect([l.name, l.inputs.limit]).toEqual([l.name, /prometheus|grafana/.test(l.name) ? 1024 : 4096]);
+      expect(isSecret(l.inputs.endpoint)).toBe(true);
+      const endpoint = unwrap(l.inputs.endpoint) as { kind: string; host: string; port: number; certPem: string };
+      // The same engine as the container's provider, with the operator's Docker certificate.
+      const provider = run.resources.find((r) => r.type === T.dockerProvider && container.provider?.includes(`::${r.name}::`))!;
+      expect(`tcp://${endpoint.host}:${endpoint.port}`).toBe(provider.inputs.host);
+      expect(endpoint).toMatchObject({ kind: "tls", certPem: run.outputs.clientCertPem });
+    }
+  });
+
   test("keys are 0400 for root-run PD and TiKV, 0440 with group 0 for non-root Prometheus and Grafana; certificates 0444", () => {
     for (const c of ofType(run, T.container)) {
       const uploads = unwrap(c.inputs.uploads) as { file: string; content: string; permissions?: string }[];
@@ -465,6 +482,12 @@ describe("mode local", () => {
     const published = ofType(run, T.container).flatMap((c) => ((c.inputs.ports ?? []) as { ip: string; external: number }[]));
     expect(published.map((p) => `${p.ip}:${p.external}`).sort()).toEqual(["127.0.0.1:2379", "127.0.0.1:3000"]);
     expect(ofType(run, T.volume).map((v) => v.inputs.name)).toEqual(expect.arrayContaining(["tikv-dev-pd1-data", "tikv-dev-tikv3-data"]));
+  });
+
+  test("pids limits go through this machine's engine, found as the docker CLI finds it", () => {
+    const limits = ofType(run, "pulumi-nodejs:dynamic/tikv-cvm:PidsLimit");
+    expect(limits).toHaveLength(ofType(run, T.container).length);
+    for (const l of limits) expect(unwrap(l.inputs.endpoint)).toEqual({ kind: "environment" });
   });
 
   test("certificates name the containers; outputs point at this machine", () => {

@@ -7,6 +7,7 @@ import { TUNING_SCRIPT_PATH } from "../lib/cloudInit";
 import { DaemonJson } from "../lib/dockerDaemon";
 import { pingDocker } from "../lib/dockerProbe";
 import { dockerReadyProvider } from "../components/dockerReady";
+import { pidsLimitProvider } from "../components/pidsLimit";
 import { RunningDockerd, freePort, startDockerd } from "./support/dockerd";
 import { ProgramRun, byName, runProgram, unwrap } from "./support/harness";
 import { mockState } from "./support/mocks";
@@ -120,6 +121,25 @@ describeWithTools(["dockerd", "docker", "openssl"], "a real dockerd with the pro
       iptables: false,
       bridge: "none",
     };
+  }
+
+  /** The docker CLI against the test daemon, with the operator's certificate. */
+  function dockerCli(args: string[], input?: Buffer) {
+    return spawnSync("docker", ["--tlsverify", "--tlscacert", ca.certPath, "--tlscert", client.certPath, "--tlskey", client.keyPath,
+      "-H", `tcp://127.0.0.1:${port}`, ...args], { encoding: "utf8", input });
+  }
+
+  let imported = false;
+  /** A one-binary image (no image can be pulled here): /bin/busybox in an empty root, imported once. */
+  function busyboxImage(): void {
+    if (imported) return;
+    const work = tempDir("busybox");
+    fs.mkdirSync(path.join(work, "rootfs", "bin"), { recursive: true });
+    fs.copyFileSync("/bin/busybox", path.join(work, "rootfs", "bin", "busybox"));
+    execFileSync("tar", ["-C", path.join(work, "rootfs"), "-cf", path.join(work, "rootfs.tar"), "."]);
+    expect(dockerCli(["import", path.join(work, "rootfs.tar"), "tikv-cvm-test/busybox:1"]).status).toBe(0);
+    fs.rmSync(work, { recursive: true, force: true });
+    imported = true;
   }
 
   beforeAll(async () => {
@@ -274,15 +294,9 @@ describeWithTools(["dockerd", "docker", "openssl"], "a real dockerd with the pro
    */
   test("hardened containers: no capabilities, no privilege gain, and each process reads its own key and no other user can", () => {
     const run = runs[0].run;
-    const docker = (args: string[], input?: Buffer) => spawnSync("docker", [
-      "--tlsverify", "--tlscacert", ca.certPath, "--tlscert", client.certPath, "--tlskey", client.keyPath,
-      "-H", `tcp://127.0.0.1:${port}`, ...args,
-    ], { encoding: "utf8", input });
+    const docker = dockerCli;
     const work = tempDir("hardening");
-    fs.mkdirSync(path.join(work, "rootfs", "bin"), { recursive: true });
-    fs.copyFileSync("/bin/busybox", path.join(work, "rootfs", "bin", "busybox"));
-    execFileSync("tar", ["-C", path.join(work, "rootfs"), "-cf", path.join(work, "rootfs.tar"), "."]);
-    expect(docker(["import", path.join(work, "rootfs.tar"), "tikv-cvm-test/busybox:1"]).status).toBe(0);
+    busyboxImage();
 
     interface Spec { capabilities?: { drops: string[] }; securityOpts?: string[]; groupAdds?: string[]; uploads: unknown }
     const spec = (name: string) => {
@@ -325,4 +339,37 @@ describeWithTools(["dockerd", "docker", "openssl"], "a real dockerd with the pro
     expect([denied.status, denied.out]).toEqual([1, expect.stringMatching(/Permission denied/)]);
     fs.rmSync(work, { recursive: true, force: true });
   }, 120_000);
+
+  test("pids limit: set through the Engine API on the TLS endpoint and on this machine's socket, read back, enforced", async () => {
+    busyboxImage();
+    const created = dockerCli(["run", "-d", "--network", "none", "tikv-cvm-test/busybox:1", "/bin/busybox", "sleep", "60"]);
+    expect(created.status).toBe(0);
+    const id = created.stdout.trim();
+    const limitOf = () => JSON.parse(dockerCli(["inspect", id]).stdout)[0].HostConfig.PidsLimit as number | null;
+    try {
+      expect(limitOf() ?? 0).toBe(0);
+      // Mode cvm / existing: the host's TLS endpoint with the operator's certificate.
+      const tlsEndpoint = { kind: "tls" as const, host: "127.0.0.1", port, caPem: ca.certPem, certPem: client.certPem, keyPem: client.keyPem };
+      const result = await pidsLimitProvider.create({ endpoint: tlsEndpoint, containerId: id, limit: 12 });
+      expect(result.outs).toEqual({ containerId: id, limit: 12 });
+      expect(limitOf()).toBe(12);
+      // Mode local: the engine found as the docker CLI finds it.
+      const saved = process.env.DOCKER_HOST;
+      process.env.DOCKER_HOST = `unix://${dir}/docker.sock`;
+      try {
+        await pidsLimitProvider.update!(id, { containerId: id, limit: 12 }, { endpoint: { kind: "environment" }, containerId: id, limit: 10 });
+      } finally {
+        if (saved === undefined) delete process.env.DOCKER_HOST; else process.env.DOCKER_HOST = saved;
+      }
+      expect(limitOf()).toBe(10);
+      // The kernel enforces it: 20 more processes do not fit in 10.
+      const forks = dockerCli(["exec", id, "/bin/busybox", "sh", "-c",
+        "for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do /bin/busybox sleep 5 & done; echo forked"]);
+      expect(`${forks.stdout}${forks.stderr}`).toMatch(/can't fork|Resource temporarily unavailable/);
+      // A refusal names the container.
+      await expect(pidsLimitProvider.create({ endpoint: tlsEndpoint, containerId: "no-such-container", limit: 12 })).rejects.toThrow(/no-such-container/);
+    } finally {
+      dockerCli(["rm", "-f", id]);
+    }
+  }, 60_000);
 });

@@ -12,6 +12,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { readyOutputs } from "../components/dockerReady";
+import { pidsLimitOutputs } from "../components/pidsLimit";
 import { rolloutGateProvider } from "../components/rollout";
 import { TOKENS } from "../tencentcloud/bindings";
 import { Declared, ProgramRun, SECRET_SIG, isSecret, runProgram, unwrap } from "./support/harness";
@@ -110,6 +111,7 @@ function holdsSecret(w: Walk, value: unknown): boolean {
 async function dynamicOutputs(r: Declared): Promise<Record<string, unknown> | undefined> {
   const inputs = unwrap(r.inputs) as never;
   if (r.type === "pulumi-nodejs:dynamic/tikv-cvm:DockerReady") return readyOutputs(inputs) as unknown as Record<string, unknown>;
+  if (r.type === "pulumi-nodejs:dynamic/tikv-cvm:PidsLimit") return pidsLimitOutputs(inputs) as unknown as Record<string, unknown>;
   if (r.type === "pulumi-nodejs:dynamic/tikv-cvm:RolloutGate") return (await rolloutGateProvider.create(inputs)).outs as unknown as Record<string, unknown>;
   return undefined;
 }
