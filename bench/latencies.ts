@@ -19,6 +19,8 @@ export const LATENCY_S: Readonly<Record<string, number>> = {
   // One successful probe once Docker is up (the boot itself is in the instance's figure).
   "tikv-cvm:DockerReady": 2,
   "tikv-cvm:RolloutGate": 0.5,
+  // Two Engine API calls (update, inspect).
+  "tikv-cvm:PidsLimit": 0.5,
   "docker:Provider": 0,
   "docker:Volume": 1,
   "docker:RemoteImage": 60,
