@@ -13,7 +13,7 @@ import { ProgramRun, byName, runProgram, unwrap } from "./support/harness";
 import { mockState } from "./support/mocks";
 import { Issued, issue, tempDir } from "./support/openssl";
 import { certSpec, renderedHosts, writtenFile } from "./support/program";
-import { serializeReadyProvider } from "./support/serialized";
+import { serializeProvider, serializeReadyProvider } from "./support/serialized";
 import { describeWithTools } from "./support/tools";
 
 const FIVE_NODES = { "tikv-cvm:nodeCount": "5", "tikv-cvm:sshPublicKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA me@laptop" };
@@ -366,6 +366,10 @@ describeWithTools(["dockerd", "docker", "openssl"], "a real dockerd with the pro
       const forks = dockerCli(["exec", id, "/bin/busybox", "sh", "-c",
         "for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do /bin/busybox sleep 5 & done; echo forked"]);
       expect(`${forks.stdout}${forks.stderr}`).toMatch(/can't fork|Resource temporarily unavailable/);
+      // As the engine runs it: serialized, loaded back, then called.
+      const serialized = (await serializeProvider(pidsLimitProvider)).load();
+      await serialized.update!(id, { containerId: id, limit: 10 }, { endpoint: tlsEndpoint, containerId: id, limit: 11 });
+      expect(limitOf()).toBe(11);
       // A refusal names the container.
       await expect(pidsLimitProvider.create({ endpoint: tlsEndpoint, containerId: "no-such-container", limit: 12 })).rejects.toThrow(/no-such-container/);
     } finally {

@@ -1,6 +1,7 @@
 // The readiness resource's provider must survive the engine's function serializer: no error, no
 // captured secrets, and no modules beyond what it uses.
-import { serializeReadyProvider } from "./support/serialized";
+import { builtinModules } from "module";
+import { serializeProvider, serializeReadyProvider } from "./support/serialized";
 
 test("serializes to a small, self-contained module that only requires https", async () => {
   const serialized = await serializeReadyProvider();
@@ -30,4 +31,18 @@ test("the rollout gate's provider serializes too, needing only http and https", 
   const requires = [...sf.text.matchAll(/require\(["']([^"']+)["']\)/g)].map((m) => m[1]);
   expect(new Set(requires)).toEqual(new Set(["http", "https"]));
   expect(sf.text.length).toBeLessThan(32 * 1024);
+});
+
+test("the pids-limit provider serializes with Node built-ins only and no secret", async () => {
+  const { pidsLimitProvider } = await import("../components/pidsLimit");
+  const serialized = await serializeProvider(pidsLimitProvider);
+  expect(serialized.containsSecrets).toBe(false);
+  const requires = [...serialized.text.matchAll(/require\(["']([^"']+)["']\)/g)].map((m) => m[1]);
+  // Node's own modules only (the serializer may name path as path/posix).
+  expect(requires.filter((r) => !builtinModules.includes(r))).toEqual([]);
+  const provider = serialized.load();
+  expect(await provider.diff!("id", { containerId: "a", limit: 10 }, { endpoint: { kind: "environment" }, containerId: "a", limit: 10 }))
+    .toEqual({ changes: false, replaces: [] });
+  expect(await provider.diff!("id", { containerId: "a", limit: 10 }, { endpoint: { kind: "environment" }, containerId: "b", limit: 10 }))
+    .toEqual({ changes: true, replaces: ["containerId"] });
 });

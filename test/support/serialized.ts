@@ -28,3 +28,19 @@ export async function serializeReadyProvider(): Promise<SerializedProvider> {
     },
   };
 }
+
+/** Any dynamic provider, serialized as the engine does it and loaded back as the engine's host would. */
+export async function serializeProvider<T>(provider: T): Promise<{ text: string; containsSecrets: boolean; load(): T }> {
+  const sf = await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true });
+  return {
+    text: sf.text,
+    containsSecrets: sf.containsSecrets,
+    load() {
+      const file = path.join(tempDir("serialized"), "provider.js");
+      fs.writeFileSync(file, sf.text);
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const mod = require(file) as Record<string, () => T>;
+      return mod[sf.exportName]();
+    },
+  };
+}
