@@ -57,6 +57,15 @@ export interface TikvClusterArgs {
 /** TiKV checks at start-up that it may open 82,920 files; PingCAP deploys with 1,000,000. */
 const NOFILE = 1_000_000;
 const REPLICAS = 3;
+/**
+ * Seconds PD and TiKV get to exit after SIGTERM, both on `docker stop` (stopTimeout) and when the
+ * engine deletes or replaces the container: the Docker provider deletes by stopping with
+ * `destroy_grace_seconds` (default 0, i.e. SIGKILL at once) and then force-removing
+ * (kreuzwerker/terraform-provider-docker v3.9.0, internal/provider/resource_docker_container_funcs.go,
+ * resourceDockerContainerDelete). 90 s is what TiUP relies on: systemd's default TimeoutStopSec
+ * (pingcap/tiup pkg/cluster/module/systemd.go).
+ */
+export const STOP_GRACE_SECONDS = 90;
 
 /** A digest of what makes a container what it is: when it changes, the container is replaced. */
 function specDigest(imageId: pulumi.Input<string>, spec: object): pulumi.Output<string> {
@@ -143,8 +152,10 @@ export class TikvCluster extends pulumi.ComponentResource {
         // Stated explicitly, or the provider shows a perpetual diff (pulumi-docker#1272).
         logDriver: "json-file",
         logOpts: { "max-size": "100m", "max-file": "3" },
-        // Lets PD hand over leadership and TiKV flush before SIGKILL.
-        stopTimeout: 60,
+        // Lets PD hand over leadership and TiKV close its engines before SIGKILL, on `docker stop`
+        // and on every replacement or deletion by the engine.
+        stopTimeout: STOP_GRACE_SECONDS,
+        destroyGraceSeconds: STOP_GRACE_SECONDS,
         volumes: [{ volumeName: volume.name, containerPath: DATA_DIR }],
         uploads,
         healthcheck: { tests: healthcheckCommand(m.healthUrl, tls), interval: "10s", timeout: "5s", retries: 3, startPeriod: "60s" },
