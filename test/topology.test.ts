@@ -135,7 +135,7 @@ describe("memory and disk budget", () => {
   test("with TLS, PD and TiKV name their certificates, with PD's own key names", () => {
     const b = planMemory(hostShare(4, true, false));
     const tikv = parse(tikvConfigToml(b, 40, true)) as Record<string, Record<string, unknown>>;
-    const pd = parse(pdConfigToml(3, true)) as Record<string, Record<string, unknown>>;
+    const pd = parse(pdConfigToml(3, true, b)) as Record<string, Record<string, unknown>>;
     expect(tikv.security).toEqual({ "ca-path": "/etc/tikv-cvm-tls/ca.pem", "cert-path": "/etc/tikv-cvm-tls/cert.pem", "key-path": "/etc/tikv-cvm-tls/key.pem" });
     expect(pd.security).toEqual({ "cacert-path": "/etc/tikv-cvm-tls/ca.pem", "cert-path": "/etc/tikv-cvm-tls/cert.pem", "key-path": "/etc/tikv-cvm-tls/key.pem" });
     expect(parse(tikvConfigToml(b, 40, false)).security).toBeUndefined();
@@ -148,7 +148,7 @@ describe("memory and disk budget", () => {
     expect(tikv.storage["reserve-space"]).toBe("2GB");
     expect((tikv.storage["block-cache"] as Record<string, unknown>).capacity).toBe(`${b.tikvBlockCacheMiB}MB`);
     expect(tikv["raft-engine"]["memory-limit"]).toBe(`${b.tikvRaftEngineMiB}MB`);
-    const pd = parse(pdConfigToml(3, false)) as Record<string, Record<string, unknown>>;
+    const pd = parse(pdConfigToml(3, false, b)) as Record<string, Record<string, unknown>>;
     expect(pd["pd-server"]["dashboard-address"]).toBe("none");
     expect(pd.replication["max-replicas"]).toBe(3);
   });

@@ -150,7 +150,10 @@ export async function runProgram(
         return undefined;
       });
       try {
-        program = (await import("../../index")) as Record<string, unknown>;
+        // index.ts exports its main function (`export =`); its result is the stack's outputs.
+        const loaded = (await import("../../index")) as { default?: unknown };
+        const main = (loaded.default ?? loaded) as () => Promise<Record<string, unknown>>;
+        program = await main();
       } catch (err) {
         // Thrown inside the stack's constructor it would be an unhandled rejection: rethrow below.
         failure = err;
