@@ -64,14 +64,17 @@ while :; do
     if echo "$list" | jq -e --arg u "$PD_PEER_URL" '.members[]? | select((.name // "") == "" and ((.peer_urls // []) | index($u)))' >/dev/null; then
       [ -n "$PD_INITIAL_CLUSTER" ] || { say "listed as an unstarted member but not part of the initial cluster"; exit 1; }
       say "starting as a member of the initial cluster"
+      # shellcheck disable=SC2093 # exec ends the loop on purpose
       exec "$PD_SERVER" "$@" --initial-cluster="$PD_INITIAL_CLUSTER"
     fi
     say "joining the running cluster through $PD_JOIN"
+    # shellcheck disable=SC2093
     exec "$PD_SERVER" "$@" --join="$PD_JOIN"
   done
   tries=$((tries + 1))
   if [ -n "$PD_INITIAL_CLUSTER" ] && [ "$tries" -ge "\${PD_BOOTSTRAP_TRIES:-5}" ]; then
     say "no member answers: bootstrapping $PD_INITIAL_CLUSTER"
+    # shellcheck disable=SC2093
     exec "$PD_SERVER" "$@" --initial-cluster="$PD_INITIAL_CLUSTER"
   fi
   say "no member answers yet; asking again"
