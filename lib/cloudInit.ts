@@ -91,7 +91,12 @@ function dockerDropIn(): string {
   ].join("\n");
 }
 
-/** TiKV warns at start-up about each of these (tikv/tikv components/server/src/setup.rs). */
+/**
+ * TiKV checks exactly three kernel settings at start, and only warns (tikv/tikv v8.5.7
+ * components/tikv_util/src/config.rs check_kernel, called from components/server/src/server.rs
+ * pre_start): somaxconn >= 32768, tcp_syncookies = 0, swappiness = 0. fs.file-max is not checked
+ * by TiKV; it is here so the host can honour the containers' nofile limit (PingCAP's checklist).
+ */
 function sysctlConf(): string {
   return [
     "net.core.somaxconn = 32768",

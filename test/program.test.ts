@@ -1,5 +1,6 @@
 // The whole program under mocks: what it declares, on which host, wired how.
 import { parse } from "yaml";
+import { tikvRequiredOpenFiles } from "../lib/clusterConfig";
 import { CloudConfig } from "../lib/cloudInit";
 import { TOKENS } from "../tencentcloud/bindings";
 import { Declared, ProgramRun, byName, isSecret, ofType, runProgram, unwrap } from "./support/harness";
@@ -118,8 +119,8 @@ describe("3 hosts in the recipe's shape", () => {
     for (const c of ofType(run, T.container)) {
       expect(c.inputs).toMatchObject({ networkMode: "host", restart: "unless-stopped", wait: true, logDriver: "json-file" });
       expect(c.inputs.ulimits).toEqual([{ name: "nofile", soft: 1_000_000, hard: 1_000_000 }]);
-      // TiKV's start-up check wants at least 82,920 open files.
-      expect((c.inputs.ulimits as { soft: number }[])[0].soft).toBeGreaterThanOrEqual(82_920);
+      // TiKV's start-up check (Titan on, as for every new v8.5 cluster).
+      expect((c.inputs.ulimits as { soft: number }[])[0].soft).toBeGreaterThanOrEqual(tikvRequiredOpenFiles(true));
       expect((c.inputs.image as string).startsWith("sha256:")).toBe(true);
       const test = (c.inputs.healthcheck as { tests: string[] }).tests;
       expect(test.slice(0, 2)).toEqual(["CMD", "wget"]);
