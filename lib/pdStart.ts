@@ -39,7 +39,7 @@ if [ -n "$(ls -A "$PD_DATA_DIR/member" 2>/dev/null)" ]; then
   say "member data found: restarting as $PD_NAME"
   exec "$PD_SERVER" "$@"
 fi
-if [ -s "$PD_DATA_DIR/join" ]; then
+if [ -s "$PD_DATA_DIR/join" ] && [ -n "$PD_JOIN" ]; then
   say "join file found: resuming the join"
   exec "$PD_SERVER" "$@" --join="$PD_JOIN"
 fi
