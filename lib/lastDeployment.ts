@@ -147,8 +147,6 @@ export function refusedChanges(settings: Settings, plan: ClusterPlan, last: Last
       "would be recreated with empty disks.");
     same("imageId", was.cvm.imageId, now.imageId ?? "", "a new image reinstalls the OS of every host at once, wiping the " +
       "system disk that holds PD and TiKV data. Re-image one host at a time, letting the cluster heal in between.");
-    same("systemDiskType", was.cvm.systemDiskType, now.systemDiskType, "a CVM's system disk cannot change type in " +
-      "place; the hosts would be rebuilt with empty disks.");
     if (settings.diskGB < was.cvm.systemDiskSize) {
       refuse("systemDiskSize", `${settings.diskGB} GB is below the deployed ${was.cvm.systemDiskSize} GB: a disk cannot ` +
         `shrink. ${back("systemDiskSize", was.cvm.systemDiskSize)}`);

@@ -57,7 +57,6 @@ describe("changes a running cluster cannot take are refused, naming the key and 
     ["vpcCidr", { vpcCidr: "10.1.0.0/16", subnetCidr: "10.1.1.0/24" }, /ForceNew/],
     ["availabilityZone", { availabilityZone: "ap-guangzhou-4" }, /availability_zone is ForceNew/],
     ["imageId", { imageId: "img-abcdefgh" }, /reinstalls the OS of every host/],
-    ["systemDiskType", { systemDiskType: "CLOUD_SSD" }, /cannot change type/],
     ["systemDiskSize", { systemDiskSize: "30" }, /cannot shrink/],
     ["tencentcloudRoute", { tencentcloudRoute: "bridged" }, /type tokens/],
   ])("%s %j", (key, values, why) => {
