@@ -10,6 +10,7 @@ import { Network } from "./components/network";
 import { Pki } from "./components/pki";
 import { ClusterHost, ClusterNetworking, TikvCluster } from "./components/tikvCluster";
 import { certDir, certSetupCommand, dockerEnv, dockerPsCommand, pdCtlCommand } from "./lib/commands";
+import { LastDeployment, deploymentRecord, pdInitialCluster, readLastDeployment, refusedChanges } from "./lib/lastDeployment";
 import { hostShare, localShare, planMemory } from "./lib/memoryBudget";
 import { CvmSettings, ExistingSettings, PROJECT, RawConfig, describeProblems, validateConfig } from "./lib/settings";
 import { Addressing, PORTS, planCluster } from "./lib/topology";
@@ -48,10 +49,9 @@ const tags = { project: PROJECT, stack };
 const addressing: Addressing = settings.mode === "cvm" ? { kind: "subnet", subnetCidr: settings.cvm.subnetCidr }
   : settings.mode === "existing" ? { kind: "listed", hosts: settings.existing.hosts } : { kind: "containers" };
 const plan = planCluster(settings.nodeCount, settings.pdCount, addressing, settings.clusterTls);
-const pki = new Pki(`${prefix}-pki`, { organization: `tikv-cvm ${stack}` });
 
 /** Mode cvm: network, CVMs with Docker behind mutual TLS, a provider per host. */
-function cvmHosts(cvm: CvmSettings): DockerHost[] {
+function cvmHosts(cvm: CvmSettings, pki: Pki): DockerHost[] {
   tc.useRoute(cvm.tencentcloudRoute);
   const network = new Network(`${prefix}-net`, {
     vpcCidr: cvm.vpcCidr,
@@ -137,10 +137,10 @@ function localPlacement(): Placement {
   };
 }
 
-function placement(): Placement {
+function placement(pki: Pki): Placement {
   switch (settings.mode) {
     case "cvm": {
-      const hosts = cvmHosts(settings.cvm);
+      const hosts = cvmHosts(settings.cvm, pki);
       return {
         hosts, networking: { kind: "host" },
         dockerHosts: hosts.map((h) => h.dockerHost),
@@ -165,85 +165,107 @@ function placement(): Placement {
   }
 }
 
-const placed = placement();
-const clusterHosts = placed.hosts;
-
-const clusterTls = settings.clusterTls ? new ClusterTls(`${prefix}-cluster-tls`, {
-  organization: `tikv-cvm ${stack}`,
-  hosts: clusterHosts.map((h) => ({ plan: h.plan, operatorAddress: h.operatorAddress })),
-  monitoring: settings.monitoring,
-  grafanaAddress: settings.grafanaPublic ? clusterHosts[0].operatorAddress : undefined,
-}) : undefined;
-
-// This stack's own outputs from its last deployment (a stack may read itself back:
-// pulumi/pulumi#3722): which members exist already, so only they are rolled one at a time.
-const lastDeployment = new pulumi.StackReference(`${prefix}-last-deployment`, {
-  name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${stack}`,
-});
-const deployedMembers = lastDeployment.getOutput("rolloutOrder")
-  .apply((value): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : []));
-
-const cluster = new TikvCluster(`${prefix}-cluster`, {
-  hosts: clusterHosts,
-  plan,
-  tikvVersion: settings.tikvVersion,
-  memory: (host) => planMemory(settings.mode === "local"
-    ? localShare(settings.hostMemoryGiB, settings.nodeCount, host.pdName !== undefined, settings.monitoring)
-    : hostShare(settings.hostMemoryGiB, host.pdName !== undefined, settings.monitoring && host.index === 1)),
-  diskGB: settings.diskGB,
-  networking: placed.networking,
-  tls: clusterTls && {
-    caPem: clusterTls.caCertPem,
-    hostCerts: clusterTls.hostCerts,
-    // The rollout gates present the cluster admin's certificate, never the Docker credential.
-    clientCertPem: clusterTls.adminCert.certPem,
-    clientKeyPem: clusterTls.adminCert.keyPem,
-  },
-  protect: settings.protect,
-  rolloutTimeoutMinutes: settings.rolloutTimeoutMinutes,
-  deployedMembers,
-});
-
-const monitoring = settings.monitoring ? new Monitoring(`${prefix}-monitoring`, {
-  host: clusterHosts[0],
-  plan,
-  networking: placed.networking,
-  tls: clusterTls?.monitoringCert && {
-    caPem: clusterTls.caCertPem, certPem: clusterTls.monitoringCert.certPem, keyPem: clusterTls.monitoringCert.keyPem,
-  },
-  grafanaHttps: clusterTls?.grafanaCert,
-  protect: settings.protect,
-}) : undefined;
-
-function pdCommand(subcommand: string): pulumi.Output<string> {
-  const first = clusterHosts[0];
-  const pdContainer = placed.networking.kind === "bridge" ? `${placed.networking.namePrefix}-${first.plan.pdName}` : first.plan.pdName ?? "pd1";
-  return placed.dockerEnvs[0].apply((env) => pdCtlCommand({ dockerEnv: env, pdContainer, tls: settings.clusterTls }, subcommand));
+/**
+ * This stack's own outputs from its last deployment (a stack may read itself back:
+ * pulumi/pulumi#3722): which members exist, and what the cluster was built with.
+ */
+async function readLast(): Promise<LastDeployment> {
+  const self = new pulumi.StackReference(`${prefix}-last-deployment`, {
+    name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${stack}`,
+  });
+  const [rolloutOrder, tikvStores, deployment] = await Promise.all(
+    ["rolloutOrder", "tikvStores", "deployment"].map((name) => self.getOutputValue(name)));
+  return readLastDeployment({ rolloutOrder, tikvStores, deployment });
 }
 
-export const mode = settings.mode;
-export const hosts = clusterHosts.map((h, i) => ({
-  name: h.plan.name,
-  /** The EIP (cvm), the listed address (existing) or 127.0.0.1 (local). */
-  publicIp: h.operatorAddress,
-  privateIp: h.plan.privateIp ?? h.plan.tikvHost,
-  dockerHost: placed.dockerHosts[i],
-}));
-export const pdEndpoints = cluster.pdEndpoints.apply((eps) => eps.map((e) => `${plan.scheme}://${e}`));
-/** Read back by the next deployment; see TikvClusterArgs.deployedMembers. */
-export const rolloutOrder = cluster.rolloutOrder;
-export const tikvStores = cluster.tikvStores;
-/** The Docker CA, and the operator's Docker client certificate: root on every host. */
-export const caCertPem = pki.caCertPem;
-export const clientCertPem = pki.clientCertPem;
-export const clientKeyPem = pulumi.secret(pki.clientKeyPem);
-/** The cluster CA, and the cluster admin's certificate for pd-ctl: PD's API, no Docker. */
-export const clusterCaCertPem = clusterTls?.caCertPem;
-export const clusterAdminCertPem = clusterTls?.adminCert.certPem;
-export const clusterAdminKeyPem = clusterTls && pulumi.secret(clusterTls.adminCert.keyPem);
-export const certSetup = settings.mode === "cvm" ? certSetupCommand(stack, settings.clusterTls) : undefined;
-export const dockerCommands = placed.dockerEnvs.map((env) => env.apply(dockerPsCommand));
-export const pdCtlMembers = pdCommand("member");
-export const pdCtlStores = pdCommand("store");
-export const grafanaUrl = monitoring?.grafanaUrl;
-export const grafanaAdminPassword = monitoring?.grafanaAdminPassword;
+/**
+ * Refuses a change the running cluster cannot take before any cluster resource is declared,
+ * then declares everything; the returned object is the stack's outputs.
+ */
+export = async () => {
+  const last = await readLast();
+  const refused = refusedChanges(settings, plan, last);
+  if (refused.length > 0) {
+    throw new pulumi.RunError(`${describeProblems(refused)}\nThe running cluster cannot take these changes in place; nothing was changed.`);
+  }
+  const pki = new Pki(`${prefix}-pki`, { organization: `tikv-cvm ${stack}` });
+  const placed = placement(pki);
+  const clusterHosts = placed.hosts;
+
+  const clusterTls = settings.clusterTls ? new ClusterTls(`${prefix}-cluster-tls`, {
+    organization: `tikv-cvm ${stack}`,
+    hosts: clusterHosts.map((h) => ({ plan: h.plan, operatorAddress: h.operatorAddress })),
+    monitoring: settings.monitoring,
+    grafanaAddress: settings.grafanaPublic ? clusterHosts[0].operatorAddress : undefined,
+  }) : undefined;
+
+  const initialCluster = pdInitialCluster(last, plan);
+  const cluster = new TikvCluster(`${prefix}-cluster`, {
+    hosts: clusterHosts,
+    plan,
+    tikvVersion: settings.tikvVersion,
+    memory: (host) => planMemory(settings.mode === "local"
+      ? localShare(settings.hostMemoryGiB, settings.nodeCount, host.pdName !== undefined, settings.monitoring)
+      : hostShare(settings.hostMemoryGiB, host.pdName !== undefined, settings.monitoring && host.index === 1)),
+    diskGB: settings.diskGB,
+    networking: placed.networking,
+    tls: clusterTls && {
+      caPem: clusterTls.caCertPem,
+      hostCerts: clusterTls.hostCerts,
+      // The rollout gates present the cluster admin's certificate, never the Docker credential.
+      clientCertPem: clusterTls.adminCert.certPem,
+      clientKeyPem: clusterTls.adminCert.keyPem,
+    },
+    protect: settings.protect,
+    rolloutTimeoutMinutes: settings.rolloutTimeoutMinutes,
+    last,
+    pdInitialCluster: initialCluster,
+  });
+
+  const monitoring = settings.monitoring ? new Monitoring(`${prefix}-monitoring`, {
+    host: clusterHosts[0],
+    plan,
+    networking: placed.networking,
+    tls: clusterTls?.monitoringCert && {
+      caPem: clusterTls.caCertPem, certPem: clusterTls.monitoringCert.certPem, keyPem: clusterTls.monitoringCert.keyPem,
+    },
+    grafanaHttps: clusterTls?.grafanaCert,
+    protect: settings.protect,
+  }) : undefined;
+
+  const pdCommand = (subcommand: string): pulumi.Output<string> => {
+    const first = clusterHosts[0];
+    const pdContainer = placed.networking.kind === "bridge" ? `${placed.networking.namePrefix}-${first.plan.pdName}` : first.plan.pdName ?? "pd1";
+    return placed.dockerEnvs[0].apply((env) => pdCtlCommand({ dockerEnv: env, pdContainer, tls: settings.clusterTls }, subcommand));
+  };
+
+  return {
+    mode: settings.mode,
+    hosts: clusterHosts.map((h, i) => ({
+      name: h.plan.name,
+      /** The EIP (cvm), the listed address (existing) or 127.0.0.1 (local). */
+      publicIp: h.operatorAddress,
+      privateIp: h.plan.privateIp ?? h.plan.tikvHost,
+      dockerHost: placed.dockerHosts[i],
+    })),
+    pdEndpoints: cluster.pdEndpoints.apply((eps) => eps.map((e) => `${plan.scheme}://${e}`)),
+    /** Read back by the next deployment (readLast), with tikvStores and deployment. */
+    rolloutOrder: cluster.rolloutOrder,
+    tikvStores: cluster.tikvStores,
+    deployment: deploymentRecord(settings, plan, initialCluster),
+    /** The Docker CA, and the operator's Docker client certificate: root on every host. */
+    caCertPem: pki.caCertPem,
+    clientCertPem: pki.clientCertPem,
+    clientKeyPem: pulumi.secret(pki.clientKeyPem),
+    /** The cluster CA, and the cluster admin's certificate for pd-ctl: PD's API, no Docker. */
+    clusterCaCertPem: clusterTls?.caCertPem,
+    clusterAdminCertPem: clusterTls?.adminCert.certPem,
+    clusterAdminKeyPem: clusterTls && pulumi.secret(clusterTls.adminCert.keyPem),
+    certSetup: settings.mode === "cvm" ? certSetupCommand(stack, settings.clusterTls) : undefined,
+    dockerCommands: placed.dockerEnvs.map((env) => env.apply(dockerPsCommand)),
+    pdCtlMembers: pdCommand("member"),
+    pdCtlStores: pdCommand("store"),
+    grafanaUrl: monitoring?.grafanaUrl,
+    grafanaAdminPassword: monitoring?.grafanaAdminPassword,
+  };
+};

@@ -65,7 +65,8 @@ async function main(): Promise<void> {
   };
 
   const started = process.hrtime.bigint();
-  const program = (await import(path.join(__dirname, "..", "index"))) as Record<string, unknown>;
+  const loaded = (await import(path.join(__dirname, "..", "index"))) as { default?: unknown };
+  const program = await ((loaded.default ?? loaded) as () => Promise<Record<string, unknown>>)();
   for (const value of Object.values(program)) {
     const output = pulumi.output(value) as unknown as { apply(f: (v: unknown) => void): void };
     await new Promise<void>((resolve) => output.apply(() => resolve()));

@@ -1,16 +1,19 @@
 import * as pulumi from "@pulumi/pulumi";
-import { PdTarget, awaitPdHealthy, awaitTikvUp, preparePdRestart, prepareTikvRestart } from "../lib/pdApi";
+import {
+  PdTarget, awaitPdHealthy, checkStoreRetired, preparePdRestart, prepareTikvRestart, removePdMember, restoreTikv,
+} from "../lib/pdApi";
 
 /**
  * A step of a rolling restart, placed in the dependency chain around each PD and TiKV container:
  *
  *   before(pd1) -> pd1 -> after(pd1) -> before(pd2) -> ... -> after(tikvN)
  *
- * "before" runs when its trigger (a digest of the container's spec) changes, i.e. just before the
- * engine replaces that container: it resigns PD leadership or evicts a store's Raft leaders.
- * "after" runs when the container's id changes, i.e. once the replacement exists: it waits until
- * the member is healthy again (and returns the store's leaders). Creating a gate does nothing: a
- * new member has nothing to drain, and its container's own health wait covers its start.
+ * "before" runs when its trigger (a digest of the container inputs whose change makes the engine
+ * replace it) changes, i.e. just before the replacement: it moves PD leadership to a member already
+ * on the new spec, or evicts a store's Raft leaders. "after" runs when the container's id or the
+ * before trigger changes, i.e. once the replacement exists or whenever "before" ran: it removes the
+ * store's evict-leader scheduler and waits until the member is healthy again. Creating a gate does
+ * nothing: a new member has nothing to drain, and its container's own health wait covers its start.
  */
 export interface RolloutGateArgs {
   kind: "pd" | "tikv";
@@ -23,6 +26,9 @@ export interface RolloutGateArgs {
   timeoutMinutes: number;
   /** PD's CA and a client certificate, when PD speaks TLS. */
   tls?: { caPem: pulumi.Input<string>; certPem: pulumi.Input<string>; keyPem: pulumi.Input<string> };
+  /** PD members rolled before this one (already on the new spec) and after it; see chooseNextLeader. */
+  rolled?: string[];
+  pending?: string[];
 }
 
 interface GateInputs {
@@ -33,6 +39,8 @@ interface GateInputs {
   pdEndpoints: string[];
   timeoutMinutes: number;
   tls?: { caPem: string; certPem: string; keyPem: string };
+  rolled?: string[];
+  pending?: string[];
 }
 
 /** What is kept in the state: never the client key. */
@@ -49,13 +57,14 @@ async function runGate(inputs: GateInputs): Promise<string> {
   const target: PdTarget = { endpoints: inputs.pdEndpoints, requestTimeoutMs: 5_000, tls: inputs.tls };
   const policy = { timeoutMs: inputs.timeoutMinutes * 60_000, intervalMs: 2_000 };
   if (inputs.kind === "pd") {
-    if (inputs.phase === "before") return preparePdRestart(target, inputs.member, policy);
+    if (inputs.phase === "before") {
+      return preparePdRestart(target, inputs.member, { rolled: inputs.rolled ?? [], pending: inputs.pending ?? [] }, policy);
+    }
     await awaitPdHealthy(target, inputs.member, policy);
     return "healthy";
   }
   if (inputs.phase === "before") return prepareTikvRestart(target, inputs.member, policy);
-  await awaitTikvUp(target, inputs.member, policy);
-  return "up";
+  return restoreTikv(target, inputs.member, policy);
 }
 
 function outputs(inputs: GateInputs, outcome: string): GateOutputs {
@@ -78,5 +87,51 @@ export const rolloutGateProvider: pulumi.dynamic.ResourceProvider<GateInputs, Ga
 export class RolloutGate extends pulumi.dynamic.Resource {
   constructor(name: string, args: RolloutGateArgs, opts?: pulumi.CustomResourceOptions) {
     super(rolloutGateProvider, name, { ...args }, opts, "tikv-cvm", "RolloutGate");
+  }
+}
+
+export interface MemberRetirementArgs {
+  kind: "pd" | "tikv";
+  /** PD member name, or the TiKV store's advertised address. */
+  member: string;
+  /** PD members that stay: one of them takes over leadership if `member` leads. */
+  remaining: string[];
+  pdEndpoints: pulumi.Input<pulumi.Input<string>[]>;
+  timeoutMinutes: number;
+  tls?: { caPem: pulumi.Input<string>; certPem: pulumi.Input<string>; keyPem: pulumi.Input<string> };
+}
+
+interface RetirementInputs {
+  kind: "pd" | "tikv";
+  member: string;
+  remaining: string[];
+  pdEndpoints: string[];
+  timeoutMinutes: number;
+  tls?: { caPem: string; certPem: string; keyPem: string };
+}
+
+/**
+ * Declared for one deployment only, when scaling in removes a member: created before the engine
+ * deletes the member's container (deletions come last in a deployment), it removes a PD member
+ * from PD, or checks that a TiKV store is already Tombstone and fails the deployment otherwise.
+ * Deleting it, on the next deployment, does nothing.
+ */
+export const retirementProvider: pulumi.dynamic.ResourceProvider<RetirementInputs, { kind: string; member: string; outcome: string }> = {
+  async create(inputs) {
+    const target: PdTarget = { endpoints: inputs.pdEndpoints, requestTimeoutMs: 5_000, tls: inputs.tls };
+    const policy = { timeoutMs: inputs.timeoutMinutes * 60_000, intervalMs: 2_000 };
+    const outcome = inputs.kind === "pd"
+      ? await removePdMember(target, inputs.member, inputs.remaining, policy)
+      : await checkStoreRetired(target, inputs.member);
+    return { id: `retire-${inputs.kind}-${inputs.member}`, outs: { kind: inputs.kind, member: inputs.member, outcome } };
+  },
+  async diff() {
+    return { changes: false, replaces: [] };
+  },
+};
+
+export class MemberRetirement extends pulumi.dynamic.Resource {
+  constructor(name: string, args: MemberRetirementArgs, opts?: pulumi.CustomResourceOptions) {
+    super(retirementProvider, name, { ...args }, opts, "tikv-cvm", "MemberRetirement");
   }
 }

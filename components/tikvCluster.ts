@@ -1,17 +1,19 @@
-import * as crypto from "crypto";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import {
   DATA_DIR, PD_CONFIG_PATH, TIKV_CONFIG_PATH, TLS_FILES, healthcheckCommand, pdArgs, pdConfigToml,
-  tikvArgs, tikvConfigToml,
+  tikvArgs, tikvConfigToml, tikvRequiredOpenFiles,
 } from "../lib/clusterConfig";
 import { CONTAINER_HARDENING, FILE_MODES, PIDS_LIMIT } from "../lib/containerSecurity";
 import { DockerEndpoint } from "../lib/dockerApi";
+import { REPLACE_ON_CHANGES, replacementDigest } from "../lib/containerReplacement";
 import { RETAIN_LABEL } from "../lib/labels";
+import { LastDeployment, retiringMembers } from "../lib/lastDeployment";
 import { MemoryBudget } from "../lib/memoryBudget";
+import { PD_START_PATH, PD_START_SCRIPT, pdStartEnv } from "../lib/pdStart";
 import { ClusterPlan, HostPlan, PORTS } from "../lib/topology";
 import { PidsLimit } from "./pidsLimit";
-import { RolloutGate } from "./rollout";
+import { MemberRetirement, RolloutGate } from "./rollout";
 
 /** What the cluster needs of a host: its plan, the provider for its engine, how the operator reaches it. */
 export interface ClusterHost {
@@ -52,22 +54,28 @@ export interface TikvClusterArgs {
   /** Bound on each rolling-restart wait (leader eviction, health after restart). */
   rolloutTimeoutMinutes: number;
   /**
-   * Members (pd1.., tikv1..) that existed after the last deployment, in rollout order. Only they
-   * are chained one after another: a first deployment, or hosts added by scaling out, are created
-   * in parallel, while a change to running members is applied one member at a time.
+   * The last deployment of this stack. Members it had are chained one after another, so a change
+   * to running members is applied one member at a time; a first deployment, or stores added by
+   * scaling out, are created in parallel. PD members added to a running cluster join one by one.
    */
-  deployedMembers: pulumi.Input<string[]>;
+  last: LastDeployment;
+  /** --initial-cluster of the cluster's first deployment (lib/lastDeployment.ts pdInitialCluster). */
+  pdInitialCluster: string;
 }
 
-/** TiKV checks at start-up that it may open 82,920 files; PingCAP deploys with 1,000,000. */
+/** PingCAP deploys with 1,000,000 open files, well above what TiKV checks for at start. */
 const NOFILE = 1_000_000;
+if (NOFILE < tikvRequiredOpenFiles(true)) throw new Error("NOFILE is below TiKV's start-up check");
 const REPLICAS = 3;
-
-/** A digest of what makes a container what it is: when it changes, the container is replaced. */
-function specDigest(imageId: pulumi.Input<string>, spec: object): pulumi.Output<string> {
-  return pulumi.output(imageId).apply((id) =>
-    crypto.createHash("sha256").update(JSON.stringify({ id, spec })).digest("hex").slice(0, 16));
-}
+/**
+ * Seconds PD and TiKV get to exit after SIGTERM, both on `docker stop` (stopTimeout) and when the
+ * engine deletes or replaces the container: the Docker provider deletes by stopping with
+ * `destroy_grace_seconds` (default 0, i.e. SIGKILL at once) and then force-removing
+ * (kreuzwerker/terraform-provider-docker v3.9.0, internal/provider/resource_docker_container_funcs.go,
+ * resourceDockerContainerDelete). 90 s is what TiUP relies on: systemd's default TimeoutStopSec
+ * (pingcap/tiup pkg/cluster/module/systemd.go).
+ */
+export const STOP_GRACE_SECONDS = 90;
 
 /**
  * PD members on the first pdCount hosts and a TiKV store on every host, each on its host's engine,
@@ -84,33 +92,33 @@ export class TikvCluster extends pulumi.ComponentResource {
   constructor(name: string, args: TikvClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tikv-cvm:cluster:TikvCluster", name, {}, opts);
     const tls = args.tls !== undefined;
-    const pdToml = pdConfigToml(REPLICAS, tls);
     const pdHosts = args.hosts.filter((h) => h.plan.pdName !== undefined);
     const pdApi = pulumi.all(pdHosts.map((h) => h.operatorAddress))
       .apply((addresses) => addresses.map((a) => `${args.plan.scheme}://${a}:${PORTS.pdClient}`));
     const gateTls = args.tls && {
       caPem: args.tls.caPem, certPem: args.tls.clientCertPem, keyPem: pulumi.secret(args.tls.clientKeyPem),
     };
+    const deployed = new Set(args.last.members);
+    const clusterExists = args.last.members.some((m) => m.startsWith("pd"));
+    const pdNames = pdHosts.map((h) => h.plan.pdName!);
 
-    // Members already deployed, and the "after" gate of each member created so far.
-    const deployed = pulumi.output(args.deployedMembers);
+    // The "after" gate of each member declared so far, in rollout order.
     const afterGates: { member: string; gate: RolloutGate }[] = [];
-    // The chain link before `member`: the after gate of the nearest earlier member that was
-    // deployed too, when `member` itself was deployed; none otherwise.
-    const chainLink = (member: string): pulumi.Output<pulumi.Resource[]> => {
-      const earlier = [...afterGates];
-      return deployed.apply((names) => {
-        if (!names.includes(member)) return [];
-        const link = earlier.reverse().find((g) => names.includes(g.member));
-        return link ? [link.gate] : [];
-      });
+    // Members that run one at a time: those deployed before, and PD members joining a running cluster.
+    const chained = (member: string) => deployed.has(member) || (clusterExists && member.startsWith("pd"));
+    // The chain link before `member`: the after gate of the nearest earlier chained member.
+    const chainLink = (member: string): pulumi.Resource[] => {
+      if (!chained(member)) return [];
+      const link = [...afterGates].reverse().find((g) => chained(g.member));
+      return link ? [link.gate] : [];
     };
 
     /** One PD or TiKV member: data volume, image, before gate, container, after gate. */
     const member = (m: {
       host: ClusterHost; kind: "pd" | "tikv"; memberName: string; storeAddress?: string;
-      image: string; command: string[]; memory: number; configPath: string; config: string;
-      healthUrl: string; publish?: docker.types.input.ContainerPort[]; dependsOn: pulumi.Resource[];
+      image: string; command: string[]; entrypoints?: string[]; envs?: string[]; memory: number;
+      files: docker.types.input.ContainerUpload[]; healthUrl: string; publish?: docker.types.input.ContainerPort[];
+      dependsOn: pulumi.Resource[];
     }): docker.Container => {
       const prefix = `${name}-${m.memberName}`;
       const provider = m.host.provider;
@@ -122,7 +130,7 @@ export class TikvCluster extends pulumi.ComponentResource {
         { parent: this, provider, retainOnDelete: true, protect: args.protect });
       const image = new docker.RemoteImage(`${prefix}-image`, { name: m.image, keepLocally: true }, { parent: this, provider });
       const hostCert = args.tls?.hostCerts[m.host.plan.index - 1];
-      const uploads: docker.types.input.ContainerUpload[] = [{ file: m.configPath, content: m.config }];
+      const uploads: docker.types.input.ContainerUpload[] = [...m.files];
       if (args.tls && hostCert) {
         uploads.push(
           { file: TLS_FILES.ca, content: args.tls.caPem, permissions: FILE_MODES.certificate },
@@ -131,15 +139,12 @@ export class TikvCluster extends pulumi.ComponentResource {
           { file: TLS_FILES.key, content: pulumi.secret(hostCert.keyPem), permissions: FILE_MODES.rootKey },
         );
       }
-      const spec = { command: m.command, memory: m.memory, config: m.config, tls };
-      const before = new RolloutGate(`${prefix}-before`, {
-        kind: m.kind, phase: "before", member: m.storeAddress ?? m.memberName, trigger: specDigest(image.imageId, spec),
-        pdEndpoints: pdApi, timeoutMinutes: args.rolloutTimeoutMinutes, tls: gateTls,
-      }, { parent: this, dependsOn: chainLink(m.memberName) });
-      const container = new docker.Container(prefix, {
+      const spec: docker.ContainerArgs = {
         name: bridge ? `${bridge.namePrefix}-${m.memberName}` : m.memberName,
         image: image.imageId,
+        ...(m.entrypoints ? { entrypoints: m.entrypoints } : {}),
         command: m.command,
+        ...(m.envs ? { envs: m.envs } : {}),
         memory: m.memory,
         ...(bridge
           ? { networkMode: "bridge", networksAdvanced: [{ name: bridge.network, aliases: [m.memberName] }], ports: m.publish ?? [] }
@@ -152,8 +157,10 @@ export class TikvCluster extends pulumi.ComponentResource {
         // Stated explicitly, or the provider shows a perpetual diff (pulumi-docker#1272).
         logDriver: "json-file",
         logOpts: { "max-size": "100m", "max-file": "3" },
-        // Lets PD hand over leadership and TiKV flush before SIGKILL.
-        stopTimeout: 60,
+        // Lets PD hand over leadership and TiKV close its engines before SIGKILL, on `docker stop`
+        // and on every replacement or deletion by the engine.
+        stopTimeout: STOP_GRACE_SECONDS,
+        destroyGraceSeconds: STOP_GRACE_SECONDS,
         volumes: [{ volumeName: volume.name, containerPath: DATA_DIR }],
         uploads,
         healthcheck: { tests: healthcheckCommand(m.healthUrl, tls), interval: "10s", timeout: "5s", retries: 3, startPeriod: "60s" },
@@ -163,14 +170,25 @@ export class TikvCluster extends pulumi.ComponentResource {
         // replaced member rejoins the running quorum.
         wait: true,
         waitTimeout: 300,
-      }, { parent: this, provider, deleteBeforeReplace: true, dependsOn: [before, ...m.dependsOn] });
+      };
+      // Changes exactly when the engine will replace the container (lib/containerReplacement.ts).
+      const trigger = pulumi.output(spec).apply((resolved) => replacementDigest(resolved as Record<string, unknown>));
+      const pdPlace = m.kind === "pd" ? {
+        rolled: pdNames.slice(0, pdNames.indexOf(m.memberName)),
+        pending: pdNames.slice(pdNames.indexOf(m.memberName) + 1),
+      } : {};
+      const gate = { kind: m.kind, member: m.storeAddress ?? m.memberName, pdEndpoints: pdApi, timeoutMinutes: args.rolloutTimeoutMinutes, tls: gateTls };
+      const before = new RolloutGate(`${prefix}-before`, { ...gate, ...pdPlace, phase: "before", trigger },
+        { parent: this, dependsOn: chainLink(m.memberName) });
+      const container = new docker.Container(prefix, spec, {
+        parent: this, provider, deleteBeforeReplace: true, replaceOnChanges: [...REPLACE_ON_CHANGES], dependsOn: [before, ...m.dependsOn],
+      });
       new PidsLimit(`${prefix}-pids`, { endpoint: m.host.dockerApi, containerId: container.id, limit: PIDS_LIMIT[m.kind] }, { parent: this });
       afterGates.push({
         member: m.memberName,
-        gate: new RolloutGate(`${prefix}-after`, {
-          kind: m.kind, phase: "after", member: m.storeAddress ?? m.memberName, trigger: container.id,
-          pdEndpoints: pdApi, timeoutMinutes: args.rolloutTimeoutMinutes, tls: gateTls,
-        }, { parent: this, dependsOn: [container] }),
+        // Also runs whenever "before" ran, so an evicted store always gets its leaders back.
+        gate: new RolloutGate(`${prefix}-after`, { ...gate, phase: "after", trigger: pulumi.interpolate`${trigger}/${container.id}` },
+          { parent: this, dependsOn: [container] }),
       });
       this.rolloutOrder.push(m.memberName);
       return container;
@@ -180,24 +198,48 @@ export class TikvCluster extends pulumi.ComponentResource {
       const budget = args.memory(host.plan);
       this.pdContainers.push(member({
         host, kind: "pd", memberName: host.plan.pdName!,
-        image: `pingcap/pd:${args.tikvVersion}`, command: pdArgs(host.plan, args.plan), memory: budget.pdContainerMiB,
-        configPath: PD_CONFIG_PATH, config: pdToml,
+        image: `pingcap/pd:${args.tikvVersion}`, memory: budget.pdContainerMiB,
+        entrypoints: ["/bin/sh", PD_START_PATH], command: pdArgs(host.plan, args.plan),
+        envs: pdStartEnv(host.plan, args.plan, args.pdInitialCluster, DATA_DIR),
+        files: [{ file: PD_CONFIG_PATH, content: pdConfigToml(REPLICAS, tls, budget) }, { file: PD_START_PATH, content: PD_START_SCRIPT }],
         healthUrl: `${args.plan.scheme}://127.0.0.1:${PORTS.pdClient}/pd/api/v1/ping`,
         // On a shared engine only the first PD's client port is published, and only on loopback.
         publish: host.plan.index === 1 ? [{ internal: PORTS.pdClient, external: PORTS.pdClient, ip: "127.0.0.1" }] : [],
         dependsOn: [],
       }));
     }
+    const pdChainEnd = [...afterGates].reverse().find((g) => g.member.startsWith("pd"))?.gate;
     for (const host of args.hosts) {
       const budget = args.memory(host.plan);
       this.tikvContainers.push(member({
         host, kind: "tikv", memberName: host.plan.tikvName, storeAddress: `${host.plan.tikvHost}:${PORTS.tikv}`,
         image: `pingcap/tikv:${args.tikvVersion}`, command: tikvArgs(host.plan, args.plan), memory: budget.tikvContainerMiB,
-        configPath: TIKV_CONFIG_PATH, config: tikvConfigToml(budget, args.diskGB, tls),
+        files: [{ file: TIKV_CONFIG_PATH, content: tikvConfigToml(budget, args.diskGB, tls) }],
         healthUrl: `${args.plan.scheme}://127.0.0.1:${PORTS.tikvStatus}/status`,
-        // A store registers with PD at start-up: PD first, or TiKV crash-loops until it is up.
+        // PD first: TiKV retries PD forever (tikv/tikv components/pd_client/src/config.rs,
+        // retry_max_count isize::MAX), but its health wait would run out meanwhile.
         dependsOn: this.pdContainers,
       }));
+    }
+
+    // Scaling in: PD members leave through PD's API, highest first, once the remaining members
+    // are rolled; stores must already be Tombstone. Both run before the engine deletes anything.
+    const retiring = retiringMembers(args.last, args.plan);
+    let previous: pulumi.Resource | undefined = pdChainEnd;
+    for (const pd of retiring.pd) {
+      previous = new MemberRetirement(`${name}-${pd}-retire`, {
+        kind: "pd", member: pd, remaining: pdNames, pdEndpoints: pdApi, timeoutMinutes: args.rolloutTimeoutMinutes, tls: gateTls,
+      }, { parent: this, dependsOn: previous ? [previous] : [] });
+    }
+    for (const tikv of retiring.tikv) {
+      const address = args.last.storeAddresses[Number(tikv.replace(/\D/g, "")) - 1];
+      if (address === undefined) {
+        throw new pulumi.ResourceError(`the last deployment removed ${tikv} but recorded no address for its store; ` +
+          "check with pd-ctl store that it is Tombstone, then remove it from the stack with pulumi state delete", this);
+      }
+      new MemberRetirement(`${name}-${tikv}-retire`, {
+        kind: "tikv", member: address, remaining: [], pdEndpoints: pdApi, timeoutMinutes: args.rolloutTimeoutMinutes, tls: gateTls,
+      }, { parent: this });
     }
 
     this.pdEndpoints = pulumi.all(this.pdContainers.map((c) => c.id)).apply(() => [...args.plan.pdEndpoints]);

@@ -95,9 +95,12 @@ function dockerDropIn(): string {
 }
 
 /**
- * TiKV warns at start-up about each of these (tikv/tikv components/server/src/setup.rs) but one:
- * SYN cookies stay on. These hosts face the internet on 2376, 2379 and 22, and SYN cookies are what
- * keeps a SYN flood from filling the accept queues; TiKV's warning costs nothing.
+ * TiKV checks exactly three kernel settings at start, and only warns (tikv/tikv v8.5.7
+ * components/tikv_util/src/config.rs check_kernel, called from components/server/src/server.rs
+ * pre_start): somaxconn >= 32768, tcp_syncookies = 0, swappiness = 0. SYN cookies stay on all the
+ * same: these hosts face the internet on 2376, 2379 and 22, and SYN cookies keep a SYN flood from
+ * filling the accept queues; TiKV's warning costs nothing. fs.file-max is not checked by TiKV; it
+ * is here so the host can honour the containers' nofile limit (PingCAP's checklist).
  */
 function sysctlConf(): string {
   return [

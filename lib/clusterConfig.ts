@@ -29,7 +29,10 @@ export const CLUSTER_CN = {
 export const PD_ALLOWED_CN: readonly string[] = [CLUSTER_CN.member, CLUSTER_CN.prometheus, CLUSTER_CN.admin];
 export const TIKV_ALLOWED_CN: readonly string[] = [CLUSTER_CN.member, CLUSTER_CN.prometheus];
 
-/** pd-server flags (tikv/pd server/config); logs go to stderr so Docker rotates them. */
+/**
+ * pd-server flags (tikv/pd server/config); logs go to stderr so Docker rotates them. The start
+ * script (lib/pdStart.ts) adds --initial-cluster or --join when the data volume is empty.
+ */
 export function pdArgs(host: HostPlan, plan: ClusterPlan): string[] {
   if (!host.pdName) throw new Error(`${host.name} runs no PD member`);
   const s = plan.scheme;
@@ -40,11 +43,12 @@ export function pdArgs(host: HostPlan, plan: ClusterPlan): string[] {
     `--advertise-client-urls=${s}://${host.pdHost}:${PORTS.pdClient}`,
     `--peer-urls=${s}://0.0.0.0:${PORTS.pdPeer}`,
     `--advertise-peer-urls=${s}://${host.pdHost}:${PORTS.pdPeer}`,
-    // Read only when bootstrapping an empty data dir; harmless on restarts.
-    `--initial-cluster=${plan.initialCluster}`,
     `--config=${PD_CONFIG_PATH}`,
   ];
 }
+
+/** How many PD members TiKV is told about at start. */
+const PD_SEEDS = 3;
 
 /** tikv-server flags; the status address defaults to 127.0.0.1, which nothing outside could reach. */
 export function tikvArgs(host: HostPlan, plan: ClusterPlan): string[] {
@@ -55,16 +59,21 @@ export function tikvArgs(host: HostPlan, plan: ClusterPlan): string[] {
     `--advertise-status-addr=${host.tikvHost}:${PORTS.tikvStatus}`,
     `--data-dir=${DATA_DIR}`,
     // tikv-server has no TLS flags: with clusterTls, [security] in the config file makes these TLS.
-    `--pd=${plan.pdEndpoints.join(",")}`,
+    // Only where TiKV first looks for PD (it learns the members from PD and retries forever:
+    // tikv/tikv components/pd_client/src/config.rs, retry_max_count isize::MAX): the first three
+    // members, so changing pdCount above three restarts no store.
+    `--pd=${plan.pdEndpoints.slice(0, PD_SEEDS).join(",")}`,
     `--config=${TIKV_CONFIG_PATH}`,
   ];
 }
 
-export function pdConfigToml(maxReplicas: number, tls: boolean): string {
+export function pdConfigToml(maxReplicas: number, tls: boolean, budget: MemoryBudget): string {
   return stringify({
     "pd-server": {
       // The embedded dashboard costs hundreds of MB, too much on a 4 GB host.
       "dashboard-address": "none",
+      // Without it PD's Go heap ignores its container's limit (default 0: tikv/pd server/config/config.go).
+      "server-memory-limit": budget.pdServerMemoryLimit,
     },
     replication: { "max-replicas": maxReplicas },
     // PD names its CA key cacert-path; TiKV names it ca-path.
@@ -75,6 +84,8 @@ export function pdConfigToml(maxReplicas: number, tls: boolean): string {
 export function tikvConfigToml(budget: MemoryBudget, diskGB: number, tls: boolean): string {
   return stringify({
     "memory-usage-limit": `${budget.tikvMemoryUsageLimitMiB}MB`,
+    // Without it memtables are bounded only per CF (about 1.4 GiB in all by default).
+    rocksdb: { "write-buffer-limit": `${budget.tikvWriteBufferLimitMiB}MB` },
     storage: {
       "reserve-space": `${reserveSpaceGB(diskGB)}GB`,
       "block-cache": { capacity: `${budget.tikvBlockCacheMiB}MB` },
@@ -85,10 +96,26 @@ export function tikvConfigToml(budget: MemoryBudget, diskGB: number, tls: boolea
 }
 
 /**
- * The container health check: an HTTP(S) GET with the images' own wget (PingCAP-QE/artifacts
- * pd-base and tikv-base install GNU wget). With TLS the component's own certificate is the client.
+ * The container health check: an HTTP(S) GET with the images' own wget. It needs GNU Wget for
+ * --certificate: pingcap/pd and pingcap/tikv images get it from PingCAP-QE/artifacts
+ * dockerfiles/bases/{pd,tikv}-base/Dockerfile (Rocky Linux, dnf install wget); tags before
+ * v6.5.12 were built on the release-6.5 Alpine bases, whose busybox wget has no client
+ * certificates (packages/packages.yaml.tmpl). lib/settings.ts refuses tags before v7.1.0.
+ * With TLS the component's own certificate is the client.
  */
 export function healthcheckCommand(url: string, tls: boolean): string[] {
   const tlsArgs = tls ? [`--ca-certificate=${TLS_FILES.ca}`, `--certificate=${TLS_FILES.cert}`, `--private-key=${TLS_FILES.key}`] : [];
   return ["CMD", "wget", "-q", "-O", "/dev/null", ...tlsArgs, url];
+}
+
+/**
+ * Files TiKV must be allowed to open, or it exits at start (tikv/tikv v8.5.7
+ * components/server/src/common.rs check_system_config): 1000 reserved, plus rocksdb and raftdb
+ * max-open-files (40,960 each, src/config/mod.rs), rocksdb's counted twice when Titan is on,
+ * which v8.5 does for every new cluster (optional_default_cfg_adjust_with). 123,880 with Titan.
+ */
+export function tikvRequiredOpenFiles(titan: boolean): number {
+  const rocksdb = 40_960;
+  const raftdb = 40_960;
+  return 1_000 + rocksdb * (titan ? 2 : 1) + raftdb;
 }

@@ -49,15 +49,21 @@ interface Panel {
   readonly exprs: readonly { readonly expr: string; readonly legend: string }[];
 }
 
-/** What an operator looks at first, top to bottom: is every store up, where are regions and leaders, load, room. */
+/**
+ * What an operator looks at first, top to bottom: is every store up, where are regions and leaders, load, room.
+ * Since PD v8.5.5 pd_cluster_status carries a `store` label: each store_*_count type is one 0/1
+ * series per store (tikv/pd pkg/statistics/store_collection.go observe), so counts are sums, as
+ * in PD's own dashboard (metrics/grafana/pd.json). Only the PD leader exports them; followers
+ * reset theirs (statistics.Reset). pd_scheduler_store_status has one series per store and type.
+ */
 export const DASHBOARD_PANELS: readonly Panel[] = [
-  { title: "Stores up", type: "stat", unit: "none", exprs: [{ expr: 'max(pd_cluster_status{type="store_up_count"})', legend: "up" }] },
+  { title: "Stores up", type: "stat", unit: "none", exprs: [{ expr: 'sum(pd_cluster_status{type="store_up_count"})', legend: "up" }] },
   {
     title: "Stores not up", type: "stat", unit: "none",
     exprs: [
-      { expr: 'max(pd_cluster_status{type="store_disconnected_count"})', legend: "disconnected" },
-      { expr: 'max(pd_cluster_status{type="store_down_count"})', legend: "down" },
-      { expr: 'max(pd_cluster_status{type="store_offline_count"})', legend: "offline" },
+      { expr: 'sum(pd_cluster_status{type="store_disconnected_count"})', legend: "disconnected" },
+      { expr: 'sum(pd_cluster_status{type="store_down_count"})', legend: "down" },
+      { expr: 'sum(pd_cluster_status{type="store_offline_count"})', legend: "offline" },
     ],
   },
   { title: "Regions per store", type: "bargauge", unit: "none", exprs: [{ expr: 'max by (address) (pd_scheduler_store_status{type="region_count"})', legend: "{{address}}" }] },

@@ -58,18 +58,25 @@ function requestOnce(target: PdTarget, base: string, method: string, path: strin
   });
 }
 
-/** Tries each endpoint until one answers; PD forwards leader-only calls to the leader itself. */
+/**
+ * Tries each endpoint until one answers below 500; PD forwards leader-only calls to the leader
+ * itself. When every endpoint answered 5xx the last answer is returned (PD reports some states,
+ * e.g. "not bootstrapped", as HTTP 500); when none answered at all, throws.
+ */
 export async function pdRequest(target: PdTarget, method: string, path: string, body?: unknown): Promise<RawResponse> {
   const errors: string[] = [];
+  let lastAnswer: RawResponse | undefined;
   for (const base of target.endpoints) {
     try {
       const res = await requestOnce(target, base, method, path, body);
       if (res.status < 500) return res;
+      lastAnswer = res;
       errors.push(`${base}: HTTP ${res.status} ${res.body.slice(0, 200)}`);
     } catch (err) {
       errors.push(`${base}: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
+  if (lastAnswer) return lastAnswer;
   throw new Error(`PD ${method} ${path} failed on every endpoint: ${errors.join("; ")}`);
 }
 
@@ -88,9 +95,21 @@ export async function getLeaderName(target: PdTarget): Promise<string> {
   return (await pdJson<{ name: string }>(target, "/pd/api/v1/leader")).name;
 }
 
-export async function resignLeader(target: PdTarget): Promise<void> {
-  const res = await pdRequest(target, "POST", "/pd/api/v1/leader/resign");
-  if (res.status !== 200) throw new Error(`PD leader resign: HTTP ${res.status} ${res.body.slice(0, 200)}`);
+/** Hands leadership to `next` (POST /pd/api/v1/leader/transfer/{next_leader}, server/api/member.go). */
+export async function transferLeader(target: PdTarget, next: string): Promise<void> {
+  const res = await pdRequest(target, "POST", `/pd/api/v1/leader/transfer/${encodeURIComponent(next)}`);
+  if (res.status !== 200) throw new Error(`PD leader transfer to ${next}: HTTP ${res.status} ${res.body.slice(0, 200)}`);
+}
+
+export interface PdMember {
+  /** Empty for a member of the initial cluster that has not started yet (PD omits its name). */
+  readonly name: string;
+  readonly peerUrls: readonly string[];
+}
+
+export async function getMembers(target: PdTarget): Promise<PdMember[]> {
+  const raw = await pdJson<{ members?: { name?: string; peer_urls?: string[] }[] }>(target, "/pd/api/v1/members");
+  return (raw.members ?? []).map((m) => ({ name: m.name ?? "", peerUrls: m.peer_urls ?? [] }));
 }
 
 interface RawStores {
@@ -100,10 +119,18 @@ interface RawStores {
   }[];
 }
 
+/** PD's error code for cluster routes before the first TiKV bootstraps the cluster (pkg/errs/errno.go). */
+const NOT_BOOTSTRAPPED = "PD:cluster:ErrNotBootstrapped";
+
+/**
+ * Up, Offline, Disconnected and Down stores (Tombstone ones are not listed by default:
+ * server/api/store.go newStoreStateFilter). Before bootstrap PD answers HTTP 500 "not
+ * bootstrapped" (server/api/middleware.go): no stores yet.
+ */
 export async function getStores(target: PdTarget): Promise<PdStore[]> {
   const res = await pdRequest(target, "GET", "/pd/api/v1/stores");
-  // Before the first TiKV bootstraps the cluster PD answers an error: no stores yet.
-  if (res.status !== 200) return [];
+  if (res.status === 500 && res.body.includes(NOT_BOOTSTRAPPED)) return [];
+  if (res.status !== 200) throw new Error(`PD GET /pd/api/v1/stores: HTTP ${res.status} ${res.body.slice(0, 200)}`);
   const raw = JSON.parse(res.body) as RawStores;
   return (raw.stores ?? []).map((s) => ({
     id: s.store.id,
@@ -118,7 +145,10 @@ export async function addEvictLeaderScheduler(target: PdTarget, storeId: number)
   if (res.status !== 200) throw new Error(`PD add evict-leader-scheduler for store ${storeId}: HTTP ${res.status} ${res.body.slice(0, 200)}`);
 }
 
-/** Removes this store from the evict-leader scheduler; a scheduler already gone is fine. */
+/**
+ * Removes this store from the evict-leader scheduler. PD answers 404 when the scheduler or the
+ * store's entry is gone (server/api/scheduler.go redirectSchedulerDelete, evict_leader.go): fine.
+ */
 export async function removeEvictLeaderScheduler(target: PdTarget, storeId: number): Promise<void> {
   const res = await pdRequest(target, "DELETE", `/pd/api/v1/schedulers/evict-leader-scheduler-${storeId}`);
   if (res.status !== 200 && res.status !== 404) {
@@ -142,14 +172,35 @@ export async function pollUntil(check: () => Promise<boolean>, policy: WaitPolic
 
 // ---- The steps of a rolling restart, as TiUP takes them ---------------------------------------
 
-/** Before a PD member restarts: hand its leadership to another member. */
-export async function preparePdRestart(target: PdTarget, member: string, policy: WaitPolicy): Promise<string> {
+/** Where a PD member stands in this rollout, for choosing who takes over its leadership. */
+export interface PdRolloutPlace {
+  /** Members rolled before this one in this deployment: already on the new spec. */
+  readonly rolled: readonly string[];
+  /** Members rolled after this one. */
+  readonly pending: readonly string[];
+}
+
+/**
+ * The member that takes over leadership from a member about to restart: the first healthy member
+ * already on the new spec, so leadership never lands on one that restarts later in this rollout;
+ * when none is (the leader is the first member rolled), the healthy member rolled last, so one
+ * more move at most follows. TiUP gets the same effect by restarting the leader last
+ * (pingcap/tiup pkg/cluster/operation/upgrade.go).
+ */
+export function chooseNextLeader(place: PdRolloutPlace, healthy: ReadonlySet<string>): string | undefined {
+  return place.rolled.find((m) => healthy.has(m)) ?? [...place.pending].reverse().find((m) => healthy.has(m));
+}
+
+/** Before a PD member restarts: when it leads, move leadership to the member chooseNextLeader picks. */
+export async function preparePdRestart(target: PdTarget, member: string, place: PdRolloutPlace, policy: WaitPolicy): Promise<string> {
   const members = await getMemberHealth(target);
   if (members.length < 2 || (await getLeaderName(target)) !== member) return "not the leader";
-  await resignLeader(target);
-  const moved = await pollUntil(async () => (await getLeaderName(target)) !== member, policy);
-  if (!moved) throw new Error(`PD member ${member} is still the leader ${policy.timeoutMs / 1000} s after resigning`);
-  return "resigned leadership";
+  const next = chooseNextLeader(place, new Set(members.filter((m) => m.health).map((m) => m.name)));
+  if (next === undefined) throw new Error(`PD member ${member} leads and no other member is healthy to take over; check with: pd-ctl member`);
+  await transferLeader(target, next);
+  const moved = await pollUntil(async () => (await getLeaderName(target)) === next, policy);
+  if (!moved) throw new Error(`PD leadership did not move from ${member} to ${next} within ${policy.timeoutMs / 1000} s`);
+  return `transferred leadership to ${next}`;
 }
 
 /** After a PD member restarted: every member, this one included, reports healthy. */
@@ -164,27 +215,88 @@ export async function awaitPdHealthy(target: PdTarget, member: string, policy: W
 
 /**
  * Before a TiKV store restarts: evict its Raft leaders. Bounded: when the leaders do not all
- * move in time the restart goes ahead, which costs latency, not data.
+ * move in time the restart goes ahead, which costs latency, not data. Should anything fail once
+ * the scheduler is added, it is removed again before the error is reported.
  */
 export async function prepareTikvRestart(target: PdTarget, address: string, policy: WaitPolicy): Promise<string> {
   const store = (await getStores(target)).find((s) => s.address === address);
   if (!store) return "store not registered";
-  await addEvictLeaderScheduler(target, store.id);
-  const drained = await pollUntil(async () => {
-    const now = (await getStores(target)).find((s) => s.id === store.id);
-    return now !== undefined && now.leaderCount === 0;
-  }, policy);
-  return drained ? `evicted leaders of store ${store.id}` : `store ${store.id} still had leaders at the deadline`;
+  try {
+    await addEvictLeaderScheduler(target, store.id);
+    const drained = await pollUntil(async () => {
+      const now = (await getStores(target)).find((s) => s.id === store.id);
+      return now !== undefined && now.leaderCount === 0;
+    }, policy);
+    return drained ? `evicted leaders of store ${store.id}` : `store ${store.id} still had leaders at the deadline`;
+  } catch (err) {
+    await removeEvictLeaderScheduler(target, store.id).catch(() => undefined);
+    throw err;
+  }
 }
 
-/** After a TiKV store restarted: it is Up again, and may take leaders back. */
-export async function awaitTikvUp(target: PdTarget, address: string, policy: WaitPolicy): Promise<void> {
+/**
+ * After a TiKV store restarted (or whenever its "before" step ran): first remove its
+ * evict-leader scheduler, unconditionally, as TiUP does (pkg/cluster/spec/tikv.go PostRestart),
+ * so a failed wait can never leave a store without leaders for good; then wait until it is Up.
+ */
+export async function restoreTikv(target: PdTarget, address: string, policy: WaitPolicy): Promise<string> {
   let storeId: number | undefined;
-  const ok = await pollUntil(async () => {
+  let registered = true;
+  const removed = await pollUntil(async () => {
     const store = (await getStores(target)).find((s) => s.address === address);
-    storeId = store?.id;
-    return store?.stateName === "Up";
+    if (!store) {
+      registered = false;
+      return true;
+    }
+    storeId = store.id;
+    await removeEvictLeaderScheduler(target, store.id);
+    return true;
   }, policy);
-  if (!ok) throw new Error(`TiKV store ${address} is not Up after ${policy.timeoutMs / 1000} s; check with: pd-ctl store`);
-  if (storeId !== undefined) await removeEvictLeaderScheduler(target, storeId);
+  if (!removed) {
+    throw new Error(`could not reach PD to remove the evict-leader scheduler of TiKV store ${address} within ` +
+      `${policy.timeoutMs / 1000} s; once PD answers, run: pd-ctl scheduler remove evict-leader-scheduler-<store id>`);
+  }
+  if (!registered) return "store not registered";
+  const up = await pollUntil(async () => (await getStores(target)).find((s) => s.address === address)?.stateName === "Up", policy);
+  if (!up) throw new Error(`TiKV store ${address} (id ${storeId}) is not Up after ${policy.timeoutMs / 1000} s; check with: pd-ctl store`);
+  return `store ${storeId} up, evict-leader scheduler removed`;
+}
+
+// ---- Scaling in ---------------------------------------------------------------------------------
+
+/**
+ * Removes a PD member from the cluster before its container goes, as TiUP's scale-in does
+ * (DELETE /pd/api/v1/members/name/{name}); a leader hands over to a remaining member first.
+ */
+export async function removePdMember(target: PdTarget, name: string, remaining: readonly string[], policy: WaitPolicy): Promise<string> {
+  const members = await getMembers(target);
+  if (!members.some((m) => m.name === name)) return `${name} is not a member`;
+  if ((await getLeaderName(target)) === name) {
+    const health = await getMemberHealth(target);
+    const next = chooseNextLeader({ rolled: remaining, pending: [] }, new Set(health.filter((m) => m.health).map((m) => m.name)));
+    if (next === undefined) throw new Error(`PD member ${name} leads and none of ${remaining.join(", ")} is healthy to take over`);
+    await transferLeader(target, next);
+    if (!(await pollUntil(async () => (await getLeaderName(target)) === next, policy))) {
+      throw new Error(`PD leadership did not move from ${name} to ${next} within ${policy.timeoutMs / 1000} s`);
+    }
+  }
+  const res = await pdRequest(target, "DELETE", `/pd/api/v1/members/name/${encodeURIComponent(name)}`);
+  if (res.status !== 200 && res.status !== 404) throw new Error(`PD remove member ${name}: HTTP ${res.status} ${res.body.slice(0, 200)}`);
+  const gone = await pollUntil(async () => !(await getMembers(target)).some((m) => m.name === name), policy);
+  if (!gone) throw new Error(`PD member ${name} is still listed ${policy.timeoutMs / 1000} s after its removal`);
+  return `removed ${name}`;
+}
+
+/**
+ * Before a TiKV host goes: its store must be gone from PD's default store list (Tombstone or
+ * never registered), or its replicas would go with it. Throws naming the procedure otherwise.
+ */
+export async function checkStoreRetired(target: PdTarget, address: string): Promise<string> {
+  const store = (await getStores(target)).find((s) => s.address === address);
+  if (!store) return "no live store";
+  const next = store.stateName === "Offline"
+    ? "it is Offline: PD is still moving its regions away; wait until pd-ctl store shows it Tombstone"
+    : `first run pd-ctl store delete ${store.id} and wait until it is Tombstone`;
+  throw new Error(`tikv-cvm:nodeCount: TiKV store ${store.id} (${address}) is ${store.stateName} and still holds data; ${next}, ` +
+    "then run pulumi up again");
 }

@@ -119,6 +119,16 @@ export const DEFAULTS = {
   grafanaPublic: false,
 } as const;
 
+/** The oldest tikvVersion the program deploys; see the tikvVersion rule. */
+export const MIN_TIKV_VERSION = "v7.1.0";
+
+function olderThan(version: string, floor: string): boolean {
+  const parse = (v: string) => v.replace(/^v/, "").split(".").map(Number);
+  const [a, b] = [parse(version), parse(floor)];
+  for (let i = 0; i < 3; i++) if (a[i] !== b[i]) return a[i] < b[i];
+  return false;
+}
+
 const SYSTEM_DISK_TYPES = ["CLOUD_PREMIUM", "CLOUD_SSD", "CLOUD_BSSD", "CLOUD_HSSD", "CLOUD_TSSD"];
 const ADMIN_PORTS = "Docker (2376), PD (2379), SSH (22) and Grafana (3000)";
 
@@ -240,6 +250,11 @@ function readCommon(reader: Reader, mode: Mode, raw: RawConfig): { settings?: Co
   if (tikvVersion !== undefined && !/^v\d+\.\d+\.\d+$/.test(tikvVersion)) {
     reader.fail("tikvVersion", `must be a release tag like ${DEFAULTS.tikvVersion} (got "${tikvVersion}"); ` +
       "`latest` and nightly tags are refused because an upgrade must be a deliberate change");
+  } else if (tikvVersion !== undefined && olderThan(tikvVersion, MIN_TIKV_VERSION)) {
+    reader.fail("tikvVersion", `${tikvVersion} is older than ${MIN_TIKV_VERSION}, the first LTS release whose images ` +
+      "carry GNU Wget (the health checks present client certificates; older Alpine-based images have busybox wget, " +
+      "PingCAP-QE/artifacts packages/packages.yaml.tmpl) and which knows rocksdb.write-buffer-limit and PD's " +
+      `server-memory-limit (both from v6.6.0); use ${DEFAULTS.tikvVersion}`);
   }
 
   const hostMemoryGiB = reader.int("hostMemoryGiB", DEFAULTS.hostMemoryGiB, 4, 512,

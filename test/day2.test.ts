@@ -40,8 +40,9 @@ describe("upgrading tikvVersion", () => {
     const diff = changed(before, after);
     expect(new Set(diff.map((d) => d.type))).toEqual(new Set([
       "docker:index/remoteImage:RemoteImage", "docker:index/container:Container", GATE]));
-    // Every gate that changed is a "before" gate: its trigger is the container's spec digest.
-    expect(diff.filter((d) => d.type === GATE).every((d) => d.name.endsWith("-before"))).toBe(true);
+    // Both gates of every member: "before" drains it, "after" restores it.
+    expect(diff.filter((d) => d.type === GATE).map((d) => d.name).sort()).toEqual(
+      ["pd1", "pd2", "pd3", "tikv1", "tikv2", "tikv3"].flatMap((m) => [`tikv-dev-cluster-${m}-after`, `tikv-dev-cluster-${m}-before`]).sort());
     expect(diff.filter((d) => d.type === "docker:index/container:Container")).toHaveLength(6);
   });
 

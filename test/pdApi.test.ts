@@ -2,75 +2,13 @@
 import * as http from "http";
 import * as https from "https";
 import { AddressInfo } from "net";
-import { rolloutGateProvider } from "../components/rollout";
+import { retirementProvider, rolloutGateProvider } from "../components/rollout";
+import { FakePd } from "./support/fakePd";
 import { issue, tempDir } from "./support/openssl";
 import {
-  PdTarget, awaitPdHealthy, awaitTikvUp, pdRequest, preparePdRestart, prepareTikvRestart,
+  PdTarget, awaitPdHealthy, checkStoreRetired, chooseNextLeader, getStores, pdRequest, preparePdRestart, prepareTikvRestart,
+  removePdMember, restoreTikv,
 } from "../lib/pdApi";
-
-interface FakeStore { id: number; address: string; state: string; leaders: number }
-
-/** Just enough of PD: members, leader, stores, evict-leader scheduler. Records every call. */
-class FakePd {
-  members = [{ name: "pd1", health: true }, { name: "pd2", health: true }, { name: "pd3", health: true }];
-  leader = "pd1";
-  stores: FakeStore[] = [
-    { id: 1, address: "10.0.1.11:20160", state: "Up", leaders: 4 },
-    { id: 4, address: "10.0.1.12:20160", state: "Up", leaders: 3 },
-  ];
-  evicting = new Set<number>();
-  calls: string[] = [];
-  /** Hooks run on each GET of /health or /stores, to script changes over time. */
-  onHealth: () => void = () => undefined;
-  onStores: () => void = () => undefined;
-  private server = http.createServer((req, res) => this.handle(req, res));
-
-  listen(): Promise<string> {
-    return new Promise((resolve) => this.server.listen(0, "127.0.0.1",
-      () => resolve(`http://127.0.0.1:${(this.server.address() as AddressInfo).port}`)));
-  }
-
-  close(): void {
-    this.server.close();
-  }
-
-  handle(req: http.IncomingMessage, res: http.ServerResponse): void {
-    let body = "";
-    req.on("data", (c) => (body += c));
-    req.on("end", () => {
-      const call = `${req.method} ${req.url}`;
-      this.calls.push(body ? `${call} ${body}` : call);
-      const send = (status: number, value: unknown) => { res.writeHead(status, { "content-type": "application/json" }); res.end(JSON.stringify(value)); };
-      if (call === "GET /pd/api/v1/health") { this.onHealth(); return send(200, this.members); }
-      if (call === "GET /pd/api/v1/leader") return send(200, { name: this.leader });
-      if (call === "POST /pd/api/v1/leader/resign") {
-        this.leader = this.members.find((m) => m.name !== this.leader)!.name;
-        return send(200, "The resign command is submitted.");
-      }
-      if (call === "GET /pd/api/v1/stores") {
-        this.onStores();
-        for (const id of this.evicting) {
-          const s = this.stores.find((x) => x.id === id)!;
-          s.leaders = Math.max(0, s.leaders - 2);
-        }
-        return send(200, { count: this.stores.length, stores: this.stores.map((s) => ({
-          store: { id: s.id, address: s.address, state_name: s.state }, status: { leader_count: s.leaders } })) });
-      }
-      if (call === "POST /pd/api/v1/schedulers") {
-        const input = JSON.parse(body) as { name: string; store_id: number };
-        if (input.name !== "evict-leader-scheduler") return send(400, "bad scheduler");
-        this.evicting.add(input.store_id);
-        return send(200, "The scheduler is created.");
-      }
-      const del = /^DELETE \/pd\/api\/v1\/schedulers\/evict-leader-scheduler-(\d+)$/.exec(call);
-      if (del) {
-        const removed = this.evicting.delete(Number(del[1]));
-        return send(removed ? 200 : 404, removed ? null : "scheduler not found");
-      }
-      return send(404, "no route");
-    });
-  }
-}
 
 const policy = { timeoutMs: 3_000, intervalMs: 50 };
 let pd: FakePd;
@@ -82,12 +20,50 @@ beforeEach(async () => {
 });
 afterEach(() => pd.close());
 
-test("the PD leader resigns before its restart; a follower does not", async () => {
-  await expect(preparePdRestart(target, "pd2", policy)).resolves.toBe("not the leader");
-  expect(pd.calls.some((c) => c.includes("resign"))).toBe(false);
-  await expect(preparePdRestart(target, "pd1", policy)).resolves.toBe("resigned leadership");
-  expect(pd.leader).not.toBe("pd1");
-  expect(pd.calls.filter((c) => c.includes("resign"))).toEqual(["POST /pd/api/v1/leader/resign"]);
+describe("PD leadership during a rolling restart (item: the leader hands over to a member already on the new spec)", () => {
+  const CHAIN = ["pd1", "pd2", "pd3"];
+  const place = (m: string) => ({ rolled: CHAIN.slice(0, CHAIN.indexOf(m)), pending: CHAIN.slice(CHAIN.indexOf(m) + 1) });
+
+  /** Runs the before gate of each member in chain order, as the engine does, and returns the leaders seen. */
+  async function rollAll(): Promise<string[]> {
+    for (const m of CHAIN) await preparePdRestart(target, m, place(m), policy);
+    return pd.leaderHistory;
+  }
+
+  test("a follower does nothing", async () => {
+    await expect(preparePdRestart(target, "pd2", place("pd2"), policy)).resolves.toBe("not the leader");
+    expect(pd.calls.filter((c) => c.startsWith("POST"))).toEqual([]);
+  });
+
+  test("leader pd2: it hands over to pd1, restarted just before, never to pd3, restarted after it", async () => {
+    pd.leader = "pd2";
+    pd.leaderHistory = ["pd2"];
+    expect(await rollAll()).toEqual(["pd2", "pd1"]);
+    expect(pd.calls.filter((c) => c.startsWith("POST"))).toEqual(["POST /pd/api/v1/leader/transfer/pd1"]);
+  });
+
+  test("leader pd3 (rolled last): one move, to a member already rolled", async () => {
+    pd.leader = "pd3";
+    pd.leaderHistory = ["pd3"];
+    expect(await rollAll()).toEqual(["pd3", "pd1"]);
+  });
+
+  test("leader pd1 (rolled first): it goes to pd3, the member rolled last, then once more to pd1: never to pd2", async () => {
+    expect(await rollAll()).toEqual(["pd1", "pd3", "pd1"]);
+    expect(pd.calls.some((c) => c.includes("resign"))).toBe(false);
+  });
+
+  test("an unhealthy member is never chosen", () => {
+    expect(chooseNextLeader({ rolled: ["pd1", "pd2"], pending: [] }, new Set(["pd2", "pd3"]))).toBe("pd2");
+    expect(chooseNextLeader({ rolled: [], pending: ["pd2", "pd3"] }, new Set(["pd2"]))).toBe("pd2");
+    expect(chooseNextLeader({ rolled: [], pending: ["pd2"] }, new Set())).toBeUndefined();
+  });
+
+  test("a leader with no healthy peer fails the step, naming pd-ctl", async () => {
+    pd.members[1].health = false;
+    pd.members[2].health = false;
+    await expect(preparePdRestart(target, "pd1", place("pd1"), policy)).rejects.toThrow(/pd1 leads and no other member is healthy/);
+  });
 });
 
 test("after a PD restart, waits until every member is healthy again", async () => {
@@ -112,10 +88,60 @@ test("a store's leaders are evicted before its restart and the scheduler removed
   pd.stores[0].state = "Disconnected";
   let polls = 0;
   pd.onStores = () => { if (++polls === 2) pd.stores[0].state = "Up"; };
-  await awaitTikvUp(target, "10.0.1.11:20160", policy);
+  await expect(restoreTikv(target, "10.0.1.11:20160", policy)).resolves.toBe("store 1 up, evict-leader scheduler removed");
   expect(pd.evicting.size).toBe(0);
   const order = pd.calls.map((c) => c.split(" ").slice(0, 2).join(" "));
   expect(order.indexOf("POST /pd/api/v1/schedulers")).toBeLessThan(order.indexOf("DELETE /pd/api/v1/schedulers/evict-leader-scheduler-1"));
+});
+
+describe("the evict-leader scheduler is removed on every path", () => {
+  const address = "10.0.1.11:20160";
+
+  test("a store that never comes back Up: the scheduler is removed first, then the wait fails", async () => {
+    await prepareTikvRestart(target, address, policy);
+    expect(pd.evicting.has(1)).toBe(true);
+    pd.stores[0].state = "Disconnected";
+    await expect(restoreTikv(target, address, { timeoutMs: 300, intervalMs: 50 })).rejects.toThrow(/not Up after/);
+    expect(pd.evicting.has(1)).toBe(false);
+  });
+
+  test("a stale scheduler left by an earlier failed run is removed by the after step", async () => {
+    pd.evicting.add(1);
+    await restoreTikv(target, address, policy);
+    expect(pd.evicting.size).toBe(0);
+  });
+
+  test("an error after the scheduler was added removes it before the error is reported", async () => {
+    // PD registers the scheduler but its answer is lost in an etcd timeout.
+    const answer = pd.handle.bind(pd);
+    pd.handle = (req, res) => {
+      if (req.method !== "POST" || req.url !== "/pd/api/v1/schedulers") return answer(req, res);
+      pd.evicting.add(1);
+      res.writeHead(500);
+      res.end('"etcd timeout"');
+    };
+    await expect(prepareTikvRestart(target, address, policy)).rejects.toThrow(/HTTP 500/);
+    expect(pd.evicting.has(1)).toBe(false);
+  });
+
+  test("PD unreachable for the whole wait: the failure says which scheduler to remove by hand", async () => {
+    pd.failWith = 503;
+    await expect(restoreTikv(target, address, { timeoutMs: 200, intervalMs: 50 })).rejects.toThrow(/evict-leader-scheduler/);
+  });
+});
+
+describe("before the cluster is bootstrapped (PD answers /stores with HTTP 500)", () => {
+  test("there are no stores, so a before step has nothing to evict and does not fail", async () => {
+    pd.bootstrapped = false;
+    await expect(getStores(target)).resolves.toEqual([]);
+    await expect(prepareTikvRestart(target, "10.0.1.11:20160", policy)).resolves.toBe("store not registered");
+    await expect(restoreTikv(target, "10.0.1.11:20160", policy)).resolves.toBe("store not registered");
+  });
+
+  test("any other HTTP 500 is still an error", async () => {
+    pd.failWith = 500;
+    await expect(getStores(target)).rejects.toThrow(/HTTP 500/);
+  });
 });
 
 test("eviction is bounded: leaders that do not move in time do not block the restart", async () => {
@@ -158,14 +184,39 @@ describe("the rollout gate provider", () => {
     const before = await rolloutGateProvider.update!("id", {} as never, { ...base, phase: "before", trigger: "b", pdEndpoints: [...target.endpoints] });
     expect(before.outs!.outcome).toBe("evicted leaders of store 1");
     const after = await rolloutGateProvider.update!("id", {} as never, { ...base, phase: "after", trigger: "new-container", pdEndpoints: [...target.endpoints] });
-    expect(after.outs!.outcome).toBe("up");
+    expect(after.outs!.outcome).toBe("store 1 up, evict-leader scheduler removed");
     expect(pd.evicting.size).toBe(0);
   });
 
-  test("a rolling restart of the PD leader resigns it first", async () => {
+  test("a rolling restart of the PD leader hands leadership to a member already rolled", async () => {
+    pd.leader = "pd2";
     const out = await rolloutGateProvider.update!("id", {} as never, {
-      kind: "pd", phase: "before", member: "pd1", trigger: "b", pdEndpoints: [...target.endpoints], timeoutMinutes: 0.05 });
-    expect(out.outs!.outcome).toBe("resigned leadership");
+      kind: "pd", phase: "before", member: "pd2", trigger: "b", pdEndpoints: [...target.endpoints], timeoutMinutes: 0.05,
+      rolled: ["pd1"], pending: ["pd3"] });
+    expect(out.outs!.outcome).toBe("transferred leadership to pd1");
+  });
+});
+
+describe("scaling in", () => {
+  test("a PD member leaves through PD's API; a leader hands over to a remaining member first", async () => {
+    await expect(removePdMember(target, "pd1", ["pd2", "pd3"], policy)).resolves.toBe("removed pd1");
+    expect(pd.calls.filter((c) => !c.startsWith("GET"))).toEqual(["POST /pd/api/v1/leader/transfer/pd2", "DELETE /pd/api/v1/members/name/pd1"]);
+    expect(pd.members.map((m) => m.name)).toEqual(["pd2", "pd3"]);
+    await expect(removePdMember(target, "pd1", ["pd2", "pd3"], policy)).resolves.toBe("pd1 is not a member");
+  });
+
+  test("the retirement resource removes the member when it is created", async () => {
+    const out = await retirementProvider.create({ kind: "pd", member: "pd3", remaining: ["pd1", "pd2"], pdEndpoints: [...target.endpoints], timeoutMinutes: 0.05 });
+    expect(out.outs).toEqual({ kind: "pd", member: "pd3", outcome: "removed pd3" });
+    expect(pd.members.map((m) => m.name)).toEqual(["pd1", "pd2"]);
+  });
+
+  test("a TiKV store must be Tombstone before its host goes; otherwise the deployment stops, naming the procedure", async () => {
+    await expect(checkStoreRetired(target, "10.0.1.12:20160")).rejects.toThrow(/store 4 \(10.0.1.12:20160\) is Up.*pd-ctl store delete 4/);
+    pd.stores[1].state = "Offline";
+    await expect(checkStoreRetired(target, "10.0.1.12:20160")).rejects.toThrow(/Offline.*wait until/);
+    pd.stores[1].state = "Tombstone";
+    await expect(checkStoreRetired(target, "10.0.1.12:20160")).resolves.toBe("no live store");
   });
 });
 
@@ -181,7 +232,7 @@ test("with clusterTls the steps speak mutual TLS: the operator's certificate get
   const url = await new Promise<string>((resolve) => tlsServer.listen(0, "127.0.0.1", () => resolve(`https://127.0.0.1:${(tlsServer.address() as AddressInfo).port}`)));
   try {
     const withCert: PdTarget = { endpoints: [url], requestTimeoutMs: 2_000, tls: { caPem: ca.certPem, certPem: client.certPem, keyPem: client.keyPem } };
-    await expect(preparePdRestart(withCert, "pd1", policy)).resolves.toBe("resigned leadership");
+    await expect(preparePdRestart(withCert, "pd1", { rolled: ["pd2"], pending: [] }, policy)).resolves.toBe("transferred leadership to pd2");
     const noCert: PdTarget = { endpoints: [url], requestTimeoutMs: 2_000, tls: { caPem: ca.certPem, certPem: "", keyPem: "" } };
     await expect(pdRequest(noCert, "GET", "/pd/api/v1/leader")).rejects.toThrow(/failed on every endpoint/);
   } finally {

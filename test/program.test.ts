@@ -1,6 +1,7 @@
 // The whole program under mocks: what it declares, on which host, wired how.
 import { parse as parseToml } from "smol-toml";
 import { parse } from "yaml";
+import { tikvRequiredOpenFiles } from "../lib/clusterConfig";
 import { CloudConfig } from "../lib/cloudInit";
 import { TOKENS } from "../tencentcloud/bindings";
 import { Declared, ProgramRun, byName, isSecret, ofType, runProgram, unwrap } from "./support/harness";
@@ -41,6 +42,11 @@ function command(c: Declared): string[] {
 
 function flag(c: Declared, name: string): string | undefined {
   return command(c).find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+}
+
+/** A PD container's start-script environment value (lib/pdStart.ts). */
+function env(c: Declared, name: string): string | undefined {
+  return (c.inputs.envs as string[] | undefined)?.find((e) => e.startsWith(`${name}=`))?.slice(name.length + 1);
 }
 
 /** The provider URN's resource name, e.g. tikv-dev-2-docker. */
@@ -86,11 +92,15 @@ describe("3 hosts in the recipe's shape", () => {
     });
   });
 
-  test("PD members bootstrap from the exact initial cluster; TiKV lists every PD", () => {
+  test("PD members bootstrap from the exact initial cluster through the start script; TiKV lists every PD", () => {
     const initial = "pd1=https://10.0.1.11:2380,pd2=https://10.0.1.12:2380,pd3=https://10.0.1.13:2380";
     for (const i of [1, 2, 3]) {
       const pd = byName(run, `tikv-dev-cluster-pd${i}`);
-      expect(flag(pd, "initial-cluster")).toBe(initial);
+      expect(pd.inputs.entrypoints).toEqual(["/bin/sh", "/etc/pd/tikv-cvm-start.sh"]);
+      expect(flag(pd, "initial-cluster")).toBeUndefined();
+      expect(env(pd, "PD_INITIAL_CLUSTER")).toBe(initial);
+      expect(env(pd, "PD_JOIN")!.split(",")).toEqual([1, 2, 3].filter((j) => j !== i).map((j) => `https://10.0.1.1${j}:2379`));
+      expect(env(pd, "PD_PEER_URL")).toBe(`https://10.0.1.1${i}:2380`);
       expect(flag(pd, "advertise-client-urls")).toBe(`https://10.0.1.1${i}:2379`);
       const tikv = byName(run, `tikv-dev-cluster-tikv${i}`);
       expect(flag(tikv, "pd")).toBe("10.0.1.11:2379,10.0.1.12:2379,10.0.1.13:2379");
@@ -121,8 +131,8 @@ describe("3 hosts in the recipe's shape", () => {
     for (const c of ofType(run, T.container)) {
       expect(c.inputs).toMatchObject({ networkMode: "host", restart: "unless-stopped", wait: true, logDriver: "json-file" });
       expect(c.inputs.ulimits).toEqual([{ name: "nofile", soft: 1_000_000, hard: 1_000_000 }]);
-      // TiKV's start-up check wants at least 82,920 open files.
-      expect((c.inputs.ulimits as { soft: number }[])[0].soft).toBeGreaterThanOrEqual(82_920);
+      // TiKV's start-up check (Titan on, as for every new v8.5 cluster).
+      expect((c.inputs.ulimits as { soft: number }[])[0].soft).toBeGreaterThanOrEqual(tikvRequiredOpenFiles(true));
       expect((c.inputs.image as string).startsWith("sha256:")).toBe(true);
       const test = (c.inputs.healthcheck as { tests: string[] }).tests;
       expect(test.slice(0, 2)).toEqual(["CMD", "wget"]);
@@ -260,7 +270,7 @@ describe("5 hosts, 3 PD members, an SSH key and a fixed image", () => {
   });
 
   test("the exact --initial-cluster and --pd strings", () => {
-    expect(flag(byName(run, "tikv-staging-cluster-pd2"), "initial-cluster"))
+    expect(env(byName(run, "tikv-staging-cluster-pd2"), "PD_INITIAL_CLUSTER"))
       .toBe("pd1=https://10.0.1.11:2380,pd2=https://10.0.1.12:2380,pd3=https://10.0.1.13:2380");
     for (const i of [1, 2, 3, 4, 5]) {
       const tikv = byName(run, `tikv-staging-cluster-tikv${i}`);
@@ -288,7 +298,8 @@ describe("defaults: cluster TLS and monitoring on", () => {
 
   test("PD and TiKV talk https with a per-host certificate from the stack CA", () => {
     const pd = byName(run, "tikv-dev-cluster-pd2");
-    expect(flag(pd, "initial-cluster")).toBe("pd1=https://10.0.1.11:2380,pd2=https://10.0.1.12:2380,pd3=https://10.0.1.13:2380");
+    expect(env(pd, "PD_INITIAL_CLUSTER")).toBe("pd1=https://10.0.1.11:2380,pd2=https://10.0.1.12:2380,pd3=https://10.0.1.13:2380");
+    expect(env(pd, "PD_CA")).toBe("/etc/tikv-cvm-tls/ca.pem");
     for (const c of ofType(run, T.container).filter((x) => /-(pd|tikv)\d$/.test(x.name))) {
       const uploads = unwrap(c.inputs.uploads) as { file: string; content: string }[];
       expect(uploads.map((u) => u.file)).toEqual(expect.arrayContaining(["/etc/tikv-cvm-tls/ca.pem", "/etc/tikv-cvm-tls/cert.pem", "/etc/tikv-cvm-tls/key.pem"]));
@@ -477,7 +488,7 @@ describe("mode local", () => {
     const pd1 = byName(run, "tikv-dev-cluster-pd1");
     expect(pd1.inputs).toMatchObject({ name: "tikv-dev-pd1", networkMode: "bridge", networksAdvanced: [{ name: "tikv-dev", aliases: ["pd1"] }] });
     expect(pd1.inputs.ports).toEqual([{ internal: 2379, external: 2379, ip: "127.0.0.1" }]);
-    expect(flag(pd1, "initial-cluster")).toBe("pd1=https://pd1:2380,pd2=https://pd2:2380,pd3=https://pd3:2380");
+    expect(env(pd1, "PD_INITIAL_CLUSTER")).toBe("pd1=https://pd1:2380,pd2=https://pd2:2380,pd3=https://pd3:2380");
     expect(flag(byName(run, "tikv-dev-cluster-tikv2"), "advertise-addr")).toBe("tikv2:20160");
     const published = ofType(run, T.container).flatMap((c) => ((c.inputs.ports ?? []) as { ip: string; external: number }[]));
     expect(published.map((p) => `${p.ip}:${p.external}`).sort()).toEqual(["127.0.0.1:2379", "127.0.0.1:3000"]);

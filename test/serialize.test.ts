@@ -46,3 +46,13 @@ test("the pids-limit provider serializes with Node built-ins only and no secret"
   expect(await provider.diff!("id", { containerId: "a", limit: 10 }, { endpoint: { kind: "environment" }, containerId: "b", limit: 10 }))
     .toEqual({ changes: true, replaces: ["containerId"] });
 });
+
+test("the scale-in retirement provider serializes too, needing only http and https", async () => {
+  const pulumi = await import("@pulumi/pulumi");
+  const { retirementProvider } = await import("../components/rollout");
+  const sf = await pulumi.runtime.serializeFunction(() => retirementProvider, { allowSecrets: true });
+  expect(sf.containsSecrets).toBe(false);
+  const requires = [...sf.text.matchAll(/require\(["']([^"']+)["']\)/g)].map((m) => m[1]);
+  expect(new Set(requires)).toEqual(new Set(["http", "https"]));
+  expect(sf.text.length).toBeLessThan(32 * 1024);
+});

@@ -48,6 +48,9 @@ describe("validateConfig", () => {
     { label: "tikvVersion latest", values: { tikvVersion: "latest" }, key: "tikv-cvm:tikvVersion" },
     { label: "tikvVersion without v", values: { tikvVersion: "8.5.7" }, key: "tikv-cvm:tikvVersion" },
     { label: "tikvVersion nightly", values: { tikvVersion: "v8.5.7-nightly" }, key: "tikv-cvm:tikvVersion" },
+    // Alpine-based images with busybox wget (no client certificates), no write-buffer-limit.
+    { label: "tikvVersion before the floor", values: { tikvVersion: "v6.5.3" }, key: "tikv-cvm:tikvVersion" },
+    { label: "tikvVersion just before the floor", values: { tikvVersion: "v7.0.9" }, key: "tikv-cvm:tikvVersion" },
     { label: "availabilityZone missing", values: { availabilityZone: undefined }, key: "tikv-cvm:availabilityZone" },
     { label: "availabilityZone of another region", values: { availabilityZone: "ap-shanghai-2" }, key: "tikv-cvm:availabilityZone" },
     { label: "instanceType empty", values: { instanceType: " " }, key: "tikv-cvm:instanceType" },

@@ -1,7 +1,11 @@
 import { parse } from "smol-toml";
 import { pdArgs, pdConfigToml, tikvArgs, tikvConfigToml } from "../lib/clusterConfig";
 import { cidrContains, parseCidr } from "../lib/ipv4";
-import { MONITORING_TOTAL_MIB, hostShare, localShare, planMemory, reserveSpaceGB } from "../lib/memoryBudget";
+import { tikvRequiredOpenFiles } from "../lib/clusterConfig";
+import {
+  MONITORING_TOTAL_MIB, MemoryBudget, SYSTEM_RESERVE_MIB, hostShare, localShare, planMemory, reserveSpaceGB, reservedSpaceBytes,
+  tikvStartupProblems,
+} from "../lib/memoryBudget";
 import { planCluster } from "../lib/topology";
 
 describe("planCluster", () => {
@@ -73,7 +77,6 @@ describe("PD and TiKV flags", () => {
       "--advertise-client-urls=http://10.0.1.12:2379",
       "--peer-urls=http://0.0.0.0:2380",
       "--advertise-peer-urls=http://10.0.1.12:2380",
-      "--initial-cluster=pd1=http://10.0.1.11:2380,pd2=http://10.0.1.12:2380,pd3=http://10.0.1.13:2380",
       "--config=/etc/pd/pd.toml",
     ]);
     expect(() => pdArgs(plan.hosts[4], plan)).toThrow(/runs no PD/);
@@ -93,13 +96,39 @@ describe("PD and TiKV flags", () => {
 });
 
 describe("memory and disk budget", () => {
-  test("PD, TiKV and the OS fit in 4 GB", () => {
-    const b = planMemory(hostShare(4, true, false));
-    expect(b.pdContainerMiB + b.tikvContainerMiB).toBeLessThanOrEqual(4096 - 512);
-    expect(b.tikvMemoryUsageLimitMiB).toBeLessThan(b.tikvContainerMiB);
-    // TiKV refuses to start when block cache and write buffers exceed memory-usage-limit.
-    expect(b.tikvBlockCacheMiB + b.tikvRaftEngineMiB).toBeLessThan(b.tikvMemoryUsageLimitMiB);
-    expect(b.tikvBlockCacheMiB).toBeGreaterThanOrEqual(512);
+  /** Every budget the program can produce: host sizes, with and without PD and monitoring, and mode local. */
+  const budgets: { label: string; budget: MemoryBudget; hostMiB: number; reserveMiB: number }[] = [];
+  for (const gib of [4, 6, 8, 16, 32, 64, 512]) {
+    for (const [runsPd, runsMonitoring] of [[true, true], [true, false], [false, false]]) {
+      budgets.push({ label: `${gib} GiB pd=${runsPd} monitoring=${runsMonitoring}`, budget: planMemory(hostShare(gib, runsPd, runsMonitoring)),
+        hostMiB: gib * 1024, reserveMiB: SYSTEM_RESERVE_MIB + (runsMonitoring ? MONITORING_TOTAL_MIB : 0) });
+    }
+  }
+
+  test("TiKV's own start-up rule holds for every budget: block cache + write-buffer-limit <= memory-usage-limit <= container", () => {
+    for (const { label, budget } of budgets) expect([label, tikvStartupProblems(budget)]).toEqual([label, []]);
+  });
+
+  test("the rule is TiKV's: it rejects what TiKV rejects, and ignores raft-engine's memory", () => {
+    const ok = planMemory(hostShare(4, true, false));
+    expect(tikvStartupProblems({ ...ok, tikvWriteBufferLimitMiB: ok.tikvMemoryUsageLimitMiB - ok.tikvBlockCacheMiB + 1 })).toHaveLength(1);
+    expect(tikvStartupProblems({ ...ok, tikvMemoryUsageLimitMiB: ok.tikvContainerMiB + 1 })).toHaveLength(1);
+    expect(tikvStartupProblems({ ...ok, tikvRaftEngineMiB: ok.tikvContainerMiB * 10 })).toEqual([]);
+  });
+
+  test("write buffers are capped and PD's heap has a target: nothing is left to TiKV's or Go's defaults", () => {
+    for (const { label, budget } of budgets) {
+      expect([label, budget.tikvWriteBufferLimitMiB > 0]).toEqual([label, true]);
+      expect([label, budget.pdServerMemoryLimit > 0 && budget.pdServerMemoryLimit < 1]).toEqual([label, true]);
+    }
+  });
+
+  test("the worst case fits the host: container limits plus the reserve, and TiKV's big consumers inside its own limit", () => {
+    for (const { label, budget, hostMiB, reserveMiB } of budgets) {
+      expect([label, budget.pdContainerMiB + budget.tikvContainerMiB + reserveMiB <= hostMiB]).toEqual([label, true]);
+      const tikvCaches = budget.tikvBlockCacheMiB + budget.tikvWriteBufferLimitMiB + budget.tikvRaftEngineMiB;
+      expect([label, tikvCaches <= budget.tikvMemoryUsageLimitMiB]).toEqual([label, true]);
+    }
   });
 
   test("every store gets the same limits whether or not its host runs PD", () => {
@@ -126,16 +155,35 @@ describe("memory and disk budget", () => {
     expect(() => planMemory(localShare(4, 5, true, true))).toThrow(/left for TiKV/);
   });
 
-  test("reserve-space is a small share of a 40 GB disk", () => {
-    expect(reserveSpaceGB(40)).toBe(2);
-    expect(reserveSpaceGB(20)).toBe(1);
-    expect(reserveSpaceGB(500)).toBe(5);
+  test("reserve-space: TiKV keeps the larger of the setting and 5 % of the disk, and pre-allocates a fifth", () => {
+    const GB = 1e9;
+    for (const disk of [20, 40, 100, 500]) {
+      const { reserved, preallocated } = reservedSpaceBytes(disk * GB, reserveSpaceGB(disk) * GB);
+      // The setting never asks for more than 5 GB, nor for more than 5 % of a disk under 100 GB.
+      expect(reserved).toBe(Math.max(disk * GB * 0.05, reserveSpaceGB(disk) * GB));
+      expect(reserved).toBeLessThanOrEqual(Math.max(5 * GB, disk * GB * 0.05));
+      expect(preallocated).toBe(Math.floor(reserved / 5));
+    }
+    // TiKV's own default, 5 GB, on the 40 GB system disk: 5 GB kept, 1 GB pre-allocated.
+    expect(reservedSpaceBytes(40 * GB, 5 * GB)).toEqual({ reserved: 5 * GB, preallocated: 1 * GB });
+    expect(reservedSpaceBytes(40 * GB, 0)).toEqual({ reserved: 0, preallocated: 0 });
+  });
+
+  test("TiKV's open-files check: 123,880 with Titan (on for every new v8.5 cluster), 82,920 without", () => {
+    expect(tikvRequiredOpenFiles(true)).toBe(123_880);
+    expect(tikvRequiredOpenFiles(false)).toBe(82_920);
+  });
+
+  test("the TiKV config caps write buffers and PD's config sets a heap target", () => {
+    const b = planMemory(hostShare(4, true, false));
+    expect((parse(tikvConfigToml(b, 40, false)) as Record<string, Record<string, unknown>>).rocksdb["write-buffer-limit"]).toBe(`${b.tikvWriteBufferLimitMiB}MB`);
+    expect((parse(pdConfigToml(3, false, b)) as Record<string, Record<string, unknown>>)["pd-server"]["server-memory-limit"]).toBe(b.pdServerMemoryLimit);
   });
 
   test("with TLS, PD and TiKV name their certificates, with PD's own key names", () => {
     const b = planMemory(hostShare(4, true, false));
     const tikv = parse(tikvConfigToml(b, 40, true)) as Record<string, Record<string, unknown>>;
-    const pd = parse(pdConfigToml(3, true)) as Record<string, Record<string, unknown>>;
+    const pd = parse(pdConfigToml(3, true, b)) as Record<string, Record<string, unknown>>;
     // cert-allowed-cn: PD admits the members, Prometheus and the admin; TiKV the members and Prometheus.
     expect(tikv.security).toEqual({ "ca-path": "/etc/tikv-cvm-tls/ca.pem", "cert-path": "/etc/tikv-cvm-tls/cert.pem", "key-path": "/etc/tikv-cvm-tls/key.pem",
       "cert-allowed-cn": ["tikv-cvm-member", "tikv-cvm-prometheus"] });
@@ -150,10 +198,10 @@ describe("memory and disk budget", () => {
     const b = planMemory(hostShare(4, true, false));
     const tikv = parse(tikvConfigToml(b, 40, false)) as Record<string, Record<string, unknown>>;
     expect(tikv["memory-usage-limit"]).toBe(`${b.tikvMemoryUsageLimitMiB}MB`);
-    expect(tikv.storage["reserve-space"]).toBe("2GB");
+    expect(tikv.storage["reserve-space"]).toBe(`${reserveSpaceGB(40)}GB`);
     expect((tikv.storage["block-cache"] as Record<string, unknown>).capacity).toBe(`${b.tikvBlockCacheMiB}MB`);
     expect(tikv["raft-engine"]["memory-limit"]).toBe(`${b.tikvRaftEngineMiB}MB`);
-    const pd = parse(pdConfigToml(3, false)) as Record<string, Record<string, unknown>>;
+    const pd = parse(pdConfigToml(3, false, b)) as Record<string, Record<string, unknown>>;
     expect(pd["pd-server"]["dashboard-address"]).toBe("none");
     expect(pd.replication["max-replicas"]).toBe(3);
   });

@@ -18,6 +18,7 @@ export interface DeclaredOptions {
   readonly protect: boolean;
   readonly retainOnDelete: boolean;
   readonly ignoreChanges: string[];
+  readonly replaceOnChanges: string[];
   readonly additionalSecretOutputs: string[];
 }
 
@@ -79,6 +80,8 @@ export async function runProgram(
     lastOutputs?: Record<string, unknown>;
     /** Config keys (with namespace) stored as secrets. */
     secretKeys?: string[];
+    /** Called for every resource the program registers, as it registers it. */
+    onResource?: (type: string, name: string) => void;
   } = {},
 ): Promise<ProgramRun> {
   jest.resetModules();
@@ -95,6 +98,7 @@ export async function runProgram(
   const invokes: Invoked[] = [];
   await pulumi.runtime.setMocks({
     newResource(args) {
+      options.onResource?.(args.type, args.name);
       // Derived from the name alone, so adding resources never shifts the ids of others.
       const id = `${args.name}-id`;
       const state = args.type === "pulumi:pulumi:StackReference"
@@ -133,6 +137,7 @@ export async function runProgram(
           protect: opts.protect === true,
           retainOnDelete: opts.retainOnDelete === true,
           ignoreChanges: opts.ignoreChanges ?? [],
+          replaceOnChanges: opts.replaceOnChanges ?? [],
           additionalSecretOutputs: opts.additionalSecretOutputs ?? [],
         };
         declaredOptions.set(args.name, declared);
@@ -150,7 +155,10 @@ export async function runProgram(
         return undefined;
       });
       try {
-        program = (await import("../../index")) as Record<string, unknown>;
+        // index.ts exports its main function (`export =`); its result is the stack's outputs.
+        const loaded = (await import("../../index")) as { default?: unknown };
+        const main = (loaded.default ?? loaded) as () => Promise<Record<string, unknown>>;
+        program = await main();
       } catch (err) {
         // Thrown inside the stack's constructor it would be an unhandled rejection: rethrow below.
         failure = err;

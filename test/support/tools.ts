@@ -16,7 +16,7 @@ export function describeWithTools(tools: string[], title: string, body: () => vo
   } else if (process.env.CI === "true") {
     describe(title, () => {
       test(`needs ${missing.join(", ")}`, () => {
-        throw new Error(`${missing.join(", ")} not installed; .ci/run installs them (apt-get install -y docker.io cloud-init shellcheck)`);
+        throw new Error(`${missing.join(", ")} not installed; .ci/run installs them (apt-get install -y docker.io cloud-init shellcheck busybox-static wget jq)`);
       });
     });
   } else {

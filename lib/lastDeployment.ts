@@ -1,0 +1,156 @@
+// What the last deployment of this stack applied (read back from its own outputs), and the
+// changes a running cluster cannot take in place. Pure: index.ts reads the outputs, this judges.
+import { ConfigProblem, PROJECT, Settings } from "./settings";
+import { ClusterPlan } from "./topology";
+
+/** The `deployment` stack output: what the next deployment must know about this one. */
+export interface DeploymentRecord {
+  readonly mode: string;
+  readonly tikvVersion: string;
+  readonly clusterTls: boolean;
+  readonly nodeCount: number;
+  readonly pdCount: number;
+  /** The --initial-cluster value the cluster was bootstrapped with; kept for its whole life. */
+  readonly pdInitialCluster: string;
+  /** Each host's address PD and TiKV advertise, in host order. */
+  readonly hostAddresses: readonly string[];
+  /** Mode cvm only. */
+  readonly cvm?: {
+    readonly availabilityZone: string;
+    readonly vpcCidr: string;
+    readonly subnetCidr: string;
+    /** Empty when the image is looked up. */
+    readonly imageId: string;
+    readonly systemDiskType: string;
+    readonly systemDiskSize: number;
+    readonly tencentcloudRoute: string;
+  };
+}
+
+/** The last deployment as far as its outputs tell; `record` is absent for a stack never deployed. */
+export interface LastDeployment {
+  /** Members (pd1.., tikv1..) that existed after the last deployment, in rollout order. */
+  readonly members: readonly string[];
+  /** TiKV store addresses (host:port) in host order, from the `tikvStores` output. */
+  readonly storeAddresses: readonly string[];
+  readonly record?: DeploymentRecord;
+}
+
+export function deploymentRecord(settings: Settings, plan: ClusterPlan, pdInitialCluster: string): DeploymentRecord {
+  return {
+    mode: settings.mode,
+    tikvVersion: settings.tikvVersion,
+    clusterTls: settings.clusterTls,
+    nodeCount: settings.nodeCount,
+    pdCount: settings.pdCount,
+    pdInitialCluster,
+    hostAddresses: plan.hosts.map((h) => h.tikvHost),
+    ...(settings.mode === "cvm" ? {
+      cvm: {
+        availabilityZone: settings.cvm.availabilityZone,
+        vpcCidr: settings.cvm.vpcCidr,
+        subnetCidr: settings.cvm.subnetCidr,
+        imageId: settings.cvm.imageId ?? "",
+        systemDiskType: settings.cvm.systemDiskType,
+        systemDiskSize: settings.diskGB,
+        tencentcloudRoute: settings.cvm.tencentcloudRoute,
+      },
+    } : {}),
+  };
+}
+
+/** Reads the last deployment from the stack's outputs, as the stack reference returns them. */
+export function readLastDeployment(outputs: { rolloutOrder?: unknown; tikvStores?: unknown; deployment?: unknown }): LastDeployment {
+  const strings = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
+  const members = strings(outputs.rolloutOrder);
+  const storeAddresses = strings(outputs.tikvStores);
+  const raw = outputs.deployment;
+  const record = typeof raw === "object" && raw !== null && typeof (raw as DeploymentRecord).pdInitialCluster === "string"
+    ? raw as DeploymentRecord : undefined;
+  return { members, storeAddresses, record };
+}
+
+/**
+ * The --initial-cluster value for this deployment: kept from the cluster's first deployment; a
+ * stack deployed before it was recorded bootstrapped every PD member it had, all listed then.
+ */
+export function pdInitialCluster(last: LastDeployment, plan: ClusterPlan): string {
+  if (last.record) return last.record.pdInitialCluster;
+  const deployedPd = last.members.filter((m) => m.startsWith("pd"));
+  if (deployedPd.length === 0) return plan.initialCluster;
+  return plan.initialCluster.split(",").filter((entry) => deployedPd.includes(entry.split("=")[0])).join(",");
+}
+
+/** Members that the last deployment had and this one drops, highest first: the order they leave in. */
+export function retiringMembers(last: LastDeployment, plan: ClusterPlan): { pd: string[]; tikv: string[] } {
+  const kept = new Set(plan.hosts.flatMap((h) => [h.tikvName, ...(h.pdName ? [h.pdName] : [])]));
+  const gone = last.members.filter((m) => !kept.has(m));
+  const byIndexDesc = (a: string, b: string) => Number(b.replace(/\D/g, "")) - Number(a.replace(/\D/g, ""));
+  return { pd: gone.filter((m) => m.startsWith("pd")).sort(byIndexDesc), tikv: gone.filter((m) => m.startsWith("tikv")).sort(byIndexDesc) };
+}
+
+function minor(version: string): [number, number] {
+  const [major, min] = version.replace(/^v/, "").split(".").map(Number);
+  return [major, min];
+}
+
+/**
+ * Changes the running cluster cannot take in place, each naming its key and the safe way.
+ * Nothing is refused for a stack with no recorded deployment.
+ */
+export function refusedChanges(settings: Settings, plan: ClusterPlan, last: LastDeployment): ConfigProblem[] {
+  const was = last.record;
+  if (!was || last.members.length === 0) return [];
+  const problems: ConfigProblem[] = [];
+  const refuse = (key: string, message: string) => problems.push({ key: key.includes(":") ? key : `${PROJECT}:${key}`, message });
+  const back = (key: string, value: unknown) => `set it back with: pulumi config set ${PROJECT}:${key} ${String(value)}`;
+
+  if (settings.mode !== was.mode) {
+    refuse("mode", `was ${was.mode}: changing it would build an empty cluster elsewhere and delete this one's hosts or ` +
+      `containers; to move, back up with BR into a new stack. ${back("mode", was.mode)}`);
+    return problems;
+  }
+  if (settings.clusterTls !== was.clusterTls) {
+    refuse("clusterTls", `was ${was.clusterTls}: PD keeps each member's peer URLs, scheme included, in its own data ` +
+      `(tikv/pd server/join/join.go registers them once), so members restarted with ${settings.clusterTls ? "https" : "http"} ` +
+      `would no longer reach each other. Switch on a new stack. ${back("clusterTls", was.clusterTls)}`);
+  }
+  const [wasMajor, wasMinor] = minor(was.tikvVersion);
+  const [major, min] = minor(settings.tikvVersion);
+  if (major < wasMajor || (major === wasMajor && min < wasMinor)) {
+    refuse("tikvVersion", `${settings.tikvVersion} is older than the deployed ${was.tikvVersion}: PD refuses a store whose ` +
+      `major.minor is below the cluster version (tikv/pd server/cluster/cluster.go checkStoreVersion), so every ` +
+      `restarted store would be shut out. Patch releases of ${was.tikvVersion.replace(/\.\d+$/, ".x")} are fine. ` +
+      back("tikvVersion", was.tikvVersion));
+  }
+  const kept = Math.min(plan.hosts.length, was.hostAddresses.length);
+  const moved = plan.hosts.slice(0, kept).filter((h, i) => h.tikvHost !== was.hostAddresses[i]);
+  // In mode cvm the addresses follow subnetCidr, refused below with its own reason.
+  if (moved.length > 0 && settings.mode === "existing") {
+    refuse("hosts", `would move ${moved.map((h) => `${h.name} from ${was.hostAddresses[h.index - 1]} to ${h.tikvHost}`).join(", ")}: ` +
+      "PD keeps its members' peer URLs in its data and TiKV stores are known by address, so a member cannot change " +
+      "address in place. Keep the addresses; to move a host, add a new one (nodeCount) and retire the old store first.");
+  }
+  if (settings.mode === "cvm" && was.cvm) {
+    const now = settings.cvm;
+    const same = (key: string, before: string, after: string, why: string) => {
+      if (before !== after) refuse(key, `was ${before || "(unset)"}, now ${after || "(unset)"}: ${why} ${back(key, before || "''")}`);
+    };
+    same("tencentcloudRoute", was.cvm.tencentcloudRoute, now.tencentcloudRoute, "every Tencent Cloud resource would be " +
+      "recreated under new type tokens, hosts and disks included; move a live stack by importing its resources (README, " +
+      "\"The Tencent Cloud provider: two routes\").");
+    same("availabilityZone", was.cvm.availabilityZone, now.availabilityZone, "the zone forces new subnets and CVMs " +
+      "(terraform-provider-tencentcloud: availability_zone is ForceNew), i.e. every host and its data at once.");
+    same("subnetCidr", was.cvm.subnetCidr, now.subnetCidr, "every host's fixed private address comes from the subnet, and " +
+      "PD keeps its members' peer URLs in its data: the subnet and every host would be rebuilt at new addresses.");
+    same("vpcCidr", was.cvm.vpcCidr, now.vpcCidr, "a VPC's cidr_block is ForceNew: the VPC, subnet and every host " +
+      "would be recreated with empty disks.");
+    same("imageId", was.cvm.imageId, now.imageId ?? "", "a new image reinstalls the OS of every host at once, wiping the " +
+      "system disk that holds PD and TiKV data. Re-image one host at a time, letting the cluster heal in between.");
+    if (settings.diskGB < was.cvm.systemDiskSize) {
+      refuse("systemDiskSize", `${settings.diskGB} GB is below the deployed ${was.cvm.systemDiskSize} GB: a disk cannot ` +
+        `shrink. ${back("systemDiskSize", was.cvm.systemDiskSize)}`);
+    }
+  }
+  return problems;
+}

@@ -1,0 +1,131 @@
+// Just enough of PD's HTTP API (tikv/pd v8.5.7, server/api/router.go), answering as PD does:
+// members and their health, the leader (resign, transfer), stores (HTTP 500 before bootstrap),
+// the evict-leader scheduler and member removal. Records every call.
+import * as http from "http";
+import { AddressInfo } from "net";
+
+export interface FakeMember {
+  name: string;
+  /** Absent while a member of the initial cluster has not started yet (PD omits the empty name). */
+  started: boolean;
+  health: boolean;
+  peerUrl: string;
+  clientUrl: string;
+}
+
+export interface FakeStore { id: number; address: string; state: "Up" | "Offline" | "Tombstone" | "Disconnected" | "Down"; leaders: number }
+
+/** PD's body for cluster routes before the first store bootstraps (server/api/middleware.go, pkg/errs/errno.go). */
+export const NOT_BOOTSTRAPPED = "[PD:cluster:ErrNotBootstrapped]TiKV cluster not bootstrapped, please start TiKV first";
+
+export class FakePd {
+  members: FakeMember[] = ["pd1", "pd2", "pd3"].map((name, i) => ({
+    name, started: true, health: true, peerUrl: `http://10.0.1.1${i + 1}:2380`, clientUrl: `http://10.0.1.1${i + 1}:2379`,
+  }));
+  leader = "pd1";
+  /** Leaders in the order they took over, the first one included. */
+  leaderHistory: string[] = ["pd1"];
+  bootstrapped = true;
+  stores: FakeStore[] = [
+    { id: 1, address: "10.0.1.11:20160", state: "Up", leaders: 4 },
+    { id: 4, address: "10.0.1.12:20160", state: "Up", leaders: 3 },
+  ];
+  evicting = new Set<number>();
+  calls: string[] = [];
+  /** Hooks run on each GET of /health, /members or /stores, to script changes over time. */
+  onHealth: () => void = () => undefined;
+  onMembers: () => void = () => undefined;
+  onStores: () => void = () => undefined;
+  /** Answer every request with this status (e.g. 503 while PD is down); undefined: answer normally. */
+  failWith?: number;
+  private readonly server = http.createServer((req, res) => this.handle(req, res));
+
+  listen(): Promise<string> {
+    return new Promise((resolve) => this.server.listen(0, "127.0.0.1",
+      () => resolve(`http://127.0.0.1:${(this.server.address() as AddressInfo).port}`)));
+  }
+
+  close(): void {
+    this.server.close();
+  }
+
+  private setLeader(name: string): void {
+    this.leader = name;
+    this.leaderHistory.push(name);
+  }
+
+  handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    let body = "";
+    req.on("data", (c) => (body += c));
+    req.on("end", () => {
+      const call = `${req.method} ${req.url}`;
+      this.calls.push(body ? `${call} ${body}` : call);
+      const send = (status: number, value: unknown) => {
+        res.writeHead(status, { "content-type": "application/json" });
+        res.end(JSON.stringify(value, null, 2));
+      };
+      if (this.failWith !== undefined) return send(this.failWith, "PD is unavailable");
+      const started = this.members.filter((m) => m.started);
+      if (call === "GET /pd/api/v1/health") {
+        this.onHealth();
+        return send(200, started.map((m, i) => ({ name: m.name, member_id: i + 1, client_urls: [m.clientUrl], health: m.health })));
+      }
+      if (call === "GET /pd/api/v1/members") {
+        this.onMembers();
+        const member = (m: FakeMember, i: number) => (m.started
+          ? { name: m.name, member_id: i + 1, peer_urls: [m.peerUrl], client_urls: [m.clientUrl] }
+          : { member_id: i + 1, peer_urls: [m.peerUrl] });
+        const leader = this.members.findIndex((m) => m.name === this.leader);
+        return send(200, { header: { cluster_id: 7 }, members: this.members.map(member), leader: member(this.members[leader], leader) });
+      }
+      if (call === "GET /pd/api/v1/leader") return send(200, { name: this.leader });
+      if (call === "POST /pd/api/v1/leader/resign") {
+        this.setLeader(started.find((m) => m.name !== this.leader && m.health)!.name);
+        return send(200, "The resign command is submitted.");
+      }
+      const transfer = /^POST \/pd\/api\/v1\/leader\/transfer\/([^/]+)$/.exec(call);
+      if (transfer) {
+        if (!started.some((m) => m.name === transfer[1])) return send(500, `etcd member ${transfer[1]} not found`);
+        this.setLeader(transfer[1]);
+        return send(200, "The transfer command is submitted.");
+      }
+      const removeMember = /^DELETE \/pd\/api\/v1\/members\/name\/([^/]+)$/.exec(call);
+      if (removeMember) {
+        const name = removeMember[1];
+        if (!this.members.some((m) => m.name === name)) return send(404, `not found, pd: ${name}`);
+        this.members = this.members.filter((m) => m.name !== name);
+        if (this.leader === name) this.setLeader(this.members[0].name);
+        return send(200, `removed, pd: ${name}`);
+      }
+      if (req.method === "GET" && req.url?.startsWith("/pd/api/v1/stores")) {
+        if (!this.bootstrapped) return send(500, NOT_BOOTSTRAPPED);
+        this.onStores();
+        for (const id of this.evicting) {
+          const s = this.stores.find((x) => x.id === id);
+          if (s) s.leaders = Math.max(0, s.leaders - 2);
+        }
+        // Up and Offline by default (server/api/store.go newStoreStateFilter); Disconnected and
+        // Down are Up stores whose state name PD derives from their heartbeats.
+        const listed = this.stores.filter((s) => s.state !== "Tombstone");
+        return send(200, { count: listed.length, stores: listed.map((s) => ({
+          store: { id: s.id, address: s.address, state_name: s.state }, status: { leader_count: s.leaders } })) });
+      }
+      if (call === "POST /pd/api/v1/schedulers") {
+        const input = JSON.parse(body) as { name: string; store_id: number };
+        if (input.name !== "evict-leader-scheduler") return send(400, "bad scheduler");
+        this.evicting.add(input.store_id);
+        return send(200, "The scheduler is created.");
+      }
+      if (call === "GET /pd/api/v1/scheduler-config/evict-leader-scheduler/list") {
+        if (this.evicting.size === 0) return send(404, "404 page not found");
+        return send(200, { "store-id-ranges": Object.fromEntries([...this.evicting].map((id) => [String(id), [{ "start-key": "", "end-key": "" }]])), batch: 3 });
+      }
+      const del = /^DELETE \/pd\/api\/v1\/schedulers\/evict-leader-scheduler-(\d+)$/.exec(call);
+      if (del) {
+        const removed = this.evicting.delete(Number(del[1]));
+        return send(removed ? 200 : 404, removed ? null : "scheduler not found");
+      }
+      return send(404, "404 page not found");
+    });
+  }
+}

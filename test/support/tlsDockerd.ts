@@ -1,0 +1,49 @@
+// A real dockerd behind mutual TLS on a loopback port, with a docker CLI bound to it, and a tiny
+// local image built from the static busybox (no image can be pulled here).
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { RunningDockerd, freePort, startDockerd } from "./dockerd";
+import { issue } from "./openssl";
+
+export interface TlsDockerd {
+  readonly daemon: RunningDockerd;
+  /** Runs the docker CLI against this daemon; returns stdout. */
+  docker(...args: string[]): string;
+}
+
+const ECDSA = { algorithm: "ECDSA" as const, ecdsaCurve: "P256" as const };
+
+export async function startTlsDockerd(dir: string): Promise<TlsDockerd> {
+  const ca = issue(dir, "ca", { commonName: "test ca", allowedUses: ["cert_signing", "digital_signature"], isCa: true, ...ECDSA });
+  const server = issue(dir, "server", { commonName: "dockerd", allowedUses: ["digital_signature", "server_auth"], ipAddresses: ["127.0.0.1"], ...ECDSA }, ca);
+  const client = issue(dir, "client", { commonName: "operator", allowedUses: ["digital_signature", "client_auth"], ...ECDSA }, ca);
+  const port = await freePort();
+  const daemon = await startDockerd(dir, {
+    tls: true, tlsverify: true, tlscacert: ca.certPath, tlscert: server.certPath, tlskey: server.keyPath,
+    hosts: [`tcp://127.0.0.1:${port}`, `unix://${dir}/docker.sock`],
+    "storage-driver": "vfs", "data-root": `${dir}/root`, "exec-root": `${dir}/exec`, pidfile: `${dir}/docker.pid`,
+    iptables: false, bridge: "none",
+  }, port);
+  const docker = (...args: string[]): string => execFileSync("docker", [
+    "--tlsverify", "--tlscacert", ca.certPath, "--tlscert", client.certPath, "--tlskey", client.keyPath,
+    "-H", `tcp://127.0.0.1:${port}`, ...args,
+  ], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  return { daemon, docker };
+}
+
+/**
+ * Imports a root filesystem holding only the static busybox (and its sh) as `name`, with `script`
+ * as the entrypoint run by busybox sh.
+ */
+export function importBusyboxImage(tls: TlsDockerd, dir: string, name: string, script: string): void {
+  const rootfs = path.join(dir, `${name.replace(/[^a-z0-9]/g, "-")}-rootfs`);
+  fs.mkdirSync(path.join(rootfs, "bin"), { recursive: true });
+  fs.copyFileSync("/bin/busybox", path.join(rootfs, "bin", "busybox"));
+  fs.chmodSync(path.join(rootfs, "bin", "busybox"), 0o755);
+  for (const applet of ["sh", "sleep", "date", "cat"]) fs.symlinkSync("busybox", path.join(rootfs, "bin", applet));
+  fs.writeFileSync(path.join(rootfs, "entrypoint.sh"), script, { mode: 0o755 });
+  const tarball = path.join(dir, `${path.basename(rootfs)}.tar`);
+  execFileSync("tar", ["-C", rootfs, "-cf", tarball, "."]);
+  tls.docker("import", "--change", 'ENTRYPOINT ["/bin/sh", "/entrypoint.sh"]', tarball, name);
+}
