@@ -6,9 +6,12 @@ export interface Cidr {
   readonly prefix: number;
 }
 
-const CIDR_PATTERN = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
+// Plain decimal only: a zero-padded octet is octal to inet_aton (010 = 8) and refused by Go's
+// net.ParseIP since Go 1.17 (PD, the providers), so it has no single meaning.
+const OCTET = "(0|[1-9]\\d{0,2})";
+const CIDR_PATTERN = new RegExp(`^${OCTET}\\.${OCTET}\\.${OCTET}\\.${OCTET}\\/(0|[1-9]\\d?)$`);
 
-/** Parses "a.b.c.d/n"; returns undefined for anything else, including host bits set. */
+/** Parses "a.b.c.d/n" in plain decimal; returns undefined for anything else, including host bits set. */
 export function parseCidr(text: string): Cidr | undefined {
   const m = CIDR_PATTERN.exec(text.trim());
   if (!m) return undefined;

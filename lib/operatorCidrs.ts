@@ -8,15 +8,25 @@ import * as ipaddr from "ipaddr.js";
 export const MIN_PREFIX = 8;
 export const MAX_UNION_ADDRESSES = 2 ** (32 - MIN_PREFIX);
 
+/** How to put the operator's own address in, for a placeholder left in the stack file. */
+const SET_OWN_ADDRESS = "put your own address there: pulumi config set --path 'tikv-cvm:operatorCidrs[0]' " +
+  "\"$(curl -4 -s https://ifconfig.me)/32\"";
+
 /**
  * Ranges no operator connects from (IANA IPv4 Special-Purpose Address Registry, RFC 6890). Opening
  * an admin port to them either does nothing or opens it to something on the hosts' own side
- * (loopback; link-local holds Tencent's metadata service, 169.254.0.23).
+ * (loopback; link-local holds Tencent's metadata service, 169.254.0.23). The documentation ranges
+ * are never routed on the internet: an entry there is a placeholder (the committed stack files use
+ * 203.0.113.10/32) that nobody replaced, which would otherwise surface only as a readiness timeout.
  */
-export const SPECIAL_RANGES: readonly { readonly cidr: string; readonly what: string }[] = [
+export const SPECIAL_RANGES: readonly { readonly cidr: string; readonly what: string; readonly fix?: string }[] = [
   { cidr: "0.0.0.0/8", what: "\"this network\" (RFC 1122)" },
   { cidr: "127.0.0.0/8", what: "loopback (RFC 1122)" },
   { cidr: "169.254.0.0/16", what: "link-local (RFC 3927), home of the metadata service" },
+  { cidr: "192.0.2.0/24", what: "documentation (TEST-NET-1, RFC 5737), never routed on the internet", fix: SET_OWN_ADDRESS },
+  { cidr: "198.51.100.0/24", what: "documentation (TEST-NET-2, RFC 5737), never routed on the internet", fix: SET_OWN_ADDRESS },
+  { cidr: "203.0.113.0/24", what: "documentation (TEST-NET-3, RFC 5737), never routed on the internet: the placeholder of " +
+    "Pulumi.dev.yaml and Pulumi.prod.yaml", fix: SET_OWN_ADDRESS },
   { cidr: "224.0.0.0/4", what: "multicast (RFC 5771)" },
   { cidr: "240.0.0.0/4", what: "reserved (RFC 1112), including the broadcast address" },
 ];
@@ -66,8 +76,21 @@ export function unionSize(cidrs: readonly string[]): number {
 export function operatorCidrProblems(entries: readonly string[], vpcCidr?: string): CidrProblem[] {
   const problems: CidrProblem[] = [];
   const valid: string[] = [];
-  const vpc = vpcCidr !== undefined && canonicalCidr(vpcCidr) !== undefined ? interval(vpcCidr) : undefined;
+  const vpcCanonical = vpcCidr === undefined ? undefined : canonicalCidr(vpcCidr);
+  // A VPC that cannot be read must not switch the overlap rule off: say so instead.
+  if (vpcCidr !== undefined && vpcCanonical !== vpcCidr) {
+    problems.push({ entry: vpcCidr, reason: "is the VPC's CIDR, not written canonically " +
+      `(${vpcCanonical === undefined ? "four plain decimal octets and a prefix" : `write it as ${vpcCanonical}`}), ` +
+      "so no operator network can be checked against it" });
+  }
+  const vpc = vpcCanonical !== undefined && vpcCanonical === vpcCidr ? interval(vpcCanonical) : undefined;
+  const seen = new Set<string>();
   for (const entry of entries) {
+    if (seen.has(entry)) {
+      problems.push({ entry, reason: "is listed twice; list each network once" });
+      continue;
+    }
+    seen.add(entry);
     const canonical = canonicalCidr(entry);
     if (canonical === undefined) {
       problems.push({ entry, reason: "is not an IPv4 network in CIDR form (four decimal octets and a prefix, e.g. 203.0.113.7/32)" });
@@ -91,7 +114,8 @@ export function operatorCidrProblems(entries: readonly string[], vpcCidr?: strin
     }
     for (const special of SPECIAL_RANGES) {
       if (overlaps(range, interval(special.cidr))) {
-        problems.push({ entry, reason: `overlaps ${special.cidr}: ${special.what}; no operator connects from there` });
+        problems.push({ entry, reason: `overlaps ${special.cidr}: ${special.what}; no operator connects from there` +
+          (special.fix ? `; ${special.fix}` : "") });
       }
     }
     if (vpc && overlaps(range, vpc)) {

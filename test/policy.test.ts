@@ -86,7 +86,7 @@ describe("admin-ports-operator-networks-only: the operatorCidrs rules, on what t
   const operator = (cidrBlock: string, port = "2376") => ({ action: "ACCEPT", cidrBlock, protocol: "TCP", port });
 
   test("passes narrow operator networks, the VPC's cluster rules, DROP rules and unrelated public ports", () => {
-    expect(check([operator("203.0.113.7/32"), operator("198.51.100.0/24", "3000"), { action: "ACCEPT", cidrBlock: "0.0.0.0/0", protocol: "TCP", port: "443" }])).toEqual([]);
+    expect(check([operator("5.6.7.8/32"), operator("9.9.9.0/24", "3000"), { action: "ACCEPT", cidrBlock: "0.0.0.0/0", protocol: "TCP", port: "443" }])).toEqual([]);
   });
 
   const cases: { label: string; rules: unknown[]; match: RegExp }[] = [
@@ -100,7 +100,8 @@ describe("admin-ports-operator-networks-only: the operatorCidrs rules, on what t
     { label: "link-local", rules: [operator("169.254.0.0/16")], match: /link-local/ },
     { label: "multicast", rules: [operator("224.0.0.0/8")], match: /multicast/ },
     { label: "reserved", rules: [operator("240.0.0.0/8")], match: /reserved/ },
-    { label: "host bits", rules: [operator("203.0.113.7/24")], match: /write it as 203\.0\.113\.0\/24/ },
+    { label: "host bits", rules: [operator("5.6.7.8/24")], match: /write it as 5\.6\.7\.0\/24/ },
+    { label: "a documentation range (the stack files' placeholder)", rules: [operator("203.0.113.10/32")], match: /documentation \(TEST-NET-3, RFC 5737\)/ },
     { label: "a range covering 2380", rules: [operator("0.0.0.0/0", "2379-2380")], match: /whole internet/ },
     { label: "ALL ports on the bridged route", rules: [{ action: "ACCEPT", cidrBlock: "0.0.0.0/0", protocol: "ALL", port: "ALL" }], match: /whole internet/ },
     { label: "IPv6 everywhere", rules: [{ action: "ACCEPT", ipv6CidrBlock: "::/0", protocol: "TCP", port: "22" }], match: /not an IPv4 network/ },
@@ -111,9 +112,17 @@ describe("admin-ports-operator-networks-only: the operatorCidrs rules, on what t
     expect(found.join("\n")).toMatch(match);
   });
 
+  test("a VPC whose CIDR cannot be parsed does not switch the overlap rule off", () => {
+    // 010.0.0.0/16 is 10.0.0.0/16 to inet_aton: the VPC range must still be kept out.
+    const oddVpc = args(TOKENS.terraform.vpc, { cidrBlock: "010.0.0.0/16" });
+    const found = stackViolations(adminPortsOperatorNetworksOnly, stack([oddVpc,
+      args(TOKENS.terraform.securityGroupRuleSet, { securityGroupId: "sg", ingresses: [operator("10.0.0.0/8")] })]));
+    expect(found.join("\n")).toMatch(/010\.0\.0\.0\/16/);
+  });
+
   test("which sources count as operator networks", () => {
-    expect(operatorSources([...cluster, operator("203.0.113.7/32"), { action: "ACCEPT", cidrBlock: "0.0.0.0/0", protocol: "UDP", port: "2376" }], "10.0.0.0/16"))
-      .toEqual(["203.0.113.7/32"]);
+    expect(operatorSources([...cluster, operator("5.6.7.8/32"), { action: "ACCEPT", cidrBlock: "0.0.0.0/0", protocol: "UDP", port: "2376" }], "10.0.0.0/16"))
+      .toEqual(["5.6.7.8/32"]);
   });
 });
 

@@ -163,7 +163,7 @@ describe("3 hosts in the recipe's shape", () => {
     for (const rule of ingresses.filter((r) => r.action === "ACCEPT")) {
       expect(rule.cidrBlock).not.toBe("0.0.0.0/0");
       if (rule.cidrBlock !== "10.0.0.0/16") {
-        expect(rule.cidrBlock).toBe("203.0.113.0/28");
+        expect(rule.cidrBlock).toBe("5.6.7.0/28");
         expect(["2376", "2379"]).toContain(rule.port);
       }
     }
@@ -288,7 +288,7 @@ describe("5 hosts, 3 PD members, an SSH key and a fixed image", () => {
     expect(keyPair[0].inputs.keyName).toMatch(/^[A-Za-z0-9_]{1,25}$/);
     for (const i of ofType(run, T.instance)) expect(i.inputs.keyIds).toEqual([keyPair[0].id]);
     const ingresses = ofType(run, T.ruleSet)[0].inputs.ingresses as { port: string; cidrBlock: string }[];
-    expect(ingresses.filter((r) => r.port === "22").map((r) => r.cidrBlock)).toEqual(["203.0.113.0/28"]);
+    expect(ingresses.filter((r) => r.port === "22").map((r) => r.cidrBlock)).toEqual(["5.6.7.0/28"]);
   });
 });
 
@@ -462,7 +462,7 @@ describe("containers hold only what they need", () => {
     expect(byName(run, "tikv-dev-cluster-tls-grafana-cert").inputs.allowedUses).toEqual(["digital_signature", "key_encipherment", "server_auth"]);
     expect(byName(run, "tikv-dev-cluster-tls-grafana-csr").inputs.ipAddresses).toEqual(["198.51.100.11", "127.0.0.1"]);
     const ingresses = ofType(run, T.ruleSet)[0].inputs.ingresses as { port: string; cidrBlock: string }[];
-    expect(ingresses.filter((r) => r.port === "3000").map((r) => r.cidrBlock)).toEqual(["203.0.113.0/28"]);
+    expect(ingresses.filter((r) => r.port === "3000").map((r) => r.cidrBlock)).toEqual(["5.6.7.0/28"]);
     expect((grafana.inputs.entrypoints as string[]).join(" ")).toMatch(/reset-admin-password --password-from-stdin.*exec \/run\.sh$/);
     expect((grafana.inputs.healthcheck as { tests: string[] }).tests.slice(-1)[0]).toBe("https://127.0.0.1:3000/api/health");
   });

@@ -5,7 +5,7 @@ import { DEFAULTS, KNOWN_KEYS, RawConfig, describeProblems, validateConfig } fro
 
 const GOOD: Record<string, string> = {
   availabilityZone: "ap-guangzhou-3",
-  operatorCidrs: JSON.stringify(["203.0.113.7/32"]),
+  operatorCidrs: JSON.stringify(["5.6.7.8/32"]),
 };
 
 function raw(values: Record<string, string | undefined>, extra: Partial<RawConfig> = {}): RawConfig {
@@ -22,7 +22,7 @@ describe("validateConfig", () => {
       cvm: {
         instanceType: "S5.MEDIUM4", systemDiskType: "CLOUD_PREMIUM", vpcCidr: "10.0.0.0/16", subnetCidr: "10.0.1.0/24",
         bandwidthMbps: 10, registryMirrors: ["https://mirror.ccs.tencentyun.com"], readinessTimeoutMinutes: 15,
-        operatorCidrs: ["203.0.113.7/32"], imageId: undefined, sshPublicKey: undefined, tencentcloudRoute: "terraform",
+        operatorCidrs: ["5.6.7.8/32"], imageId: undefined, sshPublicKey: undefined, tencentcloudRoute: "terraform",
       },
     });
   });
@@ -61,12 +61,16 @@ describe("validateConfig", () => {
     { label: "hostMemoryGiB below 4", values: { hostMemoryGiB: "2" }, key: "tikv-cvm:hostMemoryGiB" },
     { label: "vpcCidr invalid", values: { vpcCidr: "10.0.0.0/33" }, key: "tikv-cvm:vpcCidr" },
     { label: "vpcCidr with host bits", values: { vpcCidr: "10.0.0.1/16" }, key: "tikv-cvm:vpcCidr" },
+    // Zero-padded octets read as octal to inet_aton and are refused by Go's parser: one spelling only.
+    { label: "vpcCidr zero-padded", values: { vpcCidr: "010.0.0.0/16", subnetCidr: "010.0.1.0/24" }, key: "tikv-cvm:vpcCidr" },
+    { label: "subnetCidr zero-padded", values: { subnetCidr: "10.0.01.0/24" }, key: "tikv-cvm:subnetCidr" },
+    { label: "vpcCidr with a zero-padded prefix", values: { vpcCidr: "10.0.0.0/016" }, key: "tikv-cvm:vpcCidr" },
     { label: "subnetCidr outside the VPC", values: { subnetCidr: "192.168.1.0/24" }, key: "tikv-cvm:subnetCidr" },
     { label: "subnetCidr too small for the hosts", values: { subnetCidr: "10.0.1.0/28", nodeCount: "5" }, key: "tikv-cvm:subnetCidr" },
     { label: "operatorCidrs missing", values: { operatorCidrs: undefined }, key: "tikv-cvm:operatorCidrs" },
     { label: "operatorCidrs empty", values: { operatorCidrs: "[]" }, key: "tikv-cvm:operatorCidrs" },
     { label: "operatorCidrs open to the internet", values: { operatorCidrs: JSON.stringify(["0.0.0.0/0"]) }, key: "tikv-cvm:operatorCidrs" },
-    { label: "operatorCidrs not a list", values: { operatorCidrs: "203.0.113.7/32" }, key: "tikv-cvm:operatorCidrs" },
+    { label: "operatorCidrs not a list", values: { operatorCidrs: "5.6.7.8/32" }, key: "tikv-cvm:operatorCidrs" },
     { label: "operatorCidrs entry not a CIDR", values: { operatorCidrs: JSON.stringify(["my-laptop"]) }, key: "tikv-cvm:operatorCidrs" },
     { label: "clusterTls off in mode cvm", values: { clusterTls: "false" }, key: "tikv-cvm:clusterTls" },
     { label: "grafanaPublic without monitoring", values: { grafanaPublic: "true", monitoring: "false" }, key: "tikv-cvm:grafanaPublic" },
@@ -114,11 +118,17 @@ describe("validateConfig", () => {
     { label: "reserved", cidrs: ["240.0.0.0/8"], entry: "240.0.0.0/8", why: /reserved/ },
     { label: "the broadcast address", cidrs: ["255.255.255.255/32"], entry: "255.255.255.255/32", why: /broadcast/ },
     { label: "\"this network\"", cidrs: ["0.0.0.0/8"], entry: "0.0.0.0/8", why: /this network/ },
-    { label: "host bits set", cidrs: ["203.0.113.7/24"], entry: "203.0.113.7/24", why: /write it as 203\.0\.113\.0\/24/ },
-    { label: "a zero-padded prefix", cidrs: ["203.0.113.0/024"], entry: "203.0.113.0/024", why: /write it as 203\.0\.113\.0\/24/ },
-    { label: "a zero-padded octet", cidrs: ["203.0.113.07/32"], entry: "203.0.113.07/32", why: /not an IPv4 network/ },
-    { label: "surrounding spaces", cidrs: [" 203.0.113.7/32"], entry: " 203.0.113.7/32", why: /not an IPv4 network/ },
-    { label: "an address without a prefix", cidrs: ["203.0.113.7"], entry: "203.0.113.7", why: /not an IPv4 network/ },
+    { label: "host bits set", cidrs: ["5.6.7.8/24"], entry: "5.6.7.8/24", why: /write it as 5\.6\.7\.0\/24/ },
+    { label: "a zero-padded prefix", cidrs: ["5.6.7.0/024"], entry: "5.6.7.0/024", why: /write it as 5\.6\.7\.0\/24/ },
+    { label: "a zero-padded octet", cidrs: ["5.6.7.08/32"], entry: "5.6.7.08/32", why: /not an IPv4 network/ },
+    { label: "surrounding spaces", cidrs: [" 5.6.7.8/32"], entry: " 5.6.7.8/32", why: /not an IPv4 network/ },
+    { label: "an address without a prefix", cidrs: ["5.6.7.8"], entry: "5.6.7.8", why: /not an IPv4 network/ },
+    // RFC 5737: never on the internet, so an operator there is a placeholder nobody replaced.
+    { label: "documentation TEST-NET-1", cidrs: ["192.0.2.0/24"], entry: "192.0.2.0/24", why: /documentation \(TEST-NET-1, RFC 5737\)/ },
+    { label: "documentation TEST-NET-2", cidrs: ["198.51.100.7/32"], entry: "198.51.100.7/32", why: /documentation \(TEST-NET-2, RFC 5737\)/ },
+    { label: "documentation TEST-NET-3 (the stack files' placeholder)", cidrs: ["203.0.113.10/32"], entry: "203.0.113.10/32", why: /documentation \(TEST-NET-3, RFC 5737\).*ifconfig\.me/ },
+    { label: "a range containing a documentation range", cidrs: ["203.0.0.0/16"], entry: "203.0.0.0/16", why: /RFC 5737/ },
+    { label: "the same network twice", cidrs: ["5.6.7.8/32", "9.9.9.0/24", "5.6.7.8/32"], entry: "5.6.7.8/32", why: /is listed twice/ },
     { label: "hexadecimal", cidrs: ["0xcb.0.113.7/32"], entry: "0xcb.0.113.7/32", why: /not an IPv4 network/ },
     { label: "IPv6", cidrs: ["::/0"], entry: "::/0", why: /not an IPv4 network/ },
   ];
@@ -130,7 +140,7 @@ describe("validateConfig", () => {
   });
 
   test("operatorCidrs: accepts narrow public networks, up to a /8 in all", () => {
-    for (const cidrs of [["203.0.113.7/32"], ["8.0.0.0/8"], ["198.51.100.0/24", "203.0.113.0/28"], ["8.0.0.0/9", "8.128.0.0/9"], ["192.168.0.0/16"]]) {
+    for (const cidrs of [["5.6.7.8/32"], ["8.0.0.0/8"], ["5.6.7.0/24", "9.9.9.0/28"], ["8.0.0.0/9", "8.128.0.0/9"], ["192.168.0.0/16"], ["5.6.7.0/24", "5.6.7.8/32"]]) {
       const result = validateConfig(raw({ operatorCidrs: JSON.stringify(cidrs) }));
       expect([cidrs, result.ok ? [] : result.problems]).toEqual([cidrs, []]);
     }
@@ -202,14 +212,21 @@ describe("Pulumi.yaml", () => {
     }
   });
 
-  test("the dev stack's config passes validation", () => {
-    const stack = parse(fs.readFileSync(path.join(__dirname, "..", "Pulumi.dev.yaml"), "utf8")).config as Record<string, unknown>;
+  // The committed stacks carry a documentation address as the operator placeholder: a skipped
+  // setup step is refused before anything is created, not found after a 15-minute readiness wait.
+  test.each(["dev", "prod"])("the %s stack's config passes validation once its placeholder operator address is replaced", (name) => {
+    const stack = parse(fs.readFileSync(path.join(__dirname, "..", `Pulumi.${name}.yaml`), "utf8")).config as Record<string, unknown>;
     const values: Record<string, string> = {};
     for (const [k, v] of Object.entries(stack)) {
       if (k.startsWith("tikv-cvm:")) values[k.slice(9)] = typeof v === "string" ? v : JSON.stringify(v);
     }
-    const result = validateConfig({ values, region: stack["tencentcloud:region"] as string, hasSecretId: true, hasSecretKey: true });
-    expect(result.ok).toBe(true);
+    const validate = (extra: Record<string, string>) =>
+      validateConfig({ values: { ...values, ...extra }, region: stack["tencentcloud:region"] as string, hasSecretId: true, hasSecretKey: true });
+    const committed = validate({});
+    if (committed.ok) throw new Error("the placeholder operator address was accepted");
+    expect(committed.problems).toEqual([expect.objectContaining({ key: "tikv-cvm:operatorCidrs",
+      message: expect.stringMatching(/^"203\.0\.113\.10\/32" overlaps 203\.0\.113\.0\/24: documentation .*pulumi config set --path 'tikv-cvm:operatorCidrs\[0\]'/) })]);
+    expect(validate({ operatorCidrs: JSON.stringify(["5.6.7.8/32"]) }).ok).toBe(true);
   });
 });
 
@@ -234,7 +251,7 @@ describe("modes", () => {
   });
 
   test("a cvm-only key set in local mode is rejected, naming the key and the mode", () => {
-    const result = validateConfig({ values: { mode: "local", hostMemoryGiB: "8", instanceType: "S5.LARGE8", operatorCidrs: JSON.stringify(["203.0.113.7/32"]) }, hasSecretId: false, hasSecretKey: false });
+    const result = validateConfig({ values: { mode: "local", hostMemoryGiB: "8", instanceType: "S5.LARGE8", operatorCidrs: JSON.stringify(["5.6.7.8/32"]) }, hasSecretId: false, hasSecretKey: false });
     if (result.ok) throw new Error("expected failure");
     expect(result.problems.map((p) => p.key).sort()).toEqual(["tikv-cvm:instanceType", "tikv-cvm:operatorCidrs"]);
     expect(result.problems[0].message).toMatch(/only applies to mode cvm, and this stack's mode is local/);
@@ -261,6 +278,7 @@ describe("modes", () => {
     ["too few hosts", { hosts: JSON.stringify(JSON.parse(HOSTS).slice(0, 2)) }, "tikv-cvm:hosts"],
     ["a bad dockerHost", { hosts: HOSTS.replace("tcp://192.0.2.12:2376", "192.0.2.12") }, "tikv-cvm:hosts"],
     ["a duplicate address", { hosts: HOSTS.replace("10.9.0.12", "10.9.0.11") }, "tikv-cvm:hosts"],
+    ["a zero-padded privateIp", { hosts: HOSTS.replace("10.9.0.12", "10.9.0.012") }, "tikv-cvm:hosts"],
     ["nodeCount disagreeing with hosts", { nodeCount: "5" }, "tikv-cvm:nodeCount"],
     ["a cvm-only key", { availabilityZone: "ap-guangzhou-3" }, "tikv-cvm:availabilityZone"],
   ] as [string, Record<string, string | undefined>, string][])("existing rejects %s", (_label, values, key) => {

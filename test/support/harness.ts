@@ -44,7 +44,7 @@ process.setMaxListeners(0);
 export const BASE_CONFIG: Readonly<Record<string, string>> = {
   "tencentcloud:region": "ap-guangzhou",
   "tikv-cvm:availabilityZone": "ap-guangzhou-3",
-  "tikv-cvm:operatorCidrs": JSON.stringify(["203.0.113.0/28"]),
+  "tikv-cvm:operatorCidrs": JSON.stringify(["5.6.7.0/28"]),
 };
 
 /** Pulumi's marker for a secret value as the mocks see it. */
