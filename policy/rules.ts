@@ -21,10 +21,11 @@ export function portCovers(spec: string | undefined, port: number): boolean {
 }
 
 /**
- * The sources a rule set admits to a protected port, other than the VPC's own cluster rules:
- * the operator networks, whatever the program calls them.
+ * The sources a rule set admits to a protected port, other than a VPC's own cluster rules: the
+ * operator networks, whatever the program calls them. A rule with no CIDR (a security group or
+ * address template as its source) yields "", which no rule accepts.
  */
-export function operatorSources(ingresses: readonly RuleEntry[], vpcCidr: string | undefined): string[] {
+export function operatorSources(ingresses: readonly RuleEntry[], vpcCidrs: readonly string[]): string[] {
   const sources: string[] = [];
   for (const rule of ingresses) {
     if ((rule.action ?? "").toUpperCase() !== "ACCEPT") continue;
@@ -32,9 +33,12 @@ export function operatorSources(ingresses: readonly RuleEntry[], vpcCidr: string
     if (protocol === "UDP" || protocol === "ICMP") continue;
     const open = PROTECTED_PORTS.filter((p) => portCovers(rule.port, p));
     if (open.length === 0) continue;
-    const source = rule.cidrBlock ?? rule.ipv6CidrBlock ?? "";
-    if (source === vpcCidr && open.every((p) => CLUSTER_PORTS.includes(p))) continue;
-    if (!sources.includes(source)) sources.push(source);
+    // Every network the rule names is judged, not only the first.
+    const named = [rule.cidrBlock, rule.ipv6CidrBlock].filter((c): c is string => c !== undefined);
+    for (const source of named.length > 0 ? named : [""]) {
+      if (vpcCidrs.includes(source) && open.every((p) => CLUSTER_PORTS.includes(p))) continue;
+      if (!sources.includes(source)) sources.push(source);
+    }
   }
   return sources;
 }
@@ -53,12 +57,12 @@ export const adminPortsOperatorNetworksOnly: StackValidationPolicy = {
   enforcementLevel: "mandatory",
   validateStack: (args, report) => {
     const vpcs = args.resources.filter((r) => isVpc(r.type)).map((r) => String(r.props.cidrBlock));
-    const vpcCidr = vpcs.length === 1 ? vpcs[0] : undefined;
     for (const ruleSet of args.resources.filter((r: PolicyResource) => isRuleSet(r.type))) {
-      const sources = operatorSources((ruleSet.props.ingresses ?? []) as RuleEntry[], vpcCidr);
-      for (const problem of operatorCidrProblems(sources, vpcCidr)) {
-        report(`${ruleSet.name}: ingress from "${problem.entry}" to an admin or cluster port: ${problem.entry} ${problem.reason}`, ruleSet.urn);
-      }
+      const sources = operatorSources((ruleSet.props.ingresses ?? []) as RuleEntry[], vpcs);
+      // Kept out of every VPC of the stack (the program makes one; none leaves only the other rules).
+      const problems = (vpcs.length > 0 ? vpcs : [undefined]).flatMap((vpc) => operatorCidrProblems(sources, vpc));
+      const messages = new Set(problems.map((p) => `${ruleSet.name}: ingress from "${p.entry}" to an admin or cluster port: ${p.entry} ${p.reason}`));
+      for (const message of messages) report(message, ruleSet.urn);
     }
   },
 };

@@ -120,8 +120,21 @@ describe("admin-ports-operator-networks-only: the operatorCidrs rules, on what t
     expect(found.join("\n")).toMatch(/010\.0\.0\.0\/16/);
   });
 
+  test("every VPC of the stack is kept out, not only when there is exactly one", () => {
+    const second = args(TOKENS.terraform.vpc, { cidrBlock: "172.16.0.0/16" });
+    const found = stackViolations(adminPortsOperatorNetworksOnly, stack([vpc, second,
+      args(TOKENS.terraform.securityGroupRuleSet, { securityGroupId: "sg", ingresses: [...cluster, operator("172.16.0.0/12")] })]));
+    expect(found.join("\n")).toMatch(/overlaps the VPC 172\.16\.0\.0\/16/);
+    expect(found.join("\n")).not.toMatch(/"10\.0\.0\.0\/16"/);
+  });
+
+  test("a rule naming an IPv6 network beside its IPv4 one is judged on both", () => {
+    expect(check([{ action: "ACCEPT", cidrBlock: "5.6.7.8/32", ipv6CidrBlock: "::/0", protocol: "TCP", port: "2376" }]).join("\n"))
+      .toMatch(/"::\/0"/);
+  });
+
   test("which sources count as operator networks", () => {
-    expect(operatorSources([...cluster, operator("5.6.7.8/32"), { action: "ACCEPT", cidrBlock: "0.0.0.0/0", protocol: "UDP", port: "2376" }], "10.0.0.0/16"))
+    expect(operatorSources([...cluster, operator("5.6.7.8/32"), { action: "ACCEPT", cidrBlock: "0.0.0.0/0", protocol: "UDP", port: "2376" }], ["10.0.0.0/16"]))
       .toEqual(["5.6.7.8/32"]);
   });
 });
