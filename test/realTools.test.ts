@@ -248,6 +248,26 @@ describeWithTools(["dockerd", "docker", "openssl"], "a real dockerd with the pro
     }
   });
 
+  // The one Docker-CA credential on a host: its server certificate and key travel in the user data,
+  // which the metadata service (169.254.0.23) serves without a token to every process there, PD,
+  // TiKV, Prometheus and Grafana included (host networking). It must not be a client credential.
+  test("a host's Docker server certificate, readable by its containers from the metadata service, does not open Docker", async () => {
+    const run = runs[0].run;
+    const stolen = renderedHosts(run).map((host, i) => {
+      const written = (file: string) => writtenFile(host.cloudConfig, file);
+      // What a container reads from the user data: the key it would present, and the certificate's spec.
+      expect(written("/etc/docker/tls/server-key.pem")).toContain("PRIVATE KEY");
+      return issue(dir, `stolen-server-${i}`, certSpec(run, `tikv-dev-${i + 1}-docker-server`, "leaf"), ca);
+    });
+    expect(stolen).toHaveLength(3);
+    for (const cert of stolen) {
+      const info = spawnSync("docker", ["--tlsverify", "--tlscacert", ca.certPath, "--tlscert", cert.certPath, "--tlskey", cert.keyPath,
+        "-H", `tcp://127.0.0.1:${port}`, "info", "--format", "{{.ID}}"], { encoding: "utf8" });
+      expect([info.status === 0, info.stderr]).toEqual([false, expect.stringMatching(/certificate|tls|remote error/i)]);
+      await expect(pingDocker({ host: "127.0.0.1", port, caPem: ca.certPem, certPem: cert.certPem, keyPem: cert.keyPem }, 3000)).rejects.toThrow();
+    }
+  });
+
   test("a daemon with TLS on but no client verification is refused by mode existing's readiness check", async () => {
     const otherDir = tempDir("tls-only");
     const server = issue(otherDir, "server", { ...certSpec(runs[0].run, "tikv-dev-1-docker-server", "leaf"), ipAddresses: ["127.0.0.1"] }, ca);
