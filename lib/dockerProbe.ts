@@ -27,14 +27,17 @@ export interface WaitOptions {
 
 /**
  * TLS failures that waiting cannot cure: the server certificate does not name the address dialled,
- * or comes from a CA we do not trust (Node's error codes, node/src/crypto/crypto_common.cc).
- * "Not yet valid" is not among them: a new host's clock may lag ours until NTP syncs.
+ * comes from a CA we do not trust, has expired (by our clock, which decides) or is not made for a
+ * server (Node's error codes, node/src/crypto/crypto_common.cc). "Not yet valid" is not among
+ * them: a certificate made a moment ago may still be ahead of a lagging clock.
  */
 const PERMANENT_TLS_ERRORS: Readonly<Record<string, string>> = {
   ERR_TLS_CERT_ALTNAME_INVALID: "the daemon's server certificate does not name the address dialled",
   UNABLE_TO_VERIFY_LEAF_SIGNATURE: "the daemon's server certificate is not signed by the CA given",
   SELF_SIGNED_CERT_IN_CHAIN: "the daemon's server certificate is not signed by the CA given",
   DEPTH_ZERO_SELF_SIGNED_CERT: "the daemon's server certificate is self-signed, not signed by the CA given",
+  CERT_HAS_EXPIRED: "the daemon's server certificate has expired",
+  INVALID_PURPOSE: "the daemon's server certificate is not made for a server (no serverAuth extended key usage)",
 };
 
 /** An error retrying cannot fix; `waitForDocker` stops at the first one. */
@@ -84,21 +87,22 @@ export function pingDocker(target: ProbeTarget, attemptTimeoutMs: number): Promi
 }
 
 /**
- * Resolves true when the daemon serves `/_ping` to a client that presents no certificate, i.e. it
- * has "tls" on without verifying clients, and anyone who reaches the port owns the host. A refused
- * handshake, a reset or a timeout all mean it did not serve us: false.
+ * Whether the daemon serves `/_ping` to a client that presents no certificate, i.e. it has "tls"
+ * on without verifying clients, and anyone who reaches the port owns the host: "yes"; a refused
+ * handshake, a reset or any answer but 200: "no". No answer at all proves nothing: "unknown".
  */
-export function servesAnonymousClients(target: ProbeTarget, attemptTimeoutMs: number): Promise<boolean> {
+export function servesAnonymousClients(target: ProbeTarget, attemptTimeoutMs: number): Promise<"yes" | "no" | "unknown"> {
   return new Promise((resolve) => {
+    let timedOut = false;
     const req = https.request(
       { host: target.host, port: target.port, path: "/_ping", method: "GET", ca: target.caPem, rejectUnauthorized: true, timeout: attemptTimeoutMs, agent: false },
       (res) => {
         res.resume();
-        res.on("end", () => resolve(res.statusCode === 200));
+        res.on("end", () => resolve(res.statusCode === 200 ? "yes" : "no"));
       },
     );
-    req.on("timeout", () => req.destroy(new Error("timeout")));
-    req.on("error", () => resolve(false));
+    req.on("timeout", () => { timedOut = true; req.destroy(new Error("timeout")); });
+    req.on("error", () => resolve(timedOut ? "unknown" : "no"));
     req.end();
   });
 }
@@ -116,10 +120,11 @@ function unreachableHint(origin: HostOrigin, port: number): string {
 /** How to fix a certificate the daemon serves, by who set the host up. */
 function certificateHint(origin: HostOrigin, host: string): string {
   return origin === "cvm"
-    ? `This program issued the certificate for the host's EIP and private IP; if ${host} is not one of them, ` +
-      "the EIP changed after the host was made: replace the host's Docker server certificate and the host."
-    : `Reissue the daemon's server certificate with ${host} among its subject alternative names, signed by ` +
-      "the CA in tikv-cvm:dockerCaPem, or set this host's dockerHost to an address the certificate names.";
+    ? `This program issued the certificate (valid 5 years) for the host's EIP and private IP; if ${host} is not ` +
+      "one of them, the EIP changed after the host was made. Either way, replace the host's Docker server certificate and the host."
+    : `Reissue the daemon's server certificate with ${host} among its subject alternative names, serverAuth among ` +
+      "its extended key usages and a validity that covers today, signed by the CA in tikv-cvm:dockerCaPem, or set " +
+      "this host's dockerHost to an address the certificate names.";
 }
 
 /**
@@ -148,7 +153,8 @@ export async function waitForDocker(target: ProbeTarget, options: WaitOptions): 
       lastError = e.message;
     }
     if (answered) {
-      if (await servesAnonymousClients(target, options.attemptTimeoutMs)) {
+      const anonymous = await servesAnonymousClients(target, options.attemptTimeoutMs);
+      if (anonymous === "yes") {
         throw new Error(
           `Docker on ${options.label} serves ${where} to clients without a certificate: its daemon.json has ` +
             '"tls": true but does not verify clients, so anyone who reaches the port is root on the host. Set ' +
@@ -156,7 +162,9 @@ export async function waitForDocker(target: ProbeTarget, options: WaitOptions): 
             "then `systemctl restart docker` (https://docs.docker.com/engine/security/protect-access/).",
         );
       }
-      return attempts;
+      // Only a refusal proves the daemon verifies clients; no answer is asked again, never assumed.
+      if (anonymous === "no") return attempts;
+      lastError = "the daemon answered, but the check for clients without a certificate got no answer";
     }
     const remaining = deadline - Date.now();
     if (remaining <= 0) break;

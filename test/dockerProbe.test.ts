@@ -10,6 +10,9 @@ const ca = issue(dir, "ca", { commonName: "test CA", allowedUses: ["cert_signing
 const otherCa = issue(dir, "other-ca", { commonName: "other CA", allowedUses: ["cert_signing", "digital_signature"], isCa: true, algorithm: "ECDSA", ecdsaCurve: "P256" });
 const server = issue(dir, "server", { commonName: "host", allowedUses: ["digital_signature", "key_encipherment", "server_auth"], ipAddresses: ["127.0.0.1"], algorithm: "ECDSA", ecdsaCurve: "P256" }, ca);
 const wrongSan = issue(dir, "wrong-san", { commonName: "host", allowedUses: ["digital_signature", "server_auth"], ipAddresses: ["127.0.0.2"], algorithm: "ECDSA", ecdsaCurve: "P256" }, ca);
+// What a mode-existing user may bring: a certificate past its validity, or one made for clients.
+const expired = issue(dir, "expired", { commonName: "host", allowedUses: ["digital_signature", "server_auth"], ipAddresses: ["127.0.0.1"], algorithm: "ECDSA", ecdsaCurve: "P256", expired: true }, ca);
+const clientOnly = issue(dir, "client-only", { commonName: "host", allowedUses: ["digital_signature", "client_auth"], ipAddresses: ["127.0.0.1"], algorithm: "ECDSA", ecdsaCurve: "P256" }, ca);
 const client = issue(dir, "client", { commonName: "operator", allowedUses: ["digital_signature", "key_encipherment", "client_auth"], algorithm: "ECDSA", ecdsaCurve: "P256" }, ca);
 const foreignClient = issue(dir, "foreign", { commonName: "intruder", allowedUses: ["digital_signature", "client_auth"], algorithm: "ECDSA", ecdsaCurve: "P256" }, otherCa);
 
@@ -99,11 +102,43 @@ test("a server certificate from another CA fails at once", async () => {
   expect(error).toMatch(/not signed by the CA given/);
 });
 
+test.each([
+  ["an expired server certificate", () => expired, /has expired/],
+  ["a server certificate not made for servers (no serverAuth)", () => clientOnly, /not made for a server/],
+])("%s fails at once, with the mode's hint", async (_label, cert, why) => {
+  const port = await serve(cert());
+  const started = Date.now();
+  const error = String(await waitForDocker(target(port), { ...fast, origin: "existing", timeoutMs: 60_000 }).catch((e: Error) => e));
+  expect(Date.now() - started).toBeLessThan(5_000);
+  expect(error).toMatch(why);
+  expect(error).toMatch(/Waiting will not change this/);
+  expect(error).toMatch(/Reissue the daemon's server certificate/);
+});
+
+/** A daemon that verifies clients but whose refusal to an anonymous client never arrives (a dropped reply). */
+function serveSilentToAnonymous(): Promise<number> {
+  const s = https.createServer({ cert: server.certPem, key: server.keyPem, ca: ca.certPem, requestCert: true, rejectUnauthorized: false },
+    (req, res) => {
+      if (!(req.socket as import("tls").TLSSocket).authorized) return; // no answer at all
+      res.writeHead(200); res.end("OK");
+    });
+  servers.push(s);
+  return new Promise((resolve) => s.listen(0, "127.0.0.1", () => resolve((s.address() as AddressInfo).port)));
+}
+
+test("no answer to the anonymous check is not taken for a refusal: it waits, then fails", async () => {
+  const port = await serveSilentToAnonymous();
+  await expect(pingDocker(target(port), 2000)).resolves.toBeUndefined();
+  const error = String(await waitForDocker(target(port), { ...fast, attemptTimeoutMs: 300, timeoutMs: 1500 }).catch((e: Error) => e));
+  expect(error).toMatch(/did not answer|without a certificate/);
+  expect(error).toMatch(/check for clients without a certificate got no answer/);
+});
+
 test("a daemon that serves clients without a certificate is refused, saying how to fix daemon.json", async () => {
   const port = await serve(server, 0, false);
   // The operator's own request succeeds: only the anonymous probe tells.
   await expect(pingDocker(target(port), 2000)).resolves.toBeUndefined();
-  await expect(servesAnonymousClients(target(port), 2000)).resolves.toBe(true);
+  await expect(servesAnonymousClients(target(port), 2000)).resolves.toBe("yes");
   const error = String(await waitForDocker(target(port), { ...fast, origin: "existing", timeoutMs: 60_000 }).catch((e: Error) => e));
   expect(error).toMatch(/without a certificate/);
   expect(error).toMatch(/"tlsverify": true/);
@@ -111,5 +146,5 @@ test("a daemon that serves clients without a certificate is refused, saying how 
 
 test("a daemon that verifies clients is not mistaken for an open one", async () => {
   const port = await serve(server);
-  await expect(servesAnonymousClients(target(port), 2000)).resolves.toBe(false);
+  await expect(servesAnonymousClients(target(port), 2000)).resolves.toBe("no");
 });

@@ -11,6 +11,8 @@ export interface CertSpec {
   ipAddresses?: string[];
   dnsNames?: string[];
   isCa?: boolean;
+  /** Valid for one day in 2020: long expired. */
+  expired?: boolean;
   /** From the program's tls.PrivateKey inputs. */
   algorithm: "ECDSA" | "RSA";
   ecdsaCurve?: "P224" | "P256" | "P384" | "P521";
@@ -69,6 +71,21 @@ export function issue(dir: string, name: string, spec: CertSpec, signer?: Issued
   fs.writeFileSync(extPath, extensionsFor(spec));
   const csrPath = path.join(dir, `${name}.csr`);
   openssl(["req", "-new", "-key", keyPath, "-subj", `/O=tikv-cvm test/CN=${spec.commonName}`, "-out", csrPath], dir);
+  if (spec.expired && signer) {
+    // `openssl x509` (3.0) cannot backdate; `openssl ca` takes explicit start and end dates.
+    const db = path.join(dir, `${name}-ca-db`);
+    fs.mkdirSync(db);
+    fs.writeFileSync(path.join(db, "index"), "");
+    fs.writeFileSync(path.join(db, "serial"), "01\n");
+    const config = path.join(dir, `${name}-ca.cnf`);
+    fs.writeFileSync(config, [
+      "[ca]", "default_ca = c", "[c]", `database = ${db}/index`, `serial = ${db}/serial`, `new_certs_dir = ${db}`,
+      "default_md = sha256", "policy = p", "unique_subject = no", "[p]", "commonName = supplied", "organizationName = optional", "",
+    ].join("\n"));
+    openssl(["ca", "-batch", "-config", config, "-cert", signer.certPath, "-keyfile", signer.keyPath, "-in", csrPath, "-out", certPath,
+      "-startdate", "20200101000000Z", "-enddate", "20200102000000Z", "-extfile", extPath, "-notext"], dir);
+    return { certPath, keyPath, certPem: fs.readFileSync(certPath, "utf8"), keyPem: fs.readFileSync(keyPath, "utf8") };
+  }
   const signing = signer
     ? ["-CA", signer.certPath, "-CAkey", signer.keyPath, "-CAcreateserial"]
     : ["-signkey", keyPath];
