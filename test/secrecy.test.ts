@@ -158,6 +158,15 @@ async function leaks(run: ProgramRun): Promise<{ leaks: string[]; checkedOutputs
   for (const [name, value] of Object.entries(run.outputs)) {
     if (sensitiveContent(w, value) && !run.secretOutputs.includes(name)) found.push(`stack output ${name} is not secret`);
   }
+  // What components register is stored as their outputs too.
+  for (const component of run.componentOutputs) {
+    for (const [name, value] of Object.entries(component.outputs)) {
+      checkedOutputs++;
+      if ((SENSITIVE_NAME.test(name) || sensitiveContent(w, value)) && !component.secret.includes(name)) {
+        found.push(`${component.name}: component output ${name} is stored in clear`);
+      }
+    }
+  }
   return { leaks: found, checkedOutputs };
 }
 
@@ -168,6 +177,11 @@ describe.each(["terraform", "bridged"] as const)("the %s route", (route) => {
   beforeAll(async () => {
     // Every kind of resource the program can declare in mode cvm: SSH key pair, public Grafana.
     run = await runProgram({ ...SSH, "tikv-cvm:tencentcloudRoute": route, "tikv-cvm:grafanaPublic": "true" });
+  });
+
+  test("every component's registered outputs are walked too", () => {
+    expect(run.componentOutputs.map((c) => c.name)).toEqual(expect.arrayContaining(["tikv-dev-pki", "tikv-dev-1", "tikv-dev-cluster-tls", "tikv-dev-net"]));
+    expect(Object.keys(run.componentOutputs.find((c) => c.name === "tikv-dev-pki")!.outputs).sort()).toEqual(["caCertPem", "clientCertPem"]);
   });
 
   test("no key, password or user data is stored in clear, in any input or schema output", async () => {
@@ -212,10 +226,14 @@ test("the walk finds a leak: user data, a password in an env, a config key, a st
     resources: run.resources.map((r) => r === grafana ? { ...r, inputs: { ...r.inputs, envs: unwrap(r.inputs.envs) } } : r),
     options: new Map([...run.options, [instance.name, { ...opts, additionalSecretOutputs: ["userData", "password"] }]]),
     secretOutputs: run.secretOutputs.filter((o) => o !== "clusterAdminKeyPem"),
+    // A component registering its key in clear (Pki registers only certificates).
+    componentOutputs: run.componentOutputs.map((c) => c.name === "tikv-dev-pki"
+      ? { ...c, outputs: { ...c.outputs, operatorKey: run.outputs.clientKeyPem } } : c),
   };
   expect((await leaks(tampered)).leaks.sort()).toEqual([
     `${instance.name}: output userDataRaw is stored in clear`,
     "stack output clusterAdminKeyPem is not secret",
+    "tikv-dev-pki: component output operatorKey is stored in clear",
     "tikv-dev-monitoring-grafana: input envs is stored in clear",
     "tikv-dev-monitoring-grafana: output envs is stored in clear",
   ].sort());

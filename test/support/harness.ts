@@ -27,8 +27,18 @@ export interface Invoked {
   readonly args: Record<string, unknown>;
 }
 
+/** What a component registered as its outputs (stored in the state like any resource's outputs). */
+export interface ComponentOutputs {
+  readonly name: string;
+  readonly outputs: Record<string, unknown>;
+  /** Names of those outputs that are secret. */
+  readonly secret: string[];
+}
+
 export interface ProgramRun {
   readonly resources: Declared[];
+  /** Every component's registerOutputs, resolved. */
+  readonly componentOutputs: ComponentOutputs[];
   readonly invokes: Invoked[];
   readonly outputs: Record<string, unknown>;
   /** Names of stack outputs that are secret. */
@@ -120,6 +130,14 @@ export async function runProgram(
   for (const [k, v] of Object.entries({ ...BASE_CONFIG, ...config })) if (v !== undefined) merged[k] = v;
   pulumi.runtime.setAllConfig(merged, options.secretKeys);
 
+  // Components' registerOutputs go to the state but not through the mocks: record them on the way.
+  const runtimeResource = require("@pulumi/pulumi/runtime/resource") as { registerResourceOutputs: (res: unknown, outputs: unknown) => void };
+  const registered: { res: unknown; outputs: unknown }[] = [];
+  const registerResourceOutputs = runtimeResource.registerResourceOutputs;
+  runtimeResource.registerResourceOutputs = (res, outputs) => {
+    registered.push({ res, outputs });
+    registerResourceOutputs(res, outputs);
+  };
   options.beforeProgram?.();
   const declaredOptions = new Map<string, DeclaredOptions>();
   const pendingDeps: Promise<void>[] = [];
@@ -173,10 +191,22 @@ export async function runProgram(
       outputs[key] = await new Promise((resolve) => output.apply(resolve));
       if (await pulumi.isSecret(output)) secretOutputs.push(key);
     }
+    const componentOutputs: ComponentOutputs[] = [];
+    for (const { res, outputs: registeredOutputs } of registered) {
+      const resolved: Record<string, unknown> = {};
+      const secret: string[] = [];
+      for (const [key, value] of Object.entries((registeredOutputs ?? {}) as Record<string, unknown>)) {
+        const output = pulumi.output(value) as unknown as PulumiModule.Output<unknown>;
+        resolved[key] = await new Promise((resolve) => output.apply(resolve));
+        if (await pulumi.isSecret(output)) secret.push(key);
+      }
+      componentOutputs.push({ name: nameOf(res), outputs: resolved, secret });
+    }
     await Promise.all(pendingDeps);
     await pulumi.runtime.disconnect();
-    return { resources, invokes, outputs, secretOutputs, options: declaredOptions, pulumi };
+    return { resources, componentOutputs, invokes, outputs, secretOutputs, options: declaredOptions, pulumi };
   } finally {
+    runtimeResource.registerResourceOutputs = registerResourceOutputs;
     for (const [k, v] of Object.entries(saved)) {
       if (v === undefined) delete process.env[k];
       else process.env[k] = v;
