@@ -44,6 +44,11 @@ export function operatorSources(ingresses: readonly RuleEntry[], vpcCidrs: reado
 }
 
 const isRuleSet = (type: string) => type === TOKENS.terraform.securityGroupRuleSet || type === TOKENS.bridged.securityGroupRuleSet;
+/**
+ * Tencent Cloud's other ways to add a security group rule (one rule, or "lite" rule strings), on
+ * either route: `...:SecurityGroupRule`, `...:GroupRule`, `...:SecurityGroupLiteRule`, `...:GroupLiteRule`.
+ */
+const isLooseRule = (type: string) => type.startsWith("tencentcloud:") && /:(Security)?Group(Lite)?Rule$/.test(type);
 const isVpc = (type: string) => type === TOKENS.terraform.vpc || type === TOKENS.bridged.vpc;
 
 /**
@@ -53,10 +58,15 @@ const isVpc = (type: string) => type === TOKENS.terraform.vpc || type === TOKENS
  */
 export const adminPortsOperatorNetworksOnly: StackValidationPolicy = {
   name: "admin-ports-operator-networks-only",
-  description: "Admin and cluster ports open only to narrow operator networks outside the VPC (the operatorCidrs rules).",
+  description: "Admin and cluster ports open only to narrow operator networks outside the VPC (the operatorCidrs rules); every rule in the rule set.",
   enforcementLevel: "mandatory",
   validateStack: (args, report) => {
     const vpcs = args.resources.filter((r) => isVpc(r.type)).map((r) => String(r.props.cidrBlock));
+    // Only the rule set is read; a rule declared any other way would open a port unjudged.
+    for (const loose of args.resources.filter((r: PolicyResource) => isLooseRule(r.type))) {
+      report(`${loose.name}: a ${loose.type} adds security group rules outside the security group's rule set, where these ` +
+        "rules cannot judge them; declare every rule in the one SecurityGroupRuleSet (lib/securityRules.ts)", loose.urn);
+    }
     for (const ruleSet of args.resources.filter((r: PolicyResource) => isRuleSet(r.type))) {
       const sources = operatorSources((ruleSet.props.ingresses ?? []) as RuleEntry[], vpcs);
       // Kept out of every VPC of the stack (the program makes one; none leaves only the other rules).

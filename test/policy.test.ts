@@ -133,6 +133,18 @@ describe("admin-ports-operator-networks-only: the operatorCidrs rules, on what t
       .toMatch(/"::\/0"/);
   });
 
+  test.each([
+    "tencentcloud:index/securityGroupRule:SecurityGroupRule",
+    "tencentcloud:Security/groupRule:GroupRule",
+    "tencentcloud:index/securityGroupLiteRule:SecurityGroupLiteRule",
+    "tencentcloud:Security/groupLiteRule:GroupLiteRule",
+  ])("a rule declared outside the rule set (%s) is refused: the rules above could not judge it", (type) => {
+    const single = args(type, { securityGroupId: "sg", type: "ingress", cidrIp: "0.0.0.0/0", ipProtocol: "tcp", portRange: "2376", policy: "accept",
+      ingress: ["ACCEPT#0.0.0.0/0#2376#TCP"] });
+    const found = stackViolations(adminPortsOperatorNetworksOnly, stack([vpc, single]));
+    expect(found.join("\n")).toMatch(/outside the security group's rule set/);
+  });
+
   test("which sources count as operator networks", () => {
     expect(operatorSources([...cluster, operator("5.6.7.8/32"), { action: "ACCEPT", cidrBlock: "0.0.0.0/0", protocol: "UDP", port: "2376" }], ["10.0.0.0/16"]))
       .toEqual(["5.6.7.8/32"]);
