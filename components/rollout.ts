@@ -116,14 +116,21 @@ interface RetirementInputs {
  * from PD, or checks that a TiKV store is already Tombstone and fails the deployment otherwise.
  * Deleting it, on the next deployment, does nothing.
  */
-export const retirementProvider: pulumi.dynamic.ResourceProvider<RetirementInputs, { kind: string; member: string; outcome: string }> = {
+interface RetirementOutputs { kind: string; member: string; outcome: string }
+
+/** What is kept in the state: what was retired and how, never the client key. */
+export function retirementOutputs(inputs: RetirementInputs, outcome: string): RetirementOutputs {
+  return { kind: inputs.kind, member: inputs.member, outcome };
+}
+
+export const retirementProvider: pulumi.dynamic.ResourceProvider<RetirementInputs, RetirementOutputs> = {
   async create(inputs) {
     const target: PdTarget = { endpoints: inputs.pdEndpoints, requestTimeoutMs: 5_000, tls: inputs.tls };
     const policy = { timeoutMs: inputs.timeoutMinutes * 60_000, intervalMs: 2_000 };
     const outcome = inputs.kind === "pd"
       ? await removePdMember(target, inputs.member, inputs.remaining, policy)
       : await checkStoreRetired(target, inputs.member);
-    return { id: `retire-${inputs.kind}-${inputs.member}`, outs: { kind: inputs.kind, member: inputs.member, outcome } };
+    return { id: `retire-${inputs.kind}-${inputs.member}`, outs: retirementOutputs(inputs, outcome) };
   },
   async diff() {
     return { changes: false, replaces: [] };

@@ -49,7 +49,7 @@ function overlaps(a: Interval, b: Interval): boolean {
   return a.first <= b.last && b.first <= a.last;
 }
 
-/** The one spelling accepted for a network: four plain decimal octets, no host bits, e.g. 203.0.113.0/24. */
+/** The one spelling accepted for a network: four plain decimal octets, no host bits, e.g. 5.6.7.0/24. */
 export function canonicalCidr(entry: string): string | undefined {
   if (!ipaddr.IPv4.isValidCIDRFourPartDecimal(entry)) return undefined;
   const [, prefix] = ipaddr.IPv4.parseCIDR(entry);
@@ -93,7 +93,7 @@ export function operatorCidrProblems(entries: readonly string[], vpcCidr?: strin
     seen.add(entry);
     const canonical = canonicalCidr(entry);
     if (canonical === undefined) {
-      problems.push({ entry, reason: "is not an IPv4 network in CIDR form (four decimal octets and a prefix, e.g. 203.0.113.7/32)" });
+      problems.push({ entry, reason: "is not an IPv4 network in CIDR form (four decimal octets and a prefix, e.g. 5.6.7.8/32)" });
       continue;
     }
     if (canonical !== entry) {

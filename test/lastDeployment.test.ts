@@ -5,7 +5,7 @@ import { planCluster } from "../lib/topology";
 
 function settingsOf(values: Record<string, string>, mode: "cvm" | "existing" = "cvm"): Settings {
   const base: Record<string, string> = mode === "cvm"
-    ? { availabilityZone: "ap-guangzhou-3", operatorCidrs: JSON.stringify(["203.0.113.0/28"]) }
+    ? { availabilityZone: "ap-guangzhou-3", operatorCidrs: JSON.stringify(["5.6.7.0/28"]) }
     : {
       mode: "existing",
       hosts: JSON.stringify([1, 2, 3].map((i) => ({ name: `db${i}`, dockerHost: `tcp://192.0.2.1${i}:2376`, privateIp: `10.9.0.1${i}` }))),
