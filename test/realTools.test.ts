@@ -263,8 +263,11 @@ describeWithTools(["dockerd", "docker", "openssl"], "a real dockerd with the pro
     for (const cert of stolen) {
       const info = spawnSync("docker", ["--tlsverify", "--tlscacert", ca.certPath, "--tlscert", cert.certPath, "--tlskey", cert.keyPath,
         "-H", `tcp://127.0.0.1:${port}`, "info", "--format", "{{.ID}}"], { encoding: "utf8" });
-      expect([info.status === 0, info.stderr]).toEqual([false, expect.stringMatching(/certificate|tls|remote error/i)]);
+      // Refused in the handshake: an alert or, as TLS 1.3 may deliver it, a reset.
+      expect(info.status).not.toBe(0);
       await expect(pingDocker({ host: "127.0.0.1", port, caPem: ca.certPem, certPem: cert.certPem, keyPem: cert.keyPem }, 3000)).rejects.toThrow();
+      // The daemon was up and serving meanwhile: the operator still gets in.
+      expect(dockerCli(["info", "--format", "{{.ID}}"]).status).toBe(0);
     }
   });
 
