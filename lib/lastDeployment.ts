@@ -112,9 +112,14 @@ function minor(version: string): [number, number] {
  */
 export function refusedChanges(settings: Settings, plan: ClusterPlan, last: LastDeployment): ConfigProblem[] {
   const was = last.record;
-  if (!was || last.members.length === 0) return [];
   const problems: ConfigProblem[] = [];
   const refuse = (key: string, message: string) => problems.push({ key: key.includes(":") ? key : `${PROJECT}:${key}`, message });
+  const beforeDataDisks = () => refuse("dataDiskSize", "this stack was deployed by a version without data disks: its PD and " +
+    "TiKV data live on the CVMs' system disks, and this version replaces every CVM. Move the data into a new stack " +
+    "(README: \"Stacks deployed before data disks\").");
+  // Deployed before the record existed, and so before data disks: nothing else can be compared.
+  if (!was && last.members.length > 0 && settings.mode === "cvm" && last.hosts === undefined) beforeDataDisks();
+  if (!was || last.members.length === 0) return problems;
   const back = (key: string, value: unknown) => `set it back with: pulumi config set ${PROJECT}:${key} ${String(value)}`;
 
   if (settings.mode !== was.mode) {
@@ -159,9 +164,7 @@ export function refusedChanges(settings: Settings, plan: ClusterPlan, last: Last
       "would be recreated with empty disks.");
     if (was.cvm.dataDisk === undefined) {
       // Its data is on the system disks, which this version's first CVM change would wipe.
-      refuse("dataDiskSize", "this stack was deployed by a version without data disks: its PD and TiKV data live on " +
-        "the CVMs' system disks, and this version replaces every CVM. Move the data into a new stack (README: " +
-        "\"Stacks deployed before data disks\").");
+      beforeDataDisks();
       return problems;
     }
     if (now.systemDiskSize < was.cvm.systemDiskSize) {

@@ -238,31 +238,36 @@ describe("prod guard rails (protect: true)", () => {
 });
 
 describe("changes a data disk cannot take", () => {
-  test("a new encryption setting is refused by every gate, and ignored on the disk so it stays", async () => {
-    const run = await runProgram({ "tikv-cvm:dataDiskEncrypt": "true" }, { lastOutputs: baseline.outputs });
-    for (const g of ofType(run, GATE)) expect([g.name, unwrap(g.inputs.refuse)]).toEqual([g.name, expect.stringMatching(/dataDiskEncrypt false/)]);
-    for (const d of ofType(run, TC.cbsStorage)) expect(run.options.get(d.name)!.ignoreChanges).toEqual(["availabilityZone", "encrypt"]);
+  test("a new encryption setting is refused before anything is declared; the disks ignore it anyway", async () => {
+    await expect(runProgram({ "tikv-cvm:dataDiskEncrypt": "true" }, { lastOutputs: baseline.outputs }))
+      .rejects.toThrow(/tikv-cvm:dataDiskEncrypt: was false: a disk's encryption cannot change/);
+    for (const d of ofType(baseline, TC.cbsStorage)) expect(baseline.options.get(d.name)!.ignoreChanges).toEqual(["availabilityZone", "encrypt"]);
   });
 
-  test("a bigger disk is fine: the disks grow in place, nothing is refused", async () => {
+  test("a bigger disk is fine: the disks grow in place", async () => {
     const run = await runProgram({ "tikv-cvm:dataDiskSize": "100" }, { lastOutputs: baseline.outputs });
-    for (const g of ofType(run, GATE)) expect([g.name, unwrap(g.inputs.refuse)]).toEqual([g.name, undefined]);
     expect(ofType(run, TC.cbsStorage).map((d) => d.inputs.storageSize)).toEqual([100, 100, 100]);
   });
 });
 
 describe("a stack deployed before data disks", () => {
-  test("is refused by every rollout gate's check, before any CVM or container is touched", async () => {
-    const run = await runProgram({}, { lastOutputs: { rolloutOrder: baseline.outputs.rolloutOrder } });
-    const gates = ofType(run, GATE);
-    expect(gates).toHaveLength(18);
-    for (const g of gates) expect([g.name, unwrap(g.inputs.refuse)]).toEqual([g.name, expect.stringMatching(/system disks/)]);
-    // Every CVM waits for its host gate, every container for its member gate.
-    for (const i of HOSTS) expect(deps(run, `tikv-dev-${i}-cvm`)).toEqual([`tikv-dev-cluster-tikv-host-${i}-before`]);
-    const check = await rolloutGateProvider.check!({} as never, unwrap(byName(run, "tikv-dev-cluster-tikv-host-1-before").inputs) as never);
-    expect(check.failures).toEqual([{ property: "refuse", reason: expect.stringMatching(/deployed by a version without data disks/) }]);
-    // A normal deployment passes the check.
-    const ok = await rolloutGateProvider.check!({} as never, unwrap(byName(baseline, "tikv-dev-cluster-tikv-host-1-before").inputs) as never);
-    expect(ok.failures).toBeUndefined();
+  test("is refused before anything is declared", async () => {
+    const record = baseline.outputs.deployment as { cvm: Record<string, unknown> };
+    const { dataDisk: _dropped, ...cvm } = record.cvm;
+    void _dropped;
+    const registered: string[] = [];
+    await expect(runProgram({}, {
+      lastOutputs: { ...baseline.outputs, hostRollout: undefined, deployment: { ...record, cvm } },
+      onResource: (type) => registered.push(type),
+    })).rejects.toThrow(/deployed by a version without data disks/);
+    expect(registered.filter((t) => t !== "pulumi:pulumi:StackReference" && t !== "pulumi:pulumi:Stack")).toEqual([]);
+  });
+});
+
+describe("the rollout gates' provider", () => {
+  test("a host gate drains the host's PD member and store, and brings them back, through PD's API", () => {
+    const before = unwrap(byName(baseline, "tikv-dev-cluster-tikv-host-2-before").inputs) as Record<string, unknown>;
+    expect(before).toMatchObject({ kind: "host", phase: "before", member: "10.0.1.12:20160", pdMember: "pd2", rolled: ["pd1"], pending: ["pd3"] });
+    expect(typeof rolloutGateProvider.update).toBe("function");
   });
 });

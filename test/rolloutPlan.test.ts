@@ -11,9 +11,7 @@ const keys = (roll: (name: string) => string, hosts = HOSTS): Record<string, Hos
 const SAME = keys((n) => `k-${n}`);
 
 function plan(input: Partial<RolloutInput>): RolloutPlan {
-  const result = planRollout({ hosts: HOSTS, deployedMembers: MEMBERS, lastKeys: SAME, keys: SAME, ...input });
-  if ("refuse" in result) throw new Error(result.refuse);
-  return result;
+  return planRollout({ hosts: HOSTS, deployedMembers: MEMBERS, lastKeys: SAME, keys: SAME, ...input });
 }
 
 test("a first deployment links nothing: every member and host is created in parallel, stores after PD", () => {
@@ -24,7 +22,8 @@ test("a first deployment links nothing: every member and host is created in para
 
 test("container changes only: TiUP's order, PD members then stores, one after another", () => {
   const p = plan({});
-  expect(p).toMatchObject({ shape: "members", rolling: [], tikvAwaitingPd: [] });
+  // Stores wait for PD containers, as on a first deployment (PD first; no cycle in this shape).
+  expect(p).toMatchObject({ shape: "members", rolling: [], tikvAwaitingPd: ["tikv1", "tikv2", "tikv3"] });
   expect(p.links).toEqual({
     "before:pd2": ["after:pd1"], "before:pd3": ["after:pd2"], "before:tikv1": ["after:pd3"],
     "before:tikv2": ["after:tikv1"], "before:tikv3": ["after:tikv2"],
@@ -63,11 +62,12 @@ test("scaling out: new hosts and stores stay out of the chains and wait for PD",
   const current = keys((n) => `k-${n}`, five);
   const same = plan({ hosts: five, keys: current });
   expect(same.shape).toBe("members");
-  expect(same.tikvAwaitingPd).toEqual(["tikv4", "tikv5"]);
+  expect(same.tikvAwaitingPd).toEqual(expect.arrayContaining(["tikv4", "tikv5"]));
   expect(Object.keys(same.links).filter((n) => /4|5/.test(n))).toEqual([]);
   const rolling = plan({ hosts: five, keys: keys((n) => `new-${n}`, five) });
   expect(rolling.rolling).toEqual(["tikv-host-1", "tikv-host-2", "tikv-host-3"]);
   expect(Object.keys(rolling.links).filter((n) => /4|5/.test(n))).toEqual([]);
+  expect(rolling.tikvAwaitingPd).toEqual(["tikv4", "tikv5"]);
 });
 
 test("hosts not made here (modes local, existing) only ever roll members", () => {
@@ -75,11 +75,24 @@ test("hosts not made here (modes local, existing) only ever roll members", () =>
   expect(p.shape).toBe("members");
 });
 
-test("a stack deployed before data disks is refused: every CVM change would wipe its data", () => {
-  const result = planRollout({ hosts: HOSTS, deployedMembers: MEMBERS, lastKeys: undefined, keys: SAME });
-  expect(result).toEqual({ refuse: expect.stringMatching(/system disks.*Stacks deployed before data disks/s) });
-  // Nothing deployed yet: nothing to lose.
-  expect("refuse" in planRollout({ hosts: HOSTS, deployedMembers: [], lastKeys: undefined, keys: SAME })).toBe(false);
+test("with no roll keys recorded, every deployed CVM counts as changing: host by host, the safe shape", () => {
+  const p = plan({ lastKeys: undefined });
+  expect(p.shape).toBe("hosts");
+  expect(p.rolling).toEqual(["tikv-host-1", "tikv-host-2", "tikv-host-3"]);
+  expect(plan({ deployedMembers: [], lastKeys: undefined }).links).toEqual({});
+});
+
+test("PD members joining a running cluster are chained one by one, in either shape", () => {
+  const five = [1, 2, 3, 4, 5].map((i) => host(i, true));
+  const deployedMembers = [...MEMBERS, "tikv4", "tikv5"];
+  const chained = [...deployedMembers, "pd4", "pd5"];
+  const steady = plan({ hosts: five, deployedMembers, chained, lastKeys: keys((n) => n, five), keys: keys((n) => n, five) });
+  expect(steady.links["before:pd4"]).toEqual(["after:pd3"]);
+  expect(steady.links["before:pd5"]).toEqual(["after:pd4"]);
+  const rolling = plan({ hosts: five, deployedMembers, chained, lastKeys: keys((n) => n, five), keys: keys((n) => `x${n}`, five) });
+  // On hosts 4 and 5, deployed: inside their host steps.
+  expect(rolling.links["before:pd4"]).toEqual(["host-before:4"]);
+  expect(rolling.links["before:tikv5"]).toEqual(["after:pd5"]);
 });
 
 test("digest: stable, short, and different for different values", () => {
