@@ -11,6 +11,7 @@ import { Pki } from "./components/pki";
 import { ClusterHost, ClusterNetworking, TikvCluster } from "./components/tikvCluster";
 import { certDir, certSetupCommand, dockerEnv, dockerPsCommand, pdCtlCommand } from "./lib/commands";
 import { LastDeployment, deploymentRecord, pdInitialCluster, readLastDeployment, refusedChanges } from "./lib/lastDeployment";
+import { DeployedHost } from "./lib/rolloutPlan";
 import { hostShare, localShare, planMemory } from "./lib/memoryBudget";
 import { CvmSettings, ExistingSettings, PROJECT, RawConfig, describeProblems, validateConfig } from "./lib/settings";
 import { Addressing, PORTS, planCluster } from "./lib/topology";
@@ -50,8 +51,17 @@ const addressing: Addressing = settings.mode === "cvm" ? { kind: "subnet", subne
   : settings.mode === "existing" ? { kind: "listed", hosts: settings.existing.hosts } : { kind: "containers" };
 const plan = planCluster(settings.nodeCount, settings.pdCount, addressing, settings.clusterTls);
 
+/**
+ * What each CVM waits for before it changes: its host's "before" rollout gate, which the cluster
+ * declares after the hosts; resolved once the cluster is declared.
+ */
+interface HostDrain {
+  gates: pulumi.Output<pulumi.Resource[]>;
+  resolve(gates: pulumi.Resource[]): void;
+}
+
 /** Mode cvm: network, CVMs with Docker behind mutual TLS, a provider per host. */
-function cvmHosts(cvm: CvmSettings, pki: Pki): DockerHost[] {
+function cvmHosts(cvm: CvmSettings, pki: Pki, last: LastDeployment, drains: readonly HostDrain[]): DockerHost[] {
   tc.useRoute(cvm.tencentcloudRoute);
   const network = new Network(`${prefix}-net`, {
     vpcCidr: cvm.vpcCidr,
@@ -80,7 +90,13 @@ function cvmHosts(cvm: CvmSettings, pki: Pki): DockerHost[] {
     }
     return result.images[0].imageId;
   });
-  return plan.hosts.map((hostPlan) => new DockerHost(`${prefix}-${hostPlan.index}`, {
+  const snapshots = cvm.dataDisk.snapshot && new tc.CbsSnapshotPolicy(`${prefix}-data-snapshots`, {
+    snapshotPolicyName: `${prefix}-data-daily`,
+    repeatWeekdays: [0, 1, 2, 3, 4, 5, 6],
+    repeatHours: [cvm.dataDisk.snapshot.hour],
+    retentionDays: cvm.dataDisk.snapshot.retentionDays,
+  });
+  return plan.hosts.map((hostPlan, i) => new DockerHost(`${prefix}-${hostPlan.index}`, {
     plan: hostPlan,
     availabilityZone: cvm.availabilityZone,
     instanceType: cvm.instanceType,
@@ -88,7 +104,9 @@ function cvmHosts(cvm: CvmSettings, pki: Pki): DockerHost[] {
     imageFromLookup: cvm.imageId === undefined,
     protect: settings.protect,
     systemDiskType: cvm.systemDiskType,
-    systemDiskSize: settings.diskGB,
+    systemDiskSize: cvm.systemDiskSize,
+    dataDisk: cvm.dataDisk,
+    snapshotPolicyId: snapshots ? snapshots.id : undefined,
     bandwidthMbps: cvm.bandwidthMbps,
     registryMirrors: cvm.registryMirrors,
     readinessTimeoutMinutes: cvm.readinessTimeoutMinutes,
@@ -98,6 +116,8 @@ function cvmHosts(cvm: CvmSettings, pki: Pki): DockerHost[] {
     keyPairId: keyPair?.id,
     pki,
     tags,
+    lastDeployed: last.hosts?.[hostPlan.name],
+    drainedBy: drains[i].gates,
   }));
 }
 
@@ -124,6 +144,8 @@ interface Placement {
   dockerHosts: pulumi.Input<string>[];
   /** Environment for the docker CLI, per host ("" for this machine's own engine). */
   dockerEnvs: pulumi.Output<string>[];
+  /** Mode cvm: what the next deployment compares each CVM with, by host name. */
+  hostRollout?: pulumi.Output<Record<string, DeployedHost>>;
 }
 
 /** Mode local: this machine's engine for every member, on one user-defined network. */
@@ -137,14 +159,15 @@ function localPlacement(): Placement {
   };
 }
 
-function placement(pki: Pki): Placement {
+function placement(pki: Pki, last: LastDeployment, drains: readonly HostDrain[]): Placement {
   switch (settings.mode) {
     case "cvm": {
-      const hosts = cvmHosts(settings.cvm, pki);
+      const hosts = cvmHosts(settings.cvm, pki, last, drains);
       return {
         hosts, networking: { kind: "host" },
         dockerHosts: hosts.map((h) => h.dockerHost),
         dockerEnvs: hosts.map((h) => h.publicIp.apply((ip) => dockerEnv(certDir(stack), `tcp://${ip}:${PORTS.docker}`))),
+        hostRollout: pulumi.all(Object.fromEntries(hosts.map((h) => [h.plan.name, h.deployed]))),
       };
     }
     case "existing": {
@@ -173,9 +196,9 @@ async function readLast(): Promise<LastDeployment> {
   const self = new pulumi.StackReference(`${prefix}-last-deployment`, {
     name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${stack}`,
   });
-  const [rolloutOrder, tikvStores, deployment] = await Promise.all(
-    ["rolloutOrder", "tikvStores", "deployment"].map((name) => self.getOutputValue(name)));
-  return readLastDeployment({ rolloutOrder, tikvStores, deployment });
+  const [rolloutOrder, tikvStores, deployment, hostRollout] = await Promise.all(
+    ["rolloutOrder", "tikvStores", "deployment", "hostRollout"].map((name) => self.getOutputValue(name)));
+  return readLastDeployment({ rolloutOrder, tikvStores, deployment, hostRollout });
 }
 
 /**
@@ -188,8 +211,14 @@ export = async () => {
   if (refused.length > 0) {
     throw new pulumi.RunError(`${describeProblems(refused)}\nThe running cluster cannot take these changes in place; nothing was changed.`);
   }
-  const pki = new Pki(`${prefix}-pki`, { organization: `tikv-cvm ${stack}` });
-  const placed = placement(pki);
+  const pki = new Pki(`${prefix}-pki`, { organization: `tikv-cvm ${stack}`, ca: settings.ca });
+  // The CVMs wait for their hosts' "before" rollout gates, which the cluster declares after them.
+  const drains: HostDrain[] = plan.hosts.map(() => {
+    let resolve: (gates: pulumi.Resource[]) => void = () => undefined;
+    const gates = new Promise<pulumi.Resource[]>((r) => { resolve = r; });
+    return { gates: pulumi.output(gates), resolve: (g) => resolve(g) };
+  });
+  const placed = placement(pki, last, drains);
   const clusterHosts = placed.hosts;
 
   const clusterTls = settings.clusterTls ? new ClusterTls(`${prefix}-cluster-tls`, {
@@ -197,6 +226,7 @@ export = async () => {
     hosts: clusterHosts.map((h) => ({ plan: h.plan, operatorAddress: h.operatorAddress })),
     monitoring: settings.monitoring,
     grafanaAddress: settings.grafanaPublic ? clusterHosts[0].operatorAddress : undefined,
+    ca: settings.ca,
   }) : undefined;
 
   const initialCluster = pdInitialCluster(last, plan);
@@ -221,6 +251,7 @@ export = async () => {
     last,
     pdInitialCluster: initialCluster,
   });
+  drains.forEach((drain, i) => drain.resolve(cluster.hostBeforeGates[i] ? [cluster.hostBeforeGates[i]!] : []));
 
   const monitoring = settings.monitoring ? new Monitoring(`${prefix}-monitoring`, {
     host: clusterHosts[0],
@@ -253,6 +284,8 @@ export = async () => {
     rolloutOrder: cluster.rolloutOrder,
     tikvStores: cluster.tikvStores,
     deployment: deploymentRecord(settings, plan, initialCluster),
+    /** Mode cvm: each CVM's roll key and deployed user data (secret), for the next deployment. */
+    hostRollout: placed.hostRollout && pulumi.secret(placed.hostRollout),
     /** The Docker CA, and the operator's Docker client certificate: root on every host. */
     caCertPem: pki.caCertPem,
     clientCertPem: pki.clientCertPem,

@@ -1,8 +1,11 @@
 // One evaluation of the program under mocks, in its own process: prints the dependency graph the
-// engine would see, the wall time of the evaluation and the process's peak memory, as JSON.
-// Usage: node bin/bench/evaluate.js <nodeCount> [chained]
-// "chained" evaluates as a later deployment would, with every member already deployed, so the
-// rolling-restart chain is in the graph.
+// engine would see (with each resource's inputs), the wall time of the evaluation, the process's
+// peak memory and the stack outputs, as JSON.
+// Usage: node bin/bench/evaluate.js <nodeCount> [first|chained|roll <last outputs JSON file>]
+// - chained: a later deployment that changes no CVM (the member-by-member chain is in the graph);
+// - roll: a later deployment after every Docker server certificate was renewed on refresh: every
+//   CVM, and so every container, is replaced (new ids), host by host.
+import * as fs from "fs";
 import * as path from "path";
 import { mockState, resetMockState, FAKE_IMAGE_ID } from "../test/support/mocks";
 import { GraphNode } from "./graph";
@@ -27,21 +30,36 @@ export interface Evaluation {
   readonly maxRssMb: number;
   readonly resources: number;
   readonly graph: GraphNode[];
+  /** Canonical JSON of each custom resource's inputs, by URN as in the graph. */
+  readonly inputs: Record<string, string>;
+  readonly outputs: Record<string, unknown>;
 }
+
+export type Mode = "first" | "chained" | "roll";
 
 async function main(): Promise<void> {
   const nodeCount = Number(process.argv[2] ?? "3");
-  const chained = process.argv[3] === "chained";
-  const members = [...Array.from({ length: Math.min(3, nodeCount) }, (_, i) => `pd${i + 1}`),
-    ...Array.from({ length: nodeCount }, (_, i) => `tikv${i + 1}`)];
-  const lastOutputs = chained ? { rolloutOrder: members } : {};
+  const mode = (process.argv[3] ?? "first") as Mode;
+  const lastOutputs = mode === "first" ? {} : JSON.parse(fs.readFileSync(process.argv[4], "utf8")) as Record<string, unknown>;
   process.env.TENCENTCLOUD_SECRET_ID = "bench";
   process.env.TENCENTCLOUD_SECRET_KEY = "bench";
   const pulumi = await import("@pulumi/pulumi");
   resetMockState();
   const stack = "bench";
+  const renewed = (type: string, name: string, state: Record<string, unknown>) =>
+    (mode === "roll" && /-docker-server-cert$/.test(name) ? { ...state, certPem: `${String(state.certPem)}renewed` } : state);
+  // Replaced resources come back with new ids.
+  const replaced = (type: string) => mode === "roll" && (/:index\/instance:Instance$|:Instance\/instance:Instance$/.test(type) || type === "docker:index/container:Container");
+  const inputs: Record<string, string> = {};
   await pulumi.runtime.setMocks({
-    newResource: (args) => ({ id: `${args.name}-id`, state: args.type === "pulumi:pulumi:StackReference" ? { ...args.inputs, outputs: lastOutputs } : mockState(args.type, args.name, args.inputs) }),
+    newResource: (args) => {
+      inputs[`${args.type.split("$").pop()}::${args.name}`] = JSON.stringify(args.inputs);
+      return {
+        id: replaced(args.type) ? `${args.name}-id-2` : `${args.name}-id`,
+        state: args.type === "pulumi:pulumi:StackReference" ? { ...args.inputs, outputs: lastOutputs }
+          : renewed(args.type, args.name, mockState(args.type, args.name, args.inputs)),
+      };
+    },
     call: () => ({ images: [{ imageId: FAKE_IMAGE_ID, imageName: "Ubuntu Server 22.04 LTS 64bit", createdTime: "2026-01-01" }] }),
   }, "tikv-cvm", stack, false, "organization");
   pulumi.runtime.setAllConfig({
@@ -67,9 +85,10 @@ async function main(): Promise<void> {
   const started = process.hrtime.bigint();
   const loaded = (await import(path.join(__dirname, "..", "index"))) as { default?: unknown };
   const program = await ((loaded.default ?? loaded) as () => Promise<Record<string, unknown>>)();
-  for (const value of Object.values(program)) {
+  const outputs: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(program)) {
     const output = pulumi.output(value) as unknown as { apply(f: (v: unknown) => void): void };
-    await new Promise<void>((resolve) => output.apply(() => resolve()));
+    await new Promise<void>((resolve) => output.apply((v) => { outputs[key] = v; resolve(); }));
   }
   await pulumi.runtime.disconnect();
   const evalMs = Number(process.hrtime.bigint() - started) / 1e6;
@@ -79,8 +98,11 @@ async function main(): Promise<void> {
     maxRssMb: process.resourceUsage().maxRSS / 1024,
     resources: graph.length,
     graph: normalizeUrns(graph),
+    inputs,
+    outputs,
   };
-  process.stdout.write(JSON.stringify(result));
+  // The last line: the program may log to stdout (pulumi.log under mocks) before it.
+  process.stdout.write(`\n${JSON.stringify(result)}\n`);
 }
 
 /** Dependencies arrive as full URNs with parent types; key every node by type and name alone. */

@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { CLUSTER_CN } from "../lib/clusterConfig";
+import { CaRotation } from "../lib/certificates";
 import { HostPlan } from "../lib/topology";
-import { CLIENT_USES, CertificateAuthority, IssuedCertificate, SERVER_USES } from "./pki";
+import { CLIENT_USES, IssuedCertificate, SERVER_USES, TrustedAuthorities } from "./pki";
 
 /** A component certificate is both: each component serves and dials the others. */
 export const COMPONENT_USES = ["digital_signature", "key_encipherment", "server_auth", "client_auth"];
@@ -14,6 +15,8 @@ export interface ClusterTlsArgs {
   monitoring: boolean;
   /** Issue a server certificate for Grafana's HTTPS, naming this address (the first host's). */
   grafanaAddress?: pulumi.Input<string>;
+  /** Which CA generation issues, and which others are trusted during a rotation (lib/certificates.ts). */
+  ca?: CaRotation;
 }
 
 const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
@@ -36,7 +39,7 @@ export class ClusterTls extends pulumi.ComponentResource {
   constructor(name: string, args: ClusterTlsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tikv-cvm:pki:ClusterTls", name, {}, opts);
     const org = args.organization;
-    const ca = new CertificateAuthority(`${name}-ca`, { commonName: `${org} cluster CA`, organization: org }, this);
+    const ca = new TrustedAuthorities(`${name}-ca`, { commonName: `${org} cluster CA`, organization: org }, args.ca, this);
     this.caCertPem = ca.certPem;
     this.hostCerts = args.hosts.map(({ plan, operatorAddress }) => {
       const operator = pulumi.output(operatorAddress);

@@ -2,6 +2,8 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { encodeUserData, renderCloudConfig } from "../lib/cloudInit";
 import { DockerEndpoint } from "../lib/dockerApi";
+import { DeployedHost, digest } from "../lib/rolloutPlan";
+import { DataDiskSettings } from "../lib/settings";
 import { HostPlan, PORTS } from "../lib/topology";
 import * as tc from "../tencentcloud/bindings";
 import { DockerReady } from "./dockerReady";
@@ -17,10 +19,17 @@ export interface DockerHostArgs {
    * host (changing imageId reinstalls the OS and wipes the system disk, and the data with it).
    */
   imageFromLookup: boolean;
-  /** Pulumi `protect` on the CVM and its EIP. */
+  /**
+   * Pulumi `protect` on the CVM, its EIP and its data disk, and termination protection on the CVM.
+   * While it is on, or was on in the last deployment, the CVM is never replaced: a change that would
+   * replace it is held back (see `held`).
+   */
   protect: boolean;
   systemDiskType: string;
   systemDiskSize: number;
+  dataDisk: DataDiskSettings;
+  /** The daily snapshot policy the data disk joins, when snapshots are on. */
+  snapshotPolicyId?: pulumi.Input<string>;
   bandwidthMbps: number;
   registryMirrors: readonly string[];
   readinessTimeoutMinutes: number;
@@ -30,11 +39,23 @@ export interface DockerHostArgs {
   keyPairId?: pulumi.Input<string>;
   pki: Pki;
   tags: Record<string, string>;
+  /** This host as the last deployment recorded it (stack output `hostRollout`); undefined if new. */
+  lastDeployed?: DeployedHost;
+  /**
+   * What the CVM waits for before it is changed: the host's "before" rollout gate, which drains it.
+   * It is created with the cluster, after the hosts, hence an input resolved later.
+   */
+  drainedBy: pulumi.Input<pulumi.Resource[]>;
 }
+
+
 
 /**
  * One CVM whose Docker engine serves its API on 2376 behind mutual TLS, and the Docker provider
- * that drives it. The EIP exists before the server certificate so the certificate can name it.
+ * that drives it. The EIP exists before the server certificate so the certificate can name it; the
+ * CBS data disk exists before the CVM, whose boot waits for it and puts Docker's data root on it.
+ * The CVM is disposable: replacing it (new user data, e.g. a renewed server certificate) deletes
+ * its containers first, then the CVM, and the new CVM gets the same disk, address and EIP back.
  */
 export class DockerHost extends pulumi.ComponentResource {
   public readonly plan: HostPlan;
@@ -43,6 +64,13 @@ export class DockerHost extends pulumi.ComponentResource {
   public readonly operatorAddress: pulumi.Output<string>;
   public readonly privateIp: pulumi.Output<string>;
   public readonly instanceId: pulumi.Output<string>;
+  public readonly dataDiskId: pulumi.Output<string>;
+  /** What the next deployment compares (stack output `hostRollout`). */
+  public readonly deployed: pulumi.Output<DeployedHost>;
+  /** True when a change that would replace this CVM is held back by protection. */
+  public readonly held: pulumi.Output<boolean>;
+  /** Digest of every CVM input that restarts, reinstalls or replaces it: the rollout gates' trigger. */
+  public readonly rollKey: pulumi.Output<string>;
   /** `tcp://<EIP>:2376`, resolved only once the daemon has answered. */
   public readonly dockerHost: pulumi.Output<string>;
   public readonly provider: docker.Provider;
@@ -68,10 +96,46 @@ export class DockerHost extends pulumi.ComponentResource {
       allowedUses: SERVER_USES,
     }, this);
 
-    const cloudConfig = pulumi
-      .all([args.pki.caCertPem, server.certPem, server.keyPem])
-      .apply(([caCertPem, serverCertPem, serverKeyPem]) =>
-        renderCloudConfig({ caCertPem, serverCertPem, serverKeyPem, registryMirrors: args.registryMirrors }));
+    // The data outlives every CVM of this host: never deleted with it, and by `pulumi destroy` only
+    // when retainDataDisks is false.
+    const disk = new tc.CbsStorage(`${name}-data-disk`, {
+      storageName: `${args.plan.name}-data`,
+      storageType: args.dataDisk.type,
+      storageSize: args.dataDisk.sizeGB,
+      availabilityZone: args.availabilityZone,
+      encrypt: args.dataDisk.encrypt,
+      tags: args.tags,
+    }, {
+      parent: this,
+      protect: args.protect,
+      retainOnDelete: args.dataDisk.retain,
+      // Either would make a new, empty disk: a change is refused (lib/dataDisk.ts checkDataDiskChange)
+      // rather than applied, and ignored here so that even then the disk stays.
+      ignoreChanges: ["availabilityZone", "encrypt"],
+    });
+    if (args.snapshotPolicyId !== undefined) {
+      new tc.CbsSnapshotPolicyAttachment(`${name}-data-disk-snapshots`, {
+        snapshotPolicyId: args.snapshotPolicyId,
+        storageId: disk.id,
+      }, { parent: this });
+    }
+
+    const fresh = pulumi
+      .all([args.pki.caCertPem, server.certPem, server.keyPem, disk.id])
+      .apply(([caCertPem, serverCertPem, serverKeyPem, diskId]) => encodeUserData(renderCloudConfig({
+        caCertPem, serverCertPem, serverKeyPem, registryMirrors: args.registryMirrors,
+        // Half the operator's readiness wait: the other half lets Docker start and report a missing disk.
+        dataDisk: { id: diskId, waitSeconds: args.readinessTimeoutMinutes * 30 },
+      })));
+    // A protected CVM is never replaced: the cloud would refuse to delete it only after its disk and
+    // containers were gone. Its new user data waits for a deployment without protection.
+    const last = args.lastDeployed;
+    const hold = last !== undefined && (args.protect || last.terminationProtection);
+    const userData = hold && last ? pulumi.output(last.userData) : fresh;
+    this.held = pulumi.all([fresh, userData]).apply(([f, u]) => f !== u);
+    this.held.apply((held) => held && pulumi.log.warn(`${args.plan.name}: its new user data (boot config or ` +
+      "Docker server certificate) would replace the CVM, held back while it is protected; roll it with " +
+      "the steps in the README (\"Rolling protected hosts\")", this));
 
     const instance = new tc.Instance(`${name}-cvm`, {
       instanceName: args.plan.name,
@@ -80,6 +144,7 @@ export class DockerHost extends pulumi.ComponentResource {
       instanceType: args.instanceType,
       imageId: args.imageId,
       systemDiskType: args.systemDiskType,
+      // The OS only: Docker's data root is on the data disk.
       systemDiskSize: args.systemDiskSize,
       vpcId: args.vpcId,
       subnetId: args.subnetId,
@@ -88,7 +153,10 @@ export class DockerHost extends pulumi.ComponentResource {
       // The EIP is associated instead, so the address exists before the host and survives it.
       allocatePublicIp: false,
       // Carries the server key: secret in state, in previews and in the engine's logs.
-      userData: pulumi.secret(cloudConfig.apply(encodeUserData)),
+      userData: pulumi.secret(userData),
+      // cloud-init reads user data at the first boot only: new user data means a new CVM.
+      userDataReplaceOnChange: true,
+      disableApiTermination: args.protect,
       keyIds: args.keyPairId ? [args.keyPairId] : undefined,
       tags: args.tags,
     }, {
@@ -101,12 +169,32 @@ export class DockerHost extends pulumi.ComponentResource {
       // policy packs can see it (they receive inputs unwrapped).
       // password: never set here, but an output of the schema that would hold the login password.
       additionalSecretOutputs: ["userData", "userDataRaw", "password"],
+      // The new CVM takes the old one's fixed private IP, and its disk: the old one goes first. The
+      // engine then deletes first what would be replaced with it (its containers, keyed to it, the
+      // EIP association, the disk attachment), in reverse dependency order.
+      deleteBeforeReplace: true,
+      dependsOn: args.drainedBy,
     });
 
+    // Deleting an attachment detaches the disk from whatever CVM holds it at that moment, so the old
+    // attachment must be gone before the new one exists.
+    const attachment = new tc.CbsStorageAttachment(`${name}-data-disk-attach`, {
+      storageId: disk.id,
+      instanceId: instance.id,
+    }, { parent: this, deleteBeforeReplace: true });
     const association = new tc.EipAssociation(`${name}-eip-assoc`, {
       eipId: eip.id,
       instanceId: instance.id,
     }, { parent: this });
+
+    // Every input that restarts, reinstalls or replaces the CVM; a digest, so no secret leaves in it.
+    const keys: { roll: pulumi.Output<string> } = {
+      roll: pulumi.unsecret(pulumi.all([
+        userData, args.imageFromLookup ? "" : args.imageId, args.instanceType, args.availabilityZone, args.systemDiskType,
+        args.systemDiskSize, privateIp, args.subnetId, args.vpcId, args.keyPairId ?? "",
+      ]).apply(digest)),
+    };
+    this.rollKey = keys.roll;
 
     const ready = new DockerReady(`${name}-docker-ready`, {
       host: eip.publicIp,
@@ -118,7 +206,10 @@ export class DockerHost extends pulumi.ComponentResource {
       label: args.plan.name,
       origin: "cvm",
       timeoutMinutes: args.readinessTimeoutMinutes,
-    }, { parent: this, dependsOn: [association] });
+      dataDiskId: disk.id,
+      // Docker restarts with any change to the CVM (a reinstall keeps the instance id).
+      hostKey: keys.roll,
+    }, { parent: this, dependsOn: [association, attachment] });
 
     // Reading ready.id makes the provider, and so everything on this host, wait for the daemon.
     this.dockerHost = pulumi.all([ready.id, eip.publicIp]).apply(([, ip]) => `tcp://${ip}:${PORTS.docker}`);
@@ -135,6 +226,8 @@ export class DockerHost extends pulumi.ComponentResource {
     this.operatorAddress = eip.publicIp;
     this.privateIp = pulumi.output(privateIp);
     this.instanceId = instance.id;
+    this.dataDiskId = disk.id;
+    this.deployed = pulumi.all([keys.roll, userData]).apply(([roll, u]) => ({ roll, terminationProtection: args.protect, userData: u }));
     this.registerOutputs({
       publicIp: this.publicIp,
       privateIp: this.privateIp,

@@ -15,6 +15,10 @@ export interface DockerReadyArgs {
   /** A CVM made here or a host of the user's: decides what an error tells them to check. */
   origin: HostOrigin;
   timeoutMinutes: pulumi.Input<number>;
+  /** The CBS disk Docker's data root must be on (CVMs made here); checked through GET /info. */
+  dataDiskId?: pulumi.Input<string>;
+  /** Changes with every change to the CVM (a reinstall keeps its id): a change means waiting again. */
+  hostKey?: pulumi.Input<string>;
 }
 
 export interface ReadyInputs {
@@ -28,6 +32,8 @@ export interface ReadyInputs {
   /** Absent in the state of gates created before it existed: those were all CVMs. */
   origin?: HostOrigin;
   timeoutMinutes: number;
+  dataDiskId?: string;
+  hostKey?: string;
 }
 
 /** What is kept in the state: never the client key. */
@@ -36,11 +42,16 @@ interface ReadyOutputs {
   port: number;
   instanceId: string;
   caPem: string;
+  dataDiskId?: string;
+  hostKey?: string;
 }
 
 async function waitFor(inputs: ReadyInputs): Promise<ReadyOutputs> {
   await waitForDocker(
-    { host: inputs.host, port: inputs.port, caPem: inputs.caPem, certPem: inputs.certPem, keyPem: inputs.keyPem },
+    {
+      host: inputs.host, port: inputs.port, caPem: inputs.caPem, certPem: inputs.certPem, keyPem: inputs.keyPem,
+      dataDiskId: inputs.dataDiskId,
+    },
     {
       label: `${inputs.label} (${inputs.host})`,
       origin: inputs.origin ?? "cvm",
@@ -55,7 +66,10 @@ async function waitFor(inputs: ReadyInputs): Promise<ReadyOutputs> {
 
 /** The state kept for a readiness check: what it checked, never the client certificate or key. */
 export function readyOutputs(inputs: ReadyInputs): ReadyOutputs {
-  return { host: inputs.host, port: inputs.port, instanceId: inputs.instanceId, caPem: inputs.caPem };
+  const outs: ReadyOutputs = { host: inputs.host, port: inputs.port, instanceId: inputs.instanceId, caPem: inputs.caPem };
+  if (inputs.dataDiskId !== undefined) outs.dataDiskId = inputs.dataDiskId;
+  if (inputs.hostKey !== undefined) outs.hostKey = inputs.hostKey;
+  return outs;
 }
 
 /** Runs inside the engine; only probes, never changes the host. */
@@ -64,7 +78,7 @@ export const dockerReadyProvider: pulumi.dynamic.ResourceProvider<ReadyInputs, R
     return { id: `${inputs.host}:${inputs.port}`, outs: await waitFor(inputs) };
   },
   async diff(_id, olds, news) {
-    const changed = (["host", "port", "instanceId", "caPem"] as const).filter((k) => olds[k] !== news[k]);
+    const changed = (["host", "port", "instanceId", "caPem", "dataDiskId", "hostKey"] as const).filter((k) => olds[k] !== news[k]);
     return { changes: changed.length > 0, replaces: changed.filter((k) => k === "host" || k === "port") };
   },
   async update(_id, _olds, news) {

@@ -10,7 +10,7 @@ import {
 } from "../lib/monitoringConfig";
 import { ClusterPlan, PORTS } from "../lib/topology";
 import { PidsLimit } from "./pidsLimit";
-import { ClusterHost, ClusterNetworking } from "./tikvCluster";
+import { ClusterHost, ClusterNetworking, instanceLabels } from "./tikvCluster";
 
 export interface MonitoringArgs {
   /** The host both containers run on (the first). */
@@ -75,6 +75,8 @@ export class Monitoring extends pulumi.ComponentResource {
       logOpts: { "max-size": "50m", "max-file": "3" },
       wait: true,
       waitTimeout: 180,
+      // Recreated with the CVM they run on.
+      labels: instanceLabels(args.host),
     };
 
     const promUploads: docker.types.input.ContainerUpload[] = [{ file: PROMETHEUS_CONFIG_PATH, content: prometheusConfig(args.plan) }];

@@ -1,18 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
+import {
+  CA_VALIDITY_HOURS, CaRotation, LEAF_EARLY_RENEWAL_HOURS, LEAF_VALIDITY_HOURS, caResourceName, trustedGenerations,
+} from "../lib/certificates";
 
 /** Key usages use the provider's snake_case names; the camelCase in the typings is rejected at preview. */
 export const CA_USES = ["cert_signing", "crl_signing", "digital_signature"];
 export const SERVER_USES = ["digital_signature", "key_encipherment", "server_auth"];
 export const CLIENT_USES = ["digital_signature", "key_encipherment", "client_auth"];
-
-/**
- * Validity is long and fixed on purpose: @pulumi/tls renews only on refresh (pulumi-tls#39) and a
- * renewed server certificate only reaches a host by replacing it. Rotation is a deliberate
- * `pulumi up --replace`, described in the README.
- */
-const CA_VALIDITY_HOURS = 10 * 365 * 24;
-const LEAF_VALIDITY_HOURS = 5 * 365 * 24;
 
 function ecdsaKey(name: string, parent: pulumi.Resource): tls.PrivateKey {
   // P256 explicitly: the provider's default curve is P224, which Go's TLS stack no longer accepts.
@@ -22,6 +17,8 @@ function ecdsaKey(name: string, parent: pulumi.Resource): tls.PrivateKey {
 export interface PkiArgs {
   /** Goes into every subject, so certificates of different stacks are told apart. */
   organization: string;
+  /** Which CA generation issues, and which others are trusted during a rotation (lib/certificates.ts). */
+  ca?: CaRotation;
 }
 
 export interface IssuedCertificate {
@@ -71,9 +68,36 @@ export class CertificateAuthority {
       caCertPem: this.certPem,
       allowedUses: spec.allowedUses,
       validityPeriodHours: LEAF_VALIDITY_HOURS,
+      // Replaced by the first refresh in its last days (only a refresh notices: pulumi-tls#39).
+      earlyRenewalHours: LEAF_EARLY_RENEWAL_HOURS,
     }, { parent });
     // The provider marks private keys secret; wrapping states it here and holds under mocks too.
     return { certPem: cert.certPem, keyPem: pulumi.secret(key.privateKeyPem) };
+  }
+}
+
+/**
+ * A trust domain's CAs during a rotation (lib/certificates.ts): one per trusted generation, the
+ * issuing one first. Every party of the domain trusts the bundle; every certificate comes from the
+ * issuing CA. A generation no longer trusted is no longer declared, so its CA is deleted.
+ */
+export class TrustedAuthorities {
+  /** Every trusted CA certificate, the issuing one first. */
+  public readonly certPem: pulumi.Output<string>;
+  private readonly issuing: CertificateAuthority;
+
+  /** `name` and `commonName` are generation 1's, the names stacks were created with. */
+  constructor(name: string, subject: { commonName: string; organization: string }, rotation: CaRotation | undefined,
+    parent: pulumi.Resource) {
+    const cas = trustedGenerations(rotation ?? { generation: 1, rotation: "" }).map((generation) =>
+      new CertificateAuthority(caResourceName(name, generation),
+        { ...subject, commonName: generation === 1 ? subject.commonName : `${subject.commonName} ${generation}` }, parent));
+    this.issuing = cas[0];
+    this.certPem = pulumi.all(cas.map((c) => c.certPem)).apply((pems) => pems.join(""));
+  }
+
+  public issue(name: string, organization: string, spec: LeafSpec, parent: pulumi.Resource): IssuedCertificate {
+    return this.issuing.issue(name, organization, spec, parent);
   }
 }
 
@@ -85,10 +109,11 @@ export class CertificateAuthority {
  * (components/clusterTls.ts).
  */
 export class Pki extends pulumi.ComponentResource {
+  /** The Docker CA; during a CA rotation both, the issuing one first. */
   public readonly caCertPem: pulumi.Output<string>;
   public readonly clientCertPem: pulumi.Output<string>;
   public readonly clientKeyPem: pulumi.Output<string>;
-  private readonly ca: CertificateAuthority;
+  private readonly ca: TrustedAuthorities;
   private readonly organization: string;
 
   constructor(name: string, args: PkiArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -96,7 +121,7 @@ export class Pki extends pulumi.ComponentResource {
     this.organization = args.organization;
     // Names and subject as before the trust domains were split: a new Docker CA would lock the
     // operator out of every running host, whose daemon.json was written once, at first boot.
-    this.ca = new CertificateAuthority(`${name}-ca`, { commonName: `${args.organization} CA`, organization: args.organization }, this);
+    this.ca = new TrustedAuthorities(`${name}-ca`, { commonName: `${args.organization} CA`, organization: args.organization }, args.ca, this);
     this.caCertPem = this.ca.certPem;
 
     const client = this.issue(`${name}-operator`, {

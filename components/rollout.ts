@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import {
-  PdTarget, awaitPdHealthy, checkStoreRetired, preparePdRestart, prepareTikvRestart, removePdMember, restoreTikv,
+  PdTarget, awaitHostBack, awaitPdHealthy, checkStoreRetired, prepareHostRestart, preparePdRestart, prepareTikvRestart,
+  removePdMember, restoreTikv,
 } from "../lib/pdApi";
 
 /**
@@ -14,12 +15,18 @@ import {
  * before trigger changes, i.e. once the replacement exists or whenever "before" ran: it removes the
  * store's evict-leader scheduler and waits until the member is healthy again. Creating a gate does
  * nothing: a new member has nothing to drain, and its container's own health wait covers its start.
+ *
+ * A "host" gate does both for every member of one CVM host: "before" runs when anything that
+ * restarts, re-images or replaces the CVM changes (its roll key), just before the engine touches
+ * the CVM; "after" runs once the host's containers are back. lib/rolloutPlan.ts decides the chain.
  */
 export interface RolloutGateArgs {
-  kind: "pd" | "tikv";
+  kind: "pd" | "tikv" | "host";
   phase: "before" | "after";
-  /** PD member name, or the TiKV store's advertised address. */
+  /** PD member name, or the TiKV store's advertised address (a host: its store's). */
   member: string;
+  /** A host gate's PD member, when the host runs one. */
+  pdMember?: string;
   trigger: pulumi.Input<string>;
   /** PD client URLs the operator's machine can reach. */
   pdEndpoints: pulumi.Input<pulumi.Input<string>[]>;
@@ -32,9 +39,10 @@ export interface RolloutGateArgs {
 }
 
 interface GateInputs {
-  kind: "pd" | "tikv";
+  kind: "pd" | "tikv" | "host";
   phase: "before" | "after";
   member: string;
+  pdMember?: string;
   trigger: string;
   pdEndpoints: string[];
   timeoutMinutes: number;
@@ -56,6 +64,11 @@ interface GateOutputs {
 async function runGate(inputs: GateInputs): Promise<string> {
   const target: PdTarget = { endpoints: inputs.pdEndpoints, requestTimeoutMs: 5_000, tls: inputs.tls };
   const policy = { timeoutMs: inputs.timeoutMinutes * 60_000, intervalMs: 2_000 };
+  if (inputs.kind === "host") {
+    const host = { pdMember: inputs.pdMember, storeAddress: inputs.member, place: { rolled: inputs.rolled ?? [], pending: inputs.pending ?? [] } };
+    if (inputs.phase === "before") return prepareHostRestart(target, host, policy);
+    return awaitHostBack(target, host, policy);
+  }
   if (inputs.kind === "pd") {
     if (inputs.phase === "before") {
       return preparePdRestart(target, inputs.member, { rolled: inputs.rolled ?? [], pending: inputs.pending ?? [] }, policy);

@@ -7,10 +7,11 @@ import {
 import { CONTAINER_HARDENING, FILE_MODES, PIDS_LIMIT } from "../lib/containerSecurity";
 import { DockerEndpoint } from "../lib/dockerApi";
 import { REPLACE_ON_CHANGES, replacementDigest } from "../lib/containerReplacement";
-import { RETAIN_LABEL } from "../lib/labels";
+import { INSTANCE_LABEL, RETAIN_LABEL } from "../lib/labels";
 import { LastDeployment, retiringMembers } from "../lib/lastDeployment";
 import { MemoryBudget } from "../lib/memoryBudget";
 import { PD_START_PATH, PD_START_SCRIPT, pdStartEnv } from "../lib/pdStart";
+import { RolloutNode, RolloutPlan, planRollout } from "../lib/rolloutPlan";
 import { ClusterPlan, HostPlan, PORTS } from "../lib/topology";
 import { PidsLimit } from "./pidsLimit";
 import { MemberRetirement, RolloutGate } from "./rollout";
@@ -23,6 +24,14 @@ export interface ClusterHost {
   readonly dockerApi: pulumi.Input<DockerEndpoint>;
   /** Address the operator's machine reaches PD's client port on (an EIP, a listed address, 127.0.0.1). */
   readonly operatorAddress: pulumi.Input<string>;
+  /** A CVM made here: its instance id (containers are keyed to it) and its roll key (see DockerHost). */
+  readonly instanceId?: pulumi.Input<string>;
+  readonly rollKey?: pulumi.Input<string>;
+}
+
+/** The label that ties a container to the CVM it runs on, when there is one. */
+export function instanceLabels(host: ClusterHost): docker.types.input.ContainerLabel[] | undefined {
+  return host.instanceId === undefined ? undefined : [{ label: INSTANCE_LABEL, value: host.instanceId }];
 }
 
 /** Host networking on real hosts; one user-defined network with names as addresses on one engine. */
@@ -79,13 +88,22 @@ export const STOP_GRACE_SECONDS = 90;
 
 /**
  * PD members on the first pdCount hosts and a TiKV store on every host, each on its host's engine,
- * chained so the engine replaces them one at a time (see components/rollout.ts and the README).
+ * chained so the engine replaces them one at a time, and the CVMs made here host by host (see
+ * components/rollout.ts, lib/rolloutPlan.ts and the README).
  */
 export class TikvCluster extends pulumi.ComponentResource {
   public readonly pdEndpoints: pulumi.Output<string[]>;
   public readonly tikvStores: pulumi.Output<string[]>;
-  public readonly pdContainers: docker.Container[] = [];
-  public readonly tikvContainers: docker.Container[] = [];
+  // Kept off the instance's own properties (getters below): Pulumi walks the values of Outputs for
+  // unknowns, and every Output holding a gate or container would otherwise walk these lists through
+  // its parent, this component (output.js containsUnknowns): quadratic in the cluster's size.
+  readonly #pdContainers: docker.Container[] = [];
+  readonly #tikvContainers: docker.Container[] = [];
+  readonly #hostBeforeGates: (RolloutGate | undefined)[] = [];
+  public get pdContainers(): readonly docker.Container[] { return this.#pdContainers; }
+  public get tikvContainers(): readonly docker.Container[] { return this.#tikvContainers; }
+  /** Per host (in host order), the gate its CVM waits for; undefined for hosts not made here. */
+  public get hostBeforeGates(): readonly (RolloutGate | undefined)[] { return this.#hostBeforeGates; }
   /** Every member in rollout order: PD members, then TiKV stores. */
   public readonly rolloutOrder: string[] = [];
 
@@ -102,23 +120,34 @@ export class TikvCluster extends pulumi.ComponentResource {
     const clusterExists = args.last.members.some((m) => m.startsWith("pd"));
     const pdNames = pdHosts.map((h) => h.plan.pdName!);
 
-    // The "after" gate of each member declared so far, in rollout order.
-    const afterGates: { member: string; gate: RolloutGate }[] = [];
     // Members that run one at a time: those deployed before, and PD members joining a running cluster.
     const chained = (member: string) => deployed.has(member) || (clusterExists && member.startsWith("pd"));
-    // The chain link before `member`: the after gate of the nearest earlier chained member.
-    const chainLink = (member: string): pulumi.Resource[] => {
-      if (!chained(member)) return [];
-      const link = [...afterGates].reverse().find((g) => chained(g.member));
-      return link ? [link.gate] : [];
-    };
+    const allMembers = [...pdNames, ...args.hosts.map((h) => h.plan.tikvName)];
+    // Which gates wait for which (lib/rolloutPlan.ts): member by member, or host by host when a CVM
+    // changes, which the CVMs' roll keys tell; they are only read once something is deployed, so
+    // a first deployment waits for nothing it does not need.
+    const rolloutHosts = args.hosts.map((h) => ({ index: h.plan.index, name: h.plan.name, pdName: h.plan.pdName, tikvName: h.plan.tikvName }));
+    const cvms = args.hosts.every((h) => h.rollKey !== undefined);
+    const planInput = { hosts: rolloutHosts, deployedMembers: args.last.members, chained: allMembers.filter(chained), lastKeys: args.last.hosts };
+    const rollout: pulumi.Output<RolloutPlan> = !cvms || args.last.members.length === 0 ? pulumi.output(planRollout(planInput))
+      : pulumi.all(args.hosts.map((h) => h.rollKey!)).apply((rolls) => {
+        const plan = planRollout({ ...planInput, keys: Object.fromEntries(args.hosts.map((h, i) => [h.plan.name, { roll: rolls[i] }])) });
+        if (plan.rolling.length > 0) pulumi.log.info(`CVMs change, one host at a time: ${plan.rolling.join(", ")}`, this);
+        return plan;
+      });
+    // Every gate by its node name; links resolve once the constructor has declared them all.
+    const gates = new Map<RolloutNode, RolloutGate>();
+    let constructed: () => void = () => undefined;
+    const allGates = new Promise<void>((resolve) => { constructed = resolve; });
+    const linksOf = (node: RolloutNode): pulumi.Output<pulumi.Resource[]> => pulumi.all([rollout, allGates])
+      .apply(([p]) => (p.links[node] ?? []).flatMap((n) => gates.get(n) ?? []));
 
     /** One PD or TiKV member: data volume, image, before gate, container, after gate. */
     const member = (m: {
       host: ClusterHost; kind: "pd" | "tikv"; memberName: string; storeAddress?: string;
       image: string; command: string[]; entrypoints?: string[]; envs?: string[]; memory: number;
       files: docker.types.input.ContainerUpload[]; healthUrl: string; publish?: docker.types.input.ContainerPort[];
-      dependsOn: pulumi.Resource[];
+      dependsOn: pulumi.Input<pulumi.Resource[]>;
     }): docker.Container => {
       const prefix = `${name}-${m.memberName}`;
       const provider = m.host.provider;
@@ -163,6 +192,8 @@ export class TikvCluster extends pulumi.ComponentResource {
         destroyGraceSeconds: STOP_GRACE_SECONDS,
         volumes: [{ volumeName: volume.name, containerPath: DATA_DIR }],
         uploads,
+        // A replaced CVM means a new engine: the container is made again on it (a label forces that).
+        ...(m.host.instanceId === undefined ? {} : { labels: instanceLabels(m.host) }),
         healthcheck: { tests: healthcheckCommand(m.healthUrl, tls), interval: "10s", timeout: "5s", retries: 3, startPeriod: "60s" },
         // The provider waits for the health check before anything after it in the chain runs. PD
         // serves HTTP only once a quorum of its initial cluster is up (etcd serves clients after
@@ -179,24 +210,23 @@ export class TikvCluster extends pulumi.ComponentResource {
       } : {};
       const gate = { kind: m.kind, member: m.storeAddress ?? m.memberName, pdEndpoints: pdApi, timeoutMinutes: args.rolloutTimeoutMinutes, tls: gateTls };
       const before = new RolloutGate(`${prefix}-before`, { ...gate, ...pdPlace, phase: "before", trigger },
-        { parent: this, dependsOn: chainLink(m.memberName) });
+        { parent: this, dependsOn: linksOf(`before:${m.memberName}`) });
+      gates.set(`before:${m.memberName}`, before);
       const container = new docker.Container(prefix, spec, {
-        parent: this, provider, deleteBeforeReplace: true, replaceOnChanges: [...REPLACE_ON_CHANGES], dependsOn: [before, ...m.dependsOn],
+        parent: this, provider, deleteBeforeReplace: true, replaceOnChanges: [...REPLACE_ON_CHANGES],
+        dependsOn: pulumi.output(m.dependsOn).apply((d) => [before, ...d]),
       });
       new PidsLimit(`${prefix}-pids`, { endpoint: m.host.dockerApi, containerId: container.id, limit: PIDS_LIMIT[m.kind] }, { parent: this });
-      afterGates.push({
-        member: m.memberName,
-        // Also runs whenever "before" ran, so an evicted store always gets its leaders back.
-        gate: new RolloutGate(`${prefix}-after`, { ...gate, phase: "after", trigger: pulumi.interpolate`${trigger}/${container.id}` },
-          { parent: this, dependsOn: [container] }),
-      });
+      // Also runs whenever "before" ran, so an evicted store always gets its leaders back.
+      gates.set(`after:${m.memberName}`, new RolloutGate(`${prefix}-after`, { ...gate, phase: "after", trigger: pulumi.interpolate`${trigger}/${container.id}` },
+        { parent: this, dependsOn: [container] }));
       this.rolloutOrder.push(m.memberName);
       return container;
     };
 
     for (const host of pdHosts) {
       const budget = args.memory(host.plan);
-      this.pdContainers.push(member({
+      this.#pdContainers.push(member({
         host, kind: "pd", memberName: host.plan.pdName!,
         image: `pingcap/pd:${args.tikvVersion}`, memory: budget.pdContainerMiB,
         entrypoints: ["/bin/sh", PD_START_PATH], command: pdArgs(host.plan, args.plan),
@@ -208,19 +238,45 @@ export class TikvCluster extends pulumi.ComponentResource {
         dependsOn: [],
       }));
     }
-    const pdChainEnd = [...afterGates].reverse().find((g) => g.member.startsWith("pd"))?.gate;
+    const pdChainEnd = pdNames.length > 0 ? gates.get(`after:${pdNames[pdNames.length - 1]}`) : undefined;
     for (const host of args.hosts) {
       const budget = args.memory(host.plan);
-      this.tikvContainers.push(member({
+      this.#tikvContainers.push(member({
         host, kind: "tikv", memberName: host.plan.tikvName, storeAddress: `${host.plan.tikvHost}:${PORTS.tikv}`,
         image: `pingcap/tikv:${args.tikvVersion}`, command: tikvArgs(host.plan, args.plan), memory: budget.tikvContainerMiB,
         files: [{ file: TIKV_CONFIG_PATH, content: tikvConfigToml(budget, args.diskGB, tls) }],
         healthUrl: `${args.plan.scheme}://127.0.0.1:${PORTS.tikvStatus}/status`,
         // PD first: TiKV retries PD forever (tikv/tikv components/pd_client/src/config.rs,
-        // retry_max_count isize::MAX), but its health wait would run out meanwhile.
-        dependsOn: this.pdContainers,
+        // retry_max_count isize::MAX), but its health wait would run out meanwhile. Not during a
+        // host-by-host roll: PD is up, and a running store would wait for a later host's PD member.
+        dependsOn: rollout.apply((p) => (p.tikvAwaitingPd.includes(host.plan.tikvName) ? [...this.#pdContainers] : [])),
       }));
     }
+
+    // Host gates around each CVM made here: drain before it changes, healthy again after.
+    for (const host of args.hosts) {
+      if (host.rollKey === undefined || host.instanceId === undefined) {
+        this.#hostBeforeGates.push(undefined);
+        continue;
+      }
+      const pdIndex = host.plan.pdName ? pdNames.indexOf(host.plan.pdName) : -1;
+      const hostGate = {
+        kind: "host" as const, member: `${host.plan.tikvHost}:${PORTS.tikv}`, pdMember: host.plan.pdName,
+        // Hosts roll in host order: PD members of earlier hosts are on the new spec already.
+        ...(pdIndex >= 0 ? { rolled: pdNames.slice(0, pdIndex), pending: pdNames.slice(pdIndex + 1) } : {}),
+        pdEndpoints: pdApi, timeoutMinutes: args.rolloutTimeoutMinutes, tls: gateTls,
+      };
+      const index = host.plan.index;
+      const before = new RolloutGate(`${name}-${host.plan.name}-before`, { ...hostGate, phase: "before", trigger: host.rollKey },
+        { parent: this, dependsOn: linksOf(`host-before:${index}`) });
+      gates.set(`host-before:${index}`, before);
+      const members = [host.plan.pdName, host.plan.tikvName].flatMap((m) => (m ? [gates.get(`after:${m}`)!] : []));
+      gates.set(`host-after:${index}`, new RolloutGate(`${name}-${host.plan.name}-after`, {
+        ...hostGate, phase: "after", trigger: pulumi.interpolate`${host.rollKey}/${host.instanceId}`,
+      }, { parent: this, dependsOn: members }));
+      this.#hostBeforeGates.push(before);
+    }
+    constructed();
 
     // Scaling in: PD members leave through PD's API, highest first, once the remaining members
     // are rolled; stores must already be Tombstone. Both run before the engine deletes anything.
@@ -242,8 +298,8 @@ export class TikvCluster extends pulumi.ComponentResource {
       }, { parent: this });
     }
 
-    this.pdEndpoints = pulumi.all(this.pdContainers.map((c) => c.id)).apply(() => [...args.plan.pdEndpoints]);
-    this.tikvStores = pulumi.all(this.tikvContainers.map((c) => c.id)).apply(() => [...args.plan.tikvAddresses]);
+    this.pdEndpoints = pulumi.all(this.#pdContainers.map((c) => c.id)).apply(() => [...args.plan.pdEndpoints]);
+    this.tikvStores = pulumi.all(this.#tikvContainers.map((c) => c.id)).apply(() => [...args.plan.tikvAddresses]);
     this.registerOutputs({ pdEndpoints: this.pdEndpoints, tikvStores: this.tikvStores });
   }
 }

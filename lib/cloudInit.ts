@@ -2,6 +2,10 @@
 // TiKV asks for. Built as data and serialized by the yaml library, so quoting cannot break it.
 // Format: https://cloudinit.readthedocs.io/en/22.4/reference/modules.html
 import { stringify } from "yaml";
+import {
+  DATA_DISK_SCRIPT_PATH, DATA_DISK_UNIT, DOCKERD_DATA_DISK_FLAGS, DOCKER_DATA_DISK_SERVICE_SETTINGS,
+  DOCKER_DATA_DISK_UNIT_SETTINGS, dataDiskScript, dataDiskUnit,
+} from "./dataDisk";
 import { DOCKER_TLS_DIR, renderDaemonJson } from "./dockerDaemon";
 
 export interface HostBootArgs {
@@ -10,6 +14,8 @@ export interface HostBootArgs {
   readonly serverCertPem: string;
   readonly serverKeyPem: string;
   readonly registryMirrors: readonly string[];
+  /** The host's CBS data disk, Docker's data root, and how long boot waits for it to be attached. */
+  readonly dataDisk: { readonly id: string; readonly waitSeconds: number };
 }
 
 /** Tencent counts the 16 KB user-data limit after base64 encoding. */
@@ -51,6 +57,8 @@ export function buildCloudConfig(args: HostBootArgs): CloudConfig {
         owner: "root:root",
       },
       { path: DOCKER_DROP_IN_PATH, content: dockerDropIn(), permissions: "0644" },
+      { path: DATA_DISK_SCRIPT_PATH, content: dataDiskScript(), permissions: "0755" },
+      { path: `/etc/systemd/system/${DATA_DISK_UNIT}`, content: dataDiskUnit(args.dataDisk.id, args.dataDisk.waitSeconds), permissions: "0644" },
       { path: "/etc/sysctl.d/90-tikv.conf", content: sysctlConf(), permissions: "0644" },
       { path: "/etc/security/limits.d/90-tikv.conf", content: limitsConf(), permissions: "0644" },
       { path: TUNING_SCRIPT_PATH, content: tuningScript(), permissions: "0755" },
@@ -59,6 +67,9 @@ export function buildCloudConfig(args: HostBootArgs): CloudConfig {
     runcmd: [
       ["sysctl", "--system"],
       ["systemctl", "daemon-reload"],
+      // Every later boot mounts the data disk before Docker; at this first boot the package's own
+      // start of Docker already ran it (docker.service wants it).
+      ["systemctl", "enable", DATA_DISK_UNIT],
       ["systemctl", "enable", "--now", TUNING_UNIT],
       ["systemctl", "enable", "docker"],
       // The package's postinst started dockerd before the drop-in was loaded and ignored the
@@ -83,13 +94,19 @@ export function encodeUserData(cloudConfig: string): string {
 
 /**
  * daemon.json sets `hosts`; Ubuntu's unit also passes `-H fd://` and dockerd refuses both. An empty
- * ExecStart= clears the packaged command before ours. --containerd keeps the system containerd.
+ * ExecStart= clears the packaged command before ours. --containerd keeps the system containerd. The
+ * data root and engine label come from the data-disk unit (lib/dataDisk.ts), so daemon.json must not
+ * set them: dockerd refuses a directive given both as a flag and in the file.
  */
 function dockerDropIn(): string {
   return [
+    "[Unit]",
+    ...DOCKER_DATA_DISK_UNIT_SETTINGS,
+    "",
     "[Service]",
+    ...DOCKER_DATA_DISK_SERVICE_SETTINGS,
     "ExecStart=",
-    "ExecStart=/usr/bin/dockerd --containerd=/run/containerd/containerd.sock",
+    `ExecStart=/usr/bin/dockerd --containerd=/run/containerd/containerd.sock ${DOCKERD_DATA_DISK_FLAGS}`,
     "",
   ].join("\n");
 }

@@ -1,7 +1,9 @@
 // The Docker readiness probe: GET https://<host>:2376/_ping with the operator's client certificate,
-// verifying the daemon against our CA. Only Node built-ins are imported: this module is serialized
-// into the dynamic provider that runs it inside the Pulumi engine.
+// verifying the daemon against our CA, then (for a CVM) GET /info to see that Docker runs on the
+// host's data disk. Only Node built-ins and constants are imported: this module is serialized into
+// the dynamic provider that runs it inside the Pulumi engine.
 import * as https from "https";
+import { DATA_DISK_ERROR_LABEL, DATA_DISK_LABEL } from "./labels";
 
 export interface ProbeTarget {
   readonly host: string;
@@ -9,10 +11,17 @@ export interface ProbeTarget {
   readonly caPem: string;
   readonly certPem: string;
   readonly keyPem: string;
+  /**
+   * The CBS disk id Docker's data root must be on (lib/dataDisk.ts labels the engine with it);
+   * undefined skips the check (hosts not made here).
+   */
+  readonly dataDiskId?: string;
 }
 
 /** Who made the host: decides what an error tells the user to check. */
 export type HostOrigin = "cvm" | "existing";
+/** A definitive answer from the host: waiting longer will not change it. */
+export class DataDiskError extends Error {}
 
 export interface WaitOptions {
   /** Names the host in the error, e.g. "tikv-host-2 (203.0.113.5)". */
@@ -52,13 +61,31 @@ function permanent(message: string): ProbeError {
 }
 
 /** One attempt: resolves when the daemon answers 200 "OK", rejects with the reason otherwise. */
-export function pingDocker(target: ProbeTarget, attemptTimeoutMs: number): Promise<void> {
+export async function pingDocker(target: ProbeTarget, attemptTimeoutMs: number): Promise<void> {
+  const ping = await dockerGet(target, "/_ping", attemptTimeoutMs);
+  if (ping.status !== 200 || ping.body.trim() !== "OK") throw new Error(`HTTP ${ping.status}: ${ping.body.trim().slice(0, 200)}`);
+  if (target.dataDiskId === undefined) return;
+  const info = await dockerGet(target, "/info", attemptTimeoutMs);
+  if (info.status !== 200) throw new Error(`GET /info: HTTP ${info.status}: ${info.body.trim().slice(0, 200)}`);
+  const labels = (JSON.parse(info.body) as { Labels?: string[] | null }).Labels ?? [];
+  const error = labels.find((l) => l.startsWith(`${DATA_DISK_ERROR_LABEL}=`));
+  if (error !== undefined) {
+    throw new DataDiskError(`Docker runs without its data disk: ${error.slice(DATA_DISK_ERROR_LABEL.length + 1)}`);
+  }
+  const disk = labels.find((l) => l.startsWith(`${DATA_DISK_LABEL}=`))?.slice(DATA_DISK_LABEL.length + 1);
+  if (disk !== target.dataDiskId) {
+    throw new Error(`Docker answers but its data root is not on data disk ${target.dataDiskId} ` +
+      `(engine labels: ${labels.join(", ") || "none"})`);
+  }
+}
+
+function dockerGet(target: ProbeTarget, path: string, attemptTimeoutMs: number): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = https.request(
       {
         host: target.host,
         port: target.port,
-        path: "/_ping",
+        path,
         method: "GET",
         ca: target.caPem,
         cert: target.certPem,
@@ -71,10 +98,7 @@ export function pingDocker(target: ProbeTarget, attemptTimeoutMs: number): Promi
         let body = "";
         res.setEncoding("utf8");
         res.on("data", (chunk: string) => (body += chunk));
-        res.on("end", () => {
-          if (res.statusCode === 200 && body.trim() === "OK") resolve();
-          else reject(new Error(`HTTP ${res.statusCode}: ${body.trim().slice(0, 200)}`));
-        });
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
       },
     );
     req.on("timeout", () => req.destroy(new Error(`no answer within ${attemptTimeoutMs} ms`)));
@@ -108,10 +132,12 @@ export function servesAnonymousClients(target: ProbeTarget, attemptTimeoutMs: nu
 }
 
 /** What to check when the daemon never answered, by who set the host up. */
-function unreachableHint(origin: HostOrigin, port: number): string {
+function unreachableHint(origin: HostOrigin, port: number, dataDiskId?: string): string {
   return origin === "cvm"
-    ? "The host installs and starts Docker from cloud-init: log in (SSH or the Tencent Cloud console) " +
-      "and check `cloud-init status --long`, /var/log/cloud-init-output.log and `journalctl -u docker`."
+    ? "The host installs and starts Docker from cloud-init" +
+      (dataDiskId ? `, once its data disk ${dataDiskId} is attached and mounted` : "") +
+      ": log in (SSH or the Tencent Cloud console) and check `cloud-init status --long`, " +
+      "/var/log/cloud-init-output.log" + (dataDiskId ? ", `journalctl -u tikv-data-disk`" : "") + " and `journalctl -u docker`."
     : `Check on that host that dockerd runs and listens on ${port} with TLS (\`systemctl status docker\`, ` +
       `\`ss -ltnp | grep ${port}\`, \`journalctl -u docker\`), that this machine may reach the port, and that ` +
       "tikv-cvm:dockerCaPem, dockerCertPem and dockerKeyPem are the material its daemon.json trusts.";
@@ -145,6 +171,10 @@ export async function waitForDocker(target: ProbeTarget, options: WaitOptions): 
       await pingDocker(target, options.attemptTimeoutMs);
       answered = true;
     } catch (err) {
+      if (err instanceof DataDiskError) {
+        throw new Error(`${options.label}: ${err.message}. The host keeps Docker off its system disk and ` +
+          "starts it on an empty in-memory data root instead; `journalctl -u tikv-data-disk` on the host has the details.");
+      }
       const e = err as ProbeError;
       if (e.permanent) {
         throw new Error(`Docker on ${options.label} at ${where} cannot be trusted: ${e.message}. Waiting will not ` +
@@ -174,6 +204,6 @@ export async function waitForDocker(target: ProbeTarget, options: WaitOptions): 
   throw new Error(
     `Docker on ${options.label} did not answer ${where}/_ping within ` +
       `${Math.round(options.timeoutMs / 1000)} s after ${attempts} attempt(s); last error: ${lastError}. ` +
-      unreachableHint(options.origin, target.port),
+      unreachableHint(options.origin, target.port, target.dataDiskId),
   );
 }

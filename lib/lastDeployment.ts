@@ -1,5 +1,7 @@
 // What the last deployment of this stack applied (read back from its own outputs), and the
 // changes a running cluster cannot take in place. Pure: index.ts reads the outputs, this judges.
+import { CaRotation, checkCaTransition } from "./certificates";
+import { DeployedHost } from "./rolloutPlan";
 import { ConfigProblem, PROJECT, Settings } from "./settings";
 import { ClusterPlan } from "./topology";
 
@@ -24,7 +26,11 @@ export interface DeploymentRecord {
     readonly systemDiskType: string;
     readonly systemDiskSize: number;
     readonly tencentcloudRoute: string;
+    /** Absent for a stack deployed before data disks: its data is on the system disks. */
+    readonly dataDisk?: { readonly sizeGB: number; readonly encrypt: boolean };
   };
+  /** The CA step deployed (lib/certificates.ts); absent before CA rotation existed, i.e. generation 1. */
+  readonly ca?: CaRotation;
 }
 
 /** The last deployment as far as its outputs tell; `record` is absent for a stack never deployed. */
@@ -34,6 +40,8 @@ export interface LastDeployment {
   /** TiKV store addresses (host:port) in host order, from the `tikvStores` output. */
   readonly storeAddresses: readonly string[];
   readonly record?: DeploymentRecord;
+  /** Mode cvm: each CVM as deployed, by host name (the `hostRollout` output). */
+  readonly hosts?: Readonly<Record<string, DeployedHost>>;
 }
 
 export function deploymentRecord(settings: Settings, plan: ClusterPlan, pdInitialCluster: string): DeploymentRecord {
@@ -52,22 +60,26 @@ export function deploymentRecord(settings: Settings, plan: ClusterPlan, pdInitia
         subnetCidr: settings.cvm.subnetCidr,
         imageId: settings.cvm.imageId ?? "",
         systemDiskType: settings.cvm.systemDiskType,
-        systemDiskSize: settings.diskGB,
+        systemDiskSize: settings.cvm.systemDiskSize,
         tencentcloudRoute: settings.cvm.tencentcloudRoute,
+        dataDisk: { sizeGB: settings.cvm.dataDisk.sizeGB, encrypt: settings.cvm.dataDisk.encrypt },
       },
     } : {}),
+    ca: settings.ca,
   };
 }
 
 /** Reads the last deployment from the stack's outputs, as the stack reference returns them. */
-export function readLastDeployment(outputs: { rolloutOrder?: unknown; tikvStores?: unknown; deployment?: unknown }): LastDeployment {
+export function readLastDeployment(outputs: { rolloutOrder?: unknown; tikvStores?: unknown; deployment?: unknown; hostRollout?: unknown }): LastDeployment {
   const strings = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
   const members = strings(outputs.rolloutOrder);
   const storeAddresses = strings(outputs.tikvStores);
   const raw = outputs.deployment;
   const record = typeof raw === "object" && raw !== null && typeof (raw as DeploymentRecord).pdInitialCluster === "string"
     ? raw as DeploymentRecord : undefined;
-  return { members, storeAddresses, record };
+  const hosts = typeof outputs.hostRollout === "object" && outputs.hostRollout !== null
+    ? outputs.hostRollout as Record<string, DeployedHost> : undefined;
+  return { members, storeAddresses, record, hosts };
 }
 
 /**
@@ -100,9 +112,14 @@ function minor(version: string): [number, number] {
  */
 export function refusedChanges(settings: Settings, plan: ClusterPlan, last: LastDeployment): ConfigProblem[] {
   const was = last.record;
-  if (!was || last.members.length === 0) return [];
   const problems: ConfigProblem[] = [];
   const refuse = (key: string, message: string) => problems.push({ key: key.includes(":") ? key : `${PROJECT}:${key}`, message });
+  const beforeDataDisks = () => refuse("dataDiskSize", "this stack was deployed by a version without data disks: its PD and " +
+    "TiKV data live on the CVMs' system disks, and this version replaces every CVM. Move the data into a new stack " +
+    "(README: \"Stacks deployed before data disks\").");
+  // Deployed before the record existed, and so before data disks: nothing else can be compared.
+  if (!was && last.members.length > 0 && settings.mode === "cvm" && last.hosts === undefined) beforeDataDisks();
+  if (!was || last.members.length === 0) return problems;
   const back = (key: string, value: unknown) => `set it back with: pulumi config set ${PROJECT}:${key} ${String(value)}`;
 
   if (settings.mode !== was.mode) {
@@ -145,12 +162,26 @@ export function refusedChanges(settings: Settings, plan: ClusterPlan, last: Last
       "PD keeps its members' peer URLs in its data: the subnet and every host would be rebuilt at new addresses.");
     same("vpcCidr", was.cvm.vpcCidr, now.vpcCidr, "a VPC's cidr_block is ForceNew: the VPC, subnet and every host " +
       "would be recreated with empty disks.");
-    same("imageId", was.cvm.imageId, now.imageId ?? "", "a new image reinstalls the OS of every host at once, wiping the " +
-      "system disk that holds PD and TiKV data. Re-image one host at a time, letting the cluster heal in between.");
-    if (settings.diskGB < was.cvm.systemDiskSize) {
-      refuse("systemDiskSize", `${settings.diskGB} GB is below the deployed ${was.cvm.systemDiskSize} GB: a disk cannot ` +
+    if (was.cvm.dataDisk === undefined) {
+      // Its data is on the system disks, which this version's first CVM change would wipe.
+      beforeDataDisks();
+      return problems;
+    }
+    if (now.systemDiskSize < was.cvm.systemDiskSize) {
+      refuse("systemDiskSize", `${now.systemDiskSize} GB is below the deployed ${was.cvm.systemDiskSize} GB: a disk cannot ` +
         `shrink. ${back("systemDiskSize", was.cvm.systemDiskSize)}`);
     }
+    // A data disk's encryption is fixed (ForceNew in resource_tc_cbs_storage.go): a change would mean new, empty disks.
+    if (now.dataDisk.encrypt !== was.cvm.dataDisk.encrypt) {
+      refuse("dataDiskEncrypt", `was ${was.cvm.dataDisk.encrypt}: a disk's encryption cannot change, and new disks would ` +
+        `be empty. Move the data into a new stack to change it. ${back("dataDiskEncrypt", was.cvm.dataDisk.encrypt)}`);
+    }
+    if (now.dataDisk.sizeGB < was.cvm.dataDisk.sizeGB) {
+      refuse("dataDiskSize", `${now.dataDisk.sizeGB} GB is below the deployed ${was.cvm.dataDisk.sizeGB} GB: CBS disks only ` +
+        `grow. ${back("dataDiskSize", was.cvm.dataDisk.sizeGB)}`);
+    }
   }
+  const ca = checkCaTransition(was.ca ?? { generation: 1, rotation: "" }, settings.ca);
+  if (ca !== undefined) refuse("caGeneration", ca);
   return problems;
 }

@@ -300,3 +300,29 @@ export async function checkStoreRetired(target: PdTarget, address: string): Prom
   throw new Error(`tikv-cvm:nodeCount: TiKV store ${store.id} (${address}) is ${store.stateName} and still holds data; ${next}, ` +
     "then run pulumi up again");
 }
+
+// ---- A whole host, before and after its CVM changes ------------------------------------------
+
+/** One CVM host's members, and where its PD member stands in this rollout. */
+export interface HostMembers {
+  readonly pdMember?: string;
+  readonly storeAddress: string;
+  readonly place: PdRolloutPlace;
+}
+
+/** Before a host's CVM is replaced or re-imaged: its PD leadership and its store's leaders move away. */
+export async function prepareHostRestart(target: PdTarget, host: HostMembers, policy: WaitPolicy): Promise<string> {
+  const steps: string[] = [];
+  if (host.pdMember !== undefined) steps.push(`${host.pdMember}: ${await preparePdRestart(target, host.pdMember, host.place, policy)}`);
+  steps.push(await prepareTikvRestart(target, host.storeAddress, policy));
+  return steps.join("; ");
+}
+
+/**
+ * After a host's CVM changed and its containers are back: its PD member is healthy with every
+ * other, and its store's evict-leader scheduler is gone and the store is Up.
+ */
+export async function awaitHostBack(target: PdTarget, host: HostMembers, policy: WaitPolicy): Promise<string> {
+  if (host.pdMember !== undefined) await awaitPdHealthy(target, host.pdMember, policy);
+  return restoreTikv(target, host.storeAddress, policy);
+}

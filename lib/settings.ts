@@ -1,5 +1,6 @@
 // Config validation: turns the raw stack config into typed Settings, or into the complete list of
 // problems, each naming its key and the fix. Pure: index.ts reads the config, this judges it.
+import { CA_ROTATIONS, CaRotation } from "./certificates";
 import { Cidr, cidrContains, cidrSize, parseCidr } from "./ipv4";
 import { operatorCidrProblems } from "./operatorCidrs";
 
@@ -18,7 +19,7 @@ export interface CommonSettings {
   readonly tikvVersion: string;
   /** Memory of each host (cvm, existing) or of the whole machine (local), GiB. */
   readonly hostMemoryGiB: number;
-  /** Disk of each host, GB: TiKV's reserve-space is derived from it. */
+  /** The disk PD and TiKV data live on, GB (cvm: each host's data disk): TiKV's reserve-space is derived from it. */
   readonly diskGB: number;
   /** Pulumi `protect` on CVMs, EIPs and data volumes. */
   readonly protect: boolean;
@@ -29,6 +30,8 @@ export interface CommonSettings {
   readonly monitoring: boolean;
   /** Grafana over HTTPS on the host's address (cvm: open to operatorCidrs); otherwise loopback only. */
   readonly grafanaPublic: boolean;
+  /** The issuing CA generation and where a rotation stands (lib/certificates.ts). */
+  readonly ca: CaRotation;
 }
 
 /** Mode cvm: Tencent Cloud hosts made by this program. */
@@ -38,6 +41,9 @@ export interface CvmSettings {
   /** Undefined: look up the newest public Ubuntu 22.04 image. */
   readonly imageId?: string;
   readonly systemDiskType: string;
+  /** GB; the OS only: Docker's data lives on the data disk. */
+  readonly systemDiskSize: number;
+  readonly dataDisk: DataDiskSettings;
   readonly vpcCidr: string;
   readonly subnetCidr: string;
   readonly operatorCidrs: readonly string[];
@@ -46,6 +52,17 @@ export interface CvmSettings {
   readonly registryMirrors: readonly string[];
   readonly readinessTimeoutMinutes: number;
   readonly tencentcloudRoute: "terraform" | "bridged";
+}
+
+/** Each host's CBS data disk (mode cvm): Docker's data root, so PD and TiKV data outlive the CVM. */
+export interface DataDiskSettings {
+  readonly sizeGB: number;
+  readonly type: string;
+  readonly encrypt: boolean;
+  /** `pulumi destroy` (or a removed host) leaves the disk in the cloud instead of deleting it. */
+  readonly retain: boolean;
+  /** A daily snapshot policy, when set. */
+  readonly snapshot?: { readonly hour: number; readonly retentionDays: number };
 }
 
 /** A server the user already runs, with Docker's API behind mutual TLS. */
@@ -101,7 +118,15 @@ export const DEFAULTS = {
   tikvVersion: "v8.5.7",
   instanceType: "S5.MEDIUM4",
   systemDiskType: "CLOUD_PREMIUM",
-  systemDiskSize: 40,
+  // The OS and Docker's packages; Docker's data root is on the data disk.
+  systemDiskSize: 20,
+  dataDiskSize: 50,
+  dataDiskType: "CLOUD_PREMIUM",
+  dataDiskEncrypt: false,
+  retainDataDisks: true,
+  // 0: no snapshot policy.
+  dataDiskSnapshotRetentionDays: 0,
+  dataDiskSnapshotHour: 3,
   hostMemoryGiB: 4,
   vpcCidr: "10.0.0.0/16",
   subnetCidr: "10.0.1.0/24",
@@ -117,6 +142,8 @@ export const DEFAULTS = {
   clusterTls: true,
   monitoring: true,
   grafanaPublic: false,
+  caGeneration: 1,
+  caRotation: "",
 } as const;
 
 /** The oldest tikvVersion the program deploys; see the tikvVersion rule. */
@@ -135,8 +162,10 @@ const ADMIN_PORTS = "Docker (2376), PD (2379), SSH (22) and Grafana (3000)";
 /** Which modes read each key; a key set in another mode is reported, never silently ignored. */
 const KEY_MODES: Readonly<Record<string, readonly Mode[]>> = {
   mode: MODES, nodeCount: MODES, pdCount: MODES, tikvVersion: MODES, hostMemoryGiB: MODES,
-  protect: MODES, rolloutTimeoutMinutes: MODES, clusterTls: MODES, monitoring: MODES,
-  systemDiskSize: ["cvm", "existing"], readinessTimeoutMinutes: ["cvm", "existing"], grafanaPublic: ["cvm", "existing"],
+  protect: MODES, rolloutTimeoutMinutes: MODES, clusterTls: MODES, monitoring: MODES, caGeneration: MODES, caRotation: MODES,
+  dataDiskSize: ["cvm", "existing"], readinessTimeoutMinutes: ["cvm", "existing"], grafanaPublic: ["cvm", "existing"],
+  systemDiskSize: ["cvm"], dataDiskType: ["cvm"], dataDiskEncrypt: ["cvm"], retainDataDisks: ["cvm"],
+  dataDiskSnapshotRetentionDays: ["cvm"], dataDiskSnapshotHour: ["cvm"],
   availabilityZone: ["cvm"], instanceType: ["cvm"], imageId: ["cvm"], systemDiskType: ["cvm"],
   vpcCidr: ["cvm"], subnetCidr: ["cvm"], operatorCidrs: ["cvm"], sshPublicKey: ["cvm"],
   bandwidthMbps: ["cvm"], registryMirrors: ["cvm"], tencentcloudRoute: ["cvm"],
@@ -147,7 +176,7 @@ const KEY_MODES: Readonly<Record<string, readonly Mode[]>> = {
 export const KNOWN_KEYS: readonly string[] = Object.keys(KEY_MODES);
 
 /** Keys whose declared default in Pulumi.yaml is empty: set means non-empty. */
-const EMPTY_DEFAULT_KEYS = ["availabilityZone", "imageId", "sshPublicKey", "operatorCidrs", "dockerCaPem", "dockerCertPem", "dockerKeyPem"];
+const EMPTY_DEFAULT_KEYS = ["availabilityZone", "imageId", "sshPublicKey", "operatorCidrs", "dockerCaPem", "dockerCertPem", "dockerKeyPem", "caRotation"];
 
 /** The value Pulumi.yaml declares, as the CLI hands it to the program; undefined when none. */
 function declaredDefault(key: string): string | undefined {
@@ -193,7 +222,7 @@ export function validateConfig(raw: RawConfig): ValidationResult {
   }
 
   const common = readCommon(reader, mode, raw);
-  const specific = mode === "cvm" ? readCvm(reader, raw, common.nodeCount)
+  const specific = mode === "cvm" ? readCvm(reader, raw, common.nodeCount, common.diskGB)
     : mode === "existing" ? readExisting(reader, raw, common.nodeCount) : {};
   if (problems.length > 0 || common.settings === undefined) return { ok: false, problems };
   if (mode === "cvm") {
@@ -226,7 +255,7 @@ function checkTencentCloudProvider(raw: RawConfig, problems: ConfigProblem[]): v
   }
 }
 
-function readCommon(reader: Reader, mode: Mode, raw: RawConfig): { settings?: CommonSettings; nodeCount?: number } {
+function readCommon(reader: Reader, mode: Mode, raw: RawConfig): { settings?: CommonSettings; nodeCount?: number; diskGB?: number } {
   const listedHosts = mode === "existing" ? reader.peekListLength("hosts") : undefined;
   const nodeCountSet = raw.values.nodeCount !== undefined && raw.values.nodeCount !== declaredDefault("nodeCount");
   const nodeCount = listedHosts !== undefined && !nodeCountSet
@@ -263,8 +292,8 @@ function readCommon(reader: Reader, mode: Mode, raw: RawConfig): { settings?: Co
     reader.fail("hostMemoryGiB", `${hostMemoryGiB} GiB is too little for ${nodeCount} PD+TiKV pairs on one machine ` +
       "(at least 1.5 GiB each); lower nodeCount or raise hostMemoryGiB");
   }
-  const diskGB = mode === "local" ? 20 : reader.int("systemDiskSize", DEFAULTS.systemDiskSize, 20, 1024,
-    "GB of each host's disk; PD and TiKV data live on it");
+  const diskGB = mode === "local" ? 20 : reader.int("dataDiskSize", DEFAULTS.dataDiskSize, 20, 32000,
+    mode === "cvm" ? "GB of each host's CBS data disk, where PD and TiKV data live" : "GB of the disk your hosts keep Docker's data on");
   const protect = reader.bool("protect", DEFAULTS.protect);
   const rolloutTimeoutMinutes = reader.int("rolloutTimeoutMinutes", DEFAULTS.rolloutTimeoutMinutes, 1, 60,
     "bound on each rolling-restart wait: leader eviction, health after a restart");
@@ -282,19 +311,21 @@ function readCommon(reader: Reader, mode: Mode, raw: RawConfig): { settings?: Co
   if (grafanaPublic && clusterTls === false) {
     reader.fail("grafanaPublic", "needs clusterTls: true: Grafana's HTTPS certificate comes from the cluster CA");
   }
-  const values = [nodeCount, pdCount, tikvVersion, hostMemoryGiB, diskGB, protect, rolloutTimeoutMinutes, clusterTls, monitoring, grafanaPublic];
-  if (values.some((v) => v === undefined)) return { nodeCount };
+  const ca = readCa(reader);
+  const values = [nodeCount, pdCount, tikvVersion, hostMemoryGiB, diskGB, protect, rolloutTimeoutMinutes, clusterTls, monitoring, grafanaPublic, ca];
+  if (values.some((v) => v === undefined)) return { nodeCount, diskGB };
   return {
     nodeCount,
+    diskGB,
     settings: {
       nodeCount: nodeCount!, pdCount: pdCount!, tikvVersion, hostMemoryGiB: hostMemoryGiB!, diskGB: diskGB!,
       protect: protect!, rolloutTimeoutMinutes: rolloutTimeoutMinutes!, clusterTls: clusterTls!, monitoring: monitoring!,
-      grafanaPublic: grafanaPublic!,
+      grafanaPublic: grafanaPublic!, ca: ca!,
     },
   };
 }
 
-function readCvm(reader: Reader, raw: RawConfig, nodeCount: number | undefined): { cvm?: CvmSettings } {
+function readCvm(reader: Reader, raw: RawConfig, nodeCount: number | undefined, dataDiskGB: number | undefined): { cvm?: CvmSettings } {
   const availabilityZone = reader.required("availabilityZone",
     `pulumi config set ${PROJECT}:availabilityZone ap-guangzhou-3`);
   if (availabilityZone !== undefined && raw.region && !availabilityZone.startsWith(`${raw.region}-`)) {
@@ -314,6 +345,9 @@ function readCvm(reader: Reader, raw: RawConfig, nodeCount: number | undefined):
   if (systemDiskType !== undefined && !SYSTEM_DISK_TYPES.includes(systemDiskType)) {
     reader.fail("systemDiskType", `must be one of ${SYSTEM_DISK_TYPES.join(", ")} (got "${systemDiskType}")`);
   }
+  const systemDiskSize = reader.int("systemDiskSize", DEFAULTS.systemDiskSize, 20, 1024,
+    "GB of each host's system disk, which holds only the OS: data lives on the data disk");
+  const dataDisk = readDataDisk(reader, raw, dataDiskGB);
 
   const vpcCidr = reader.cidr("vpcCidr", DEFAULTS.vpcCidr);
   const subnetCidr = reader.cidr("subnetCidr", DEFAULTS.subnetCidr);
@@ -353,17 +387,53 @@ function readCvm(reader: Reader, raw: RawConfig, nodeCount: number | undefined):
     reader.fail("tencentcloudRoute", `must be "terraform" (Pulumi's Any Terraform Provider, the default) or ` +
       `"bridged" (the tencentcloud 0.2.3 plugin); got "${tencentcloudRoute}"`);
   }
-  const parts = [availabilityZone, instanceType, systemDiskType, vpcCidr, subnetCidr, operatorCidrs, bandwidthMbps,
-    registryMirrors, readinessTimeoutMinutes];
+  const parts = [availabilityZone, instanceType, systemDiskType, systemDiskSize, dataDisk, vpcCidr, subnetCidr, operatorCidrs,
+    bandwidthMbps, registryMirrors, readinessTimeoutMinutes];
   if (parts.some((v) => v === undefined) || (tencentcloudRoute !== "terraform" && tencentcloudRoute !== "bridged")) return {};
   return {
     cvm: {
-      availabilityZone: availabilityZone!, instanceType, imageId, systemDiskType,
+      availabilityZone: availabilityZone!, instanceType, imageId, systemDiskType, systemDiskSize: systemDiskSize!,
+      dataDisk: dataDisk!,
       vpcCidr: vpcCidr!.text, subnetCidr: subnetCidr!.text, operatorCidrs: operatorCidrs!,
       sshPublicKey, bandwidthMbps: bandwidthMbps!, registryMirrors: registryMirrors!,
       readinessTimeoutMinutes: readinessTimeoutMinutes!, tencentcloudRoute,
     },
   };
+}
+
+function readCa(reader: Reader): CaRotation | undefined {
+  const generation = reader.int("caGeneration", DEFAULTS.caGeneration, 1, 99, "the CA generation that issues certificates");
+  const rotation = reader.optional("caRotation") ?? "";
+  if (!(CA_ROTATIONS as readonly string[]).includes(rotation)) {
+    reader.fail("caRotation", `must be empty, "trust-next" or "trust-previous" (got "${rotation}"); see "Rotating the CA" in the README`);
+    return undefined;
+  }
+  if (rotation === "trust-previous" && generation === 1) {
+    reader.fail("caRotation", "trust-previous needs a previous CA: it goes with caGeneration 2 or more");
+    return undefined;
+  }
+  return generation === undefined ? undefined : { generation, rotation: rotation as CaRotation["rotation"] };
+}
+
+/** The data disk's size is read once, with the settings every mode has (it sizes TiKV's reserve-space). */
+function readDataDisk(reader: Reader, raw: RawConfig, sizeGB: number | undefined): DataDiskSettings | undefined {
+  const type = reader.string("dataDiskType", DEFAULTS.dataDiskType);
+  if (!SYSTEM_DISK_TYPES.includes(type)) {
+    reader.fail("dataDiskType", `must be one of ${SYSTEM_DISK_TYPES.join(", ")} (got "${type}")`);
+  }
+  const encrypt = reader.bool("dataDiskEncrypt", DEFAULTS.dataDiskEncrypt);
+  const retain = reader.bool("retainDataDisks", DEFAULTS.retainDataDisks);
+  const retentionDays = reader.int("dataDiskSnapshotRetentionDays", DEFAULTS.dataDiskSnapshotRetentionDays, 0, 365,
+    "days each daily data-disk snapshot is kept; 0 takes no snapshots");
+  const hour = reader.int("dataDiskSnapshotHour", DEFAULTS.dataDiskSnapshotHour, 0, 23, "hour of the daily snapshot");
+  const hourSet = raw.values.dataDiskSnapshotHour !== undefined && raw.values.dataDiskSnapshotHour !== declaredDefault("dataDiskSnapshotHour");
+  if (retentionDays === 0 && hourSet) {
+    reader.fail("dataDiskSnapshotHour", "only applies with snapshots on; turn them on with: " +
+      `pulumi config set ${PROJECT}:dataDiskSnapshotRetentionDays 7`);
+  }
+  if (sizeGB === undefined || !SYSTEM_DISK_TYPES.includes(type) || encrypt === undefined || retain === undefined ||
+    retentionDays === undefined || hour === undefined) return undefined;
+  return { sizeGB, type, encrypt, retain, snapshot: retentionDays > 0 ? { hour, retentionDays } : undefined };
 }
 
 function readExisting(reader: Reader, raw: RawConfig, nodeCount: number | undefined): { existing?: ExistingSettings } {

@@ -19,7 +19,8 @@ export type Route = "terraform" | "bridged";
 export const ROUTES: readonly Route[] = ["terraform", "bridged"];
 
 type Kind = "vpc" | "subnet" | "securityGroup" | "securityGroupRuleSet" | "instance" | "eip" |
-  "eipAssociation" | "keyPair" | "getImages";
+  "eipAssociation" | "keyPair" | "cbsStorage" | "cbsStorageAttachment" | "cbsSnapshotPolicy" |
+  "cbsSnapshotPolicyAttachment" | "getImages";
 
 /** The bridged plugin: `pulumi plugin install resource tencentcloud v0.2.3 --server <url>`. */
 export const BRIDGED_PLUGIN = {
@@ -57,6 +58,10 @@ export const TOKENS: Readonly<Record<Route, Readonly<Record<Kind, string>>>> = {
     eip: "tencentcloud:index/eip:Eip",
     eipAssociation: "tencentcloud:index/eipAssociation:EipAssociation",
     keyPair: "tencentcloud:index/keyPair:KeyPair",
+    cbsStorage: "tencentcloud:index/cbsStorage:CbsStorage",
+    cbsStorageAttachment: "tencentcloud:index/cbsStorageAttachment:CbsStorageAttachment",
+    cbsSnapshotPolicy: "tencentcloud:index/cbsSnapshotPolicy:CbsSnapshotPolicy",
+    cbsSnapshotPolicyAttachment: "tencentcloud:index/cbsSnapshotPolicyAttachment:CbsSnapshotPolicyAttachment",
     getImages: "tencentcloud:index/getImages:getImages",
   },
   bridged: {
@@ -68,6 +73,10 @@ export const TOKENS: Readonly<Record<Route, Readonly<Record<Kind, string>>>> = {
     eip: "tencentcloud:Eip/instance:Instance",
     eipAssociation: "tencentcloud:Eip/association:Association",
     keyPair: "tencentcloud:Key/pair:Pair",
+    cbsStorage: "tencentcloud:Cbs/storage:Storage",
+    cbsStorageAttachment: "tencentcloud:Cbs/storageAttachment:StorageAttachment",
+    cbsSnapshotPolicy: "tencentcloud:Cbs/snapshotPolicy:SnapshotPolicy",
+    cbsSnapshotPolicyAttachment: "tencentcloud:Cbs/snapshotPolicyAttachment:SnapshotPolicyAttachment",
     getImages: "tencentcloud:Images/getInstance:getInstance",
   },
 };
@@ -228,6 +237,10 @@ export interface InstanceArgs {
   allocatePublicIp: pulumi.Input<boolean>;
   /** Base64 cloud-config, at most 16 KB encoded. */
   userData: pulumi.Input<string>;
+  /** true: a userData change replaces the instance (ForceNewIf in the provider); false: applied in place. */
+  userDataReplaceOnChange?: pulumi.Input<boolean>;
+  /** Termination protection: the cloud API refuses to delete the instance while it is on. */
+  disableApiTermination?: pulumi.Input<boolean>;
   keyIds?: pulumi.Input<pulumi.Input<string>[]>;
   tags?: Tags;
 }
@@ -237,6 +250,73 @@ export class Instance extends TencentResource {
   declare public readonly imageId: pulumi.Output<string>;
   constructor(name: string, args: InstanceArgs, opts?: pulumi.CustomResourceOptions) {
     super("instance", name, { ...args }, opts);
+  }
+}
+
+export interface CbsStorageArgs {
+  /** 2-60 characters. */
+  storageName: pulumi.Input<string>;
+  /** CLOUD_PREMIUM, CLOUD_SSD, CLOUD_BSSD, CLOUD_HSSD or CLOUD_TSSD. */
+  storageType: pulumi.Input<string>;
+  /** GB. Grows in place; never shrinks. */
+  storageSize: pulumi.Input<number>;
+  /** Forces a new disk: a disk never leaves its zone. */
+  availabilityZone: pulumi.Input<string>;
+  /** Forces a new disk. */
+  encrypt?: pulumi.Input<boolean>;
+  tags?: Tags;
+}
+
+/** A CBS cloud disk (an "elastic" disk: created on its own, attached to an instance afterwards). */
+export class CbsStorage extends TencentResource {
+  constructor(name: string, args: CbsStorageArgs, opts?: pulumi.CustomResourceOptions) {
+    super("cbsStorage", name, { ...args }, opts);
+  }
+}
+
+export interface CbsStorageAttachmentArgs {
+  storageId: pulumi.Input<string>;
+  instanceId: pulumi.Input<string>;
+}
+
+/**
+ * Attaches a CBS disk to an instance. Both fields force a new attachment. Deleting it detaches the
+ * disk from whatever instance it is attached to at that moment (the provider reads the disk's
+ * current instance), so a replacement must delete before it creates.
+ */
+export class CbsStorageAttachment extends TencentResource {
+  constructor(name: string, args: CbsStorageAttachmentArgs, opts?: pulumi.CustomResourceOptions) {
+    super("cbsStorageAttachment", name, { ...args }, opts);
+  }
+}
+
+export interface CbsSnapshotPolicyArgs {
+  /** 2-60 characters. */
+  snapshotPolicyName: pulumi.Input<string>;
+  /** 0 (Sunday) to 6. */
+  repeatWeekdays: pulumi.Input<pulumi.Input<number>[]>;
+  /** 0 to 23. */
+  repeatHours: pulumi.Input<pulumi.Input<number>[]>;
+  /** Days a snapshot is kept (the provider's default is 7). */
+  retentionDays?: pulumi.Input<number>;
+}
+
+/** A periodic snapshot schedule for CBS disks. */
+export class CbsSnapshotPolicy extends TencentResource {
+  constructor(name: string, args: CbsSnapshotPolicyArgs, opts?: pulumi.CustomResourceOptions) {
+    super("cbsSnapshotPolicy", name, { ...args }, opts);
+  }
+}
+
+export interface CbsSnapshotPolicyAttachmentArgs {
+  snapshotPolicyId: pulumi.Input<string>;
+  /** One disk; the provider takes either storageId or storageIds (two or more). */
+  storageId: pulumi.Input<string>;
+}
+
+export class CbsSnapshotPolicyAttachment extends TencentResource {
+  constructor(name: string, args: CbsSnapshotPolicyAttachmentArgs, opts?: pulumi.CustomResourceOptions) {
+    super("cbsSnapshotPolicyAttachment", name, { ...args }, opts);
   }
 }
 

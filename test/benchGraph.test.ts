@@ -1,6 +1,6 @@
 // The deploy model's arithmetic, on graphs small enough to check by hand.
 import { restrictToHost, schedule } from "../bench/graph";
-import { latencyKey, latencyOf } from "../bench/latencies";
+import { latencyKey, latencyOf, rollLatencyOf } from "../bench/latencies";
 import { TOKENS } from "../tencentcloud/bindings";
 
 const node = (urn: string, seconds: number, deps: string[] = []) => ({ urn, type: "t", deps, seconds });
@@ -37,4 +37,13 @@ test("every resource type the program declares has a latency, on both routes", (
   expect(latencyKey("pulumi:providers:docker")).toBe("docker:Provider");
   expect(latencyKey("pulumi-nodejs:dynamic/tikv-cvm:RolloutGate")).toBe("tikv-cvm:RolloutGate");
   expect(latencyKey("docker:index/container:Container")).toBe("docker:Container");
+});
+
+test("a rolling replacement tells a host's gates from a member's, and refuses an unmodelled type", () => {
+  const gate = "pulumi-nodejs:dynamic/tikv-cvm:RolloutGate";
+  expect(rollLatencyOf(gate, "tikv-bench-cluster-tikv-host-2-before")).toBe(30);
+  expect(rollLatencyOf(gate, "tikv-bench-cluster-tikv-host-2-after")).toBe(30);
+  expect(rollLatencyOf(gate, "tikv-bench-cluster-tikv2-after")).toBe(5);
+  expect(rollLatencyOf(TOKENS.bridged.instance, "x")).toBe(235);
+  expect(() => rollLatencyOf("docker:index/volume:Volume", "x")).toThrow(/no rolling-replacement latency/);
 });

@@ -48,11 +48,11 @@ describe("upgrading tikvVersion", () => {
 
   test("leaves every volume, CVM, EIP, certificate and provider input unchanged", () => {
     const untouched = after.resources.filter((r) =>
-      r.type === "docker:index/volume:Volume" || r.type === TC.instance || r.type === TC.eip ||
+      r.type === "docker:index/volume:Volume" || r.type === TC.instance || r.type === TC.eip || r.type === TC.cbsStorage ||
       r.type.startsWith("tls:") || r.type === "pulumi:providers:docker");
-    // 8 volumes (6 data, 2 monitoring), 3 CVMs, 3 EIPs, 31 TLS resources (Docker CA, operator, 3
-    // Docker servers; cluster CA, 3 component certificates, Prometheus, admin), 3 providers.
-    expect(untouched.length).toBe(8 + 3 + 3 + 31 + 3);
+    // 8 volumes (6 data, 2 monitoring), 3 CVMs, 3 EIPs, 3 data disks, 31 TLS resources (Docker CA,
+    // operator, 3 Docker servers; cluster CA, 3 component certificates, Prometheus, admin), 3 providers.
+    expect(untouched.length).toBe(8 + 3 + 3 + 3 + 31 + 3);
     const names = new Set(changed(before, after).map((d) => d.name));
     expect(untouched.filter((r) => names.has(r.name))).toEqual([]);
   });
@@ -63,7 +63,7 @@ describe("scaling from 3 to 5 hosts", () => {
   let five: ProgramRun;
   beforeAll(async () => {
     three = await runProgram();
-    five = await runProgram({ "tikv-cvm:nodeCount": "5" }, { lastOutputs: { rolloutOrder: three.outputs.rolloutOrder } });
+    five = await runProgram({ "tikv-cvm:nodeCount": "5" }, { lastOutputs: three.outputs });
   });
 
   test("adds two hosts and two stores", () => {
@@ -81,7 +81,7 @@ describe("scaling from 3 to 5 hosts", () => {
   test("without monitoring, nothing on the existing hosts changes at all", async () => {
     const off = { "tikv-cvm:monitoring": "false" };
     const a = await runProgram(off);
-    const b = await runProgram({ ...off, "tikv-cvm:nodeCount": "5" }, { lastOutputs: { rolloutOrder: a.outputs.rolloutOrder } });
+    const b = await runProgram({ ...off, "tikv-cvm:nodeCount": "5" }, { lastOutputs: a.outputs });
     expect(changed(a, b)).toEqual([]);
   });
 
@@ -102,15 +102,18 @@ describe("the order the engine is given", () => {
   });
 
   test("on later deployments members are chained: before -> container -> after -> next member", async () => {
-    const run = await runProgram({}, { lastOutputs: { rolloutOrder: chain } });
+    const first = await runProgram();
+    const run = await runProgram({}, { lastOutputs: first.outputs });
     const deps = (name: string) => run.options.get(`tikv-dev-cluster-${name}`)!.dependsOn;
     chain.forEach((m, i) => {
       expect(deps(m)).toContain(`tikv-dev-cluster-${m}-before`);
       expect(deps(`${m}-after`)).toEqual([`tikv-dev-cluster-${m}`]);
       expect(deps(`${m}-before`)).toEqual(i === 0 ? [] : [`tikv-dev-cluster-${chain[i - 1]}-after`]);
     });
-    // TiKV never starts before PD: every store depends on every PD container.
-    expect(deps("tikv1")).toEqual(expect.arrayContaining(["tikv-dev-cluster-pd1", "tikv-dev-cluster-pd2", "tikv-dev-cluster-pd3"]));
+    // A running store does not wait for PD containers (PD is up); a new one does.
+    expect(deps("tikv1")).toEqual(["tikv-dev-cluster-tikv1-before"]);
+    const firstDeps = first.options.get("tikv-dev-cluster-tikv1")!.dependsOn;
+    expect(firstDeps).toEqual(expect.arrayContaining(["tikv-dev-cluster-pd1", "tikv-dev-cluster-pd2", "tikv-dev-cluster-pd3"]));
   });
 
   test("containers with fixed names and host ports are deleted before they are replaced", async () => {

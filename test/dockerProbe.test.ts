@@ -19,10 +19,16 @@ const foreignClient = issue(dir, "foreign", { commonName: "intruder", allowedUse
 const servers: https.Server[] = [];
 afterAll(() => { for (const s of servers) s.close(); fs.rmSync(dir, { recursive: true, force: true }); });
 
-/** A mutual-TLS stand-in for dockerd; `verifyClients: false` is a daemon with "tls" but no "tlsverify". */
-function serve(cert: Issued, port = 0, verifyClients = true): Promise<number> {
+/**
+ * A Docker API stand-in: /_ping, and /info with the given engine labels (Docker's JSON field);
+ * `verifyClients: false` is a daemon with "tls" but no "tlsverify".
+ */
+function serve(cert: Issued, port = 0, verifyClients = true, labels: string[] = []): Promise<number> {
   const s = https.createServer({ cert: cert.certPem, key: cert.keyPem, ca: ca.certPem, requestCert: verifyClients, rejectUnauthorized: verifyClients },
-    (req, res) => { res.writeHead(req.url === "/_ping" ? 200 : 404); res.end(req.url === "/_ping" ? "OK" : "no"); });
+    (req, res) => {
+      if (req.url === "/info") { res.writeHead(200, { "content-type": "application/json" }); res.end(JSON.stringify({ Labels: labels })); return; }
+      res.writeHead(req.url === "/_ping" ? 200 : 404); res.end(req.url === "/_ping" ? "OK" : "no");
+    });
   servers.push(s);
   return new Promise((resolve) => s.listen(port, "127.0.0.1", () => resolve((s.address() as AddressInfo).port)));
 }
@@ -147,4 +153,32 @@ test("a daemon that serves clients without a certificate is refused, saying how 
 test("a daemon that verifies clients is not mistaken for an open one", async () => {
   const port = await serve(server);
   await expect(servesAnonymousClients(target(port), 2000)).resolves.toBe("no");
+});
+
+describe("a CVM's data disk", () => {
+  test("Docker labelled with the expected disk is ready; another disk is not", async () => {
+    const port = await serve(server, 0, true, ["tikv-cvm.data-disk=disk-abc12345"]);
+    await expect(pingDocker({ ...target(port), dataDiskId: "disk-abc12345" }, 2000)).resolves.toBeUndefined();
+    await expect(pingDocker({ ...target(port), dataDiskId: "disk-zzz99999" }, 2000)).rejects.toThrow(/not on data disk disk-zzz99999.*disk-abc12345/);
+    // Hosts not made here are not asked.
+    await expect(pingDocker(target(await serve(server)), 2000)).resolves.toBeUndefined();
+  });
+
+  test("a host that reports its disk missing fails at once, with the host's own reason", async () => {
+    const reason = "data disk disk-abc12345 did not appear at /dev/disk/by-id/virtio-disk-abc12345 within 450 s";
+    const port = await serve(server, 0, true, [`tikv-cvm.data-disk-error=${reason}`]);
+    const started = Date.now();
+    const error = await waitForDocker({ ...target(port), dataDiskId: "disk-abc12345" }, { ...fast, timeoutMs: 10_000 }).catch((e: Error) => e);
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(String(error)).toContain(`tikv-host-1: Docker runs without its data disk: ${reason}`);
+    expect(String(error)).toMatch(/journalctl -u tikv-data-disk/);
+  });
+
+  test("the timeout message names the disk Docker waits for", async () => {
+    // Nothing listens: the host has not started Docker (yet).
+    const port = await serve(server);
+    servers.pop()!.close();
+    const error = await waitForDocker({ ...target(port), dataDiskId: "disk-abc12345" }, { ...fast, timeoutMs: 1000 }).catch((e: Error) => e);
+    expect(String(error)).toMatch(/once its data disk disk-abc12345 is attached and mounted/);
+  });
 });

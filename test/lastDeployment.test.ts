@@ -46,6 +46,8 @@ describe("changes a running cluster cannot take are refused, naming the key and 
     for (const ok of [
       { tikvVersion: "v8.5.8" }, { tikvVersion: "v8.5.1" }, { tikvVersion: "v9.0.0" }, { nodeCount: "5" }, { pdCount: "1" },
       { pdCount: "5", nodeCount: "5" }, { hostMemoryGiB: "8" }, { systemDiskSize: "80" }, { monitoring: "false" }, { instanceType: "S5.LARGE8" },
+      // Data lives on the data disks: a new image re-images the hosts one at a time, a bigger disk grows.
+      { imageId: "img-abcdefgh" }, { dataDiskSize: "100" }, { dataDiskType: "CLOUD_SSD" }, { caRotation: "trust-next" },
     ] as Record<string, string>[]) expect([ok, refused(ok, last)]).toEqual([ok, []]);
   });
 
@@ -55,8 +57,9 @@ describe("changes a running cluster cannot take are refused, naming the key and 
     ["subnetCidr", { subnetCidr: "10.0.2.0/24" }, /fixed private address/],
     ["vpcCidr", { vpcCidr: "10.1.0.0/16", subnetCidr: "10.1.1.0/24" }, /ForceNew/],
     ["availabilityZone", { availabilityZone: "ap-guangzhou-4" }, /availability_zone is ForceNew/],
-    ["imageId", { imageId: "img-abcdefgh" }, /reinstalls the OS of every host/],
-    ["systemDiskSize", { systemDiskSize: "30" }, /cannot shrink/],
+    ["dataDiskSize", { dataDiskSize: "40" }, /only grow.*pulumi config set tikv-cvm:dataDiskSize 50/],
+    ["dataDiskEncrypt", { dataDiskEncrypt: "true" }, /encryption cannot change.*dataDiskEncrypt false/],
+    ["caGeneration", { caGeneration: "2" }, /next step is caGeneration 1, caRotation trust-next/],
     ["tencentcloudRoute", { tencentcloudRoute: "bridged" }, /type tokens/],
   ])("%s %j", (key, values, why) => {
     const problems = refused(values as Record<string, string>, last);
@@ -68,8 +71,23 @@ describe("changes a running cluster cannot take are refused, naming the key and 
     expect(problems.some((p) => p.startsWith("tikv-cvm:clusterTls: ") && /peer URLs.*join\.go/.test(p))).toBe(true);
   });
 
-  test("a pinned image cannot be unpinned either", () => {
-    expect(refused({}, deployed({ imageId: "img-abcdefgh" })).join("\n")).toMatch(/^tikv-cvm:imageId: was img-abcdefgh, now \(unset\)/);
+  test("a system disk cannot shrink either", () => {
+    expect(refused({ systemDiskSize: "30" }, deployed({ systemDiskSize: "40" })).join("\n"))
+      .toMatch(/^tikv-cvm:systemDiskSize: 30 GB is below the deployed 40 GB: a disk cannot shrink/);
+  });
+
+  test("a pinned image can be unpinned, too: the data is on the data disks", () => {
+    expect(refused({}, deployed({ imageId: "img-abcdefgh" }))).toEqual([]);
+  });
+
+  test("a stack deployed before data disks is refused: its data is on the system disks", () => {
+    const record = deployed({}).record!;
+    const { dataDisk: _dropped, ...cvm } = record.cvm!;
+    void _dropped;
+    const old = readLastDeployment({ rolloutOrder: last.members, tikvStores: last.storeAddresses, deployment: { ...record, cvm } });
+    expect(refused({}, old)).toEqual([expect.stringMatching(/^tikv-cvm:dataDiskSize: this stack was deployed by a version without data disks/)]);
+    // Before the record existed too, in mode cvm.
+    expect(refused({}, readLastDeployment({ rolloutOrder: ["pd1", "tikv1"] }))).toEqual([expect.stringMatching(/without data disks/)]);
   });
 
   test("mode existing: a listed host cannot change address", () => {
@@ -83,9 +101,9 @@ describe("changes a running cluster cannot take are refused, naming the key and 
     expect(refusedChanges(s, planOf(s), last).map((p) => p.key)).toEqual(["tikv-cvm:mode"]);
   });
 
-  test("a stack never deployed, or deployed before the record existed, has nothing to compare", () => {
+  test("a stack never deployed, or (off CVMs) deployed before the record existed, has nothing to compare", () => {
     expect(refused({ subnetCidr: "10.0.2.0/24" }, readLastDeployment({}))).toEqual([]);
-    expect(refused({ subnetCidr: "10.0.2.0/24" }, readLastDeployment({ rolloutOrder: ["pd1", "tikv1"] }))).toEqual([]);
+    expect(refused({}, readLastDeployment({ rolloutOrder: ["pd1", "tikv1"] }), "existing")).toEqual([]);
   });
 });
 

@@ -81,8 +81,11 @@ describe("3 hosts in the recipe's shape", () => {
       [T.csr]: 8,
       [T.signed]: 8,
       [T.ready]: 3,
-      "pulumi-nodejs:dynamic/tikv-cvm:RolloutGate": 12,
+      // A before and an after gate per member (6) and per host (3).
+      "pulumi-nodejs:dynamic/tikv-cvm:RolloutGate": 18,
       "pulumi-nodejs:dynamic/tikv-cvm:PidsLimit": 6,
+      [TC.cbsStorage]: 3,
+      [TC.cbsStorageAttachment]: 3,
       "pulumi:pulumi:StackReference": 1,
       "pulumi:pulumi:Stack": 1,
       [T.dockerProvider]: 3,
@@ -178,7 +181,7 @@ describe("3 hosts in the recipe's shape", () => {
     const instances = ofType(run, T.instance);
     expect(instances.map((i) => i.inputs.privateIp)).toEqual(["10.0.1.11", "10.0.1.12", "10.0.1.13"]);
     for (const i of instances) {
-      expect(i.inputs).toMatchObject({ allocatePublicIp: false, imageId: "img-487zeit5", instanceType: "S5.MEDIUM4", systemDiskSize: 40 });
+      expect(i.inputs).toMatchObject({ allocatePublicIp: false, imageId: "img-487zeit5", instanceType: "S5.MEDIUM4", systemDiskSize: 20 });
     }
     expect(run.invokes).toEqual([{ token: TC.getImages, args: expect.objectContaining({
       imageTypes: ["PUBLIC_IMAGE"], imageNameRegex: "^Ubuntu Server 22\\.04 LTS 64bit$" }) }]);
@@ -202,6 +205,42 @@ describe("3 hosts in the recipe's shape", () => {
       const serverCert = unwrap(byName(run, `tikv-dev-${hostIndex}-docker-server-cert`).inputs) as Record<string, unknown>;
       expect(text).not.toContain(unwrap(byName(run, "tikv-dev-pki-ca").inputs.privateKeyPem) as string);
       expect(serverCert.allowedUses).toEqual(["digital_signature", "key_encipherment", "server_auth"]);
+    }
+  });
+
+  test("each host has its own data disk in the zone, attached after the CVM, waited for by its id at boot", () => {
+    for (const i of [1, 2, 3]) {
+      const disk = byName(run, `tikv-dev-${i}-data-disk`);
+      expect(disk.inputs).toMatchObject({ storageName: `tikv-host-${i}-data`, storageType: "CLOUD_PREMIUM", storageSize: 50,
+        availabilityZone: "ap-guangzhou-3", encrypt: false });
+      expect(run.options.get(disk.name)).toMatchObject({ retainOnDelete: true, protect: false });
+      const attach = byName(run, `tikv-dev-${i}-data-disk-attach`);
+      expect(attach.inputs).toEqual({ storageId: disk.id, instanceId: `tikv-dev-${i}-cvm-id` });
+      expect(run.options.get(attach.name)!.deleteBeforeReplace).toBe(true);
+      // The boot config names this host's disk, so a wrong disk is never formatted.
+      const text = Buffer.from(unwrap(byName(run, `tikv-dev-${i}-cvm`).inputs.userData) as string, "base64").toString("utf8");
+      const unit = (parse(text) as CloudConfig).write_files.find((f) => f.path === "/etc/systemd/system/tikv-data-disk.service")!;
+      expect(unit.content).toContain(`Environment=TIKV_DATA_DISK_ID=${disk.id}\n`);
+      for (const j of [1, 2, 3].filter((x) => x !== i)) expect(text).not.toContain(`tikv-dev-${j}-data-disk-id`);
+      // Readiness waits for the attachment and checks Docker runs on this disk.
+      const ready = byName(run, `tikv-dev-${i}-docker-ready`);
+      expect(ready.inputs.dataDiskId).toBe(disk.id);
+      expect(run.options.get(ready.name)!.dependsOn).toEqual(expect.arrayContaining([attach.name, `tikv-dev-${i}-eip-assoc`]));
+    }
+  });
+
+  test("a CVM is replaced, not patched, when its user data changes, deleted before its successor, after its drain gate", () => {
+    for (const i of [1, 2, 3]) {
+      const instance = byName(run, `tikv-dev-${i}-cvm`);
+      expect(instance.inputs).toMatchObject({ userDataReplaceOnChange: true, disableApiTermination: false });
+      expect(run.options.get(instance.name)).toMatchObject({ deleteBeforeReplace: true, dependsOn: [`tikv-dev-cluster-tikv-host-${i}-before`] });
+    }
+  });
+
+  test("containers are keyed to the CVM they run on", () => {
+    for (const c of ofType(run, T.container)) {
+      const i = c.name.slice(-1);
+      expect([c.name, c.inputs.labels]).toEqual([c.name, [{ label: "tikv-cvm.instance", value: `tikv-dev-${i}-cvm-id` }]]);
     }
   });
 
@@ -238,7 +277,15 @@ describe("3 hosts in the recipe's shape", () => {
     expect(o.tikvStores).toEqual(["10.0.1.11:20160", "10.0.1.12:20160", "10.0.1.13:20160"]);
     expect(o.caCertPem).toMatch(/BEGIN CERTIFICATE/);
     expect(o.clientCertPem).toMatch(/BEGIN CERTIFICATE/);
-    expect(run.secretOutputs.sort()).toEqual(["clientKeyPem", "clusterAdminKeyPem"]);
+    expect(run.secretOutputs.sort()).toEqual(["clientKeyPem", "clusterAdminKeyPem", "hostRollout"]);
+    // What the next deployment compares: each CVM's roll key and the user data it was given.
+    const rollout = o.hostRollout as Record<string, { roll: string; terminationProtection: boolean; userData: string }>;
+    expect(Object.keys(rollout)).toEqual(["tikv-host-1", "tikv-host-2", "tikv-host-3"]);
+    for (const [name, h] of Object.entries(rollout)) {
+      expect(h.roll).toMatch(/^[0-9a-f]{16}$/);
+      expect(h.terminationProtection).toBe(false);
+      expect(h.userData).toBe(unwrap(byName(run, `tikv-dev-${name.split("-")[2]}-cvm`).inputs.userData));
+    }
     expect(o.dockerCommands).toEqual([1, 2, 3].map((i) =>
       `DOCKER_HOST=tcp://198.51.100.1${i}:2376 DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=~/.tikv-cvm/dev docker ps`));
     expect(o.pdCtlMembers).toBe("DOCKER_HOST=tcp://198.51.100.11:2376 DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=~/.tikv-cvm/dev " +
@@ -499,6 +546,12 @@ describe("mode local", () => {
     const limits = ofType(run, "pulumi-nodejs:dynamic/tikv-cvm:PidsLimit");
     expect(limits).toHaveLength(ofType(run, T.container).length);
     for (const l of limits) expect(unwrap(l.inputs.endpoint)).toEqual({ kind: "environment" });
+  });
+
+  test("no CVM here: no host gates, no data disks, no instance labels, no hostRollout output", () => {
+    expect(ofType(run, "pulumi-nodejs:dynamic/tikv-cvm:RolloutGate").map((g) => g.name).filter((n) => n.includes("host"))).toEqual([]);
+    for (const c of ofType(run, T.container)) expect([c.name, c.inputs.labels]).toEqual([c.name, undefined]);
+    expect(run.outputs.hostRollout).toBeUndefined();
   });
 
   test("certificates name the containers; outputs point at this machine", () => {

@@ -177,8 +177,10 @@ const SSH = { "tikv-cvm:sshPublicKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA m
 describe.each(["terraform", "bridged"] as const)("the %s route", (route) => {
   let run: ProgramRun;
   beforeAll(async () => {
-    // Every kind of resource the program can declare in mode cvm: SSH key pair, public Grafana.
-    run = await runProgram({ ...SSH, "tikv-cvm:tencentcloudRoute": route, "tikv-cvm:grafanaPublic": "true" });
+    // Every kind of resource the program can declare in mode cvm: SSH key pair, public Grafana,
+    // data disks with their snapshot policy.
+    run = await runProgram({ ...SSH, "tikv-cvm:tencentcloudRoute": route, "tikv-cvm:grafanaPublic": "true",
+      "tikv-cvm:dataDiskSnapshotRetentionDays": "7" });
   });
 
   test("every component's registered outputs are walked too", () => {
@@ -189,7 +191,8 @@ describe.each(["terraform", "bridged"] as const)("the %s route", (route) => {
   test("no key, password or user data is stored in clear, in any input or schema output", async () => {
     const tencent = run.resources.filter((r) => r.type.startsWith("tencentcloud:"));
     expect(new Set(tencent.map((r) => r.type))).toEqual(new Set([TOKENS[route].vpc, TOKENS[route].subnet, TOKENS[route].securityGroup,
-      TOKENS[route].securityGroupRuleSet, TOKENS[route].instance, TOKENS[route].eip, TOKENS[route].eipAssociation, TOKENS[route].keyPair]));
+      TOKENS[route].securityGroupRuleSet, TOKENS[route].instance, TOKENS[route].eip, TOKENS[route].eipAssociation, TOKENS[route].keyPair,
+      TOKENS[route].cbsStorage, TOKENS[route].cbsStorageAttachment, TOKENS[route].cbsSnapshotPolicy, TOKENS[route].cbsSnapshotPolicyAttachment]));
     const result = await leaks(run);
     expect(result.leaks).toEqual([]);
     expect(result.checkedOutputs).toBeGreaterThan(500);

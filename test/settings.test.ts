@@ -17,10 +17,11 @@ describe("validateConfig", () => {
     const result = validateConfig(raw({}));
     if (!result.ok) throw new Error(describeProblems(result.problems));
     expect(result.settings).toMatchObject({
-      mode: "cvm", nodeCount: 3, pdCount: 3, tikvVersion: DEFAULTS.tikvVersion, hostMemoryGiB: 4, diskGB: 40,
+      mode: "cvm", nodeCount: 3, pdCount: 3, tikvVersion: DEFAULTS.tikvVersion, hostMemoryGiB: 4, diskGB: 50,
       protect: false, rolloutTimeoutMinutes: 10, clusterTls: true, monitoring: true,
       cvm: {
-        instanceType: "S5.MEDIUM4", systemDiskType: "CLOUD_PREMIUM", vpcCidr: "10.0.0.0/16", subnetCidr: "10.0.1.0/24",
+        instanceType: "S5.MEDIUM4", systemDiskType: "CLOUD_PREMIUM", systemDiskSize: 20,
+        dataDisk: { sizeGB: 50, type: "CLOUD_PREMIUM", encrypt: false, retain: true, snapshot: undefined }, vpcCidr: "10.0.0.0/16", subnetCidr: "10.0.1.0/24",
         bandwidthMbps: 10, registryMirrors: ["https://mirror.ccs.tencentyun.com"], readinessTimeoutMinutes: 15,
         operatorCidrs: ["5.6.7.8/32"], imageId: undefined, sshPublicKey: undefined, tencentcloudRoute: "terraform",
       },
@@ -33,6 +34,19 @@ describe("validateConfig", () => {
       imageId: "img-487zeit5", subnetCidr: "10.0.1.0/27",
     }));
     expect(result.ok).toBe(true);
+  });
+
+  test("reads the data disk: size for TiKV's reserve-space, type, encryption, retention and a daily snapshot", () => {
+    const result = validateConfig(raw({
+      dataDiskSize: "200", dataDiskType: "CLOUD_SSD", dataDiskEncrypt: "true", retainDataDisks: "false",
+      dataDiskSnapshotRetentionDays: "7", dataDiskSnapshotHour: "2",
+    }));
+    if (!result.ok) throw new Error(describeProblems(result.problems));
+    if (result.settings.mode !== "cvm") throw new Error("wrong mode");
+    expect(result.settings.diskGB).toBe(200);
+    expect(result.settings.cvm.dataDisk).toEqual({
+      sizeGB: 200, type: "CLOUD_SSD", encrypt: true, retain: false, snapshot: { hour: 2, retentionDays: 7 },
+    });
   });
 
   interface BadCase { label: string; values: Record<string, string | undefined>; key: string; extra?: Partial<RawConfig> }
@@ -58,7 +72,17 @@ describe("validateConfig", () => {
     { label: "systemDiskType unknown", values: { systemDiskType: "LOCAL_BASIC" }, key: "tikv-cvm:systemDiskType" },
     { label: "systemDiskSize too small", values: { systemDiskSize: "10" }, key: "tikv-cvm:systemDiskSize" },
     { label: "systemDiskSize too large", values: { systemDiskSize: "4096" }, key: "tikv-cvm:systemDiskSize" },
+    { label: "dataDiskSize too small", values: { dataDiskSize: "10" }, key: "tikv-cvm:dataDiskSize" },
+    { label: "dataDiskType unknown", values: { dataDiskType: "CLOUD_BASIC" }, key: "tikv-cvm:dataDiskType" },
+    { label: "dataDiskEncrypt not a boolean", values: { dataDiskEncrypt: "yes" }, key: "tikv-cvm:dataDiskEncrypt" },
+    { label: "retainDataDisks not a boolean", values: { retainDataDisks: "1" }, key: "tikv-cvm:retainDataDisks" },
+    { label: "snapshot retention over a year", values: { dataDiskSnapshotRetentionDays: "400" }, key: "tikv-cvm:dataDiskSnapshotRetentionDays" },
+    { label: "snapshot hour 24", values: { dataDiskSnapshotRetentionDays: "7", dataDiskSnapshotHour: "24" }, key: "tikv-cvm:dataDiskSnapshotHour" },
+    { label: "snapshot hour without snapshots", values: { dataDiskSnapshotHour: "5" }, key: "tikv-cvm:dataDiskSnapshotHour" },
     { label: "hostMemoryGiB below 4", values: { hostMemoryGiB: "2" }, key: "tikv-cvm:hostMemoryGiB" },
+    { label: "caGeneration zero", values: { caGeneration: "0" }, key: "tikv-cvm:caGeneration" },
+    { label: "caRotation unknown", values: { caRotation: "rotate" }, key: "tikv-cvm:caRotation" },
+    { label: "trust-previous without a previous CA", values: { caRotation: "trust-previous" }, key: "tikv-cvm:caRotation" },
     { label: "vpcCidr invalid", values: { vpcCidr: "10.0.0.0/33" }, key: "tikv-cvm:vpcCidr" },
     { label: "vpcCidr with host bits", values: { vpcCidr: "10.0.0.1/16" }, key: "tikv-cvm:vpcCidr" },
     // Zero-padded octets read as octal to inet_aton and are refused by Go's parser: one spelling only.
@@ -241,7 +265,7 @@ describe("modes", () => {
   /** What the CLI hands over for a stack that only sets mode: every declared default. */
   const cliDefaults = (mode: string): Record<string, string> => ({
     mode, nodeCount: "3", instanceType: "S5.MEDIUM4", availabilityZone: "", operatorCidrs: "[]", imageId: "",
-    registryMirrors: JSON.stringify(DEFAULTS.registryMirrors), tencentcloudRoute: "terraform", systemDiskSize: "40",
+    registryMirrors: JSON.stringify(DEFAULTS.registryMirrors), tencentcloudRoute: "terraform", systemDiskSize: "20",
   });
 
   test("local needs no cloud settings, region or credentials, even with the CLI's defaults present", () => {

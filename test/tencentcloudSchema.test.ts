@@ -182,11 +182,19 @@ const cases: { route: "terraform" | "bridged"; label: string; config: Record<str
 for (const route of ["terraform", "bridged"] as const) {
   cases.push({ route, label: "default config", config: { "tikv-cvm:tencentcloudRoute": route } });
   cases.push({ route, label: "5 hosts with SSH and a fixed image", config: { ...FIVE, "tikv-cvm:tencentcloudRoute": route, "tikv-cvm:imageId": "img-abcdefgh" } });
+  cases.push({ route, label: "protected, encrypted data disks with daily snapshots", config: {
+    "tikv-cvm:tencentcloudRoute": route, "tikv-cvm:protect": "true", "tikv-cvm:dataDiskEncrypt": "true",
+    "tikv-cvm:dataDiskType": "CLOUD_SSD", "tikv-cvm:dataDiskSnapshotRetentionDays": "7",
+  } });
 }
 
 test.each(cases)("$route route, $label: every tencentcloud input conforms to the schema", async ({ route, config }) => {
   const run = await runProgram(config);
   expect(run.resources.filter((r) => r.type.startsWith("tencentcloud:")).length).toBeGreaterThan(5);
+  const t = TOKENS[route];
+  const expected = [t.cbsStorage, t.cbsStorageAttachment,
+    ...(config["tikv-cvm:dataDiskSnapshotRetentionDays"] ? [t.cbsSnapshotPolicy, t.cbsSnapshotPolicyAttachment] : [])];
+  expect(run.resources.map((r) => r.type)).toEqual(expect.arrayContaining(expected));
   expect(schemaProblems(run, route)).toEqual([]);
 });
 

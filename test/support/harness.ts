@@ -92,6 +92,11 @@ export async function runProgram(
     secretKeys?: string[];
     /** Called for every resource the program registers, as it registers it. */
     onResource?: (type: string, name: string) => void;
+    /**
+     * Changes what the mock provider returns for a resource, e.g. a certificate renewed on refresh
+     * (a new certPem) or a CVM that was replaced (a new id).
+     */
+    adjust?: (resource: { type: string; name: string; id: string; state: Record<string, unknown> }) => { id: string; state: Record<string, unknown> };
   } = {},
 ): Promise<ProgramRun> {
   jest.resetModules();
@@ -110,10 +115,13 @@ export async function runProgram(
     newResource(args) {
       options.onResource?.(args.type, args.name);
       // Derived from the name alone, so adding resources never shifts the ids of others.
-      const id = `${args.name}-id`;
-      const state = args.type === "pulumi:pulumi:StackReference"
-        ? { ...args.inputs, outputs: options.lastOutputs ?? {}, secretOutputNames: [] }
-        : mockState(args.type, args.name, args.inputs);
+      const mocked = {
+        id: `${args.name}-id`,
+        state: args.type === "pulumi:pulumi:StackReference"
+          ? { ...args.inputs, outputs: options.lastOutputs ?? {}, secretOutputNames: [] }
+          : mockState(args.type, args.name, args.inputs),
+      };
+      const { id, state } = options.adjust ? options.adjust({ type: args.type, name: args.name, ...mocked }) : mocked;
       resources.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider, id });
       return { id, state };
     },
