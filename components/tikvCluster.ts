@@ -10,6 +10,7 @@ import { REPLACE_ON_CHANGES, replacementDigest } from "../lib/containerReplaceme
 import { RETAIN_LABEL } from "../lib/labels";
 import { LastDeployment, retiringMembers } from "../lib/lastDeployment";
 import { MemoryBudget } from "../lib/memoryBudget";
+import { DEFAULTS } from "../lib/settings";
 import { PD_START_PATH, PD_START_SCRIPT, pdStartEnv } from "../lib/pdStart";
 import { ClusterPlan, HostPlan, PORTS } from "../lib/topology";
 import { PidsLimit } from "./pidsLimit";
@@ -53,6 +54,8 @@ export interface TikvClusterArgs {
   protect: boolean;
   /** Bound on each rolling-restart wait (leader eviction, health after restart). */
   rolloutTimeoutMinutes: number;
+  /** nofile ulimit (soft = hard) of every PD and TiKV container (tikv-cvm:nofileLimit). */
+  nofileLimit: number;
   /**
    * The last deployment of this stack. Members it had are chained one after another, so a change
    * to running members is applied one member at a time; a first deployment, or stores added by
@@ -63,9 +66,8 @@ export interface TikvClusterArgs {
   pdInitialCluster: string;
 }
 
-/** PingCAP deploys with 1,000,000 open files, well above what TiKV checks for at start. */
-const NOFILE = 1_000_000;
-if (NOFILE < tikvRequiredOpenFiles(true)) throw new Error("NOFILE is below TiKV's start-up check");
+// PingCAP deploys with 1,000,000 open files, well above what TiKV checks for at start.
+if (DEFAULTS.nofileLimit < tikvRequiredOpenFiles(true)) throw new Error("the default nofileLimit is below TiKV's start-up check");
 const REPLICAS = 3;
 /**
  * Seconds PD and TiKV get to exit after SIGTERM, both on `docker stop` (stopTimeout) and when the
@@ -153,7 +155,7 @@ export class TikvCluster extends pulumi.ComponentResource {
         // No capabilities, no privilege gain: see lib/containerSecurity.ts for why none is needed.
         capabilities: { drops: [...CONTAINER_HARDENING.capabilities.drops] },
         securityOpts: [...CONTAINER_HARDENING.securityOpts],
-        ulimits: [{ name: "nofile", soft: NOFILE, hard: NOFILE }],
+        ulimits: [{ name: "nofile", soft: args.nofileLimit, hard: args.nofileLimit }],
         // Stated explicitly, or the provider shows a perpetual diff (pulumi-docker#1272).
         logDriver: "json-file",
         logOpts: { "max-size": "100m", "max-file": "3" },

@@ -29,6 +29,8 @@ export interface CommonSettings {
   readonly monitoring: boolean;
   /** Grafana over HTTPS on the host's address (cvm: open to operatorCidrs); otherwise loopback only. */
   readonly grafanaPublic: boolean;
+  /** nofile ulimit (soft = hard) of the PD and TiKV containers; see clusterConfig openFilesWarning. */
+  readonly nofileLimit: number;
 }
 
 /** Mode cvm: Tencent Cloud hosts made by this program. */
@@ -117,6 +119,8 @@ export const DEFAULTS = {
   clusterTls: true,
   monitoring: true,
   grafanaPublic: false,
+  // What PingCAP's own deployments set, above what TiKV checks for (clusterConfig tikvRequiredOpenFiles).
+  nofileLimit: 1_000_000,
 } as const;
 
 /** The oldest tikvVersion the program deploys; see the tikvVersion rule. */
@@ -135,7 +139,7 @@ const ADMIN_PORTS = "Docker (2376), PD (2379), SSH (22) and Grafana (3000)";
 /** Which modes read each key; a key set in another mode is reported, never silently ignored. */
 const KEY_MODES: Readonly<Record<string, readonly Mode[]>> = {
   mode: MODES, nodeCount: MODES, pdCount: MODES, tikvVersion: MODES, hostMemoryGiB: MODES,
-  protect: MODES, rolloutTimeoutMinutes: MODES, clusterTls: MODES, monitoring: MODES,
+  protect: MODES, rolloutTimeoutMinutes: MODES, clusterTls: MODES, monitoring: MODES, nofileLimit: MODES,
   systemDiskSize: ["cvm", "existing"], readinessTimeoutMinutes: ["cvm", "existing"], grafanaPublic: ["cvm", "existing"],
   availabilityZone: ["cvm"], instanceType: ["cvm"], imageId: ["cvm"], systemDiskType: ["cvm"],
   vpcCidr: ["cvm"], subnetCidr: ["cvm"], operatorCidrs: ["cvm"], sshPublicKey: ["cvm"],
@@ -282,14 +286,17 @@ function readCommon(reader: Reader, mode: Mode, raw: RawConfig): { settings?: Co
   if (grafanaPublic && clusterTls === false) {
     reader.fail("grafanaPublic", "needs clusterTls: true: Grafana's HTTPS certificate comes from the cluster CA");
   }
-  const values = [nodeCount, pdCount, tikvVersion, hostMemoryGiB, diskGB, protect, rolloutTimeoutMinutes, clusterTls, monitoring, grafanaPublic];
+  // 1,048,576 is Linux's default fs.nr_open: no process may raise its limit above it.
+  const nofileLimit = reader.int("nofileLimit", DEFAULTS.nofileLimit, 1024, 1_048_576,
+    "nofile ulimit of the PD and TiKV containers; below TiKV's start-up check only for test hosts");
+  const values = [nodeCount, pdCount, tikvVersion, hostMemoryGiB, diskGB, protect, rolloutTimeoutMinutes, clusterTls, monitoring, grafanaPublic, nofileLimit];
   if (values.some((v) => v === undefined)) return { nodeCount };
   return {
     nodeCount,
     settings: {
       nodeCount: nodeCount!, pdCount: pdCount!, tikvVersion, hostMemoryGiB: hostMemoryGiB!, diskGB: diskGB!,
       protect: protect!, rolloutTimeoutMinutes: rolloutTimeoutMinutes!, clusterTls: clusterTls!, monitoring: monitoring!,
-      grafanaPublic: grafanaPublic!,
+      grafanaPublic: grafanaPublic!, nofileLimit: nofileLimit!,
     },
   };
 }
