@@ -148,6 +148,9 @@ export class TikvCluster extends pulumi.ComponentResource {
         command: m.command,
         ...(m.envs ? { envs: m.envs } : {}),
         memory: m.memory,
+        // Stated, or Docker's default (twice the memory) reads back as a perpetual diff; equal to
+        // memory means no swap, which TiKV wants anyway.
+        memorySwap: m.memory,
         ...(bridge
           ? { networkMode: "bridge", networksAdvanced: [{ name: bridge.network, aliases: [m.memberName] }], ports: m.publish ?? [] }
           : { networkMode: "host" }),
@@ -165,7 +168,10 @@ export class TikvCluster extends pulumi.ComponentResource {
         destroyGraceSeconds: STOP_GRACE_SECONDS,
         volumes: [{ volumeName: volume.name, containerPath: DATA_DIR }],
         uploads,
-        healthcheck: { tests: healthcheckCommand(m.healthUrl, tls), interval: "10s", timeout: "5s", retries: 3, startPeriod: "60s" },
+        // Durations as the provider reads them back (Go's time.Duration String: "1m0s", not "60s";
+        // kreuzwerker/terraform-provider-docker resource_docker_container_funcs.go), or every
+        // preview shows a diff.
+        healthcheck: { tests: healthcheckCommand(m.healthUrl, tls), interval: "10s", timeout: "5s", retries: 3, startPeriod: "1m0s" },
         // The provider waits for the health check before anything after it in the chain runs. PD
         // serves HTTP only once a quorum of its initial cluster is up (etcd serves clients after
         // ReadyNotify): a first deployment creates members in parallel so they wait together, and a
