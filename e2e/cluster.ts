@@ -51,10 +51,13 @@ export async function storesUp(target: PdTarget): Promise<PdStore[]> {
   return (await getStores(target)).filter((s) => s.stateName === "Up");
 }
 
-export async function clusterId(target: PdTarget): Promise<number> {
+/** PD's cluster ID, as the decimal text PD sends: it is a uint64, beyond a JS number's precision. */
+export async function clusterId(target: PdTarget): Promise<string> {
   const res = await pdRequest(target, "GET", "/pd/api/v1/cluster");
   assert(res.status === 200, `GET /pd/api/v1/cluster answers 200 (got ${res.status} ${res.body})`);
-  return (JSON.parse(res.body) as { id: number }).id;
+  const match = /"id":\s*(\d+)/.exec(res.body);
+  assert(match, `a cluster id in ${res.body}`);
+  return match[1];
 }
 
 export async function allMembersHealthy(target: PdTarget): Promise<boolean> {

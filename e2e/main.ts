@@ -96,11 +96,13 @@ async function main(): Promise<void> {
   } catch (err) {
     failure = err;
   } finally {
-    if (hosts && process.env.TIKV_CVM_E2E_KEEP !== "1") {
-      hosts.stopAll();
+    if (process.env.TIKV_CVM_E2E_KEEP === "1") {
+      log(`kept: hosts, ${workDir}/state and Pulumi.e2e*.yaml (PULUMI_BACKEND_URL=file://${workDir}/state/existing)`);
+    } else {
+      hosts?.stopAll();
       TestHosts.cleanUp(workDir);
+      for (const f of fs.readdirSync(REPO).filter((n) => /^Pulumi\.e2e.*\.yaml$/.test(n))) fs.rmSync(path.join(REPO, f));
     }
-    for (const f of fs.readdirSync(REPO).filter((n) => /^Pulumi\.e2e.*\.yaml$/.test(n))) fs.rmSync(path.join(REPO, f));
     printReport(timings, figures);
   }
   if (failure !== undefined) {

@@ -255,7 +255,8 @@ func run(cfg *config, version string) error {
 	log.Printf("[INFO] serving clients on %s (cluster %d)", cfg.ClientUrls, n.status().ClusterID)
 	<-ctx.Done()
 	log.Printf("[INFO] got signal to exit")
-	shutdown, done := context.WithTimeout(context.Background(), 5*time.Second)
+	// A short grace: gRPC streams from stores never go idle, so a longer one only delays the stop.
+	shutdown, done := context.WithTimeout(context.Background(), time.Second)
 	defer done()
 	_ = clientSrv.Shutdown(shutdown)
 	_ = peerSrv.Shutdown(shutdown)

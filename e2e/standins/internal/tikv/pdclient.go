@@ -61,7 +61,9 @@ func (c *pdClient) connect(ctx context.Context) (uint64, error) {
 	}
 	var errs []string
 	for _, ep := range c.endpoints {
-		conn, err := grpc.NewClient(ep, c.dial)
+		// passthrough: the name is resolved when dialing, by the system resolver as TiKV does,
+		// not by gRPC's DNS resolver (whose TXT lookups hang on Docker's embedded DNS).
+		conn, err := grpc.NewClient("passthrough:///"+ep, c.dial)
 		if err != nil {
 			errs = append(errs, fmt.Sprintf("%s: %v", ep, err))
 			continue
@@ -80,7 +82,7 @@ func (c *pdClient) connect(ctx context.Context) (uint64, error) {
 		}
 		target := res.GetLeader().GetClientUrls()[0]
 		target = strings.TrimPrefix(strings.TrimPrefix(target, "http://"), "https://")
-		leaderConn, err := grpc.NewClient(target, c.dial)
+		leaderConn, err := grpc.NewClient("passthrough:///"+target, c.dial)
 		if err != nil {
 			errs = append(errs, fmt.Sprintf("%s: %v", target, err))
 			continue

@@ -250,7 +250,8 @@ func run(cfg *tikvConfig, version string) error {
 	log.Printf("[INFO] TiKV is ready to serve: store %d, status on %s", st.ident.StoreID, cfg.statusAddr)
 	st.heartbeat(ctx)
 	log.Printf("[INFO] got signal to exit")
-	shutdown, done := context.WithTimeout(context.Background(), 5*time.Second)
+	// A short grace: gRPC streams from stores never go idle, so a longer one only delays the stop.
+	shutdown, done := context.WithTimeout(context.Background(), time.Second)
 	defer done()
 	_ = statusSrv.Shutdown(shutdown)
 	return nil
