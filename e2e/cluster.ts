@@ -8,11 +8,13 @@ import { assert, run } from "./util";
 /** The placeholder mode existing's outputs leave for the user's own certificate directory. */
 const CERT_DIR_PLACEHOLDER = "<your Docker client cert dir>";
 
+/** PD's API as the rollout gates reach it: with the cluster admin's certificate, from the cluster CA. */
 export function pdTarget(outputs: Record<string, unknown>, endpoints: string[]): PdTarget {
+  for (const key of ["clusterCaCertPem", "clusterAdminCertPem", "clusterAdminKeyPem"]) assert(typeof outputs[key] === "string", `output ${key}`);
   return {
     endpoints,
     requestTimeoutMs: 5_000,
-    tls: { caPem: String(outputs.caCertPem), certPem: String(outputs.clientCertPem), keyPem: String(outputs.clientKeyPem) },
+    tls: { caPem: String(outputs.clusterCaCertPem), certPem: String(outputs.clusterAdminCertPem), keyPem: String(outputs.clusterAdminKeyPem) },
   };
 }
 

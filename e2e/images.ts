@@ -62,7 +62,8 @@ export function ensureStandin(): { binary: string; key: string } {
   const binary = path.join(CACHE_DIR, "bin", `standin-${key}`);
   if (fs.existsSync(binary)) return { binary, key };
   fs.mkdirSync(path.dirname(binary), { recursive: true });
-  log(`building the stand-ins (${STANDIN_SRC})`);
+  log(`testing and building the stand-ins (${STANDIN_SRC})`);
+  run("go", ["test", "./..."], { cwd: STANDIN_SRC });
   run("go", ["build", "-trimpath", "-ldflags", "-s -w", "-o", `${binary}.tmp`, "."],
     { cwd: STANDIN_SRC, env: { ...process.env, CGO_ENABLED: "0" } });
   fs.renameSync(`${binary}.tmp`, binary);

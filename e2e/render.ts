@@ -92,11 +92,11 @@ async function main(): Promise<void> {
   };
   const serverCert = one((r) => r.type === "tls:index/locallySignedCert:LocallySignedCert" && /-1-docker-server-cert$/.test(r.name), "host 1's Docker server certificate");
   const clientCert = one((r) => r.type === "tls:index/locallySignedCert:LocallySignedCert" && /-operator-cert$/.test(r.name), "the operator's certificate");
-  // The CA that signs the Docker server certificates (the only one, or the one named for Docker).
-  const cas = registered.filter((r) => r.type === "tls:index/selfSignedCert:SelfSignedCert");
-  const ca = cas.length === 1 ? cas[0] : one((r) => cas.includes(r) && /docker/.test(r.name), "the Docker CA");
-  const caKeyName = ca.name.replace(/-ca$/, "-ca-key");
-  const caKey = registered.find((r) => r.name === caKeyName)?.inputs ?? one((r) => r.type === "tls:index/privateKey:PrivateKey", "the CA key").inputs;
+  // The Docker CA: the one beside the operator's certificate, in the Pki component
+  // (<pki>-ca, <pki>-ca-key, <pki>-operator-*); the cluster CA lives elsewhere.
+  const pkiPrefix = clientCert.name.replace(/-operator-cert$/, "");
+  const ca = one((r) => r.type === "tls:index/selfSignedCert:SelfSignedCert" && r.name === `${pkiPrefix}-ca`, "the Docker CA");
+  const caKey = one((r) => r.type === "tls:index/privateKey:PrivateKey" && r.name === `${pkiPrefix}-ca-key`, "the Docker CA's key").inputs;
   const specs: RenderedSpecs = {
     daemonJson: JSON.parse(daemonFile.content) as Record<string, unknown>,
     ca: {

@@ -193,7 +193,9 @@ func run(cfg *config, version string) error {
 
 	// Peer port first: members must find each other before anyone serves clients.
 	peerSrv := &http.Server{Handler: n.peerHandler(), ReadHeaderTimeout: 5 * time.Second}
-	peerLn, err := listen(peerURL.Host, tlsOn, files)
+	// etcd's PeerTLSInfo.AllowedCNs is the whole list; ClientTLSInfo's only when it has two or more
+	// names (tikv/pd server/config/config.go GenEmbedEtcdConfig, "compatibility with #2305").
+	peerLn, err := listen(peerURL.Host, tlsOn, files, cfg.Security.CertAllowedCN)
 	if err != nil {
 		return err
 	}
@@ -243,7 +245,11 @@ func run(cfg *config, version string) error {
 		if err := http2.ConfigureServer(clientSrv, &http2.Server{}); err != nil {
 			return err
 		}
-		clientLn, err = tls.Listen("tcp", clientURL.Host, files.Server("h2", "http/1.1"))
+		var clientCN []string
+		if len(cfg.Security.CertAllowedCN) > 1 {
+			clientCN = cfg.Security.CertAllowedCN
+		}
+		clientLn, err = tls.Listen("tcp", clientURL.Host, files.Server(clientCN, "h2", "http/1.1"))
 	} else {
 		clientSrv.Handler = h2c.NewHandler(mux, &http2.Server{})
 		clientLn, err = net.Listen("tcp", clientURL.Host)
@@ -263,9 +269,9 @@ func run(cfg *config, version string) error {
 	return nil
 }
 
-func listen(host string, tlsOn bool, files tlsx.Files) (net.Listener, error) {
+func listen(host string, tlsOn bool, files tlsx.Files, allowedCN []string) (net.Listener, error) {
 	if tlsOn {
-		return tls.Listen("tcp", host, files.Server("http/1.1"))
+		return tls.Listen("tcp", host, files.Server(allowedCN, "http/1.1"))
 	}
 	return net.Listen("tcp", host)
 }

@@ -65,6 +65,7 @@ type tikvConfig struct {
 	capacity                                             uint64
 	logFile                                              string
 	caPath, certPath, keyPath                            string
+	certAllowedCN                                        []string
 }
 
 func loadConfig(path string) (*tikvConfig, error) {
@@ -147,6 +148,19 @@ func loadConfig(path string) (*tikvConfig, error) {
 	c.caPath = str(sec("security"), "ca-path", "security.ca-path")
 	c.certPath = str(sec("security"), "cert-path", "security.cert-path")
 	c.keyPath = str(sec("security"), "key-path", "security.key-path")
+	if v, ok := sec("security")["cert-allowed-cn"]; ok {
+		list, isList := v.([]any)
+		if !isList {
+			errs = append(errs, fmt.Sprintf("security.cert-allowed-cn: invalid type: %T, expected a sequence", v))
+		}
+		for _, e := range list {
+			cn, isString := e.(string)
+			if !isString {
+				errs = append(errs, fmt.Sprintf("security.cert-allowed-cn: invalid type: %T, expected a string", e))
+			}
+			c.certAllowedCN = append(c.certAllowedCN, cn)
+		}
+	}
 	if eps, ok := sec("pd")["endpoints"].([]any); ok {
 		c.pdEndpoints = nil
 		for _, e := range eps {

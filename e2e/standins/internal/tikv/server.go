@@ -217,7 +217,7 @@ func run(cfg *tikvConfig, version string) error {
 	// Port 20160: TiKV's gRPC server; nothing calls it in the test, but it is held as TiKV holds it.
 	var creds credentials.TransportCredentials = insecure.NewCredentials()
 	if tlsOn {
-		creds = credentials.NewTLS(files.Server("h2"))
+		creds = credentials.NewTLS(files.Server(cfg.certAllowedCN, "h2"))
 	}
 	grpcLn, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
@@ -239,7 +239,7 @@ func run(cfg *tikvConfig, version string) error {
 	statusSrv := &http.Server{Handler: st.statusHandler(), ReadHeaderTimeout: 5 * time.Second}
 	var statusLn net.Listener
 	if tlsOn {
-		statusLn, err = tls.Listen("tcp", cfg.statusAddr, files.Server("http/1.1"))
+		statusLn, err = tls.Listen("tcp", cfg.statusAddr, files.Server(cfg.certAllowedCN, "http/1.1"))
 	} else {
 		statusLn, err = net.Listen("tcp", cfg.statusAddr)
 	}

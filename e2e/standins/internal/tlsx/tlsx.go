@@ -16,6 +16,27 @@ type Files struct {
 	CA, Cert, Key string
 }
 
+// verifyCN admits a client whose certificate's common name is listed ([security]
+// cert-allowed-cn, as etcd's TLSInfo.AllowedCNs and TiKV's check_common_name do); none listed
+// admits any certificate from the CA.
+func verifyCN(allowed []string) func(tls.ConnectionState) error {
+	return func(cs tls.ConnectionState) error {
+		if len(allowed) == 0 {
+			return nil
+		}
+		if len(cs.PeerCertificates) == 0 {
+			return errors.New("no client certificate")
+		}
+		cn := cs.PeerCertificates[0].Subject.CommonName
+		for _, a := range allowed {
+			if a == cn {
+				return nil
+			}
+		}
+		return fmt.Errorf("client certificate common name %q is not in cert-allowed-cn %v", cn, allowed)
+	}
+}
+
 // Enabled reports whether TLS is configured; PD and TiKV refuse a partial configuration.
 func (f Files) Enabled() (bool, error) {
 	set := 0
@@ -56,8 +77,9 @@ func (f Files) Check() error {
 	return err
 }
 
-// Server requires and verifies a client certificate from the CA, as PD and TiKV do with TLS on.
-func (f Files) Server(nextProtos ...string) *tls.Config {
+// Server requires and verifies a client certificate from the CA, as PD and TiKV do with TLS on,
+// and with allowedCN admits only those common names.
+func (f Files) Server(allowedCN []string, nextProtos ...string) *tls.Config {
 	return &tls.Config{
 		MinVersion: tls.VersionTLS12,
 		GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
@@ -69,8 +91,9 @@ func (f Files) Server(nextProtos ...string) *tls.Config {
 				MinVersion:   tls.VersionTLS12,
 				Certificates: []tls.Certificate{pair},
 				ClientCAs:    pool,
-				ClientAuth:   tls.RequireAndVerifyClientCert,
-				NextProtos:   nextProtos,
+				ClientAuth:       tls.RequireAndVerifyClientCert,
+				NextProtos:       nextProtos,
+				VerifyConnection: verifyCN(allowedCN),
 			}, nil
 		},
 	}
