@@ -22,6 +22,7 @@ export const SECOND_TAG = "v8.5.8";
 export const SANDBOX_NOFILE = 20_000;
 
 const GATE = "pulumi-nodejs:dynamic/tikv-cvm:RolloutGate";
+const PIDS = "pulumi-nodejs:dynamic/tikv-cvm:PidsLimit";
 const CONTAINER = "docker:index/container:Container";
 const IMAGE = "docker:index/remoteImage:RemoteImage";
 const STACK_REFERENCE = "pulumi:pulumi:StackReference";
@@ -164,7 +165,7 @@ export async function noOpPreview(world: World, label: string): Promise<StepResu
 }
 
 /**
- * tikvVersion change: the preview lists only images, containers and gates; the up replaces
+ * tikvVersion change: the preview lists only images, containers, their gates and pids limits; the up replaces
  * members one at a time (PD first, then TiKV, in host order), PD shows the evict-leader
  * scheduler added before and removed after each store, and markers in the volumes survive.
  */
@@ -180,8 +181,8 @@ export async function rollingUpgrade(world: World): Promise<StepResult> {
 
   const preview = await stack.preview(`tikvVersion ${FIRST_TAG} -> ${SECOND_TAG}`);
   const touched = [...opsByType(preview.steps)].filter(([type, ops]) => [...ops].some((op) => op !== "same" && !(op === "read" && type === STACK_REFERENCE)));
-  const unexpected = visible(preview.steps).filter((s) => ![CONTAINER, GATE, IMAGE].includes(s.type));
-  assertEqual(touched.map(([type]) => type).sort(), [CONTAINER, GATE, IMAGE].sort(),
+  const unexpected = visible(preview.steps).filter((s) => ![CONTAINER, GATE, IMAGE, PIDS].includes(s.type));
+  assertEqual(touched.map(([type]) => type).sort(), [CONTAINER, GATE, IMAGE, PIDS].sort(),
     `resource types the upgrade preview changes (${describeSteps(unexpected)})`);
   world.figures["upgrade preview"] = describeSteps(preview.steps).split(", ").length + " steps";
 
