@@ -70,6 +70,8 @@ async function main(): Promise<void> {
   try {
     checkPrerequisites();
     const engineEnv = engineEnvironment(timings);
+    // The Automation API looks `pulumi` up on this process's PATH.
+    Object.assign(process.env, engineEnv);
     const version = run("pulumi", ["version"], { env: engineEnv }).stdout.trim();
     figures["pulumi CLI"] = version;
     const images = await timed("images: root filesystem + stand-ins (cached after the first run)", () => ensureImageTarball());
