@@ -1,5 +1,5 @@
 // Stand-ins for pd-server, pd-ctl and tikv-server used by the end-to-end test only (see
-// e2e/standins/README.md). Never shipped to users.
+// e2e/README.md). Never shipped to users.
 module tikv-cvm.test/standins
 
 go 1.26
