@@ -1,5 +1,6 @@
 // The images the program asks for, made here: no registry is reachable. A Debian root filesystem
-// from debootstrap (with GNU wget, which the program's health checks run, and CA certificates),
+// from debootstrap (with GNU wget, which the program's health checks and PD start script run, jq,
+// which the start script runs too, as pingcap/pd images carry both, and CA certificates),
 // plus the stand-in binary as /pd-server, /pd-ctl and /tikv-server, loaded with `docker import`
 // under the exact names the program uses (pingcap/pd:<tag>, pingcap/tikv:<tag>). Each tag is its
 // own image (its version is in its environment), so a tag change is a real image change.
@@ -11,7 +12,7 @@ import { CACHE_DIR, log, run } from "./util";
 
 const SUITE = "bookworm";
 const MIRROR = process.env.TIKV_CVM_E2E_DEBIAN_MIRROR ?? "http://deb.debian.org/debian";
-const PACKAGES = ["wget", "ca-certificates"];
+const PACKAGES = ["wget", "jq", "ca-certificates"];
 /** Dropped from the root filesystem: documentation, translations, apt's caches. */
 const TRIM = ["usr/share/doc", "usr/share/man", "usr/share/locale", "usr/share/info", "var/cache/apt", "var/lib/apt/lists"];
 const STANDIN_SRC = path.join(__dirname, "..", "..", "..", "e2e", "standins");

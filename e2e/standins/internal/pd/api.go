@@ -76,6 +76,8 @@ func (a *api) handler() http.Handler {
 	mux.HandleFunc("GET /pd/api/v1/members", a.members)
 	mux.HandleFunc("GET /pd/api/v1/leader", a.leader)
 	mux.HandleFunc("POST /pd/api/v1/leader/resign", a.resign)
+	mux.HandleFunc("POST /pd/api/v1/leader/transfer/{next}", a.transfer)
+	mux.HandleFunc("DELETE /pd/api/v1/members/name/{name}", a.deleteMember)
 	mux.HandleFunc("GET /pd/api/v1/cluster", a.bootstrapped(a.cluster))
 	mux.HandleFunc("GET /pd/api/v1/config/replicate", a.replicationConfig)
 	mux.HandleFunc("GET /pd/api/v1/stores", a.bootstrapped(a.stores))
@@ -191,6 +193,10 @@ func (a *api) ready(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api) memberJSON(m member) map[string]any {
+	if !m.Started {
+		// etcd lists an unstarted member by its peer URLs only.
+		return map[string]any{"member_id": m.MemberID, "peer_urls": m.PeerURLs}
+	}
 	return map[string]any{
 		"name": m.Name, "member_id": m.MemberID, "peer_urls": m.PeerURLs, "client_urls": m.ClientURLs,
 		"binary_version": a.version, "git_hash": "tikv-cvm-e2e-stand-in", "deploy_path": "/",
@@ -224,11 +230,49 @@ func (a *api) leader(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (a *api) resign(w http.ResponseWriter, r *http.Request) {
-	if err := a.n.resign(r.Context()); err != nil {
+	if err := a.n.resign(r.Context(), ""); err != nil {
 		writeJSON(w, http.StatusInternalServerError, err.Error())
 		return
 	}
 	writeJSON(w, http.StatusOK, "The resign command is submitted.")
+}
+
+func (a *api) transfer(w http.ResponseWriter, r *http.Request) {
+	if err := a.n.resign(r.Context(), r.PathValue("next")); err != nil {
+		writeJSON(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, "The transfer command is submitted.")
+}
+
+// deleteMember is DeleteMemberByName: etcd's MemberRemove of the named member.
+func (a *api) deleteMember(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	found := false
+	err := a.n.update(func(s *clusterState) error {
+		kept := s.Members[:0]
+		for _, m := range s.Members {
+			if m.Name == name && m.Started {
+				found = true
+			} else {
+				kept = append(kept, m)
+			}
+		}
+		s.Members = kept
+		if !found {
+			return errNoChange
+		}
+		return nil
+	})
+	switch {
+	case !found:
+		writeJSON(w, http.StatusNotFound, fmt.Sprintf("not found, pd: %s", name))
+	case err != nil:
+		writeJSON(w, http.StatusInternalServerError, err.Error())
+	default:
+		log.Printf("[INFO] member %s removed", name)
+		writeJSON(w, http.StatusOK, fmt.Sprintf("removed, pd: %s", name))
+	}
 }
 
 func (a *api) cluster(w http.ResponseWriter, _ *http.Request, s *clusterState) {

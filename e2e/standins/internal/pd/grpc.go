@@ -51,6 +51,9 @@ func (p *pdService) validate(h *pdpb.RequestHeader) (*clusterState, error) {
 }
 
 func toPB(m member) *pdpb.Member {
+	if !m.Started {
+		return &pdpb.Member{MemberId: m.MemberID, PeerUrls: m.PeerURLs}
+	}
 	return &pdpb.Member{Name: m.Name, MemberId: m.MemberID, PeerUrls: m.PeerURLs, ClientUrls: m.ClientURLs}
 }
 

@@ -59,8 +59,7 @@ type localState struct {
 
 type node struct {
 	self       member
-	order      []string          // member names in --initial-cluster order
-	peers      map[string]string // name -> peer URL, self excluded
+	order      []string // member names in --initial-cluster order
 	dir        string
 	peerClient *http.Client
 
@@ -75,8 +74,11 @@ type node struct {
 	kick        chan struct{}
 }
 
-func (n *node) statePath() string { return filepath.Join(n.dir, "standin-pd", "cluster.json") }
-func (n *node) localPath() string { return filepath.Join(n.dir, "standin-pd", "member.json") }
+// The state lives under <data-dir>/member, where etcd keeps a member's data: PD (server/join
+// join.go isDataExist) and the program's start script take a non-empty member dir to mean "this
+// member has data: restart as itself".
+func (n *node) statePath() string { return filepath.Join(n.dir, "member", "standin-pd", "cluster.json") }
+func (n *node) localPath() string { return filepath.Join(n.dir, "member", "standin-pd", "member.json") }
 
 func (n *node) quorum() int { return (len(n.state.Members) / 2) + 1 }
 
@@ -163,9 +165,10 @@ func (n *node) tick(ctx context.Context) {
 	if n.leader == n.self.Name {
 		changed := false
 		for i, m := range n.state.Members {
-			if st, ok := statuses[m.Name]; ok && !equalStrings(st.ClientURLs, m.ClientURLs) {
+			if st, ok := statuses[m.Name]; ok && (!m.Started || !equalStrings(st.ClientURLs, m.ClientURLs)) {
 				n.state.Members[i].ClientURLs = st.ClientURLs
 				n.state.Members[i].MemberID = st.MemberID
+				n.state.Members[i].Started = true
 				changed = true
 			}
 		}
@@ -243,6 +246,7 @@ func (n *node) tick(ctx context.Context) {
 	}
 	n.term = maxTerm + 1
 	n.leader, n.leaderSeen = n.self.Name, now
+	n.markSelfStarted()
 	if n.state.ClusterID == 0 {
 		n.state.ClusterID = newClusterID()
 		n.state.Revision++
@@ -273,11 +277,33 @@ func (n *node) markReady() {
 	}
 }
 
+// peers are the other members of the current state, by name: their peer URLs.
+func (n *node) peers() map[string]string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	out := map[string]string{}
+	for _, m := range n.state.Members {
+		if m.Name != n.self.Name && len(m.PeerURLs) > 0 {
+			out[m.Name] = m.PeerURLs[0]
+		}
+	}
+	return out
+}
+
+func (n *node) markSelfStarted() {
+	for i, m := range n.state.Members {
+		if m.Name == n.self.Name {
+			n.state.Members[i].Started = true
+			n.state.Members[i].ClientURLs = n.self.ClientURLs
+		}
+	}
+}
+
 func (n *node) pollPeers(ctx context.Context) map[string]peerStatus {
 	var mu sync.Mutex
 	out := map[string]peerStatus{}
 	var wg sync.WaitGroup
-	for name, peerURL := range n.peers {
+	for name, peerURL := range n.peers() {
 		wg.Add(1)
 		go func(name, peerURL string) {
 			defer wg.Done()
@@ -297,7 +323,7 @@ func (n *node) replicate(ctx context.Context, msg appendMsg) int {
 	var mu sync.Mutex
 	acks := 0
 	var wg sync.WaitGroup
-	for _, peerURL := range n.peers {
+	for _, peerURL := range n.peers() {
 		wg.Add(1)
 		go func(peerURL string) {
 			defer wg.Done()
@@ -365,7 +391,11 @@ func (n *node) peerHandler() http.Handler {
 			return
 		}
 		if n.leader != msg.Leader || n.term != msg.Term {
-			log.Printf("[INFO] following %q, term %d", msg.Leader, msg.Term)
+			if msg.Leader == n.self.Name {
+				log.Printf("[INFO] %s becomes the leader by transfer, term %d", n.self.Name, msg.Term)
+			} else {
+				log.Printf("[INFO] following %q, term %d", msg.Leader, msg.Term)
+			}
 		}
 		changed := n.term != msg.Term || n.state.Revision != msg.State.Revision
 		n.term, n.leader = msg.Term, msg.Leader
@@ -384,13 +414,34 @@ func (n *node) peerHandler() http.Handler {
 	return mux
 }
 
-// resign hands leadership to another live member (POST /pd/api/v1/leader/resign).
-func (n *node) resign(ctx context.Context) error {
+// resign hands leadership to another live member (POST /pd/api/v1/leader/resign); with `next`,
+// to that member (POST /pd/api/v1/leader/transfer/{next}). As ResignEtcdLeader
+// (pkg/member/member.go): alone in the cluster, a resign does nothing; no such member is an error.
+func (n *node) resign(ctx context.Context, next string) error {
 	statuses := n.pollPeers(ctx)
 	n.mu.Lock()
 	if n.leader != n.self.Name {
 		n.mu.Unlock()
 		return errNotLeader
+	}
+	if next == "" && len(n.state.Members) == 1 {
+		n.mu.Unlock()
+		return nil
+	}
+	if next != "" {
+		if _, alive := statuses[next]; !alive || next == n.self.Name {
+			n.mu.Unlock()
+			return errors.New("no valid pd to transfer etcd leader")
+		}
+		n.term++
+		n.leader = next
+		n.leaderSeen = time.Now()
+		msg := appendMsg{Term: n.term, Leader: next, State: n.state.clone()}
+		n.saveLocked()
+		n.mu.Unlock()
+		log.Printf("[INFO] %s transfers leadership to %s, term %d", n.self.Name, next, msg.Term)
+		n.replicate(ctx, msg)
+		return nil
 	}
 	if len(statuses) == 0 {
 		n.mu.Unlock()

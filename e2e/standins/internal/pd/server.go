@@ -113,7 +113,9 @@ func run(cfg *config, version string) error {
 		}
 	}
 	if cfg.Join != "" {
-		return fmt.Errorf("--join is not supported by the stand-in (tikv-cvm never passes it)")
+		// The program's start script joins only when PD members are added to a running cluster
+		// or one lost its data; no e2e scenario does either.
+		return fmt.Errorf("--join (%s) is not supported by the PD stand-in", cfg.Join)
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return err
@@ -134,7 +136,6 @@ func run(cfg *config, version string) error {
 
 	n := &node{
 		dir:        cfg.DataDir,
-		peers:      map[string]string{},
 		peerClient: &http.Client{Transport: transport, Timeout: peerTimeout},
 		ready:      make(chan struct{}),
 		kick:       make(chan struct{}, 1),
@@ -180,13 +181,14 @@ func run(cfg *config, version string) error {
 	for i, m := range state.Members {
 		n.order = append(n.order, m.Name)
 		if m.Name == cfg.Name {
-			state.Members[i].ClientURLs = n.self.ClientURLs
 			state.Members[i].MemberID = n.self.MemberID
-		} else {
-			n.peers[m.Name] = m.PeerURLs[0]
 		}
 	}
 	n.state, n.term = state, local.Term
+	// Kept at once: from now on this member restarts as itself (see statePath).
+	n.mu.Lock()
+	n.saveLocked()
+	n.mu.Unlock()
 
 	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
 	defer cancel()

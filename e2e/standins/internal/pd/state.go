@@ -20,12 +20,15 @@ const (
 	maxStoreDownTime     = 30 * time.Minute
 )
 
-// member is one PD member as the cluster knows it.
+// member is one PD member as the cluster knows it. Like etcd, the cluster knows a member of
+// --initial-cluster before it has started: until then PD lists it without a name or client URLs
+// (the program's PD start script relies on that).
 type member struct {
 	Name       string   `json:"name"`
 	MemberID   uint64   `json:"member_id"`
 	PeerURLs   []string `json:"peer_urls"`
 	ClientURLs []string `json:"client_urls"`
+	Started    bool     `json:"started"`
 }
 
 // storeRecord is a registered store: its metadata as TiKV put it, and its last heartbeat.
