@@ -9,6 +9,7 @@ import { Monitoring } from "./components/monitoring";
 import { Network } from "./components/network";
 import { Pki } from "./components/pki";
 import { ClusterHost, ClusterNetworking, TikvCluster } from "./components/tikvCluster";
+import { openFilesWarning } from "./lib/clusterConfig";
 import { certDir, certSetupCommand, dockerEnv, dockerPsCommand, pdCtlCommand } from "./lib/commands";
 import { LastDeployment, deploymentRecord, pdInitialCluster, readLastDeployment, refusedChanges } from "./lib/lastDeployment";
 import { DeployedHost } from "./lib/rolloutPlan";
@@ -44,6 +45,8 @@ if (!validation.ok) {
   throw new pulumi.RunError(describeProblems(validation.problems));
 }
 const settings = validation.settings;
+const nofileWarning = openFilesWarning(settings.nofileLimit);
+if (nofileWarning) pulumi.log.warn(nofileWarning);
 const stack = pulumi.getStack();
 const prefix = `tikv-${stack}`;
 const tags = { project: PROJECT, stack };
@@ -248,6 +251,7 @@ export = async () => {
     },
     protect: settings.protect,
     rolloutTimeoutMinutes: settings.rolloutTimeoutMinutes,
+    nofileLimit: settings.nofileLimit,
     last,
     pdInitialCluster: initialCluster,
   });

@@ -99,6 +99,8 @@ export class Monitoring extends pulumi.ComponentResource {
       command: [`--config.file=${PROMETHEUS_CONFIG_PATH}`, "--storage.tsdb.path=/prometheus",
         "--storage.tsdb.retention.time=15d", `--web.listen-address=${promListen}`],
       memory: MONITORING_MIB.prometheus,
+      // Docker's default swap limit (twice the memory) would read back as a perpetual diff.
+      memorySwap: MONITORING_MIB.prometheus,
       volumes: [{ volumeName: volume("prometheus", "prometheus-data").name, containerPath: "/prometheus" }],
       uploads: promUploads,
       // Both images carry busybox wget: prom/prometheus is FROM quay.io/prometheus/busybox and
@@ -134,6 +136,7 @@ export class Monitoring extends pulumi.ComponentResource {
       image: grafanaImage.imageId,
       memory: MONITORING_MIB.grafana,
       entrypoints: GRAFANA_ENTRYPOINT,
+      memorySwap: MONITORING_MIB.grafana,
       // Secret in state and previews whatever the provider reports.
       envs: [pulumi.secret(pulumi.interpolate`GF_SECURITY_ADMIN_PASSWORD=${password.result}`), "GF_USERS_ALLOW_SIGN_UP=false",
         "GF_ANALYTICS_REPORTING_ENABLED=false", `GF_SERVER_HTTP_PORT=${PORTS.grafana}`, ...listen, ...httpsEnv],

@@ -10,6 +10,7 @@ import { REPLACE_ON_CHANGES, replacementDigest } from "../lib/containerReplaceme
 import { INSTANCE_LABEL, RETAIN_LABEL } from "../lib/labels";
 import { LastDeployment, retiringMembers } from "../lib/lastDeployment";
 import { MemoryBudget } from "../lib/memoryBudget";
+import { DEFAULTS } from "../lib/settings";
 import { PD_START_PATH, PD_START_SCRIPT, pdStartEnv } from "../lib/pdStart";
 import { RolloutNode, RolloutPlan, planRollout } from "../lib/rolloutPlan";
 import { ClusterPlan, HostPlan, PORTS } from "../lib/topology";
@@ -62,6 +63,8 @@ export interface TikvClusterArgs {
   protect: boolean;
   /** Bound on each rolling-restart wait (leader eviction, health after restart). */
   rolloutTimeoutMinutes: number;
+  /** nofile ulimit (soft = hard) of every PD and TiKV container (tikv-cvm:nofileLimit). */
+  nofileLimit: number;
   /**
    * The last deployment of this stack. Members it had are chained one after another, so a change
    * to running members is applied one member at a time; a first deployment, or stores added by
@@ -72,9 +75,8 @@ export interface TikvClusterArgs {
   pdInitialCluster: string;
 }
 
-/** PingCAP deploys with 1,000,000 open files, well above what TiKV checks for at start. */
-const NOFILE = 1_000_000;
-if (NOFILE < tikvRequiredOpenFiles(true)) throw new Error("NOFILE is below TiKV's start-up check");
+// PingCAP deploys with 1,000,000 open files, well above what TiKV checks for at start.
+if (DEFAULTS.nofileLimit < tikvRequiredOpenFiles(true)) throw new Error("the default nofileLimit is below TiKV's start-up check");
 const REPLICAS = 3;
 /**
  * Seconds PD and TiKV get to exit after SIGTERM, both on `docker stop` (stopTimeout) and when the
@@ -175,6 +177,9 @@ export class TikvCluster extends pulumi.ComponentResource {
         command: m.command,
         ...(m.envs ? { envs: m.envs } : {}),
         memory: m.memory,
+        // Stated, or Docker's default (twice the memory) reads back as a perpetual diff; equal to
+        // memory means no swap, which TiKV wants anyway.
+        memorySwap: m.memory,
         ...(bridge
           ? { networkMode: "bridge", networksAdvanced: [{ name: bridge.network, aliases: [m.memberName] }], ports: m.publish ?? [] }
           : { networkMode: "host" }),
@@ -182,7 +187,7 @@ export class TikvCluster extends pulumi.ComponentResource {
         // No capabilities, no privilege gain: see lib/containerSecurity.ts for why none is needed.
         capabilities: { drops: [...CONTAINER_HARDENING.capabilities.drops] },
         securityOpts: [...CONTAINER_HARDENING.securityOpts],
-        ulimits: [{ name: "nofile", soft: NOFILE, hard: NOFILE }],
+        ulimits: [{ name: "nofile", soft: args.nofileLimit, hard: args.nofileLimit }],
         // Stated explicitly, or the provider shows a perpetual diff (pulumi-docker#1272).
         logDriver: "json-file",
         logOpts: { "max-size": "100m", "max-file": "3" },
@@ -194,7 +199,10 @@ export class TikvCluster extends pulumi.ComponentResource {
         uploads,
         // A replaced CVM means a new engine: the container is made again on it (a label forces that).
         ...(m.host.instanceId === undefined ? {} : { labels: instanceLabels(m.host) }),
-        healthcheck: { tests: healthcheckCommand(m.healthUrl, tls), interval: "10s", timeout: "5s", retries: 3, startPeriod: "60s" },
+        // Durations as the provider reads them back (Go's time.Duration String: "1m0s", not "60s";
+        // kreuzwerker/terraform-provider-docker resource_docker_container_funcs.go), or every
+        // preview shows a diff.
+        healthcheck: { tests: healthcheckCommand(m.healthUrl, tls), interval: "10s", timeout: "5s", retries: 3, startPeriod: "1m0s" },
         // The provider waits for the health check before anything after it in the chain runs. PD
         // serves HTTP only once a quorum of its initial cluster is up (etcd serves clients after
         // ReadyNotify): a first deployment creates members in parallel so they wait together, and a

@@ -119,3 +119,16 @@ export function tikvRequiredOpenFiles(titan: boolean): number {
   const raftdb = 40_960;
   return 1_000 + rocksdb * (titan ? 2 : 1) + raftdb;
 }
+
+/**
+ * The operator's warning for a nofile limit (tikv-cvm:nofileLimit) below what TiKV checks for:
+ * accepted, for hosts that cannot grant more (test sandboxes, the e2e test), but a real
+ * tikv-server exits at start with it. Undefined when the limit is enough.
+ */
+export function openFilesWarning(nofileLimit: number): string | undefined {
+  const required = tikvRequiredOpenFiles(true);
+  if (nofileLimit >= required) return undefined;
+  return `tikv-cvm:nofileLimit is ${nofileLimit}, below the ${required} open files TiKV v8.5 checks for at start-up: ` +
+    "a real tikv-server exits at once (\"the maximum number of open file descriptors is too small\"). Only test " +
+    "stand-ins run with it; remove it for a real cluster: pulumi config rm tikv-cvm:nofileLimit";
+}

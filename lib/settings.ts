@@ -32,6 +32,8 @@ export interface CommonSettings {
   readonly grafanaPublic: boolean;
   /** The issuing CA generation and where a rotation stands (lib/certificates.ts). */
   readonly ca: CaRotation;
+  /** nofile ulimit (soft = hard) of the PD and TiKV containers; see clusterConfig openFilesWarning. */
+  readonly nofileLimit: number;
 }
 
 /** Mode cvm: Tencent Cloud hosts made by this program. */
@@ -144,6 +146,8 @@ export const DEFAULTS = {
   grafanaPublic: false,
   caGeneration: 1,
   caRotation: "",
+  // What PingCAP's own deployments set, above what TiKV checks for (clusterConfig tikvRequiredOpenFiles).
+  nofileLimit: 1_000_000,
 } as const;
 
 /** The oldest tikvVersion the program deploys; see the tikvVersion rule. */
@@ -162,7 +166,7 @@ const ADMIN_PORTS = "Docker (2376), PD (2379), SSH (22) and Grafana (3000)";
 /** Which modes read each key; a key set in another mode is reported, never silently ignored. */
 const KEY_MODES: Readonly<Record<string, readonly Mode[]>> = {
   mode: MODES, nodeCount: MODES, pdCount: MODES, tikvVersion: MODES, hostMemoryGiB: MODES,
-  protect: MODES, rolloutTimeoutMinutes: MODES, clusterTls: MODES, monitoring: MODES, caGeneration: MODES, caRotation: MODES,
+  protect: MODES, rolloutTimeoutMinutes: MODES, clusterTls: MODES, monitoring: MODES, caGeneration: MODES, caRotation: MODES, nofileLimit: MODES,
   dataDiskSize: ["cvm", "existing"], readinessTimeoutMinutes: ["cvm", "existing"], grafanaPublic: ["cvm", "existing"],
   systemDiskSize: ["cvm"], dataDiskType: ["cvm"], dataDiskEncrypt: ["cvm"], retainDataDisks: ["cvm"],
   dataDiskSnapshotRetentionDays: ["cvm"], dataDiskSnapshotHour: ["cvm"],
@@ -312,7 +316,10 @@ function readCommon(reader: Reader, mode: Mode, raw: RawConfig): { settings?: Co
     reader.fail("grafanaPublic", "needs clusterTls: true: Grafana's HTTPS certificate comes from the cluster CA");
   }
   const ca = readCa(reader);
-  const values = [nodeCount, pdCount, tikvVersion, hostMemoryGiB, diskGB, protect, rolloutTimeoutMinutes, clusterTls, monitoring, grafanaPublic, ca];
+  // 1,048,576 is Linux's default fs.nr_open: no process may raise its limit above it.
+  const nofileLimit = reader.int("nofileLimit", DEFAULTS.nofileLimit, 1024, 1_048_576,
+    "nofile ulimit of the PD and TiKV containers; below TiKV's start-up check only for test hosts");
+  const values = [nodeCount, pdCount, tikvVersion, hostMemoryGiB, diskGB, protect, rolloutTimeoutMinutes, clusterTls, monitoring, grafanaPublic, ca, nofileLimit];
   if (values.some((v) => v === undefined)) return { nodeCount, diskGB };
   return {
     nodeCount,
@@ -320,7 +327,7 @@ function readCommon(reader: Reader, mode: Mode, raw: RawConfig): { settings?: Co
     settings: {
       nodeCount: nodeCount!, pdCount: pdCount!, tikvVersion, hostMemoryGiB: hostMemoryGiB!, diskGB: diskGB!,
       protect: protect!, rolloutTimeoutMinutes: rolloutTimeoutMinutes!, clusterTls: clusterTls!, monitoring: monitoring!,
-      grafanaPublic: grafanaPublic!, ca: ca!,
+      grafanaPublic: grafanaPublic!, ca: ca!, nofileLimit: nofileLimit!,
     },
   };
 }

@@ -58,6 +58,24 @@ describe("upgrading tikvVersion", () => {
   });
 });
 
+describe("changing nofileLimit", () => {
+  test("replaces every PD and TiKV container through its gates; the default changes nothing", async () => {
+    const base = await runProgram();
+    const explicitDefault = await runProgram({ "tikv-cvm:nofileLimit": "1000000" });
+    const lowered = await runProgram({ "tikv-cvm:nofileLimit": "20000" });
+    expect(changed(base, explicitDefault)).toEqual([]);
+    const diff = changed(base, lowered);
+    const containers = diff.filter((d) => d.type === "docker:index/container:Container").map((d) => d.name);
+    expect(containers).toHaveLength(6);
+    // Each replaced container's "before" gate changes with it, so it is drained first.
+    const gates = diff.filter((d) => d.type === GATE).map((d) => d.name);
+    expect(gates).toEqual(expect.arrayContaining(containers.map((c) => `${c}-before`)));
+    const ulimits = lowered.resources.filter((r) => r.type === "docker:index/container:Container" && r.name.includes("-cluster-"))
+      .map((r) => r.inputs.ulimits);
+    expect(ulimits).toEqual(Array(6).fill([{ name: "nofile", soft: 20000, hard: 20000 }]));
+  });
+});
+
 describe("scaling from 3 to 5 hosts", () => {
   let three: ProgramRun;
   let five: ProgramRun;

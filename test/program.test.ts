@@ -130,6 +130,34 @@ describe("3 hosts in the recipe's shape", () => {
     }
   });
 
+  // The docker provider reads a container back from Docker and diffs that against the inputs
+  // (kreuzwerker/terraform-provider-docker resourceDockerContainerRead): an input written in
+  // another form than the read-back shows in every preview. Found by the e2e test's no-op preview.
+  test("every container is declared as the Docker provider reads it back", async () => {
+    /** Go's time.Duration String() for whole seconds: 1m0s, 10s, 1h0m0s. */
+    const goDuration = (seconds: number) => {
+      const h = Math.floor(seconds / 3600), m = Math.floor((seconds % 3600) / 60), s = seconds % 60;
+      return h > 0 ? `${h}h${m}m${s}s` : m > 0 ? `${m}m${s}s` : `${s}s`;
+    };
+    const seconds = (text: string) => {
+      const match = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(text);
+      if (!match || text === "") throw new Error(`not a duration: ${text}`);
+      return Number(match[1] ?? 0) * 3600 + Number(match[2] ?? 0) * 60 + Number(match[3] ?? 0);
+    };
+    // Defaults: PD, TiKV, Prometheus and Grafana.
+    const containers = ofType(await runProgram(), T.container);
+    expect(containers.length).toBe(8);
+    for (const c of containers) {
+      const hc = c.inputs.healthcheck as Record<string, unknown>;
+      for (const key of ["interval", "timeout", "startPeriod"]) {
+        const value = hc[key] as string;
+        expect([c.name, key, value]).toEqual([c.name, key, goDuration(seconds(value))]);
+      }
+      // Docker stores memory-swap as twice the memory unless it is given.
+      expect([c.name, c.inputs.memorySwap]).toEqual([c.name, c.inputs.memory]);
+    }
+  });
+
   test("containers run on the host network with a high nofile limit, health checks and an image id", () => {
     for (const c of ofType(run, T.container)) {
       expect(c.inputs).toMatchObject({ networkMode: "host", restart: "unless-stopped", wait: true, logDriver: "json-file" });

@@ -18,7 +18,7 @@ describe("validateConfig", () => {
     if (!result.ok) throw new Error(describeProblems(result.problems));
     expect(result.settings).toMatchObject({
       mode: "cvm", nodeCount: 3, pdCount: 3, tikvVersion: DEFAULTS.tikvVersion, hostMemoryGiB: 4, diskGB: 50,
-      protect: false, rolloutTimeoutMinutes: 10, clusterTls: true, monitoring: true,
+      protect: false, rolloutTimeoutMinutes: 10, clusterTls: true, monitoring: true, nofileLimit: 1_000_000,
       cvm: {
         instanceType: "S5.MEDIUM4", systemDiskType: "CLOUD_PREMIUM", systemDiskSize: 20,
         dataDisk: { sizeGB: 50, type: "CLOUD_PREMIUM", encrypt: false, retain: true, snapshot: undefined }, vpcCidr: "10.0.0.0/16", subnetCidr: "10.0.1.0/24",
@@ -107,6 +107,8 @@ describe("validateConfig", () => {
     { label: "registryMirrors not URLs", values: { registryMirrors: JSON.stringify(["mirror.ccs.tencentyun.com"]) }, key: "tikv-cvm:registryMirrors" },
     { label: "readinessTimeoutMinutes zero", values: { readinessTimeoutMinutes: "0" }, key: "tikv-cvm:readinessTimeoutMinutes" },
     { label: "tencentcloudRoute unknown", values: { tencentcloudRoute: "npm" }, key: "tikv-cvm:tencentcloudRoute" },
+    { label: "nofileLimit below 1024", values: { nofileLimit: "512" }, key: "tikv-cvm:nofileLimit" },
+    { label: "nofileLimit above Linux's nr_open", values: { nofileLimit: "2000000" }, key: "tikv-cvm:nofileLimit" },
     { label: "a misspelt key", values: { nodecount: "5" }, key: "tikv-cvm:nodecount" },
     { label: "region missing", values: {}, key: "tencentcloud:region", extra: { region: undefined } },
     { label: "credentials missing", values: {}, key: "tencentcloud:secretId/secretKey", extra: { hasSecretId: false, hasSecretKey: false } },

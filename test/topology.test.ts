@@ -1,7 +1,7 @@
 import { parse } from "smol-toml";
 import { pdArgs, pdConfigToml, tikvArgs, tikvConfigToml } from "../lib/clusterConfig";
 import { cidrContains, parseCidr } from "../lib/ipv4";
-import { tikvRequiredOpenFiles } from "../lib/clusterConfig";
+import { openFilesWarning, tikvRequiredOpenFiles } from "../lib/clusterConfig";
 import {
   MONITORING_TOTAL_MIB, MemoryBudget, SYSTEM_RESERVE_MIB, hostShare, localShare, planMemory, reserveSpaceGB, reservedSpaceBytes,
   tikvStartupProblems,
@@ -172,6 +172,15 @@ describe("memory and disk budget", () => {
   test("TiKV's open-files check: 123,880 with Titan (on for every new v8.5 cluster), 82,920 without", () => {
     expect(tikvRequiredOpenFiles(true)).toBe(123_880);
     expect(tikvRequiredOpenFiles(false)).toBe(82_920);
+  });
+
+  test("a nofileLimit below that check is warned about, naming the key, what TiKV does and the fix", () => {
+    expect(openFilesWarning(1_000_000)).toBeUndefined();
+    expect(openFilesWarning(tikvRequiredOpenFiles(true))).toBeUndefined();
+    const warning = openFilesWarning(tikvRequiredOpenFiles(true) - 1) ?? "";
+    expect(warning).toContain("tikv-cvm:nofileLimit is 123879, below the 123880 open files");
+    expect(warning).toContain("tikv-server exits");
+    expect(warning).toContain("pulumi config rm tikv-cvm:nofileLimit");
   });
 
   test("the TiKV config caps write buffers and PD's config sets a heap target", () => {

@@ -1,0 +1,104 @@
+// The images the program asks for, made here: no registry is reachable. A Debian root filesystem
+// from debootstrap (with GNU wget, which the program's health checks and PD start script run, jq,
+// which the start script runs too, as pingcap/pd images carry both, and CA certificates),
+// plus the stand-in binary as /pd-server, /pd-ctl and /tikv-server, loaded with `docker import`
+// under the exact names the program uses (pingcap/pd:<tag>, pingcap/tikv:<tag>). Each tag is its
+// own image (its version is in its environment), so a tag change is a real image change.
+// Everything built is cached outside the repository, keyed by its inputs.
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { CACHE_DIR, log, run } from "./util";
+
+const SUITE = "bookworm";
+const MIRROR = process.env.TIKV_CVM_E2E_DEBIAN_MIRROR ?? "http://deb.debian.org/debian";
+const PACKAGES = ["wget", "jq", "ca-certificates"];
+/** Dropped from the root filesystem: documentation, translations, apt's caches. */
+const TRIM = ["usr/share/doc", "usr/share/man", "usr/share/locale", "usr/share/info", "var/cache/apt", "var/lib/apt/lists"];
+const STANDIN_SRC = path.join(__dirname, "..", "..", "..", "e2e", "standins");
+
+export interface ImageSet {
+  /** The tarball every image is imported from. */
+  readonly tarball: string;
+  readonly standinKey: string;
+}
+
+function hashFiles(files: string[]): string {
+  const h = crypto.createHash("sha256");
+  for (const f of files.sort()) {
+    h.update(path.relative(STANDIN_SRC, f));
+    h.update(fs.readFileSync(f));
+  }
+  return h.digest("hex").slice(0, 12);
+}
+
+function listSources(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) return listSources(p);
+    return /\.go$|^go\.(mod|sum)$/.test(e.name) ? [p] : [];
+  });
+}
+
+/** debootstrap once; the trimmed root filesystem is kept as a tarball. */
+export function ensureRootfs(): string {
+  const key = crypto.createHash("sha256").update(JSON.stringify({ SUITE, PACKAGES, TRIM })).digest("hex").slice(0, 12);
+  const tarball = path.join(CACHE_DIR, `rootfs-${SUITE}-${key}.tar`);
+  if (fs.existsSync(tarball)) return tarball;
+  const staging = path.join(CACHE_DIR, `rootfs-${key}.tmp`);
+  fs.rmSync(staging, { recursive: true, force: true });
+  fs.mkdirSync(CACHE_DIR, { recursive: true });
+  log(`debootstrap ${SUITE} (${PACKAGES.join(", ")}) from ${MIRROR}`);
+  run("debootstrap", ["--variant=minbase", `--include=${PACKAGES.join(",")}`, SUITE, staging, MIRROR], { inherit: false });
+  for (const t of TRIM) fs.rmSync(path.join(staging, t), { recursive: true, force: true });
+  run("tar", ["-C", staging, "--numeric-owner", "-cf", `${tarball}.tmp`, "."]);
+  fs.renameSync(`${tarball}.tmp`, tarball);
+  fs.rmSync(staging, { recursive: true, force: true });
+  return tarball;
+}
+
+/** Builds the stand-in once per source revision: a static binary. */
+export function ensureStandin(): { binary: string; key: string } {
+  const key = hashFiles(listSources(STANDIN_SRC));
+  const binary = path.join(CACHE_DIR, "bin", `standin-${key}`);
+  if (fs.existsSync(binary)) return { binary, key };
+  fs.mkdirSync(path.dirname(binary), { recursive: true });
+  log(`testing and building the stand-ins (${STANDIN_SRC})`);
+  run("go", ["test", "./..."], { cwd: STANDIN_SRC });
+  run("go", ["build", "-trimpath", "-ldflags", "-s -w", "-o", `${binary}.tmp`, "."],
+    { cwd: STANDIN_SRC, env: { ...process.env, CGO_ENABLED: "0" } });
+  fs.renameSync(`${binary}.tmp`, binary);
+  return { binary, key };
+}
+
+/** The root filesystem plus /pd-server, /pd-ctl and /tikv-server (one binary, three names). */
+export function ensureImageTarball(): ImageSet {
+  const rootfs = ensureRootfs();
+  const { binary, key } = ensureStandin();
+  const tarball = path.join(CACHE_DIR, `image-${path.basename(rootfs, ".tar")}-${key}.tar`);
+  if (fs.existsSync(tarball)) return { tarball, standinKey: key };
+  const extra = path.join(CACHE_DIR, `extra-${key}`);
+  fs.rmSync(extra, { recursive: true, force: true });
+  fs.mkdirSync(extra, { recursive: true });
+  for (const name of ["pd-server", "pd-ctl", "tikv-server"]) fs.copyFileSync(binary, path.join(extra, name));
+  fs.copyFileSync(rootfs, `${tarball}.tmp`);
+  run("tar", ["-C", extra, "--owner=0", "--group=0", "--mode=0755", "-rf", `${tarball}.tmp`, "pd-server", "pd-ctl", "tikv-server"]);
+  fs.renameSync(`${tarball}.tmp`, tarball);
+  fs.rmSync(extra, { recursive: true, force: true });
+  return { tarball, standinKey: key };
+}
+
+/** Loads pingcap/pd:<tag> and pingcap/tikv:<tag> for each tag into the engine at `socket`. */
+export function importImages(socket: string, images: ImageSet, tags: readonly string[]): void {
+  for (const tag of tags) {
+    for (const [repo, entry] of [["pingcap/pd", "/pd-server"], ["pingcap/tikv", "/tikv-server"]] as const) {
+      run("docker", ["-H", socket, "import",
+        "--change", `ENTRYPOINT ["${entry}"]`,
+        "--change", `ENV TIKV_CVM_STANDIN_VERSION=${tag}`,
+        "--change", "ENV TZ=UTC",
+        "--change", `LABEL org.tikv-cvm.e2e-stand-in=${images.standinKey}`,
+        "--message", "tikv-cvm end-to-end test stand-in, never for users",
+        images.tarball, `${repo}:${tag}`]);
+    }
+  }
+}

@@ -1,0 +1,117 @@
+// npm run e2e: the program through the real Pulumi engine against Docker engines shaped like the
+// CVMs (see README "Testing against a real engine"). Prints the wall time of each step and the
+// stacks' resource counts. Fails, never skips, when something it needs is missing.
+//
+// Environment: TIKV_CVM_E2E_CACHE (cache folder, default ~/.cache/tikv-cvm-e2e),
+// TIKV_CVM_E2E_KEEP=1 (leave the hosts running after the run, for debugging).
+import * as fs from "fs";
+import * as path from "path";
+import { TestHosts } from "./hosts";
+import { ensureImageTarball, importImages } from "./images";
+import type { RenderedSpecs } from "./render";
+import {
+  FIRST_TAG, SECOND_TAG, World, destroyRetainsData, finalDestroy, firstUp, localStack, noOpPreview, rollingUpgrade,
+  scaleOut, untrustingHost, upAfterDestroy,
+} from "./scenarios";
+import { REPO } from "./stack";
+import { CACHE_DIR, log, run } from "./util";
+
+const REQUIRED_TOOLS = ["dockerd", "docker", "ip", "nsenter", "debootstrap", "openssl", "tar", "go"];
+
+interface Timing { readonly step: string; readonly ms: number }
+
+/** The engine: e2e/engine.sh's environment when the repository has it, else a normal install. */
+function engineEnvironment(timings: Timing[]): NodeJS.ProcessEnv {
+  const script = path.join(REPO, "e2e", "engine.sh");
+  if (fs.existsSync(script)) {
+    const started = Date.now();
+    log("engine: e2e/engine.sh");
+    const out = run("bash", ["-c", `set -euo pipefail; eval "$(bash '${script}')"; env -0`], { passStderr: true }).stdout;
+    timings.push({ step: "engine (e2e/engine.sh)", ms: Date.now() - started });
+    const env: NodeJS.ProcessEnv = {};
+    for (const entry of out.split("\0").filter(Boolean)) {
+      const eq = entry.indexOf("=");
+      env[entry.slice(0, eq)] = entry.slice(eq + 1);
+    }
+    return env;
+  }
+  if (run("sh", ["-c", "command -v pulumi"], { allowFailure: true }).status === 0) return { ...process.env };
+  throw new Error("no Pulumi engine: e2e/engine.sh is missing and `pulumi` is not on PATH");
+}
+
+function checkPrerequisites(): void {
+  if (process.getuid?.() !== 0) throw new Error("the e2e test creates network namespaces and runs dockerd: run it as root");
+  const missing = REQUIRED_TOOLS.filter((t) => run("sh", ["-c", `command -v ${t}`], { allowFailure: true }).status !== 0);
+  if (missing.length > 0) throw new Error(`missing tools: ${missing.join(", ")} (apt-get install docker.io iproute2 util-linux debootstrap openssl; Go 1.26)`);
+}
+
+function printReport(timings: Timing[], figures: Record<string, string | number>): void {
+  const width = Math.max(...timings.map((t) => t.step.length), 10);
+  const lines = ["", "e2e wall times", ...timings.map((t) => `  ${t.step.padEnd(width)}  ${(t.ms / 1000).toFixed(1).padStart(7)} s`)];
+  lines.push("", "figures", ...Object.entries(figures).map(([k, v]) => `  ${k}: ${v}`), "");
+  process.stdout.write(`${lines.join("\n")}\n`);
+}
+
+async function main(): Promise<void> {
+  const timings: Timing[] = [];
+  const figures: Record<string, string | number> = {};
+  const timed = async <T>(step: string, fn: () => Promise<T> | T): Promise<T> => {
+    const started = Date.now();
+    log(`step: ${step}`);
+    try {
+      return await fn();
+    } finally {
+      timings.push({ step, ms: Date.now() - started });
+    }
+  };
+  const workDir = path.join(CACHE_DIR, "run");
+  let hosts: TestHosts | undefined;
+  let failure: unknown;
+  try {
+    checkPrerequisites();
+    const engineEnv = engineEnvironment(timings);
+    // The Automation API looks `pulumi` up on this process's PATH.
+    Object.assign(process.env, engineEnv);
+    const version = run("pulumi", ["version"], { env: engineEnv }).stdout.trim();
+    figures["pulumi CLI"] = version;
+    const images = await timed("images: root filesystem + stand-ins (cached after the first run)", () => ensureImageTarball());
+    const specs = JSON.parse(run("node", [path.join(__dirname, "render.js")]).stdout) as RenderedSpecs;
+    TestHosts.cleanUp(workDir);
+    hosts = new TestHosts(workDir, specs);
+    const h = hosts;
+    await timed("hosts: network, PKI, 3 engines, images imported", async () => {
+      h.createNetwork();
+      h.createPki();
+      for (const i of [1, 2, 3]) importImages((await h.startHost(i)).socket, images, [FIRST_TAG, SECOND_TAG]);
+    });
+    const world: World = { hosts, images, engineEnv, stateDir: path.join(workDir, "state"), figures };
+    await timed("existing: first up (3 hosts)", () => firstUp(world));
+    await timed("existing: no-op preview", () => noOpPreview(world, "right after the first up"));
+    await timed(`existing: rolling upgrade ${FIRST_TAG} -> ${SECOND_TAG} (preview + up)`, () => rollingUpgrade(world));
+    await timed("existing: no-op preview after the upgrade", () => noOpPreview(world, "after the upgrade"));
+    await timed("existing: scale 3 -> 4 hosts (host, preview, up)", () => scaleOut(world));
+    await timed("existing: untrusting host fails readiness, then dropped", () => untrustingHost(world));
+    await timed("existing: destroy (volumes retained)", () => destroyRetainsData(world));
+    await timed("existing: up over the retained volumes", () => upAfterDestroy(world));
+    await timed("existing: final destroy", () => finalDestroy(world));
+    await timed("local: up, no-op preview, destroy", () => localStack(world, (step, ms) => timings.push({ step, ms })));
+  } catch (err) {
+    failure = err;
+  } finally {
+    if (process.env.TIKV_CVM_E2E_KEEP === "1") {
+      log(`kept: hosts, ${workDir}/state and Pulumi.e2e*.yaml (PULUMI_BACKEND_URL=file://${workDir}/state/existing)`);
+    } else {
+      hosts?.stopAll();
+      TestHosts.cleanUp(workDir);
+      for (const f of fs.readdirSync(REPO).filter((n) => /^Pulumi\.e2e.*\.yaml$/.test(n))) fs.rmSync(path.join(REPO, f));
+    }
+    printReport(timings, figures);
+  }
+  if (failure !== undefined) {
+    process.stderr.write(`\ne2e FAILED: ${failure instanceof Error ? failure.stack ?? failure.message : String(failure)}\n`);
+    process.exit(1);
+  }
+  log("e2e passed");
+}
+
+void main();

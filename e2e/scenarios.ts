@@ -1,0 +1,384 @@
+// The end-to-end scenarios (issue 10, part 5), one function per step, run in order by main.ts
+// against the test hosts (hosts.ts) with the real engine. Each step checks what it promises and
+// throws on the first difference.
+import * as fs from "fs";
+import * as path from "path";
+import { parse } from "yaml";
+import { ConfigMap } from "@pulumi/pulumi/automation";
+import { PdTarget } from "../lib/pdApi";
+import {
+  ContainerEvent, allMembersHealthy, clusterId, containerEvents, evictedStores, healthOf, pdCtlStores, pdTarget,
+  readMarker, readMarkerInVolume, runOutputCommand, storesUp, writeMarker,
+} from "./cluster";
+import { TestHost, TestHosts } from "./hosts";
+import { ImageSet, importImages } from "./images";
+import { E2EStack, REPO, StepRecord, StepResult, shortName } from "./stack";
+import { assert, assertEqual, log, run, sleep, waitFor } from "./util";
+
+/** The release the stacks start on, and a second stand-in tag for the rolling upgrade. */
+export const FIRST_TAG = "v8.5.7";
+export const SECOND_TAG = "v8.5.8";
+/** The most this sandbox lets a container open (runc: "error setting rlimit type 7" above it). */
+export const SANDBOX_NOFILE = 20_000;
+
+const GATE = "pulumi-nodejs:dynamic/tikv-cvm:RolloutGate";
+const PIDS = "pulumi-nodejs:dynamic/tikv-cvm:PidsLimit";
+const CONTAINER = "docker:index/container:Container";
+const IMAGE = "docker:index/remoteImage:RemoteImage";
+const STACK_REFERENCE = "pulumi:pulumi:StackReference";
+
+/** What the steps share. */
+export interface World {
+  readonly hosts: TestHosts;
+  readonly images: ImageSet;
+  readonly engineEnv: NodeJS.ProcessEnv;
+  readonly stateDir: string;
+  /** Results worth reporting: resource counts, durations inside a step. */
+  readonly figures: Record<string, string | number>;
+  stack?: E2EStack;
+  /** PD's cluster ID and store IDs by address, as first seen; data survival is judged against them. */
+  identity?: { clusterId: string; stores: Record<string, number> };
+}
+
+/** Settings every e2e stack of mode existing shares: what the sandbox needs, said out loud. */
+function existingConfig(world: World, hosts: readonly TestHost[], tag: string): ConfigMap {
+  const pki = world.hosts.pki!;
+  const config: ConfigMap = {
+    "tikv-cvm:mode": { value: "existing" },
+    "tikv-cvm:tikvVersion": { value: tag },
+    // No image registry here: Prometheus and Grafana have no stand-ins, so monitoring is off.
+    "tikv-cvm:monitoring": { value: "false" },
+    // Real TiKV would refuse to start at this limit; the program warns, the stand-in says so.
+    "tikv-cvm:nofileLimit": { value: String(SANDBOX_NOFILE) },
+    // The smallest readiness bound, so the untrusting host fails as fast as the program allows.
+    "tikv-cvm:readinessTimeoutMinutes": { value: "1" },
+    "tikv-cvm:rolloutTimeoutMinutes": { value: "3" },
+    "tikv-cvm:dockerCaPem": { value: fs.readFileSync(pki.ca.certPath, "utf8"), secret: true },
+    "tikv-cvm:dockerCertPem": { value: fs.readFileSync(pki.client.certPath, "utf8"), secret: true },
+    "tikv-cvm:dockerKeyPem": { value: fs.readFileSync(pki.client.keyPath, "utf8"), secret: true },
+  };
+  hosts.forEach((h, i) => {
+    config[`tikv-cvm:hosts[${i}].name`] = { value: h.name };
+    config[`tikv-cvm:hosts[${i}].dockerHost`] = { value: h.dockerHost };
+    config[`tikv-cvm:hosts[${i}].privateIp`] = { value: h.address };
+  });
+  return config;
+}
+
+async function setHosts(world: World, hosts: readonly TestHost[], tag: string): Promise<void> {
+  await world.stack!.removeConfig(["tikv-cvm:hosts"]);
+  await world.stack!.configure(existingConfig(world, hosts, tag));
+}
+
+function clusterHosts(world: World, count: number): TestHost[] {
+  return world.hosts.hosts.filter((h) => h.index <= count).sort((a, b) => a.index - b.index);
+}
+
+function pdOf(world: World, outputs: Record<string, unknown>): PdTarget {
+  const pdHosts = clusterHosts(world, 3);
+  return pdTarget(outputs, pdHosts.map((h) => `https://${h.address}:2379`));
+}
+
+/** Every PD and TiKV container on the hosts is healthy by Docker's own health check. */
+function expectHealthy(world: World, count: number): void {
+  for (const host of clusterHosts(world, count)) {
+    const names = [...(host.index <= 3 ? [`pd${host.index}`] : []), `tikv${host.index}`];
+    const health = healthOf(world.hosts, host, names);
+    for (const name of names) assertEqual(health[name], "healthy", `${name} on ${host.name} is healthy`);
+  }
+}
+
+async function expectStoresUp(world: World, outputs: Record<string, unknown>, count: number, version: string): Promise<Record<string, number>> {
+  const target = pdOf(world, outputs);
+  await waitFor(`${count} stores Up`, 60_000, async () => ((await storesUp(target)).length === count ? true : undefined));
+  // The README's own command: pd-ctl inside pd1, through the stack's pdCtlStores output.
+  const stores = pdCtlStores(outputs, world.hosts.pki!.certDir);
+  assertEqual(stores.length, count, "stores listed by the pdCtlStores output");
+  const expected = clusterHosts(world, count).map((h) => `${h.address}:20160`).sort();
+  assertEqual(stores.map((s) => s.store.address).sort(), expected, "store addresses");
+  for (const s of stores) {
+    assertEqual(s.store.state_name, "Up", `store ${s.store.address} state`);
+    assertEqual(s.store.version, version.replace(/^v/, ""), `store ${s.store.address} version`);
+  }
+  return Object.fromEntries(stores.map((s) => [s.store.address, s.store.id]));
+}
+
+/**
+ * Steps an operator sees in a preview. The engine also reports its default provider for the
+ * dynamic resources (pulumi:providers:pulumi-nodejs::default, "update" whenever the stack's
+ * config changes), which the CLI hides from previews and which acts on nothing.
+ */
+function visible(steps: StepRecord[]): StepRecord[] {
+  return steps.filter((s) => s.phase === "pre" && !(s.type.startsWith("pulumi:providers:") && s.urn.endsWith("::default")));
+}
+
+function opsByType(steps: StepRecord[]): Map<string, Set<string>> {
+  const m = new Map<string, Set<string>>();
+  for (const s of visible(steps)) {
+    if (!m.has(s.type)) m.set(s.type, new Set());
+    m.get(s.type)!.add(s.op);
+  }
+  return m;
+}
+
+function describeSteps(steps: StepRecord[]): string {
+  return visible(steps).filter((s) => s.op !== "same").map((s) => `${s.op} ${shortName(s.urn)}`).join(", ");
+}
+
+// ---- Steps --------------------------------------------------------------------------------
+
+/** First `pulumi up` on three hosts: every container healthy, three stores Up, outputs usable. */
+export async function firstUp(world: World): Promise<StepResult> {
+  world.stack = await E2EStack.open("e2e", path.join(world.stateDir, "existing"), world.engineEnv);
+  await world.stack.configure(existingConfig(world, clusterHosts(world, 3), FIRST_TAG));
+  const result = await world.stack.up("first deployment on 3 hosts");
+  assert(result.stdout.includes("tikv-cvm:nofileLimit is 20000"), "the up warns about the lowered nofile limit");
+  const outputs = await world.stack.outputs();
+  expectHealthy(world, 3);
+  const stores = await expectStoresUp(world, outputs, 3, FIRST_TAG);
+  world.identity = { clusterId: await clusterId(pdOf(world, outputs)), stores };
+  // dockerCommands: `docker ps` against each host, as printed.
+  const dockerCommands = outputs.dockerCommands as string[];
+  assertEqual(dockerCommands.length, 3, "one docker command per host");
+  dockerCommands.forEach((cmd, i) => {
+    const ps = runOutputCommand(cmd, world.hosts.pki!.certDir);
+    assert(ps.includes(`tikv${i + 1}`) && ps.includes(`pd${i + 1}`), `docker ps on host ${i + 1} lists pd${i + 1} and tikv${i + 1}`);
+  });
+  // The stand-in's own check of the rendered tikv.toml, as `tikv-server --config-check` would.
+  for (const host of clusterHosts(world, 3)) {
+    const check = run("docker", ["exec", `tikv${host.index}`, "/tikv-server", "--config-check", "--config", "/etc/tikv/tikv.toml"], { env: world.hosts.dockerEnv(host), allowFailure: true });
+    assertEqual(check.stdout.trim(), "config check successful", `tikv-server --config-check on ${host.name} (${check.stderr.trim()})`);
+    const pdCheck = host.index <= 3 ? run("docker", ["exec", `pd${host.index}`, "/pd-server", "--config-check", "--config", "/etc/pd/pd.toml"], { env: world.hosts.dockerEnv(host) }).stdout.trim() : "config check successful";
+    assertEqual(pdCheck, "config check successful", `pd-server --config-check on ${host.name}`);
+  }
+  world.figures["resources after first up (3 hosts)"] = await world.stack.resourceCount();
+  log(`3 stores Up, cluster ${world.identity.clusterId}; ${world.figures["resources after first up (3 hosts)"]} resources`);
+  return result;
+}
+
+/** `pulumi preview --expect-no-changes` straight after: no perpetual diff. */
+export async function noOpPreview(world: World, label: string): Promise<StepResult> {
+  const result = await world.stack!.preview(label, true);
+  const changed = visible(result.steps).filter((s) => s.op !== "same" && !(s.op === "read" && s.type === STACK_REFERENCE));
+  assertEqual(describeSteps(changed), "", "steps of a no-op preview");
+  return result;
+}
+
+/**
+ * tikvVersion change: the preview lists only images, containers, their gates and pids limits; the up replaces
+ * members one at a time (PD first, then TiKV, in host order), PD shows the evict-leader
+ * scheduler added before and removed after each store, and markers in the volumes survive.
+ */
+export async function rollingUpgrade(world: World): Promise<StepResult> {
+  const stack = world.stack!;
+  const hosts = clusterHosts(world, 3);
+  const token = `marker-${Date.now()}`;
+  for (const host of hosts) {
+    writeMarker(world.hosts, host, `pd${host.index}`, token);
+    writeMarker(world.hosts, host, `tikv${host.index}`, token);
+  }
+  await stack.configure({ "tikv-cvm:tikvVersion": { value: SECOND_TAG } });
+
+  const preview = await stack.preview(`tikvVersion ${FIRST_TAG} -> ${SECOND_TAG}`);
+  const touched = [...opsByType(preview.steps)].filter(([type, ops]) => [...ops].some((op) => op !== "same" && !(op === "read" && type === STACK_REFERENCE)));
+  const unexpected = visible(preview.steps).filter((s) => ![CONTAINER, GATE, IMAGE, PIDS].includes(s.type));
+  assertEqual(touched.map(([type]) => type).sort(), [CONTAINER, GATE, IMAGE, PIDS].sort(),
+    `resource types the upgrade preview changes (${describeSteps(unexpected)})`);
+  world.figures["upgrade preview"] = describeSteps(preview.steps).split(", ").length + " steps";
+
+  const outputs = await stack.outputs();
+  const target = pdOf(world, outputs);
+  const order = outputs.rolloutOrder as string[];
+  assertEqual(order, ["pd1", "pd2", "pd3", "tikv1", "tikv2", "tikv3"], "documented rollout order");
+  // Watch PD's evict-leader scheduler while the engine works.
+  const samples: { at: number; evicted: number[] }[] = [];
+  let watching = true;
+  const watcher = (async () => {
+    while (watching) {
+      try {
+        samples.push({ at: Date.now(), evicted: await evictedStores(target) });
+      } catch { /* a PD member restarting */ }
+      await sleep(200);
+    }
+  })();
+  const since = Math.floor(Date.now() / 1000) - 1;
+  let result: StepResult;
+  try {
+    result = await stack.up(`rolling upgrade to ${SECOND_TAG}`);
+  } finally {
+    watching = false;
+    await watcher;
+  }
+
+  // Container replacements as each engine saw them.
+  const events: (ContainerEvent & { host: string })[] = hosts.flatMap((h) => containerEvents(world.hosts, h, since).map((e) => ({ ...e, host: h.name })));
+  const window = (member: string) => {
+    const own = events.filter((e) => e.name === member);
+    const die = own.find((e) => e.action === "die");
+    const start = own.filter((e) => e.action === "start").pop();
+    assert(die && start && die.at < start.at, `${member} was stopped and started again (events: ${own.map((e) => e.action).join(", ")})`);
+    return { die: die.at, start: start.at };
+  };
+  const windows = order.map((m) => ({ member: m, ...window(m) }));
+  for (let i = 1; i < windows.length; i++) {
+    assert(windows[i - 1].start < windows[i].die, `${windows[i - 1].member} is back before ${windows[i].member} stops (one member at a time)`);
+  }
+  // Evict-leader around each store: present before its container stopped, gone after it started.
+  for (const host of hosts) {
+    const id = world.identity!.stores[`${host.address}:20160`];
+    const w = windows.find((x) => x.member === `tikv${host.index}`)!;
+    const firstSeen = samples.find((s) => s.evicted.includes(id));
+    assert(firstSeen, `PD showed evict-leader-scheduler for store ${id} (tikv${host.index})`);
+    assert(firstSeen.at < w.die, `evict-leader for store ${id} was added before tikv${host.index} stopped`);
+    const lastSeen = [...samples].reverse().find((s) => s.evicted.includes(id))!;
+    const goneAfter = samples.find((s) => s.at > lastSeen.at);
+    assert(goneAfter && goneAfter.at > w.start, `evict-leader for store ${id} was removed after tikv${host.index} was back`);
+    assert(samples.every((s) => s.evicted.length <= 1), "at most one store evicted at a time");
+  }
+  assertEqual(await evictedStores(target), [], "no evict-leader scheduler left");
+  // Data: the markers, PD's cluster and the stores' identities.
+  for (const host of hosts) {
+    assertEqual(readMarker(world.hosts, host, `pd${host.index}`), token, `marker in pd${host.index}'s volume`);
+    assertEqual(readMarker(world.hosts, host, `tikv${host.index}`), token, `marker in tikv${host.index}'s volume`);
+  }
+  expectHealthy(world, 3);
+  const stores = await expectStoresUp(world, outputs, 3, SECOND_TAG);
+  assertEqual(stores, world.identity!.stores, "store IDs after the upgrade");
+  assertEqual(await clusterId(target), world.identity!.clusterId, "PD cluster ID after the upgrade");
+  world.figures["evict-leader samples"] = samples.length;
+  log(`rolled ${order.join(" -> ")}; evict-leader seen around each store`);
+  return result;
+}
+
+/** Scale 3 -> 4 hosts: the preview touches nothing existing; the fourth store comes Up. */
+export async function scaleOut(world: World): Promise<StepResult> {
+  const host4 = await world.hosts.startHost(4);
+  importImages(host4.socket, world.images, [FIRST_TAG, SECOND_TAG]);
+  await setHosts(world, clusterHosts(world, 4), SECOND_TAG);
+  const preview = await world.stack!.preview("nodeCount 3 -> 4");
+  const touched = visible(preview.steps).filter((s) => s.op !== "same" && s.op !== "create" && !(s.op === "read" && s.type === STACK_REFERENCE));
+  assertEqual(describeSteps(touched), "", "steps other than create in the scale-out preview");
+  assert((preview.summary.create ?? 0) > 0, "the scale-out preview creates the new host's resources");
+  const result = await world.stack!.up("scale out to 4 hosts");
+  const outputs = await world.stack!.outputs();
+  expectHealthy(world, 4);
+  const stores = await expectStoresUp(world, outputs, 4, SECOND_TAG);
+  for (const [address, id] of Object.entries(world.identity!.stores)) assertEqual(stores[address], id, `store ID of ${address}`);
+  world.identity = { ...world.identity!, stores };
+  world.figures["resources after scale-out (4 hosts)"] = await world.stack!.resourceCount();
+  return result;
+}
+
+/** The documented readiness failure, for a host whose daemon does not trust the operator's certificate. */
+export const READINESS_MESSAGE = (host: TestHost) => `Docker on ${host.name} (${host.address}) did not answer https://${host.address}:2376/_ping within 60 s`;
+
+/** A fifth host that refuses the operator's certificate: the up fails at readiness, quickly, naming it. */
+export async function untrustingHost(world: World): Promise<number> {
+  const host5 = await world.hosts.startHost(5, { trustOperator: false });
+  const listed = [...clusterHosts(world, 4), host5];
+  await setHosts(world, listed, SECOND_TAG);
+  const started = Date.now();
+  let message = "";
+  try {
+    await world.stack!.up("a host that does not trust the operator");
+  } catch (err) {
+    message = err instanceof Error ? err.message : String(err);
+  }
+  const ms = Date.now() - started;
+  assert(message !== "", "the up with an untrusting host fails");
+  assert(message.includes(READINESS_MESSAGE(host5)), `the failure names the host and the probe: ${message.slice(-1500)}`);
+  assert(/certificate/.test(message), `the last error is the TLS refusal: ${message.slice(-800)}`);
+  assert(ms < 150_000, `the failure came within the 1-minute readiness bound plus the engine's own time (${ms} ms)`);
+  world.figures["untrusting host: failure after"] = `${(ms / 1000).toFixed(1)} s`;
+  // Back to the four hosts: the partial host's resources go, nothing else changes.
+  await setHosts(world, clusterHosts(world, 4), SECOND_TAG);
+  await world.stack!.up("drop the untrusting host again");
+  await noOpPreview(world, "after dropping the untrusting host");
+  return ms;
+}
+
+/** destroy: containers gone, data volumes retained with their markers. */
+export async function destroyRetainsData(world: World): Promise<StepResult> {
+  const hosts = clusterHosts(world, 4);
+  const token = `destroy-${Date.now()}`;
+  for (const host of hosts) {
+    if (host.index <= 3) writeMarker(world.hosts, host, `pd${host.index}`, token);
+    writeMarker(world.hosts, host, `tikv${host.index}`, token);
+  }
+  const result = await world.stack!.destroy("containers go, volumes stay");
+  assertEqual(await world.stack!.resourceCount(), 0, "resources in the state after destroy");
+  for (const host of hosts) {
+    const env = world.hosts.dockerEnv(host);
+    const containers = run("docker", ["ps", "-a", "--format", "{{.Names}}"], { env }).stdout.trim();
+    assertEqual(containers, "", `containers left on ${host.name}`);
+    const volumes = run("docker", ["volume", "ls", "--format", "{{.Name}}"], { env }).stdout.trim().split("\n").sort();
+    assertEqual(volumes, host.index <= 3 ? ["pd-data", "tikv-data"] : ["tikv-data"], `volumes on ${host.name}`);
+    if (host.index <= 3) assertEqual(readMarkerInVolume(world.hosts, host, "pd-data", `pingcap/pd:${SECOND_TAG}`), token, `marker in pd-data on ${host.name}`);
+    assertEqual(readMarkerInVolume(world.hosts, host, "tikv-data", `pingcap/tikv:${SECOND_TAG}`), token, `marker in tikv-data on ${host.name}`);
+  }
+  world.figures["destroy marker"] = token;
+  return result;
+}
+
+/** A new up after destroy finds the data: same PD cluster, same stores, markers in place. */
+export async function upAfterDestroy(world: World): Promise<StepResult> {
+  const result = await world.stack!.up("new deployment over the retained volumes");
+  const outputs = await world.stack!.outputs();
+  expectHealthy(world, 4);
+  const stores = await expectStoresUp(world, outputs, 4, SECOND_TAG);
+  assertEqual(stores, world.identity!.stores, "store IDs after destroy and up");
+  assertEqual(await clusterId(pdOf(world, outputs)), world.identity!.clusterId, "PD cluster ID after destroy and up");
+  const token = String(world.figures["destroy marker"]);
+  for (const host of clusterHosts(world, 4)) {
+    if (host.index <= 3) assertEqual(readMarker(world.hosts, host, `pd${host.index}`), token, `marker in pd${host.index}`);
+    assertEqual(readMarker(world.hosts, host, `tikv${host.index}`), token, `marker in tikv${host.index}`);
+  }
+  assert(await allMembersHealthy(pdOf(world, outputs)), "every PD member healthy");
+  return result;
+}
+
+export async function finalDestroy(world: World): Promise<StepResult> {
+  const result = await world.stack!.destroy("end of the existing-mode scenarios");
+  await world.stack!.dispose();
+  world.stack = undefined;
+  return result;
+}
+
+/**
+ * The local stack (the committed Pulumi.local.yaml, plus the sandbox's two settings) on one test
+ * engine, reached through DOCKER_HOST as on a workstation: up, a no-op preview, destroy.
+ */
+export async function localStack(world: World, timings: (label: string, ms: number) => void): Promise<void> {
+  const engine = clusterHosts(world, 1)[0];
+  const env = { ...world.engineEnv, DOCKER_HOST: engine.socket };
+  const stack = await E2EStack.open("e2e-local", path.join(world.stateDir, "local"), env);
+  try {
+    const committed = parse(fs.readFileSync(path.join(REPO, "Pulumi.local.yaml"), "utf8")) as { config: Record<string, unknown> };
+    const config: ConfigMap = Object.fromEntries(Object.entries(committed.config).map(([k, v]) => [k, { value: String(v) }]));
+    config["tikv-cvm:monitoring"] = { value: "false" };
+    config["tikv-cvm:nofileLimit"] = { value: String(SANDBOX_NOFILE) };
+    await stack.configure(config);
+    const up = await stack.up("local mode on one engine");
+    timings("local: up", up.ms);
+    const outputs = await stack.outputs();
+    const names = ["pd1", "pd2", "pd3", "tikv1", "tikv2", "tikv3"].map((n) => `tikv-e2e-local-${n}`);
+    const health = run("docker", ["-H", engine.socket, "inspect", "--format", "{{.State.Health.Status}}", ...names]).stdout.trim().split("\n");
+    assertEqual(health, names.map(() => "healthy"), "local containers healthy");
+    const stores = await waitFor("3 local stores Up", 60_000, () => {
+      const list = pdCtlStores(outputs, "", env);
+      return list.length === 3 && list.every((s) => s.store.state_name === "Up") ? list : undefined;
+    });
+    assertEqual(stores.map((s) => s.store.address).sort(), ["tikv1:20160", "tikv2:20160", "tikv3:20160"], "local store addresses");
+    world.figures["resources of the local stack"] = await stack.resourceCount();
+    const preview = await stack.preview("local no-op", true);
+    timings("local: no-op preview", preview.ms);
+    const destroy = await stack.destroy("local");
+    timings("local: destroy", destroy.ms);
+    const left = run("docker", ["-H", engine.socket, "ps", "-a", "--format", "{{.Names}}", "--filter", "name=tikv-e2e-local"]).stdout.trim();
+    assertEqual(left, "", "local containers after destroy");
+    const volumes = run("docker", ["-H", engine.socket, "volume", "ls", "--format", "{{.Name}}", "--filter", "name=tikv-e2e-local"]).stdout.trim().split("\n").sort();
+    assertEqual(volumes, names.map((n) => `${n}-data`).sort(), "local data volumes retained");
+  } finally {
+    await stack.dispose();
+  }
+}
