@@ -55,7 +55,9 @@ async function main(): Promise<void> {
     "tikv-cvm:availabilityZone": "ap-guangzhou-3",
     "tikv-cvm:operatorCidrs": JSON.stringify(["203.0.113.0/28"]),
   });
-  const program = (await import(path.join(__dirname, "..", "index"))) as Record<string, unknown>;
+  // index.ts exports the program as an async function returning the stack's outputs.
+  const loaded = (await import(path.join(__dirname, "..", "index"))) as { default: () => Promise<Record<string, unknown>> };
+  const program = await loaded.default();
   for (const value of Object.values(program)) {
     const output = pulumi.output(value) as unknown as { apply(f: (v: unknown) => void): void };
     await new Promise<void>((resolve) => output.apply(() => resolve()));
