@@ -160,7 +160,10 @@ describe("a replaced CVM (a new instance id)", () => {
     const changed = changedNames(baseline, run);
     expect(changed.sort()).toEqual([
       "tikv-dev-2-data-disk-attach", "tikv-dev-2-docker-ready", "tikv-dev-2-eip-assoc",
-      "tikv-dev-cluster-pd2", "tikv-dev-cluster-tikv-host-2-after", "tikv-dev-cluster-tikv2",
+      // The containers' own gates wake too: their trigger follows every replacing input, the
+      // instance label included (lib/containerReplacement.ts), so leaders come back after.
+      "tikv-dev-cluster-pd2", "tikv-dev-cluster-pd2-after", "tikv-dev-cluster-pd2-before",
+      "tikv-dev-cluster-tikv-host-2-after", "tikv-dev-cluster-tikv2", "tikv-dev-cluster-tikv2-after", "tikv-dev-cluster-tikv2-before",
     ]);
     expect(byName(run, "tikv-dev-cluster-tikv2").inputs.labels).toEqual([{ label: "tikv-cvm.instance", value: "ins-new2" }]);
   });
