@@ -53,7 +53,7 @@ async function main(): Promise<void> {
   pulumi.runtime.setAllConfig({
     "tencentcloud:region": "ap-guangzhou",
     "tikv-cvm:availabilityZone": "ap-guangzhou-3",
-    "tikv-cvm:operatorCidrs": JSON.stringify(["203.0.113.0/28"]),
+    "tikv-cvm:operatorCidrs": JSON.stringify(["5.6.7.0/28"]),
   });
   // index.ts exports the program as an async function returning the stack's outputs.
   const loaded = (await import(path.join(__dirname, "..", "index"))) as { default: () => Promise<Record<string, unknown>> };
