@@ -5,7 +5,6 @@ import { TOKENS } from "../tencentcloud/bindings";
 import { ProgramRun, byName, ofType, runProgram, unwrap } from "./support/harness";
 
 const TC = TOKENS.terraform;
-const GATE = "pulumi-nodejs:dynamic/tikv-cvm:RolloutGate";
 const CONTAINER = "docker:index/container:Container";
 const VOLUME = "docker:index/volume:Volume";
 const HOSTS = [1, 2, 3];
@@ -159,9 +158,12 @@ describe("a replaced CVM (a new instance id)", () => {
   test("replaces exactly that host's containers, in the same deployment, and nothing else of the cluster", async () => {
     const run = await replaced(2);
     const changed = changedNames(baseline, run);
+    // The member gates of pd2 and tikv2 run too: their trigger is every input that replaces the
+    // container (lib/containerReplacement.ts), the instance label among them.
     expect(changed.sort()).toEqual([
       "tikv-dev-2-data-disk-attach", "tikv-dev-2-docker-ready", "tikv-dev-2-eip-assoc",
-      "tikv-dev-cluster-pd2", "tikv-dev-cluster-tikv-host-2-after", "tikv-dev-cluster-tikv2",
+      "tikv-dev-cluster-pd2", "tikv-dev-cluster-pd2-after", "tikv-dev-cluster-pd2-before",
+      "tikv-dev-cluster-tikv-host-2-after", "tikv-dev-cluster-tikv2", "tikv-dev-cluster-tikv2-after", "tikv-dev-cluster-tikv2-before",
     ]);
     expect(byName(run, "tikv-dev-cluster-tikv2").inputs.labels).toEqual([{ label: "tikv-cvm.instance", value: "ins-new2" }]);
   });
