@@ -158,10 +158,10 @@ describe("a replaced CVM (a new instance id)", () => {
   test("replaces exactly that host's containers, in the same deployment, and nothing else of the cluster", async () => {
     const run = await replaced(2);
     const changed = changedNames(baseline, run);
+    // The member gates of pd2 and tikv2 run too: their trigger is every input that replaces the
+    // container (lib/containerReplacement.ts), the instance label among them.
     expect(changed.sort()).toEqual([
       "tikv-dev-2-data-disk-attach", "tikv-dev-2-docker-ready", "tikv-dev-2-eip-assoc",
-      // The containers' own gates wake too: their trigger follows every replacing input, the
-      // instance label included (lib/containerReplacement.ts), so leaders come back after.
       "tikv-dev-cluster-pd2", "tikv-dev-cluster-pd2-after", "tikv-dev-cluster-pd2-before",
       "tikv-dev-cluster-tikv-host-2-after", "tikv-dev-cluster-tikv2", "tikv-dev-cluster-tikv2-after", "tikv-dev-cluster-tikv2-before",
     ]);

@@ -10,7 +10,8 @@ const NO_MONITORING = { "tikv-cvm:monitoring": "false" };
 
 /** What the stack reference returns after `run` was deployed. */
 function outputsOf(run: ProgramRun): Record<string, unknown> {
-  return { rolloutOrder: run.outputs.rolloutOrder, tikvStores: run.outputs.tikvStores, deployment: run.outputs.deployment };
+  return { rolloutOrder: run.outputs.rolloutOrder, tikvStores: run.outputs.tikvStores, deployment: run.outputs.deployment,
+    hostRollout: run.outputs.hostRollout };
 }
 
 function envOf(c: Declared, name: string): string | undefined {
