@@ -19,7 +19,7 @@ export const PROVIDER_REPLACING_INPUTS = [
  * cpu_shares, memory, memory_reservation, cpu_set and memory_swap to the running container; the
  * others are only recorded in the state.
  */
-export const PROVIDER_IN_PLACE_INPUTS = ["memory", "healthcheck", "restart", "wait", "waitTimeout", "destroyGraceSeconds"] as const;
+export const PROVIDER_IN_PLACE_INPUTS = ["memory", "memorySwap", "healthcheck", "restart", "wait", "waitTimeout", "destroyGraceSeconds"] as const;
 
 /**
  * In-place inputs the program declares `replaceOnChanges` for PD and TiKV, because applied in
