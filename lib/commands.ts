@@ -46,7 +46,11 @@ export function dockerEnv(certPath: string, dockerHost: string): string {
   return `DOCKER_HOST=${dockerHost} DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=${certPath}`;
 }
 
-/** `docker ps` with the given environment (empty: this machine's own engine). */
+/**
+ * `docker ps` with the given environment (empty: this machine's own engine). One shell command line:
+ * run it with `eval "$(pulumi stack output …)"` (or `sh -c`). Word-splitting an unquoted `$(…)`
+ * does not work: the shell recognises `DOCKER_HOST=…` as an assignment only when it parses it.
+ */
 export function dockerPsCommand(env: string): string {
   return env ? `${env} docker ps` : "docker ps";
 }
