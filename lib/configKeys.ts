@@ -342,7 +342,7 @@ export function declaredDefaultText(key: ConfigKey): string {
 /** What the README's default column says. */
 export function readmeDefault(key: ConfigKey): string {
   const spec = specOf(key);
-  if ("required" in spec && spec.required !== undefined) return `required (${spec.modes.join(", ")})`;
+  if ("required" in spec && spec.required !== undefined) return "required";
   if (spec.default === "") return "empty";
   return `\`${typeof spec.default === "object" ? JSON.stringify(spec.default) : String(spec.default)}\``;
 }
