@@ -270,7 +270,7 @@ export const CONFIG_KEYS = {
   },
   caRotation: {
     type: "enum", modes: MODES, default: "", values: CA_ROTATIONS,
-    explain: "empty, \"trust-next\" or \"trust-previous\"; see \"Rotating the CA\" in the README",
+    explain: "see \"Rotating the CA\" in the README",
     help: "where a rotation of both CAs stands: empty, `trust-next` (the next CA is trusted, not yet issuing) or `trust-previous` (the new CA issues, the previous one is still trusted)",
   },
   nofileLimit: {
