@@ -4,13 +4,14 @@
 //
 // Environment: TIKV_CVM_E2E_CACHE (cache folder, default ~/.cache/tikv-cvm-e2e),
 // TIKV_CVM_E2E_KEEP=1 (leave the hosts running after the run, for debugging).
+// `node bin/e2e/e2e/main.js --config-only` runs only the first scenario, which needs no hosts (and no root).
 import * as fs from "fs";
 import * as path from "path";
 import { TestHosts } from "./hosts";
 import { ensureImageTarball, importImages } from "./images";
 import type { RenderedSpecs } from "./render";
 import {
-  FIRST_TAG, SECOND_TAG, World, destroyRetainsData, finalDestroy, firstUp, localStack, noOpPreview, rollingUpgrade,
+  FIRST_TAG, SECOND_TAG, World, configProblems, destroyRetainsData, finalDestroy, firstUp, localStack, noOpPreview, rollingUpgrade,
   scaleOut, untrustingHost, upAfterDestroy,
 } from "./scenarios";
 import { REPO } from "./stack";
@@ -67,38 +68,46 @@ async function main(): Promise<void> {
   const workDir = path.join(CACHE_DIR, "run");
   let hosts: TestHosts | undefined;
   let failure: unknown;
+  const configOnly = process.argv.includes("--config-only");
   try {
-    checkPrerequisites();
+    if (!configOnly) checkPrerequisites();
     const engineEnv = engineEnvironment(timings);
     // The Automation API looks `pulumi` up on this process's PATH.
     Object.assign(process.env, engineEnv);
     const version = run("pulumi", ["version"], { env: engineEnv }).stdout.trim();
     figures["pulumi CLI"] = version;
-    const images = await timed("images: root filesystem + stand-ins (cached after the first run)", () => ensureImageTarball());
-    const specs = JSON.parse(run("node", [path.join(__dirname, "render.js")]).stdout) as RenderedSpecs;
-    TestHosts.cleanUp(workDir);
-    hosts = new TestHosts(workDir, specs);
-    const h = hosts;
-    await timed("hosts: network, PKI, 3 engines, images imported", async () => {
-      h.createNetwork();
-      h.createPki();
-      for (const i of [1, 2, 3]) importImages((await h.startHost(i)).socket, images, [FIRST_TAG, SECOND_TAG]);
-    });
-    const world: World = { hosts, images, engineEnv, stateDir: path.join(workDir, "state"), figures };
-    await timed("existing: first up (3 hosts)", () => firstUp(world));
-    await timed("existing: no-op preview", () => noOpPreview(world, "right after the first up"));
-    await timed(`existing: rolling upgrade ${FIRST_TAG} -> ${SECOND_TAG} (preview + up)`, () => rollingUpgrade(world));
-    await timed("existing: no-op preview after the upgrade", () => noOpPreview(world, "after the upgrade"));
-    await timed("existing: scale 3 -> 4 hosts (host, preview, up)", () => scaleOut(world));
-    await timed("existing: untrusting host fails readiness, then dropped", () => untrustingHost(world));
-    await timed("existing: destroy (volumes retained)", () => destroyRetainsData(world));
-    await timed("existing: up over the retained volumes", () => upAfterDestroy(world));
-    await timed("existing: final destroy", () => finalDestroy(world));
-    await timed("local: up, no-op preview, destroy", () => localStack(world, (step, ms) => timings.push({ step, ms })));
+    // First and fast: config problems stop the program before any host is needed.
+    await timed("config: problems reported by the program, placeholder refused (no hosts)",
+      () => configProblems(engineEnv, path.join(CACHE_DIR, "config-state"), figures));
+    if (!configOnly) {
+      const images = await timed("images: root filesystem + stand-ins (cached after the first run)", () => ensureImageTarball());
+      const specs = JSON.parse(run("node", [path.join(__dirname, "render.js")]).stdout) as RenderedSpecs;
+      TestHosts.cleanUp(workDir);
+      hosts = new TestHosts(workDir, specs);
+      const h = hosts;
+      await timed("hosts: network, PKI, 3 engines, images imported", async () => {
+        h.createNetwork();
+        h.createPki();
+        for (const i of [1, 2, 3]) importImages((await h.startHost(i)).socket, images, [FIRST_TAG, SECOND_TAG]);
+      });
+      const world: World = { hosts, images, engineEnv, stateDir: path.join(workDir, "state"), figures };
+      await timed("existing: first up (3 hosts)", () => firstUp(world));
+      await timed("existing: no-op preview", () => noOpPreview(world, "right after the first up"));
+      await timed(`existing: rolling upgrade ${FIRST_TAG} -> ${SECOND_TAG} (preview + up)`, () => rollingUpgrade(world));
+      await timed("existing: no-op preview after the upgrade", () => noOpPreview(world, "after the upgrade"));
+      await timed("existing: scale 3 -> 4 hosts (host, preview, up)", () => scaleOut(world));
+      await timed("existing: untrusting host fails readiness, then dropped", () => untrustingHost(world));
+      await timed("existing: destroy (volumes retained)", () => destroyRetainsData(world));
+      await timed("existing: up over the retained volumes", () => upAfterDestroy(world));
+      await timed("existing: final destroy", () => finalDestroy(world));
+      await timed("local: up, no-op preview, destroy", () => localStack(world, (step, ms) => timings.push({ step, ms })));
+    }
   } catch (err) {
     failure = err;
   } finally {
-    if (process.env.TIKV_CVM_E2E_KEEP === "1") {
+    if (configOnly) {
+      // Nothing of the hosts' was made; the scenario removed its own stack.
+    } else if (process.env.TIKV_CVM_E2E_KEEP === "1") {
       log(`kept: hosts, ${workDir}/state and Pulumi.e2e*.yaml (PULUMI_BACKEND_URL=file://${workDir}/state/existing)`);
     } else {
       hosts?.stopAll();

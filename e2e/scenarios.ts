@@ -382,3 +382,82 @@ export async function localStack(world: World, timings: (label: string, ms: numb
     await stack.dispose();
   }
 }
+
+// ---- Config problems (no hosts) -----------------------------------------------------------
+
+/** A committed stack file's config as Automation API entries: lists by index, as `--path` sets them. */
+function stackFileConfig(file: string): ConfigMap {
+  const committed = parse(fs.readFileSync(path.join(REPO, file), "utf8")) as { config: Record<string, unknown> };
+  const config: ConfigMap = {};
+  for (const [key, value] of Object.entries(committed.config)) {
+    if (Array.isArray(value)) value.forEach((item, i) => { config[`${key}[${i}]`] = { value: String(item) }; });
+    else config[key] = { value: String(value) };
+  }
+  return config;
+}
+
+/**
+ * The config problems the operator reads: the lines of describeProblems (lib/settings.ts) in the
+ * first Diagnostics section (the CommandError carries the CLI's output twice).
+ */
+function problemLines(output: string): string[] {
+  const lines = output.split("\n").map((l) => l.trim());
+  // The Diagnostics section's copy: the progress line above it carries only the heading.
+  const heading = lines.findIndex((l, i) => /^error: The stack configuration has \d+ problem\(s\):$/.test(l) && lines[i + 1]?.startsWith("- "));
+  if (heading < 0) return [];
+  const end = lines.findIndex((l, i) => i > heading && !l.startsWith("- "));
+  return lines.slice(heading + 1, end < 0 ? undefined : end);
+}
+
+/**
+ * Issue 14, item 5, with the real engine and no hosts: mistyped values reach the program, which
+ * reports them all with their fixes; the CLI's own type check ("must be of type", which stops at the
+ * first key) never answers, because Pulumi.yaml declares no types (docs/config.md). Then the
+ * committed Pulumi.dev.yaml as a user who skipped the operator-address step has it: `pulumi up`
+ * stops at once, naming tikv-cvm:operatorCidrs and the command that fixes it, and creates nothing.
+ */
+export async function configProblems(engineEnv: NodeJS.ProcessEnv, stateDir: string, figures: Record<string, string | number>): Promise<void> {
+  const stack = await E2EStack.open("e2e-config", stateDir, engineEnv);
+  try {
+    const credentials: ConfigMap = {
+      // Never used: validation stops the program before any provider exists.
+      "tencentcloud:secretId": { value: "AKIDe2eNeverUsed", secret: true },
+      "tencentcloud:secretKey": { value: "e2eNeverUsed", secret: true },
+    };
+    await stack.configure({
+      ...credentials,
+      "tencentcloud:region": { value: "ap-guangzhou" },
+      "tikv-cvm:availabilityZone": { value: "ap-guangzhou-3" },
+      "tikv-cvm:nodeCount": { value: "abc" },
+      // A single address where a list belongs.
+      "tikv-cvm:operatorCidrs": { value: "5.6.7.8/32" },
+      "tikv-cvm:monitoring": { value: "yes" },
+    });
+    const mistyped = await stack.failing("preview", "a mistyped number, list and boolean");
+    figures["config problems: preview (s)"] = (mistyped.ms / 1000).toFixed(1);
+    assert(!/must be of type/.test(mistyped.output), `the CLI's type check answered instead of the program:\n${mistyped.output}`);
+    assert(mistyped.output.includes("The stack configuration has 3 problem(s)"), `all three problems reported together:\n${mistyped.output}`);
+    const lines = problemLines(mistyped.output);
+    assertEqual(lines.map((l) => l.split(": ")[0].slice(2)), ["tikv-cvm:nodeCount", "tikv-cvm:operatorCidrs", "tikv-cvm:monitoring"], `keys of the reported problems in:\n${mistyped.output}\n`);
+    assert(lines[0].endsWith('got "abc"; fix with: pulumi config set tikv-cvm:nodeCount 3'), `nodeCount's fix: ${lines[0]}`);
+    assert(lines[1].includes("must be a list of strings") && lines[1].includes("pulumi config set --path 'tikv-cvm:operatorCidrs[0]'"), `operatorCidrs' fix: ${lines[1]}`);
+    assert(lines[2].endsWith("fix with: pulumi config set tikv-cvm:monitoring true"), `monitoring's fix: ${lines[2]}`);
+    const created = mistyped.steps.filter((s) => s.type !== "pulumi:pulumi:Stack");
+    assertEqual(created.map((s) => s.urn), [], "resources a refused config reaches");
+
+    // Pulumi.dev.yaml as committed: the operator address is still the placeholder.
+    await stack.removeConfig(["tikv-cvm:nodeCount", "tikv-cvm:operatorCidrs", "tikv-cvm:monitoring"]);
+    await stack.configure({ ...stackFileConfig("Pulumi.dev.yaml"), ...credentials });
+    const placeholder = await stack.failing("up", "Pulumi.dev.yaml with its placeholder operator address");
+    figures["placeholder operator address: up (s)"] = (placeholder.ms / 1000).toFixed(1);
+    const placeholderLines = problemLines(placeholder.output);
+    assertEqual(placeholderLines.length, 1, `one problem for the placeholder:\n${placeholder.output}`);
+    assert(placeholderLines[0].startsWith('- tikv-cvm:operatorCidrs: "203.0.113.10/32" overlaps 203.0.113.0/24: documentation') &&
+      placeholderLines[0].includes(`pulumi config set --path 'tikv-cvm:operatorCidrs[0]' "$(curl -4 -s https://ifconfig.me)/32"`),
+    `the placeholder's problem names the key and the fix: ${placeholderLines[0]}`);
+    // A failed up leaves at most the stack itself in the state: nothing in the cloud.
+    assert(await stack.resourceCount() <= 1, "the refused up created no resource");
+  } finally {
+    await stack.dispose();
+  }
+}

@@ -100,6 +100,23 @@ export class E2EStack {
     return { ms: Date.now() - started, steps, summary: (result.summary.resourceChanges ?? {}) as Record<string, number>, stdout: result.stdout };
   }
 
+  /**
+   * A preview or up that must fail: what the operator saw (the CLI's stdout and stderr, as the
+   * Automation API's CommandError carries them) and the steps the engine reported before it stopped.
+   */
+  async failing(op: "preview" | "up", label: string): Promise<{ ms: number; steps: StepRecord[]; output: string }> {
+    const steps: StepRecord[] = [];
+    const started = Date.now();
+    log(`${this.name}: pulumi ${op}, expected to fail (${label})`);
+    try {
+      if (op === "up") await this.stack.up({ onEvent: recorder(steps), color: "never" });
+      else await this.stack.preview({ onEvent: recorder(steps), color: "never" });
+    } catch (err) {
+      return { ms: Date.now() - started, steps, output: err instanceof Error ? err.message : String(err) };
+    }
+    throw new Error(`${this.name}: pulumi ${op} (${label}) succeeded; it must fail`);
+  }
+
   /** Outputs with secrets revealed (the test reads the client key to call PD). */
   async outputs(): Promise<Record<string, unknown>> {
     const out = await this.stack.outputs();
