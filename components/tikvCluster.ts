@@ -14,7 +14,7 @@ import { RolloutNode, RolloutPlan, planRollout } from "../lib/rolloutPlan";
 import { KeyPair, TlsMaterial } from "../lib/tlsMaterial";
 import { ClusterPlan, HostPlan, PORTS } from "../lib/topology";
 import { PidsLimit } from "./pidsLimit";
-import { MemberRetirement, MemberRetirementArgs, RolloutGate } from "./rollout";
+import { MemberRetirement, MemberRetirementArgs, RolloutGate, RolloutGateArgs } from "./rollout";
 
 /** What the cluster needs of a host: its plan, the provider for its engine, how the operator reaches it. */
 export interface ClusterHost {
@@ -85,7 +85,6 @@ export class TikvCluster extends pulumi.ComponentResource {
   constructor(name: string, args: TikvClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tikv-cvm:cluster:TikvCluster", name, {}, opts);
     const { plan } = args;
-    const hostOf = (h: HostPlan) => args.hosts[h.index - 1];
     const pdApi = pulumi.all(args.hosts.filter((h) => h.plan.pdName !== undefined).map((h) => h.operatorAddress))
       .apply((addresses) => addresses.map((a) => `${plan.scheme}://${a}:${PORTS.pdClient}`));
     const gateTls: TlsMaterial<pulumi.Input<string>> | undefined = args.tls && {
@@ -106,47 +105,17 @@ export class TikvCluster extends pulumi.ComponentResource {
     const specs = memberSpecs({
       plan, tikvVersion: args.tikvVersion, memory: args.memory, diskGB: args.diskGB, pdInitialCluster: args.pdInitialCluster,
     });
-    const pdContainers: docker.Container[] = [];
-    /** One member: data volume, image, before gate, container, pids limit, after gate. */
-    const declareMember = (spec: MemberSpec, dependsOn: pulumi.Input<pulumi.Resource[]>): docker.Container => {
-      const prefix = `${name}-${spec.member}`;
-      const host = hostOf(spec.host);
-      const provider = host.provider;
-      const volume = new docker.Volume(`${prefix}-data`, {
-        name: memberVolumeName(args.networking, spec), labels: [{ label: RETAIN_LABEL, value: "true" }],
-      // Data outlives containers and the stack's own deletion: losing PD data orphans every store.
-      }, { parent: this, provider, retainOnDelete: true, protect: args.protect });
-      const image = new docker.RemoteImage(`${prefix}-image`, { name: spec.image, keepLocally: true }, { parent: this, provider });
-      const containerArgs = memberContainerArgs(spec, {
-        networking: args.networking,
-        imageId: image.imageId,
-        volumeName: volume.name,
-        extraUploads: this.tlsUploads(args.tls, spec.host),
-        instanceId: host.instanceId,
-        nofileLimit: args.nofileLimit,
+    /** Declares one member and files its gates under their node names. */
+    const declare = (spec: MemberSpec, dependsOn: pulumi.Input<pulumi.Resource[]>): docker.Container => {
+      const member = this.declareMember(`${name}-${spec.member}`, spec, args, {
+        gateArgs, dependsOn, waitsFor: waitsFor(`before:${spec.member}`),
       });
-      // Changes exactly when the engine will replace the container (lib/containerReplacement.ts),
-      // taken over the whole spec.
-      const trigger = pulumi.output(containerArgs).apply((resolved) => replacementDigest(resolved as Record<string, unknown>));
-      const gate = { ...gateArgs, kind: spec.kind, member: spec.pdMember };
-      const before = new RolloutGate(`${prefix}-before`, {
-        ...gate, ...(spec.kind === "pd" ? pdPlace(plan, spec.member) : {}), phase: "before", trigger,
-      }, { parent: this, dependsOn: waitsFor(`before:${spec.member}`) });
-      gates.set(`before:${spec.member}`, before);
-      const container = new docker.Container(prefix, containerArgs, {
-        parent: this, provider, deleteBeforeReplace: true, replaceOnChanges: [...REPLACE_ON_CHANGES],
-        dependsOn: pulumi.output(dependsOn).apply((d) => [before, ...d]),
-      });
-      new PidsLimit(`${prefix}-pids`, { endpoint: host.dockerApi, containerId: container.id, limit: spec.pidsLimit }, { parent: this });
-      // Also runs whenever "before" ran, so an evicted store always gets its leaders back.
-      gates.set(`after:${spec.member}`, new RolloutGate(`${prefix}-after`, {
-        ...gate, phase: "after", trigger: pulumi.interpolate`${trigger}/${container.id}`,
-      }, { parent: this, dependsOn: [container] }));
-      return container;
+      gates.set(`before:${spec.member}`, member.before);
+      gates.set(`after:${spec.member}`, member.after);
+      return member.container;
     };
-
-    for (const spec of specs.filter((s) => s.kind === "pd")) pdContainers.push(declareMember(spec, []));
-    const tikvContainers = specs.filter((s) => s.kind === "tikv").map((spec) => declareMember(spec,
+    const pdContainers = specs.filter((s) => s.kind === "pd").map((spec) => declare(spec, []));
+    const tikvContainers = specs.filter((s) => s.kind === "tikv").map((spec) => declare(spec,
       // PD first: TiKV retries PD forever (tikv/tikv components/pd_client/src/config.rs,
       // retry_max_count isize::MAX), but its health wait would run out meanwhile. Not during a
       // host-by-host roll: PD is up, and a running store would wait for a later host's PD member.
@@ -175,6 +144,48 @@ export class TikvCluster extends pulumi.ComponentResource {
     this.pdEndpoints = pulumi.all(pdContainers.map((c) => c.id)).apply(() => [...plan.pdEndpoints]);
     this.tikvStores = pulumi.all(tikvContainers.map((c) => c.id)).apply(() => [...plan.tikvAddresses]);
     this.registerOutputs({ pdEndpoints: this.pdEndpoints, tikvStores: this.tikvStores, rolloutOrder: this.rolloutOrder });
+  }
+
+  /** One member: data volume, image, before gate, container, pids limit, after gate. */
+  private declareMember(prefix: string, spec: MemberSpec, args: TikvClusterArgs, chain: {
+    gateArgs: Pick<RolloutGateArgs, "pdEndpoints" | "timeoutMinutes" | "tls">;
+    /** What the container waits for besides its before gate. */
+    dependsOn: pulumi.Input<pulumi.Resource[]>;
+    /** What the before gate waits for. */
+    waitsFor: pulumi.Input<pulumi.Resource[]>;
+  }): { before: RolloutGate; container: docker.Container; after: RolloutGate } {
+    const host = args.hosts[spec.host.index - 1];
+    const provider = host.provider;
+    const volume = new docker.Volume(`${prefix}-data`, {
+      name: memberVolumeName(args.networking, spec), labels: [{ label: RETAIN_LABEL, value: "true" }],
+    // Data outlives containers and the stack's own deletion: losing PD data orphans every store.
+    }, { parent: this, provider, retainOnDelete: true, protect: args.protect });
+    const image = new docker.RemoteImage(`${prefix}-image`, { name: spec.image, keepLocally: true }, { parent: this, provider });
+    const containerArgs = memberContainerArgs(spec, {
+      networking: args.networking,
+      imageId: image.imageId,
+      volumeName: volume.name,
+      extraUploads: this.tlsUploads(args.tls, spec.host),
+      instanceId: host.instanceId,
+      nofileLimit: args.nofileLimit,
+    });
+    // Changes whenever the engine will replace the container (lib/containerReplacement.ts),
+    // taken over the whole spec.
+    const trigger = pulumi.output(containerArgs).apply((resolved) => replacementDigest(resolved as Record<string, unknown>));
+    const gate = { ...chain.gateArgs, kind: spec.kind, member: spec.pdMember };
+    const before = new RolloutGate(`${prefix}-before`, {
+      ...gate, ...(spec.kind === "pd" ? pdPlace(args.plan, spec.member) : {}), phase: "before", trigger,
+    }, { parent: this, dependsOn: chain.waitsFor });
+    const container = new docker.Container(prefix, containerArgs, {
+      parent: this, provider, deleteBeforeReplace: true, replaceOnChanges: [...REPLACE_ON_CHANGES],
+      dependsOn: pulumi.output(chain.dependsOn).apply((d) => [before, ...d]),
+    });
+    new PidsLimit(`${prefix}-pids`, { endpoint: host.dockerApi, containerId: container.id, limit: spec.pidsLimit }, { parent: this });
+    // Also runs whenever "before" ran, so an evicted store always gets its leaders back.
+    const after = new RolloutGate(`${prefix}-after`, {
+      ...gate, phase: "after", trigger: pulumi.interpolate`${trigger}/${container.id}`,
+    }, { parent: this, dependsOn: [container] });
+    return { before, container, after };
   }
 
   /**
