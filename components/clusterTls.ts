@@ -65,6 +65,14 @@ export class ClusterTls extends pulumi.ComponentResource {
         allowedUses: SERVER_USES,
       }, this);
     }
-    this.registerOutputs({ caCertPem: this.caCertPem });
+    // Certificates only: the keys stay out of the component's state (they reach the stack once, as
+    // the secret output clusterAdminKeyPem, and the containers as uploads).
+    this.registerOutputs({
+      caCertPem: this.caCertPem,
+      hostCertPems: this.hostCerts.map((c) => c.certPem),
+      adminCertPem: this.adminCert.certPem,
+      monitoringCertPem: this.monitoringCert?.certPem,
+      grafanaCertPem: this.grafanaCert?.certPem,
+    });
   }
 }

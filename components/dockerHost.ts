@@ -10,6 +10,8 @@ import { DockerReady } from "./dockerReady";
 import { Pki, SERVER_USES } from "./pki";
 
 export interface DockerHostArgs {
+  /** The route every Tencent Cloud resource here is declared on. */
+  cloud: tc.TencentCloud;
   plan: HostPlan;
   availabilityZone: string;
   instanceType: string;
@@ -22,7 +24,7 @@ export interface DockerHostArgs {
   /**
    * Pulumi `protect` on the CVM, its EIP and its data disk, and termination protection on the CVM.
    * While it is on, or was on in the last deployment, the CVM is never replaced: a change that would
-   * replace it is held back (see `held`).
+   * replace it is held back (a warning names it).
    */
   protect: boolean;
   systemDiskType: string;
@@ -59,16 +61,12 @@ export interface DockerHostArgs {
  */
 export class DockerHost extends pulumi.ComponentResource {
   public readonly plan: HostPlan;
-  public readonly publicIp: pulumi.Output<string>;
   /** Where the operator's machine reaches this host: its EIP. */
   public readonly operatorAddress: pulumi.Output<string>;
-  public readonly privateIp: pulumi.Output<string>;
+  /** The CVM's id: containers are keyed to it (a new CVM is a new engine). */
   public readonly instanceId: pulumi.Output<string>;
-  public readonly dataDiskId: pulumi.Output<string>;
-  /** What the next deployment compares (stack output `hostRollout`). */
+  /** What the next deployment compares (stack output `hostRollout`); secret: it holds the user data. */
   public readonly deployed: pulumi.Output<DeployedHost>;
-  /** True when a change that would replace this CVM is held back by protection. */
-  public readonly held: pulumi.Output<boolean>;
   /** Digest of every CVM input that restarts, reinstalls or replaces it: the rollout gates' trigger. */
   public readonly rollKey: pulumi.Output<string>;
   /** `tcp://<EIP>:2376`, resolved only once the daemon has answered. */
@@ -80,14 +78,14 @@ export class DockerHost extends pulumi.ComponentResource {
   constructor(name: string, args: DockerHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tikv-cvm:host:DockerHost", name, {}, opts);
     const privateIp = args.plan.privateIp;
-    if (privateIp === undefined) throw new Error(`${args.plan.name} has no private IP`);
+    if (privateIp === undefined) throw new pulumi.ResourceError(`${args.plan.name} has no private IP`, this);
     this.plan = args.plan;
     const eip = new tc.Eip(`${name}-eip`, {
       name,
       internetChargeType: "TRAFFIC_POSTPAID_BY_HOUR",
       internetMaxBandwidthOut: args.bandwidthMbps,
       tags: args.tags,
-    }, { parent: this, protect: args.protect });
+    }, { parent: this, cloud: args.cloud, protect: args.protect });
 
     const server = args.pki.issue(`${name}-docker-server`, {
       commonName: args.plan.name,
@@ -107,6 +105,7 @@ export class DockerHost extends pulumi.ComponentResource {
       tags: args.tags,
     }, {
       parent: this,
+      cloud: args.cloud,
       protect: args.protect,
       retainOnDelete: args.dataDisk.retain,
       // Either would make a new, empty disk: a change is refused (lib/dataDisk.ts checkDataDiskChange)
@@ -117,7 +116,7 @@ export class DockerHost extends pulumi.ComponentResource {
       new tc.CbsSnapshotPolicyAttachment(`${name}-data-disk-snapshots`, {
         snapshotPolicyId: args.snapshotPolicyId,
         storageId: disk.id,
-      }, { parent: this });
+      }, { parent: this, cloud: args.cloud });
     }
 
     const fresh = pulumi
@@ -132,8 +131,9 @@ export class DockerHost extends pulumi.ComponentResource {
     const last = args.lastDeployed;
     const hold = last !== undefined && (args.protect || last.terminationProtection);
     const userData = hold && last ? pulumi.output(last.userData) : fresh;
-    this.held = pulumi.all([fresh, userData]).apply(([f, u]) => f !== u);
-    this.held.apply((held) => held && pulumi.log.warn(`${args.plan.name}: its new user data (boot config or ` +
+    // True when a change that would replace this CVM is held back by protection.
+    const held = pulumi.all([fresh, userData]).apply(([f, u]) => f !== u);
+    held.apply((isHeld) => isHeld && pulumi.log.warn(`${args.plan.name}: its new user data (boot config or ` +
       "Docker server certificate) would replace the CVM, held back while it is protected; roll it with " +
       "the steps in the README (\"Rolling protected hosts\")", this));
 
@@ -161,6 +161,7 @@ export class DockerHost extends pulumi.ComponentResource {
       tags: args.tags,
     }, {
       parent: this,
+      cloud: args.cloud,
       protect: args.protect,
       ignoreChanges: args.imageFromLookup ? ["imageId"] : [],
       // The provider's Read copies the decoded user data into userDataRaw, which its schema does
@@ -181,11 +182,11 @@ export class DockerHost extends pulumi.ComponentResource {
     const attachment = new tc.CbsStorageAttachment(`${name}-data-disk-attach`, {
       storageId: disk.id,
       instanceId: instance.id,
-    }, { parent: this, deleteBeforeReplace: true });
+    }, { parent: this, cloud: args.cloud, deleteBeforeReplace: true });
     const association = new tc.EipAssociation(`${name}-eip-assoc`, {
       eipId: eip.id,
       instanceId: instance.id,
-    }, { parent: this });
+    }, { parent: this, cloud: args.cloud });
 
     // Every input that restarts, reinstalls or replaces the CVM; a digest, so no secret leaves in it.
     const keys: { roll: pulumi.Output<string> } = {
@@ -222,16 +223,15 @@ export class DockerHost extends pulumi.ComponentResource {
 
     this.dockerApi = pulumi.all([ready.id, eip.publicIp, args.pki.caCertPem, args.pki.clientCertPem, args.pki.clientKeyPem])
       .apply(([, host, caPem, certPem, keyPem]): DockerEndpoint => ({ kind: "tls", host, port: PORTS.docker, caPem, certPem, keyPem }));
-    this.publicIp = eip.publicIp;
     this.operatorAddress = eip.publicIp;
-    this.privateIp = pulumi.output(privateIp);
     this.instanceId = instance.id;
-    this.dataDiskId = disk.id;
     this.deployed = pulumi.all([keys.roll, userData]).apply(([roll, u]) => ({ roll, terminationProtection: args.protect, userData: u }));
+    // dockerApi (the operator's key) and deployed (the user data, with the server key) stay out of
+    // the component's state; `deployed` reaches the state once, as the secret stack output hostRollout.
     this.registerOutputs({
-      publicIp: this.publicIp,
-      privateIp: this.privateIp,
+      operatorAddress: this.operatorAddress,
       instanceId: this.instanceId,
+      rollKey: this.rollKey,
       dockerHost: this.dockerHost,
     });
   }

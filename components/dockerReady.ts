@@ -1,15 +1,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import { HostOrigin, waitForDocker } from "../lib/dockerProbe";
+import { TlsMaterial } from "../lib/tlsMaterial";
 
-export interface DockerReadyArgs {
+/** The Docker client material sits flat in the inputs (caPem, certPem, keyPem), as in every state written so far. */
+export interface DockerReadyArgs extends TlsMaterial<pulumi.Input<string>> {
   /** Address dialled, the host's EIP; the server certificate must name it. */
   host: pulumi.Input<string>;
   port: pulumi.Input<number>;
   /** A replaced instance boots afresh, so a new id means waiting again. */
   instanceId: pulumi.Input<string>;
-  caPem: pulumi.Input<string>;
-  certPem: pulumi.Input<string>;
-  keyPem: pulumi.Input<string>;
   /** Names the host in the error message. */
   label: pulumi.Input<string>;
   /** A CVM made here or a host of the user's: decides what an error tells them to check. */
@@ -21,13 +20,10 @@ export interface DockerReadyArgs {
   hostKey?: pulumi.Input<string>;
 }
 
-export interface ReadyInputs {
+export interface ReadyInputs extends TlsMaterial {
   host: string;
   port: number;
   instanceId: string;
-  caPem: string;
-  certPem: string;
-  keyPem: string;
   label: string;
   /** Absent in the state of gates created before it existed: those were all CVMs. */
   origin?: HostOrigin;

@@ -8,23 +8,28 @@ import {
   GRAFANA_DASHBOARDS_PATH, GRAFANA_DASHBOARD_DIR, GRAFANA_DATASOURCE_PATH, GRAFANA_IMAGE, PROMETHEUS_CONFIG_PATH,
   PROMETHEUS_IMAGE, PROMETHEUS_TLS, grafanaDashboard, grafanaDashboardProvider, grafanaDatasource, prometheusConfig,
 } from "../lib/monitoringConfig";
+import {
+  ClusterNetworking, attachment, containerName, neighbourAddress, neighbourListenAddress, servesHostAddresses, volumeName,
+} from "../lib/networking";
+import { INSTANCE_LABEL } from "../lib/labels";
+import { KeyPair, TlsMaterial } from "../lib/tlsMaterial";
 import { ClusterPlan, PORTS } from "../lib/topology";
 import { PidsLimit } from "./pidsLimit";
-import { ClusterHost, ClusterNetworking, instanceLabels } from "./tikvCluster";
+import { ClusterHost } from "./tikvCluster";
 
 export interface MonitoringArgs {
   /** The host both containers run on (the first). */
   host: ClusterHost;
   plan: ClusterPlan;
   networking: ClusterNetworking;
-  /** Prometheus's client certificate, when the cluster speaks TLS. */
-  tls?: { caPem: pulumi.Input<string>; certPem: pulumi.Input<string>; keyPem: pulumi.Input<string> };
+  /** Prometheus's client certificate and the cluster CA, when the cluster speaks TLS. */
+  tls?: TlsMaterial<pulumi.Input<string>>;
   /**
    * Grafana's server certificate when it is public (grafanaPublic): it then serves HTTPS on the
    * host's address. Without it Grafana listens on the host's loopback only (on a shared engine, it
    * is published on 127.0.0.1 whatever this says).
    */
-  grafanaHttps?: { certPem: pulumi.Input<string>; keyPem: pulumi.Input<string> };
+  grafanaHttps?: KeyPair<pulumi.Input<string>>;
   protect: boolean;
 }
 
@@ -57,13 +62,10 @@ export class Monitoring extends pulumi.ComponentResource {
   constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tikv-cvm:monitoring:Monitoring", name, {}, opts);
     const provider = args.host.provider;
-    const bridge = args.networking.kind === "bridge" ? args.networking : undefined;
-    const volume = (id: string, volumeName: string) => new docker.Volume(`${name}-${id}-data`,
-      { name: bridge ? `${bridge.namePrefix}-${volumeName}` : volumeName, labels: [{ label: RETAIN_LABEL, value: "true" }] },
+    const networking = args.networking;
+    const volume = (id: string) => new docker.Volume(`${name}-${id}-data`,
+      { name: volumeName(networking, id, `${id}-data`), labels: [{ label: RETAIN_LABEL, value: "true" }] },
       { parent: this, provider, retainOnDelete: true, protect: args.protect });
-    const placement = (alias: string, publish: docker.types.input.ContainerPort[]): Partial<docker.ContainerArgs> => bridge
-      ? { networkMode: "bridge", networksAdvanced: [{ name: bridge.network, aliases: [alias] }], ports: publish }
-      : { networkMode: "host" };
     const common: Partial<docker.ContainerArgs> = {
       restart: "unless-stopped",
       // No capabilities, no privilege gain: see lib/containerSecurity.ts for why none is needed.
@@ -76,7 +78,7 @@ export class Monitoring extends pulumi.ComponentResource {
       wait: true,
       waitTimeout: 180,
       // Recreated with the CVM they run on.
-      labels: instanceLabels(args.host),
+      labels: args.host.instanceId === undefined ? undefined : [{ label: INSTANCE_LABEL, value: args.host.instanceId }],
     };
 
     const promUploads: docker.types.input.ContainerUpload[] = [{ file: PROMETHEUS_CONFIG_PATH, content: prometheusConfig(args.plan) }];
@@ -90,18 +92,18 @@ export class Monitoring extends pulumi.ComponentResource {
     }
     const promImage = new docker.RemoteImage(`${name}-prometheus-image`, { name: PROMETHEUS_IMAGE, keepLocally: true }, { parent: this, provider });
     // On the host network Prometheus binds loopback; on a bridge network only Grafana reaches it.
-    const promListen = bridge ? `0.0.0.0:${PORTS.prometheus}` : `127.0.0.1:${PORTS.prometheus}`;
+    const promListen = `${neighbourListenAddress(networking)}:${PORTS.prometheus}`;
     const prometheus = new docker.Container(`${name}-prometheus`, {
       ...common,
-      ...placement("prometheus", []),
-      name: bridge ? `${bridge.namePrefix}-prometheus` : "prometheus",
+      ...attachment(networking, "prometheus"),
+      name: containerName(networking, "prometheus"),
       image: promImage.imageId,
       command: [`--config.file=${PROMETHEUS_CONFIG_PATH}`, "--storage.tsdb.path=/prometheus",
         "--storage.tsdb.retention.time=15d", `--web.listen-address=${promListen}`],
       memory: MONITORING_MIB.prometheus,
       // Docker's default swap limit (twice the memory) would read back as a perpetual diff.
       memorySwap: MONITORING_MIB.prometheus,
-      volumes: [{ volumeName: volume("prometheus", "prometheus-data").name, containerPath: "/prometheus" }],
+      volumes: [{ volumeName: volume("prometheus").name, containerPath: "/prometheus" }],
       uploads: promUploads,
       // Both images carry busybox wget: prom/prometheus is FROM quay.io/prometheus/busybox and
       // grafana/grafana builds on BASE_IMAGE=alpine (their Dockerfiles).
@@ -111,11 +113,12 @@ export class Monitoring extends pulumi.ComponentResource {
 
     const password = new random.RandomPassword(`${name}-grafana-admin`, { length: 24, special: false }, { parent: this });
     const grafanaImage = new docker.RemoteImage(`${name}-grafana-image`, { name: GRAFANA_IMAGE, keepLocally: true }, { parent: this, provider });
-    const prometheusUrl = bridge ? `http://prometheus:${PORTS.prometheus}` : `http://127.0.0.1:${PORTS.prometheus}`;
+    const prometheusUrl = `http://${neighbourAddress(networking, "prometheus")}:${PORTS.prometheus}`;
     // On a host: loopback only unless public, then HTTPS on every address (the security group, or
     // your own firewall in mode existing, admits operators). On a shared engine: published on loopback.
-    const https = bridge ? undefined : args.grafanaHttps;
-    const listen = bridge || https ? [] : ["GF_SERVER_HTTP_ADDR=127.0.0.1"];
+    const onHost = servesHostAddresses(networking);
+    const https = onHost ? args.grafanaHttps : undefined;
+    const listen = !onHost || https ? [] : ["GF_SERVER_HTTP_ADDR=127.0.0.1"];
     const httpsEnv = https ? ["GF_SERVER_PROTOCOL=https", `GF_SERVER_CERT_FILE=${GRAFANA_TLS.cert}`, `GF_SERVER_CERT_KEY=${GRAFANA_TLS.key}`] : [];
     const grafanaUploads: docker.types.input.ContainerUpload[] = [
       { file: GRAFANA_DATASOURCE_PATH, content: grafanaDatasource(prometheusUrl) },
@@ -131,8 +134,8 @@ export class Monitoring extends pulumi.ComponentResource {
     const scheme = https ? "https" : "http";
     const grafana = new docker.Container(`${name}-grafana`, {
       ...common,
-      ...placement("grafana", [{ internal: PORTS.grafana, external: PORTS.grafana, ip: "127.0.0.1" }]),
-      name: bridge ? `${bridge.namePrefix}-grafana` : "grafana",
+      ...attachment(networking, "grafana", [{ internal: PORTS.grafana, external: PORTS.grafana, ip: "127.0.0.1" }]),
+      name: containerName(networking, "grafana"),
       image: grafanaImage.imageId,
       memory: MONITORING_MIB.grafana,
       entrypoints: GRAFANA_ENTRYPOINT,
@@ -140,7 +143,7 @@ export class Monitoring extends pulumi.ComponentResource {
       // Secret in state and previews whatever the provider reports.
       envs: [pulumi.secret(pulumi.interpolate`GF_SECURITY_ADMIN_PASSWORD=${password.result}`), "GF_USERS_ALLOW_SIGN_UP=false",
         "GF_ANALYTICS_REPORTING_ENABLED=false", `GF_SERVER_HTTP_PORT=${PORTS.grafana}`, ...listen, ...httpsEnv],
-      volumes: [{ volumeName: volume("grafana", "grafana-data").name, containerPath: "/var/lib/grafana" }],
+      volumes: [{ volumeName: volume("grafana").name, containerPath: "/var/lib/grafana" }],
       uploads: grafanaUploads,
       // Busybox wget: a liveness probe on loopback, so the certificate is not checked here.
       healthcheck: {
@@ -150,10 +153,10 @@ export class Monitoring extends pulumi.ComponentResource {
     }, { parent: this, provider, deleteBeforeReplace: true, dependsOn: [prometheus] });
     new PidsLimit(`${name}-grafana-pids`, { endpoint: args.host.dockerApi, containerId: grafana.id, limit: PIDS_LIMIT.grafana }, { parent: this });
 
-    this.grafanaUrl = bridge || !https
+    this.grafanaUrl = !https
       ? pulumi.output(`http://127.0.0.1:${PORTS.grafana}`)
       : pulumi.interpolate`https://${args.host.operatorAddress}:${PORTS.grafana}`;
     this.grafanaAdminPassword = pulumi.secret(password.result);
-    this.registerOutputs({ grafanaUrl: this.grafanaUrl });
+    this.registerOutputs({ grafanaUrl: this.grafanaUrl, grafanaAdminPassword: this.grafanaAdminPassword });
   }
 }

@@ -3,6 +3,7 @@ import * as tls from "@pulumi/tls";
 import {
   CA_VALIDITY_HOURS, CaRotation, LEAF_EARLY_RENEWAL_HOURS, LEAF_VALIDITY_HOURS, caResourceName, trustedGenerations,
 } from "../lib/certificates";
+import { KeyPair } from "../lib/tlsMaterial";
 
 /** Key usages use the provider's snake_case names; the camelCase in the typings is rejected at preview. */
 export const CA_USES = ["cert_signing", "crl_signing", "digital_signature"];
@@ -21,10 +22,8 @@ export interface PkiArgs {
   ca?: CaRotation;
 }
 
-export interface IssuedCertificate {
-  readonly certPem: pulumi.Output<string>;
-  readonly keyPem: pulumi.Output<string>;
-}
+/** A certificate a CA issued, and its key (secret). */
+export type IssuedCertificate = KeyPair<pulumi.Output<string>>;
 
 export interface LeafSpec {
   commonName: string;

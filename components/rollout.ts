@@ -3,6 +3,7 @@ import {
   PdTarget, awaitHostBack, awaitPdHealthy, checkStoreRetired, prepareHostRestart, preparePdRestart, prepareTikvRestart,
   removePdMember, restoreTikv,
 } from "../lib/pdApi";
+import { TlsMaterial } from "../lib/tlsMaterial";
 
 /**
  * A step of a rolling restart, placed in the dependency chain around each PD and TiKV container:
@@ -32,10 +33,10 @@ export interface RolloutGateArgs {
   pdEndpoints: pulumi.Input<pulumi.Input<string>[]>;
   timeoutMinutes: number;
   /** PD's CA and a client certificate, when PD speaks TLS. */
-  tls?: { caPem: pulumi.Input<string>; certPem: pulumi.Input<string>; keyPem: pulumi.Input<string> };
+  tls?: TlsMaterial<pulumi.Input<string>>;
   /** PD members rolled before this one (already on the new spec) and after it; see chooseNextLeader. */
-  rolled?: string[];
-  pending?: string[];
+  rolled?: readonly string[];
+  pending?: readonly string[];
 }
 
 interface GateInputs {
@@ -46,7 +47,7 @@ interface GateInputs {
   trigger: string;
   pdEndpoints: string[];
   timeoutMinutes: number;
-  tls?: { caPem: string; certPem: string; keyPem: string };
+  tls?: TlsMaterial;
   rolled?: string[];
   pending?: string[];
 }
@@ -111,7 +112,7 @@ export interface MemberRetirementArgs {
   remaining: string[];
   pdEndpoints: pulumi.Input<pulumi.Input<string>[]>;
   timeoutMinutes: number;
-  tls?: { caPem: pulumi.Input<string>; certPem: pulumi.Input<string>; keyPem: pulumi.Input<string> };
+  tls?: TlsMaterial<pulumi.Input<string>>;
 }
 
 interface RetirementInputs {
@@ -120,7 +121,7 @@ interface RetirementInputs {
   remaining: string[];
   pdEndpoints: string[];
   timeoutMinutes: number;
-  tls?: { caPem: string; certPem: string; keyPem: string };
+  tls?: TlsMaterial;
 }
 
 /**

@@ -39,14 +39,21 @@ export const REPLACING_INPUTS: readonly string[] = [...PROVIDER_REPLACING_INPUTS
 /** Inputs changed in place with effect or none: a change to them restarts nothing. */
 export const IN_PLACE_INPUTS: readonly string[] = PROVIDER_IN_PLACE_INPUTS.filter((k) => !(REPLACE_ON_CHANGES as readonly string[]).includes(k));
 
-/** The inputs of `spec` whose change replaces the container, and nothing else. */
+/**
+ * The whole of `spec` but the inputs known to change in place: the known replacing inputs first
+ * (in REPLACING_INPUTS order, so digests of existing specs stay as they were), then any input
+ * classified nowhere, sorted. An unclassified input counts as replacing: a gate that drains a
+ * member for nothing costs a leader transfer, one that misses a replacement costs an outage.
+ */
 export function replacingInputs(spec: Readonly<Record<string, unknown>>): Record<string, unknown> {
   const picked: Record<string, unknown> = {};
   for (const key of REPLACING_INPUTS) if (spec[key] !== undefined) picked[key] = spec[key];
+  const unclassified = Object.keys(spec).filter((k) => !REPLACING_INPUTS.includes(k) && !IN_PLACE_INPUTS.includes(k)).sort();
+  for (const key of unclassified) if (spec[key] !== undefined) picked[key] = spec[key];
   return picked;
 }
 
-/** A short digest that changes exactly when the container will be replaced. */
+/** A short digest over the whole spec that changes whenever the container will be replaced. */
 export function replacementDigest(spec: Readonly<Record<string, unknown>>): string {
   return crypto.createHash("sha256").update(JSON.stringify(replacingInputs(spec))).digest("hex").slice(0, 16);
 }

@@ -6,11 +6,12 @@ import * as http from "http";
 import * as https from "https";
 import * as os from "os";
 import * as path from "path";
+import type { TlsMaterial } from "./tlsMaterial";
 
 /** Where a host's Docker API is, and the client material that opens it. */
 export type DockerEndpoint =
   /** A host's TCP endpoint behind mutual TLS (modes cvm and existing). */
-  | { readonly kind: "tls"; readonly host: string; readonly port: number; readonly caPem: string; readonly certPem: string; readonly keyPem: string }
+  | ({ readonly kind: "tls"; readonly host: string; readonly port: number } & TlsMaterial)
   /** This machine's engine, found the way the docker CLI finds it: DOCKER_HOST, DOCKER_CERT_PATH, the default socket. */
   | { readonly kind: "environment" };
 

@@ -4,13 +4,11 @@
 // the dynamic provider that runs it inside the Pulumi engine.
 import * as https from "https";
 import { DATA_DISK_ERROR_LABEL, DATA_DISK_LABEL } from "./labels";
+import type { TlsMaterial } from "./tlsMaterial";
 
-export interface ProbeTarget {
+export interface ProbeTarget extends TlsMaterial {
   readonly host: string;
   readonly port: number;
-  readonly caPem: string;
-  readonly certPem: string;
-  readonly keyPem: string;
   /**
    * The CBS disk id Docker's data root must be on (lib/dataDisk.ts labels the engine with it);
    * undefined skips the check (hosts not made here).

@@ -3,12 +3,13 @@
 // are imported: this module is serialized into the rollout gate's dynamic provider.
 import * as http from "http";
 import * as https from "https";
+import type { TlsMaterial } from "./tlsMaterial";
 
 export interface PdTarget {
   /** Base URLs tried in order, e.g. http://203.0.113.5:2379. */
   readonly endpoints: readonly string[];
   /** Client certificate material when PD serves TLS. */
-  readonly tls?: { readonly caPem: string; readonly certPem: string; readonly keyPem: string };
+  readonly tls?: TlsMaterial;
   readonly requestTimeoutMs: number;
 }
 

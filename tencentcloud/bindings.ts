@@ -1,6 +1,6 @@
 // Typed bindings for the Tencent Cloud provider, for the resources this program uses, by one of
 // two routes (config `tencentcloudRoute`). Only this module knows type tokens, plugin names and
-// package registration; components construct the classes below and never see the route.
+// package registration; components pass the `TencentCloud` they are given and never look inside.
 //
 // - "terraform" (default): what the Pulumi Registry prescribes today, Pulumi's parameterized
 //   "Any Terraform Provider" plugin (pulumi/pulumi-terraform-provider) serving the Terraform
@@ -81,36 +81,42 @@ export const TOKENS: Readonly<Record<Route, Readonly<Record<Kind, string>>>> = {
   },
 };
 
-let route: Route = "terraform";
-let packageRef: Promise<string | undefined> | undefined;
+/**
+ * One program run's way to Tencent Cloud: the route (config `tencentcloudRoute`) and, on the
+ * terraform route, the package registration every resource and invoke refers to. index.ts makes
+ * one and hands it to each resource (option `cloud`); nothing here is module state.
+ */
+export class TencentCloud {
+  #packageRef?: Promise<string | undefined>;
 
-/** Chooses the route; index.ts calls it once, before any Tencent Cloud resource is declared. */
-export function useRoute(next: Route): void {
-  route = next;
-  packageRef = undefined;
-}
+  constructor(public readonly route: Route) {}
 
-/** Registers the parameterized package once per program run, as the generated SDK does. */
-function terraformPackageRef(): Promise<string | undefined> {
-  if (packageRef === undefined) {
-    const p = TERRAFORM_PACKAGE;
-    packageRef = pulumi.runtime.registerPackage({
-      baseProviderName: p.baseProviderName,
-      baseProviderVersion: p.baseProviderVersion,
-      baseProviderDownloadUrl: p.baseProviderDownloadUrl,
-      packageName: p.packageName,
-      packageVersion: p.packageVersion,
-      base64Parameter: Buffer.from(JSON.stringify(p.parameterValue)).toString("base64"),
-    });
+  /** The parameterized package's reference, registered once, as the generated SDK does. */
+  public packageRef(): Promise<string | undefined> {
+    if (this.#packageRef === undefined) {
+      const p = TERRAFORM_PACKAGE;
+      this.#packageRef = pulumi.runtime.registerPackage({
+        baseProviderName: p.baseProviderName,
+        baseProviderVersion: p.baseProviderVersion,
+        baseProviderDownloadUrl: p.baseProviderDownloadUrl,
+        packageName: p.packageName,
+        packageVersion: p.packageVersion,
+        base64Parameter: Buffer.from(JSON.stringify(p.parameterValue)).toString("base64"),
+      });
+    }
+    return this.#packageRef;
   }
-  return packageRef;
 }
 
-/** Registers a resource of `kind` on the current route. */
+/** Resource options of every Tencent Cloud resource: the usual ones, and the route it is declared on. */
+export type TencentOptions = pulumi.CustomResourceOptions & { readonly cloud: TencentCloud };
+
+/** Registers a resource of `kind` on the route its options name. */
 abstract class TencentResource extends pulumi.CustomResource {
-  protected constructor(kind: Kind, name: string, props: pulumi.Inputs, opts: pulumi.CustomResourceOptions | undefined) {
-    if (route === "terraform") {
-      super(TOKENS.terraform[kind], name, props, opts, false, terraformPackageRef());
+  protected constructor(kind: Kind, name: string, props: pulumi.Inputs, options: TencentOptions) {
+    const { cloud, ...opts } = options;
+    if (cloud.route === "terraform") {
+      super(TOKENS.terraform[kind], name, props, opts, false, cloud.packageRef());
     } else {
       super(TOKENS.bridged[kind], name, props,
         { version: BRIDGED_PLUGIN.version, pluginDownloadURL: BRIDGED_PLUGIN.pluginDownloadURL, ...opts });
@@ -128,7 +134,7 @@ export interface VpcArgs {
 
 export class Vpc extends TencentResource {
   declare public readonly cidrBlock: pulumi.Output<string>;
-  constructor(name: string, args: VpcArgs, opts?: pulumi.CustomResourceOptions) {
+  constructor(name: string, args: VpcArgs, opts: TencentOptions) {
     super("vpc", name, { ...args }, opts);
   }
 }
@@ -143,7 +149,7 @@ export interface SubnetArgs {
 
 export class Subnet extends TencentResource {
   declare public readonly cidrBlock: pulumi.Output<string>;
-  constructor(name: string, args: SubnetArgs, opts?: pulumi.CustomResourceOptions) {
+  constructor(name: string, args: SubnetArgs, opts: TencentOptions) {
     super("subnet", name, { ...args }, opts);
   }
 }
@@ -155,7 +161,7 @@ export interface SecurityGroupArgs {
 }
 
 export class SecurityGroup extends TencentResource {
-  constructor(name: string, args: SecurityGroupArgs, opts?: pulumi.CustomResourceOptions) {
+  constructor(name: string, args: SecurityGroupArgs, opts: TencentOptions) {
     super("securityGroup", name, { ...args }, opts);
   }
 }
@@ -178,7 +184,7 @@ export interface SecurityGroupRuleSetArgs {
 }
 
 export class SecurityGroupRuleSet extends TencentResource {
-  constructor(name: string, args: SecurityGroupRuleSetArgs, opts?: pulumi.CustomResourceOptions) {
+  constructor(name: string, args: SecurityGroupRuleSetArgs, opts: TencentOptions) {
     super("securityGroupRuleSet", name, { ...args }, opts);
   }
 }
@@ -193,7 +199,7 @@ export interface EipArgs {
 export class Eip extends TencentResource {
   /** The address; the instance's own publicIp only updates on refresh. */
   declare public readonly publicIp: pulumi.Output<string>;
-  constructor(name: string, args: EipArgs, opts?: pulumi.CustomResourceOptions) {
+  constructor(name: string, args: EipArgs, opts: TencentOptions) {
     // Outputs are only delivered for properties named in the props, as the generated SDK does.
     super("eip", name, { ...args, publicIp: undefined }, opts);
   }
@@ -205,7 +211,7 @@ export interface EipAssociationArgs {
 }
 
 export class EipAssociation extends TencentResource {
-  constructor(name: string, args: EipAssociationArgs, opts?: pulumi.CustomResourceOptions) {
+  constructor(name: string, args: EipAssociationArgs, opts: TencentOptions) {
     super("eipAssociation", name, { ...args }, opts);
   }
 }
@@ -217,7 +223,7 @@ export interface KeyPairArgs {
 }
 
 export class KeyPair extends TencentResource {
-  constructor(name: string, args: KeyPairArgs, opts?: pulumi.CustomResourceOptions) {
+  constructor(name: string, args: KeyPairArgs, opts: TencentOptions) {
     super("keyPair", name, { ...args }, opts);
   }
 }
@@ -248,7 +254,7 @@ export interface InstanceArgs {
 export class Instance extends TencentResource {
   declare public readonly privateIp: pulumi.Output<string>;
   declare public readonly imageId: pulumi.Output<string>;
-  constructor(name: string, args: InstanceArgs, opts?: pulumi.CustomResourceOptions) {
+  constructor(name: string, args: InstanceArgs, opts: TencentOptions) {
     super("instance", name, { ...args }, opts);
   }
 }
@@ -269,7 +275,7 @@ export interface CbsStorageArgs {
 
 /** A CBS cloud disk (an "elastic" disk: created on its own, attached to an instance afterwards). */
 export class CbsStorage extends TencentResource {
-  constructor(name: string, args: CbsStorageArgs, opts?: pulumi.CustomResourceOptions) {
+  constructor(name: string, args: CbsStorageArgs, opts: TencentOptions) {
     super("cbsStorage", name, { ...args }, opts);
   }
 }
@@ -285,7 +291,7 @@ export interface CbsStorageAttachmentArgs {
  * current instance), so a replacement must delete before it creates.
  */
 export class CbsStorageAttachment extends TencentResource {
-  constructor(name: string, args: CbsStorageAttachmentArgs, opts?: pulumi.CustomResourceOptions) {
+  constructor(name: string, args: CbsStorageAttachmentArgs, opts: TencentOptions) {
     super("cbsStorageAttachment", name, { ...args }, opts);
   }
 }
@@ -303,7 +309,7 @@ export interface CbsSnapshotPolicyArgs {
 
 /** A periodic snapshot schedule for CBS disks. */
 export class CbsSnapshotPolicy extends TencentResource {
-  constructor(name: string, args: CbsSnapshotPolicyArgs, opts?: pulumi.CustomResourceOptions) {
+  constructor(name: string, args: CbsSnapshotPolicyArgs, opts: TencentOptions) {
     super("cbsSnapshotPolicy", name, { ...args }, opts);
   }
 }
@@ -315,7 +321,7 @@ export interface CbsSnapshotPolicyAttachmentArgs {
 }
 
 export class CbsSnapshotPolicyAttachment extends TencentResource {
-  constructor(name: string, args: CbsSnapshotPolicyAttachmentArgs, opts?: pulumi.CustomResourceOptions) {
+  constructor(name: string, args: CbsSnapshotPolicyAttachmentArgs, opts: TencentOptions) {
     super("cbsSnapshotPolicyAttachment", name, { ...args }, opts);
   }
 }
@@ -331,9 +337,9 @@ export interface GetImagesResult {
 }
 
 /** The images data source; results come newest first. */
-export function getImages(args: GetImagesArgs, opts?: pulumi.InvokeOptions): pulumi.Output<GetImagesResult> {
-  if (route === "terraform") {
-    return pulumi.runtime.invokeOutput<GetImagesResult>(TOKENS.terraform.getImages, { ...args }, opts, terraformPackageRef());
+export function getImages(cloud: TencentCloud, args: GetImagesArgs, opts?: pulumi.InvokeOptions): pulumi.Output<GetImagesResult> {
+  if (cloud.route === "terraform") {
+    return pulumi.runtime.invokeOutput<GetImagesResult>(TOKENS.terraform.getImages, { ...args }, opts, cloud.packageRef());
   }
   return pulumi.runtime.invokeOutput<GetImagesResult>(TOKENS.bridged.getImages, { ...args },
     { version: BRIDGED_PLUGIN.version, pluginDownloadURL: BRIDGED_PLUGIN.pluginDownloadURL, ...opts });

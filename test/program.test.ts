@@ -297,7 +297,9 @@ describe("3 hosts in the recipe's shape", () => {
   test("outputs: per-host addresses, endpoints, certificates with a secret key, and commands", () => {
     const o = run.outputs;
     expect(o.hosts).toEqual([1, 2, 3].map((i) => ({
-      name: `tikv-host-${i}`, publicIp: `198.51.100.1${i}`, privateIp: `10.0.1.1${i}`, dockerHost: `tcp://198.51.100.1${i}:2376`,
+      // operatorAddress is the address in every mode; publicIp stays in mode cvm, where it is the EIP.
+      name: `tikv-host-${i}`, operatorAddress: `198.51.100.1${i}`, publicIp: `198.51.100.1${i}`, privateIp: `10.0.1.1${i}`,
+      dockerHost: `tcp://198.51.100.1${i}:2376`,
     })));
     expect(o.pdEndpoints).toEqual(["https://10.0.1.11:2379", "https://10.0.1.12:2379", "https://10.0.1.13:2379"]);
     expect(o.mode).toBe("cvm");
@@ -587,6 +589,9 @@ describe("mode local", () => {
     expect(run.outputs.pdCtlMembers).toMatch(/^docker exec tikv-dev-pd1 \/pd-ctl -u https:\/\/127\.0\.0\.1:2379/);
     expect(run.outputs.grafanaUrl).toBe("http://127.0.0.1:3000");
     expect(run.outputs.certSetup).toBeUndefined();
+    // 127.0.0.1 is where the operator reaches PD, not a public address: no output calls it one.
+    expect((run.outputs.hosts as Record<string, unknown>[]).map((h) => [h.operatorAddress, h.publicIp]))
+      .toEqual([1, 2, 3].map(() => ["127.0.0.1", undefined]));
     const memory = ofType(run, T.container).reduce((sum, c) => sum + Number(c.inputs.memory), 0);
     expect(memory).toBeLessThanOrEqual(12 * 1024 - 640);
   });
@@ -616,7 +621,7 @@ describe("mode existing", () => {
 
   test("component certificates name the listed addresses", () => {
     expect(byName(run, "tikv-dev-cluster-tls-tikv1-csr").inputs.ipAddresses).toEqual(["127.0.0.1", "10.9.0.11", "192.0.2.11"]);
-    expect(run.outputs.hosts).toEqual([1, 2, 3].map((i) => ({ name: `db${i}`, publicIp: `192.0.2.1${i}`, privateIp: `10.9.0.1${i}`, dockerHost: `tcp://192.0.2.1${i}:2376` })));
+    expect(run.outputs.hosts).toEqual([1, 2, 3].map((i) => ({ name: `db${i}`, operatorAddress: `192.0.2.1${i}`, privateIp: `10.9.0.1${i}`, dockerHost: `tcp://192.0.2.1${i}:2376` })));
   });
 });
 
