@@ -6,4 +6,9 @@ module.exports = {
   // Type errors are caught once by `tsc --noEmit` in `npm test`; re-checking per file only slows jest.
   transform: { "^.+\\.ts$": ["ts-jest", { diagnostics: false }] },
   testTimeout: 60000,
+  // Every copy of @pulumi/pulumi a file loads (one per program run) stays in its worker's heap after
+  // the file: a worker holding more than this after a file is replaced, so memory stays that of the
+  // largest file (docs/testing.md) instead of growing with the suite. It also keeps jest from running
+  // in band on a 2-core machine, where it would hold every file's copies in its own process.
+  workerIdleMemoryLimit: "1GB",
 };
