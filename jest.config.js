@@ -7,8 +7,9 @@ module.exports = {
   transform: { "^.+\\.ts$": ["ts-jest", { diagnostics: false }] },
   testTimeout: 60000,
   // Every copy of @pulumi/pulumi a file loads (one per program run) stays in its worker's heap after
-  // the file: a worker holding more than this after a file is replaced, so memory stays that of the
-  // largest file (docs/testing.md) instead of growing with the suite. It also keeps jest from running
-  // in band on a 2-core machine, where it would hold every file's copies in its own process.
-  workerIdleMemoryLimit: "1GB",
+  // the file: a worker whose heap holds more than this after a file is replaced (its RSS is about 1.5
+  // times that), so memory stays that of the largest file (docs/testing.md) instead of growing with the
+  // suite. It also keeps jest from running in band on a 2-core machine, where it would hold every
+  // file's copies in its own process.
+  workerIdleMemoryLimit: "512MB",
 };
