@@ -171,12 +171,12 @@ export async function waitForDocker(target: ProbeTarget, options: WaitOptions): 
     } catch (err) {
       if (err instanceof DataDiskError) {
         throw new Error(`${options.label}: ${err.message}. The host keeps Docker off its system disk and ` +
-          "starts it on an empty in-memory data root instead; `journalctl -u tikv-data-disk` on the host has the details.");
+          "starts it on an empty in-memory data root instead; `journalctl -u tikv-data-disk` on the host has the details.", { cause: err });
       }
       const e = err as ProbeError;
       if (e.permanent) {
         throw new Error(`Docker on ${options.label} at ${where} cannot be trusted: ${e.message}. Waiting will not ` +
-          `change this. ${certificateHint(options.origin, target.host)}`);
+          `change this. ${certificateHint(options.origin, target.host)}`, { cause: err });
       }
       lastError = e.message;
     }

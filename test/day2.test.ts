@@ -22,8 +22,8 @@ function changed(a: ProgramRun, b: ProgramRun): { name: string; type: string }[]
 }
 
 test("evaluating the program twice gives byte-identical inputs", async () => {
-  const first = await runProgram();
-  const second = await runProgram();
+  const first = await runProgram({}, { fresh: true });
+  const second = await runProgram({}, { fresh: true });
   expect([...inputsByName(second)]).toEqual([...inputsByName(first)]);
   expect(first.resources.length).toBeGreaterThan(60);
 });

@@ -48,7 +48,8 @@ export interface ProgramRun {
   readonly pulumi: typeof PulumiModule;
 }
 
-// Each fresh copy of @pulumi/pulumi adds a process exit listener; dozens of runs per file are expected.
+// Each fresh copy of @pulumi/pulumi adds a process exit listener (its promise-leak report), removed
+// after the run; several runs of a file may overlap.
 process.setMaxListeners(0);
 
 export const BASE_CONFIG: Readonly<Record<string, string>> = {
@@ -75,30 +76,65 @@ export function unwrap(value: unknown): unknown {
   return value;
 }
 
+export interface RunOptions {
+  /** Evaluate the program again even if an identical run is cached: for tests of determinism itself. */
+  fresh?: boolean;
+  stack?: string;
+  env?: Record<string, string | undefined>;
+  /** Runs after @pulumi/pulumi is loaded and before the program: the place to install spies. */
+  beforeProgram?: () => void;
+  /** Outputs of the stack's last deployment, as its self-reference reads them. */
+  lastOutputs?: Record<string, unknown>;
+  /** Config keys (with namespace) stored as secrets. */
+  secretKeys?: string[];
+  /** Called for every resource the program registers, as it registers it. */
+  onResource?: (type: string, name: string) => void;
+  /**
+   * Changes what the mock provider returns for a resource, e.g. a certificate renewed on refresh
+   * (a new certPem) or a CVM that was replaced (a new id).
+   */
+  adjust?: (resource: { type: string; name: string; id: string; state: Record<string, unknown> }) => { id: string; state: Record<string, unknown> };
+}
+
+/**
+ * Identical runs (same config, stack, env, last outputs and secret keys, and no hook) run once per
+ * test file: a run is a pure function of those, and most tests start from the same few configs.
+ * Each caller gets its own deep copy, so one test cannot change what another reads.
+ */
+const runs = new Map<string, Promise<ProgramRun>>();
+
 /**
  * Loads a fresh copy of the program with the given config (merged over BASE_CONFIG; a value of
  * undefined removes a base key) and waits until every resource is declared.
  */
-export async function runProgram(
-  config: Record<string, string | undefined> = {},
-  options: {
-    stack?: string;
-    env?: Record<string, string | undefined>;
-    /** Runs after @pulumi/pulumi is loaded and before the program: the place to install spies. */
-    beforeProgram?: () => void;
-    /** Outputs of the stack's last deployment, as its self-reference reads them. */
-    lastOutputs?: Record<string, unknown>;
-    /** Config keys (with namespace) stored as secrets. */
-    secretKeys?: string[];
-    /** Called for every resource the program registers, as it registers it. */
-    onResource?: (type: string, name: string) => void;
-    /**
-     * Changes what the mock provider returns for a resource, e.g. a certificate renewed on refresh
-     * (a new certPem) or a CVM that was replaced (a new id).
-     */
-    adjust?: (resource: { type: string; name: string; id: string; state: Record<string, unknown> }) => { id: string; state: Record<string, unknown> };
-  } = {},
-): Promise<ProgramRun> {
+export async function runProgram(config: Record<string, string | undefined> = {}, options: RunOptions = {}): Promise<ProgramRun> {
+  if (options.fresh || options.beforeProgram || options.onResource || options.adjust) return runFresh(config, options);
+  // undefined is meaningful in config and env (it removes a key), so it must reach the key.
+  const key = JSON.stringify([config, options.stack, options.env, options.lastOutputs, options.secretKeys],
+    (_, value: unknown) => (value === undefined ? "\u0000undefined" : value));
+  let run = runs.get(key);
+  if (run === undefined) {
+    run = runFresh(config, options);
+    runs.set(key, run);
+  }
+  const { pulumi, ...data } = await run;
+  return { ...copy(data), pulumi };
+}
+
+/**
+ * A deep copy of arrays, maps and plain objects, made in this realm: structuredClone's objects come
+ * from Node's realm, not jest's, and fail the SDK's `instanceof` checks when passed back as outputs.
+ */
+function copy<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(copy) as T;
+  if (value instanceof Map) return new Map([...value].map(([k, v]) => [k, copy(v)])) as T;
+  if (typeof value === "object" && value !== null && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, copy(v)])) as T;
+  }
+  return value;
+}
+
+async function runFresh(config: Record<string, string | undefined>, options: RunOptions): Promise<ProgramRun> {
   jest.resetModules();
   resetMockState();
   const env = { TENCENTCLOUD_SECRET_ID: "AKID-test", TENCENTCLOUD_SECRET_KEY: "test-key", ...options.env };
@@ -108,6 +144,9 @@ export async function runProgram(
     if (v === undefined) delete process.env[k];
     else process.env[k] = v;
   }
+  // The exit listener a copy adds holds that whole copy (and every resource of its run) until the
+  // file ends: dropped after the run, the copy is garbage once the run's result is.
+  const exitListeners = new Set(process.listeners("exit"));
   const pulumi = (await import("@pulumi/pulumi")) as typeof PulumiModule;
   const resources: Declared[] = [];
   const invokes: Invoked[] = [];
@@ -139,6 +178,7 @@ export async function runProgram(
   pulumi.runtime.setAllConfig(merged, options.secretKeys);
 
   // Components' registerOutputs go to the state but not through the mocks: record them on the way.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the copy just loaded, patched in place
   const runtimeResource = require("@pulumi/pulumi/runtime/resource") as { registerResourceOutputs: (res: unknown, outputs: unknown) => void };
   const registered: { res: unknown; outputs: unknown }[] = [];
   const registerResourceOutputs = runtimeResource.registerResourceOutputs;
@@ -214,6 +254,7 @@ export async function runProgram(
     await pulumi.runtime.disconnect();
     return { resources, componentOutputs, invokes, outputs, secretOutputs, options: declaredOptions, pulumi };
   } finally {
+    for (const listener of process.listeners("exit")) if (!exitListeners.has(listener)) process.removeListener("exit", listener);
     runtimeResource.registerResourceOutputs = registerResourceOutputs;
     for (const [k, v] of Object.entries(saved)) {
       if (v === undefined) delete process.env[k];
