@@ -5,9 +5,6 @@ import { PdStore, PdTarget, getMemberHealth, getStores, pdRequest } from "../lib
 import { TestHost, TestHosts } from "./hosts";
 import { assert, run } from "./util";
 
-/** The placeholder mode existing's outputs leave for the user's own certificate directory. */
-const CERT_DIR_PLACEHOLDER = "<your Docker client cert dir>";
-
 /** PD's API as the rollout gates reach it: with the cluster admin's certificate, from the cluster CA. */
 export function pdTarget(outputs: Record<string, unknown>, endpoints: string[]): PdTarget {
   for (const key of ["clusterCaCertPem", "clusterAdminCertPem", "clusterAdminKeyPem"]) assert(typeof outputs[key] === "string", `output ${key}`);
@@ -18,10 +15,12 @@ export function pdTarget(outputs: Record<string, unknown>, endpoints: string[]):
   };
 }
 
-/** Runs a command line the stack prints (dockerCommands, pdCtlStores), as a user pastes it. */
+/**
+ * Runs a command line the stack prints (dockerCommands, pdCtlStores) as a user runs it, with
+ * DOCKER_CERT_PATH exported (mode existing's commands read the user's certificate directory from it).
+ */
 export function runOutputCommand(command: string, certDir: string, env: NodeJS.ProcessEnv = process.env): string {
-  const line = command.split(CERT_DIR_PLACEHOLDER).join(certDir);
-  return run("sh", ["-c", line], { env }).stdout;
+  return run("sh", ["-c", command], { env: { ...env, DOCKER_CERT_PATH: certDir } }).stdout;
 }
 
 interface PdCtlStore {

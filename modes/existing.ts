@@ -8,8 +8,11 @@ import { PROJECT } from "../lib/settings";
 import { TlsMaterial } from "../lib/tlsMaterial";
 import { Mode, Placement, SettingsOf, StackNames } from "./mode";
 
-/** The client material is the user's own: the docker CLI is pointed at wherever they keep it. */
-export const USER_CERT_DIR = "<your Docker client cert dir>";
+/**
+ * The client material is the user's own: the printed commands read its directory from the user's
+ * DOCKER_CERT_PATH when they run, and stop with this message when it is not set.
+ */
+export const USER_CERT_DIR = '"${DOCKER_CERT_PATH:?export DOCKER_CERT_PATH=<the directory of your Docker client ca.pem, cert.pem and key.pem>}"';
 
 /** The user's Docker client material, read as secrets from the stack config. */
 function clientMaterial(): TlsMaterial<pulumi.Output<string>> {

@@ -8,6 +8,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { certDir, certSetupCommand, dockerEnv, dockerPsCommand, pdCtlCommand } from "../lib/commands";
+import { USER_CERT_DIR } from "../modes/existing";
 import { describeWithTools } from "./support/tools";
 
 const STACK = "dev";
@@ -31,6 +32,12 @@ function localOutputs(): Record<string, string | string[]> {
   return { dockerCommands: [dockerPsCommand("")], pdCtlStores: pdCtlCommand(pd, "store") };
 }
 
+/** Mode existing's: the listed hosts, with the user's own certificate directory from DOCKER_CERT_PATH. */
+function existingOutputs(): Record<string, string | string[]> {
+  const envs = ["192.0.2.11", "192.0.2.12", "192.0.2.13"].map((ip) => dockerEnv(USER_CERT_DIR, `tcp://${ip}:2376`));
+  return { dockerCommands: envs.map(dockerPsCommand), pdCtlStores: pdCtlCommand({ dockerEnv: envs[0], pdContainer: "pd1", tls: true }, "store") };
+}
+
 const commandLines = (outputs: Record<string, string | string[]>): [string, string][] =>
   Object.entries(outputs).flatMap(([name, v]) => (Array.isArray(v) ? v : [v]).map((c): [string, string] => [name, c]));
 
@@ -43,13 +50,24 @@ function readmeUsageLines(): string[] {
 }
 
 describeWithTools(["shellcheck", "jq", "bash"], "printed command lines", () => {
-  test.each([...commandLines(cvmOutputs()), ...commandLines(localOutputs())])("%s parses as one POSIX sh command: %s", (_name, line) => {
+  test.each([...commandLines(cvmOutputs()), ...commandLines(localOutputs()), ...commandLines(existingOutputs())])("%s parses as one POSIX sh command: %s", (_name, line) => {
     const parsed = spawnSync("sh", ["-n", "-c", line], { encoding: "utf8" });
     expect(parsed.stderr).toBe("");
     expect(parsed.status).toBe(0);
     const lint = spawnSync("shellcheck", ["-s", "sh", "-"], { input: `#!/bin/sh\n${line}\n`, encoding: "utf8" });
     expect(lint.stdout).toBe("");
     expect(lint.status).toBe(0);
+  });
+
+  test("mode existing's commands use the user's DOCKER_CERT_PATH, and stop naming it when it is unset", () => {
+    const [line] = existingOutputs().dockerCommands as string[];
+    const stub = "docker() { echo \"$DOCKER_CERT_PATH $*\"; }; ";
+    const set = spawnSync("sh", ["-c", stub + line], { encoding: "utf8", env: { PATH: process.env.PATH, DOCKER_CERT_PATH: "/home/me/docker-certs" } });
+    expect(set.stdout.trim()).toBe("/home/me/docker-certs ps");
+    const unset = spawnSync("sh", ["-c", stub + line], { encoding: "utf8", env: { PATH: process.env.PATH } });
+    expect(unset.status).not.toBe(0);
+    expect(unset.stderr).toContain("export DOCKER_CERT_PATH=");
+    expect(unset.stdout).toBe("");
   });
 
   describe("the README's usage lines, run as written", () => {
