@@ -22,6 +22,14 @@ export interface DeclaredOptions {
   readonly additionalSecretOutputs: string[];
 }
 
+/** A resource's dependencies as the engine receives them in its registration, by resource name. */
+export interface DeclaredDependencies {
+  /** Every resource it waits for: its inputs' resources, dependsOn (components expanded), not its provider. */
+  readonly all: string[];
+  /** Input name -> the resources that input's value came from. */
+  readonly byProperty: Record<string, string[]>;
+}
+
 export interface Invoked {
   readonly token: string;
   readonly args: Record<string, unknown>;
@@ -35,6 +43,13 @@ export interface ComponentOutputs {
   readonly secret: string[];
 }
 
+/** The parts of the SDK's RegisterResourceRequest (proto/resource_pb) read here. */
+interface RegistrationRequest {
+  getName(): string;
+  getDependenciesList(): string[];
+  getPropertydependenciesMap(): { forEach(f: (deps: { getUrnsList(): string[] }, key: string) => void): void };
+}
+
 export interface ProgramRun {
   readonly resources: Declared[];
   /** Every component's registerOutputs, resolved. */
@@ -45,6 +60,8 @@ export interface ProgramRun {
   readonly secretOutputs: string[];
   /** Resource name -> options, for every resource the program declares. */
   readonly options: Map<string, DeclaredOptions>;
+  /** Resource name -> dependencies sent to the engine, for every resource (components included). */
+  readonly dependencies: Map<string, DeclaredDependencies>;
   readonly pulumi: typeof PulumiModule;
 }
 
@@ -114,6 +131,10 @@ export async function runProgram(
   await pulumi.runtime.setMocks({
     newResource(args) {
       options.onResource?.(args.type, args.name);
+      // The engine reads whichever stack a reference names: only this stack's own name gets its outputs.
+      if (args.type === "pulumi:pulumi:StackReference" && args.inputs.name !== `organization/tikv-cvm/${options.stack ?? "dev"}`) {
+        throw new Error(`StackReference ${args.name} names ${JSON.stringify(args.inputs.name)}, not this stack`);
+      }
       // Derived from the name alone, so adding resources never shifts the ids of others.
       const mocked = {
         id: `${args.name}-id`,
@@ -133,6 +154,19 @@ export async function runProgram(
       throw new Error(`unexpected invoke ${args.token}`);
     },
   }, "tikv-cvm", options.stack ?? "dev", false, "organization");
+
+  // What the engine is told each resource waits for: the registration request itself, as
+  // bench/evaluate.ts reads it. URNs end in the resource's name.
+  const dependencies = new Map<string, DeclaredDependencies>();
+  const nameOfUrn = (urn: string) => urn.split("::").pop() ?? urn;
+  const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(req: RegistrationRequest, cb: unknown): void };
+  const registerResource = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, cb) => {
+    const byProperty: Record<string, string[]> = {};
+    req.getPropertydependenciesMap().forEach((deps, key) => { byProperty[key] = deps.getUrnsList().map(nameOfUrn); });
+    dependencies.set(req.getName(), { all: req.getDependenciesList().map(nameOfUrn), byProperty });
+    registerResource(req, cb);
+  };
 
   const merged: Record<string, string> = {};
   for (const [k, v] of Object.entries({ ...BASE_CONFIG, ...config })) if (v !== undefined) merged[k] = v;
@@ -212,7 +246,7 @@ export async function runProgram(
     }
     await Promise.all(pendingDeps);
     await pulumi.runtime.disconnect();
-    return { resources, componentOutputs, invokes, outputs, secretOutputs, options: declaredOptions, pulumi };
+    return { resources, componentOutputs, invokes, outputs, secretOutputs, options: declaredOptions, dependencies, pulumi };
   } finally {
     runtimeResource.registerResourceOutputs = registerResourceOutputs;
     for (const [k, v] of Object.entries(saved)) {
