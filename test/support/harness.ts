@@ -131,15 +131,14 @@ export async function runProgram(
   await pulumi.runtime.setMocks({
     newResource(args) {
       options.onResource?.(args.type, args.name);
-      // The engine reads whichever stack a reference names: only this stack's own name gets its outputs.
-      if (args.type === "pulumi:pulumi:StackReference" && args.inputs.name !== `organization/tikv-cvm/${options.stack ?? "dev"}`) {
-        throw new Error(`StackReference ${args.name} names ${JSON.stringify(args.inputs.name)}, not this stack`);
-      }
+      // The engine reads whichever stack a reference names: only this stack's own name gets its
+      // last outputs (another name reads as a stack with none; throwing here would crash jest).
+      const self = args.inputs.name === `organization/tikv-cvm/${options.stack ?? "dev"}`;
       // Derived from the name alone, so adding resources never shifts the ids of others.
       const mocked = {
         id: `${args.name}-id`,
         state: args.type === "pulumi:pulumi:StackReference"
-          ? { ...args.inputs, outputs: options.lastOutputs ?? {}, secretOutputNames: [] }
+          ? { ...args.inputs, outputs: (self && options.lastOutputs) || {}, secretOutputNames: [] }
           : mockState(args.type, args.name, args.inputs),
       };
       const { id, state } = options.adjust ? options.adjust({ type: args.type, name: args.name, ...mocked }) : mocked;
