@@ -80,10 +80,6 @@ describeWithTools(["systemd-analyze"], "systemd's own parser", () => {
 });
 
 describeWithTools(TOOLS, "the data disk script on a file-backed block device", () => {
-  if (!isRoot) {
-    test.skip("needs root for losetup and mount", () => undefined);
-    return;
-  }
   const dir = tempDir("data-disk");
   const byId = path.join(dir, "by-id");
   const mnt = path.join(dir, "mnt");
@@ -264,4 +260,4 @@ describeWithTools(TOOLS, "the data disk script on a file-backed block device", (
     expect(spawnSync("mountpoint", ["-q", mnt]).status).not.toBe(0);
     attach(disk);
   });
-});
+}, [{ met: isRoot, reason: "needs root for losetup and mount" }]);
