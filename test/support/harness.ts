@@ -22,6 +22,14 @@ export interface DeclaredOptions {
   readonly additionalSecretOutputs: string[];
 }
 
+/** A resource's dependencies as the engine receives them in its registration, by resource name. */
+export interface DeclaredDependencies {
+  /** Every resource it waits for: its inputs' resources, dependsOn (components expanded), not its provider. */
+  readonly all: string[];
+  /** Input name -> the resources that input's value came from. */
+  readonly byProperty: Record<string, string[]>;
+}
+
 export interface Invoked {
   readonly token: string;
   readonly args: Record<string, unknown>;
@@ -35,6 +43,13 @@ export interface ComponentOutputs {
   readonly secret: string[];
 }
 
+/** The parts of the SDK's RegisterResourceRequest (proto/resource_pb) read here. */
+interface RegistrationRequest {
+  getName(): string;
+  getDependenciesList(): string[];
+  getPropertydependenciesMap(): { forEach(f: (deps: { getUrnsList(): string[] }, key: string) => void): void };
+}
+
 export interface ProgramRun {
   readonly resources: Declared[];
   /** Every component's registerOutputs, resolved. */
@@ -45,6 +60,8 @@ export interface ProgramRun {
   readonly secretOutputs: string[];
   /** Resource name -> options, for every resource the program declares. */
   readonly options: Map<string, DeclaredOptions>;
+  /** Resource name -> dependencies sent to the engine, for every resource (components included). */
+  readonly dependencies: Map<string, DeclaredDependencies>;
   readonly pulumi: typeof PulumiModule;
 }
 
@@ -153,11 +170,14 @@ async function runFresh(config: Record<string, string | undefined>, options: Run
   await pulumi.runtime.setMocks({
     newResource(args) {
       options.onResource?.(args.type, args.name);
+      // The engine reads whichever stack a reference names: only this stack's own name gets its
+      // last outputs (another name reads as a stack with none; throwing here would crash jest).
+      const self = args.inputs.name === `organization/tikv-cvm/${options.stack ?? "dev"}`;
       // Derived from the name alone, so adding resources never shifts the ids of others.
       const mocked = {
         id: `${args.name}-id`,
         state: args.type === "pulumi:pulumi:StackReference"
-          ? { ...args.inputs, outputs: options.lastOutputs ?? {}, secretOutputNames: [] }
+          ? { ...args.inputs, outputs: (self && options.lastOutputs) || {}, secretOutputNames: [] }
           : mockState(args.type, args.name, args.inputs),
       };
       const { id, state } = options.adjust ? options.adjust({ type: args.type, name: args.name, ...mocked }) : mocked;
@@ -172,6 +192,19 @@ async function runFresh(config: Record<string, string | undefined>, options: Run
       throw new Error(`unexpected invoke ${args.token}`);
     },
   }, "tikv-cvm", options.stack ?? "dev", false, "organization");
+
+  // What the engine is told each resource waits for: the registration request itself, as
+  // bench/evaluate.ts reads it. URNs end in the resource's name.
+  const dependencies = new Map<string, DeclaredDependencies>();
+  const nameOfUrn = (urn: string) => urn.split("::").pop() ?? urn;
+  const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(req: RegistrationRequest, cb: unknown): void };
+  const registerResource = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, cb) => {
+    const byProperty: Record<string, string[]> = {};
+    req.getPropertydependenciesMap().forEach((deps, key) => { byProperty[key] = deps.getUrnsList().map(nameOfUrn); });
+    dependencies.set(req.getName(), { all: req.getDependenciesList().map(nameOfUrn), byProperty });
+    registerResource(req, cb);
+  };
 
   const merged: Record<string, string> = {};
   for (const [k, v] of Object.entries({ ...BASE_CONFIG, ...config })) if (v !== undefined) merged[k] = v;
@@ -252,7 +285,7 @@ async function runFresh(config: Record<string, string | undefined>, options: Run
     }
     await Promise.all(pendingDeps);
     await pulumi.runtime.disconnect();
-    return { resources, componentOutputs, invokes, outputs, secretOutputs, options: declaredOptions, pulumi };
+    return { resources, componentOutputs, invokes, outputs, secretOutputs, options: declaredOptions, dependencies, pulumi };
   } finally {
     for (const listener of process.listeners("exit")) if (!exitListeners.has(listener)) process.removeListener("exit", listener);
     runtimeResource.registerResourceOutputs = registerResourceOutputs;
