@@ -7,7 +7,13 @@ import { Pki } from "./components/pki";
 import { TikvCluster } from "./components/tikvCluster";
 import { openFilesWarning } from "./lib/clusterConfig";
 import { dockerPsCommand, pdCtlCommand } from "./lib/commands";
-import { LastDeployment, deploymentRecord, pdInitialCluster, readLastDeployment, refusedChanges } from "./lib/lastDeployment";
+import {
+  LastDeployment,
+  deploymentRecord,
+  pdInitialCluster,
+  readLastDeployment,
+  refusedChanges,
+} from "./lib/lastDeployment";
 import { planMemory } from "./lib/memoryBudget";
 import { containerName } from "./lib/networking";
 import { PROJECT, RawConfig, describeProblems, validateConfig } from "./lib/settings";
@@ -31,8 +37,9 @@ function readRawConfig(): RawConfig {
     hasSecretId: Boolean(provider.get("secretId") ?? env.TENCENTCLOUD_SECRET_ID),
     hasSecretKey: Boolean(provider.get("secretKey") ?? env.TENCENTCLOUD_SECRET_KEY),
     secretKeys: Object.keys(values).filter((k) => isConfigSecret?.(`${PROJECT}:${k}`) === true),
-    providerKeysInClear: ["tencentcloud:secretId", "tencentcloud:secretKey"]
-      .filter((k) => all[k] !== undefined && isConfigSecret?.(k) !== true),
+    providerKeysInClear: ["tencentcloud:secretId", "tencentcloud:secretKey"].filter(
+      (k) => all[k] !== undefined && isConfigSecret?.(k) !== true,
+    ),
   };
 }
 
@@ -57,7 +64,8 @@ async function readLast(): Promise<LastDeployment> {
     name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${stack}`,
   });
   const [rolloutOrder, tikvStores, deployment, hostRollout] = await Promise.all(
-    ["rolloutOrder", "tikvStores", "deployment", "hostRollout"].map((name) => self.getOutputValue(name)));
+    ["rolloutOrder", "tikvStores", "deployment", "hostRollout"].map((name) => self.getOutputValue(name)),
+  );
   return readLastDeployment({ rolloutOrder, tikvStores, deployment, hostRollout });
 }
 
@@ -69,20 +77,24 @@ export = async () => {
   const last = await readLast();
   const refused = refusedChanges(settings, plan, last);
   if (refused.length > 0) {
-    throw new pulumi.RunError(`${describeProblems(refused)}\nThe running cluster cannot take these changes in place; nothing was changed.`);
+    throw new pulumi.RunError(
+      `${describeProblems(refused)}\nThe running cluster cannot take these changes in place; nothing was changed.`,
+    );
   }
   const organization = `tikv-cvm ${stack}`;
   const pki = new Pki(`${prefix}-pki`, { organization, ca: settings.ca });
   const placed = mode.place({ plan, pki, last });
   const hosts = placed.hosts;
 
-  const clusterTls = settings.clusterTls ? new ClusterTls(`${prefix}-cluster-tls`, {
-    organization,
-    hosts: hosts.map((h) => ({ plan: h.plan, operatorAddress: h.operatorAddress })),
-    monitoring: settings.monitoring,
-    grafanaAddress: settings.grafanaPublic ? hosts[0].operatorAddress : undefined,
-    ca: settings.ca,
-  }) : undefined;
+  const clusterTls = settings.clusterTls
+    ? new ClusterTls(`${prefix}-cluster-tls`, {
+        organization,
+        hosts: hosts.map((h) => ({ plan: h.plan, operatorAddress: h.operatorAddress })),
+        monitoring: settings.monitoring,
+        grafanaAddress: settings.grafanaPublic ? hosts[0].operatorAddress : undefined,
+        ca: settings.ca,
+      })
+    : undefined;
 
   const initialCluster = pdInitialCluster(last, plan);
   const cluster = new TikvCluster(`${prefix}-cluster`, {
@@ -102,19 +114,23 @@ export = async () => {
   });
   placed.drainBy(cluster.hostBeforeGates);
 
-  const monitoring = settings.monitoring ? new Monitoring(`${prefix}-monitoring`, {
-    host: hosts[0],
-    plan,
-    networking: placed.networking,
-    tls: clusterTls?.monitoringCert && { caPem: clusterTls.caCertPem, ...clusterTls.monitoringCert },
-    grafanaHttps: clusterTls?.grafanaCert,
-    protect: settings.protect,
-  }) : undefined;
+  const monitoring = settings.monitoring
+    ? new Monitoring(`${prefix}-monitoring`, {
+        host: hosts[0],
+        plan,
+        networking: placed.networking,
+        tls: clusterTls?.monitoringCert && { caPem: clusterTls.caCertPem, ...clusterTls.monitoringCert },
+        grafanaHttps: clusterTls?.grafanaCert,
+        protect: settings.protect,
+      })
+    : undefined;
 
   // pd-ctl runs inside the first PD member's container, on its host's engine.
   const pdContainer = containerName(placed.networking, hosts[0].plan.pdName ?? "pd1");
   const pdCommand = (subcommand: string): pulumi.Output<string> =>
-    placed.dockerEnvs[0].apply((env) => pdCtlCommand({ dockerEnv: env, pdContainer, tls: settings.clusterTls }, subcommand));
+    placed.dockerEnvs[0].apply((env) =>
+      pdCtlCommand({ dockerEnv: env, pdContainer, tls: settings.clusterTls }, subcommand),
+    );
 
   return {
     mode: settings.mode,

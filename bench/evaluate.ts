@@ -40,28 +40,44 @@ export type Mode = "first" | "chained" | "roll";
 async function main(): Promise<void> {
   const nodeCount = Number(process.argv[2] ?? "3");
   const mode = (process.argv[3] ?? "first") as Mode;
-  const lastOutputs = mode === "first" ? {} : JSON.parse(fs.readFileSync(process.argv[4], "utf8")) as Record<string, unknown>;
+  const lastOutputs =
+    mode === "first" ? {} : (JSON.parse(fs.readFileSync(process.argv[4], "utf8")) as Record<string, unknown>);
   process.env.TENCENTCLOUD_SECRET_ID = "bench";
   process.env.TENCENTCLOUD_SECRET_KEY = "bench";
   const pulumi = await import("@pulumi/pulumi");
   resetMockState();
   const stack = "bench";
   const renewed = (type: string, name: string, state: Record<string, unknown>) =>
-    (mode === "roll" && /-docker-server-cert$/.test(name) ? { ...state, certPem: `${String(state.certPem)}renewed` } : state);
+    mode === "roll" && /-docker-server-cert$/.test(name)
+      ? { ...state, certPem: `${String(state.certPem)}renewed` }
+      : state;
   // Replaced resources come back with new ids.
-  const replaced = (type: string) => mode === "roll" && (/:index\/instance:Instance$|:Instance\/instance:Instance$/.test(type) || type === "docker:index/container:Container");
+  const replaced = (type: string) =>
+    mode === "roll" &&
+    (/:index\/instance:Instance$|:Instance\/instance:Instance$/.test(type) ||
+      type === "docker:index/container:Container");
   const inputs: Record<string, string> = {};
-  await pulumi.runtime.setMocks({
-    newResource: (args) => {
-      inputs[`${args.type.split("$").pop()}::${args.name}`] = JSON.stringify(args.inputs);
-      return {
-        id: replaced(args.type) ? `${args.name}-id-2` : `${args.name}-id`,
-        state: args.type === "pulumi:pulumi:StackReference" ? { ...args.inputs, outputs: lastOutputs }
-          : renewed(args.type, args.name, mockState(args.type, args.name, args.inputs)),
-      };
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (args) => {
+        inputs[`${args.type.split("$").pop()}::${args.name}`] = JSON.stringify(args.inputs);
+        return {
+          id: replaced(args.type) ? `${args.name}-id-2` : `${args.name}-id`,
+          state:
+            args.type === "pulumi:pulumi:StackReference"
+              ? { ...args.inputs, outputs: lastOutputs }
+              : renewed(args.type, args.name, mockState(args.type, args.name, args.inputs)),
+        };
+      },
+      call: () => ({
+        images: [{ imageId: FAKE_IMAGE_ID, imageName: "Ubuntu Server 22.04 LTS 64bit", createdTime: "2026-01-01" }],
+      }),
     },
-    call: () => ({ images: [{ imageId: FAKE_IMAGE_ID, imageName: "Ubuntu Server 22.04 LTS 64bit", createdTime: "2026-01-01" }] }),
-  }, "tikv-cvm", stack, false, "organization");
+    "tikv-cvm",
+    stack,
+    false,
+    "organization",
+  );
   pulumi.runtime.setAllConfig({
     "tencentcloud:region": "ap-guangzhou",
     "tikv-cvm:availabilityZone": "ap-guangzhou-3",
@@ -77,7 +93,12 @@ async function main(): Promise<void> {
     if (req.getCustom()) {
       const urn = `urn:pulumi:${stack}::tikv-cvm::${req.getType()}::${req.getName()}`;
       const provider = req.getProvider() ? [req.getProvider().split("::").slice(0, 4).join("::")] : [];
-      graph.push({ urn, type: req.getType(), deps: [...req.getDependenciesList(), ...provider], seconds: latencyOf(req.getType()) });
+      graph.push({
+        urn,
+        type: req.getType(),
+        deps: [...req.getDependenciesList(), ...provider],
+        seconds: latencyOf(req.getType()),
+      });
     }
     register(req, cb);
   };
@@ -88,7 +109,12 @@ async function main(): Promise<void> {
   const outputs: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(program)) {
     const output = pulumi.output(value) as unknown as { apply(f: (v: unknown) => void): void };
-    await new Promise<void>((resolve) => output.apply((v) => { outputs[key] = v; resolve(); }));
+    await new Promise<void>((resolve) =>
+      output.apply((v) => {
+        outputs[key] = v;
+        resolve();
+      }),
+    );
   }
   await pulumi.runtime.disconnect();
   const evalMs = Number(process.hrtime.bigint() - started) / 1e6;
@@ -107,7 +133,10 @@ async function main(): Promise<void> {
 
 /** Dependencies arrive as full URNs with parent types; key every node by type and name alone. */
 function normalizeUrns(graph: GraphNode[]): GraphNode[] {
-  const key = (urn: string) => { const parts = urn.split("::"); return `${parts[2].split("$").pop()}::${parts[3]}`; };
+  const key = (urn: string) => {
+    const parts = urn.split("::");
+    return `${parts[2].split("$").pop()}::${parts[3]}`;
+  };
   return graph.map((n) => ({ ...n, urn: key(n.urn), deps: n.deps.map(key) }));
 }
 

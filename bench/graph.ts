@@ -34,7 +34,10 @@ export function schedule(nodes: readonly GraphNode[]): Schedule {
     let from: string | undefined;
     for (const dep of node.deps) {
       const t = visit(dep);
-      if (t > start) { start = t; from = dep; }
+      if (t > start) {
+        start = t;
+        from = dep;
+      }
     }
     visiting.delete(urn);
     const done = start + node.seconds;
@@ -46,7 +49,10 @@ export function schedule(nodes: readonly GraphNode[]): Schedule {
   let last: string | undefined;
   for (const n of nodes) {
     const t = visit(n.urn);
-    if (t > makespan) { makespan = t; last = n.urn; }
+    if (t > makespan) {
+      makespan = t;
+      last = n.urn;
+    }
   }
   const criticalPath: string[] = [];
   for (let u = last; u !== undefined; u = via.get(u)) criticalPath.unshift(u);
@@ -54,8 +60,15 @@ export function schedule(nodes: readonly GraphNode[]): Schedule {
 }
 
 /** The subgraph of resources not tied to another host: the shared ones and host `keep`'s. */
-export function restrictToHost(nodes: readonly GraphNode[], hostOf: (urn: string) => number | undefined, keep: number): GraphNode[] {
-  const kept = nodes.filter((n) => { const h = hostOf(n.urn); return h === undefined || h === keep; });
+export function restrictToHost(
+  nodes: readonly GraphNode[],
+  hostOf: (urn: string) => number | undefined,
+  keep: number,
+): GraphNode[] {
+  const kept = nodes.filter((n) => {
+    const h = hostOf(n.urn);
+    return h === undefined || h === keep;
+  });
   const urns = new Set(kept.map((n) => n.urn));
   return kept.map((n) => ({ ...n, deps: n.deps.filter((d) => urns.has(d)) }));
 }

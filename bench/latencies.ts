@@ -35,8 +35,11 @@ export const LATENCY_S: Readonly<Record<string, number>> = {
   "docker:Network": 1,
 };
 
-const TENCENT = new Map(ROUTES.flatMap((route) =>
-  Object.entries(TOKENS[route]).map(([kind, token]) => [token, `tencentcloud:${kind}`] as const)));
+const TENCENT = new Map(
+  ROUTES.flatMap((route) =>
+    Object.entries(TOKENS[route]).map(([kind, token]) => [token, `tencentcloud:${kind}`] as const),
+  ),
+);
 
 /** Folds a type token to its key in LATENCY_S, e.g. pulumi:providers:docker -> docker:Provider. */
 export function latencyKey(type: string): string {

@@ -39,31 +39,53 @@ export class ClusterTls extends pulumi.ComponentResource {
   constructor(name: string, args: ClusterTlsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tikv-cvm:pki:ClusterTls", name, {}, opts);
     const org = args.organization;
-    const ca = new TrustedAuthorities(`${name}-ca`, { commonName: `${org} cluster CA`, organization: org }, args.ca, this);
+    const ca = new TrustedAuthorities(
+      `${name}-ca`,
+      { commonName: `${org} cluster CA`, organization: org },
+      args.ca,
+      this,
+    );
     this.caCertPem = ca.certPem;
     this.hostCerts = args.hosts.map(({ plan, operatorAddress }) => {
       const operator = pulumi.output(operatorAddress);
       const names = [plan.name, "localhost", plan.tikvName, ...(plan.pdName ? [plan.pdName] : [])];
-      return ca.issue(`${name}-${plan.tikvName}`, org, {
-        commonName: CLUSTER_CN.member,
-        ipAddresses: operator.apply((a) => [...new Set(["127.0.0.1", ...(plan.privateIp ? [plan.privateIp] : []), ...(IPV4.test(a) ? [a] : [])])]),
-        dnsNames: operator.apply((a) => [...new Set([...names, ...(IPV4.test(a) ? [] : [a])])]),
-        allowedUses: COMPONENT_USES,
-      }, this);
+      return ca.issue(
+        `${name}-${plan.tikvName}`,
+        org,
+        {
+          commonName: CLUSTER_CN.member,
+          ipAddresses: operator.apply((a) => [
+            ...new Set(["127.0.0.1", ...(plan.privateIp ? [plan.privateIp] : []), ...(IPV4.test(a) ? [a] : [])]),
+          ]),
+          dnsNames: operator.apply((a) => [...new Set([...names, ...(IPV4.test(a) ? [] : [a])])]),
+          allowedUses: COMPONENT_USES,
+        },
+        this,
+      );
     });
     this.adminCert = ca.issue(`${name}-admin`, org, { commonName: CLUSTER_CN.admin, allowedUses: CLIENT_USES }, this);
     if (args.monitoring) {
-      this.monitoringCert = ca.issue(`${name}-prometheus`, org, { commonName: CLUSTER_CN.prometheus, allowedUses: CLIENT_USES }, this);
+      this.monitoringCert = ca.issue(
+        `${name}-prometheus`,
+        org,
+        { commonName: CLUSTER_CN.prometheus, allowedUses: CLIENT_USES },
+        this,
+      );
     }
     if (args.grafanaAddress !== undefined) {
       const address = pulumi.output(args.grafanaAddress);
       // Server auth only: PD and TiKV refuse it as a client (no client_auth, and its name is not admitted).
-      this.grafanaCert = ca.issue(`${name}-grafana`, org, {
-        commonName: CLUSTER_CN.grafana,
-        ipAddresses: address.apply((a) => (IPV4.test(a) ? [a, "127.0.0.1"] : ["127.0.0.1"])),
-        dnsNames: address.apply((a) => (IPV4.test(a) ? ["localhost"] : [a, "localhost"])),
-        allowedUses: SERVER_USES,
-      }, this);
+      this.grafanaCert = ca.issue(
+        `${name}-grafana`,
+        org,
+        {
+          commonName: CLUSTER_CN.grafana,
+          ipAddresses: address.apply((a) => (IPV4.test(a) ? [a, "127.0.0.1"] : ["127.0.0.1"])),
+          dnsNames: address.apply((a) => (IPV4.test(a) ? ["localhost"] : [a, "localhost"])),
+          allowedUses: SERVER_USES,
+        },
+        this,
+      );
     }
     // Certificates only: the keys stay out of the component's state (they reach the stack once, as
     // the secret output clusterAdminKeyPem, and the containers as uploads).

@@ -50,8 +50,6 @@ export interface DockerHostArgs {
   drainedBy: pulumi.Input<pulumi.Resource[]>;
 }
 
-
-
 /**
  * One CVM whose Docker engine serves its API on 2376 behind mutual TLS, and the Docker provider
  * that drives it. The EIP exists before the server certificate so the certificate can name it; the
@@ -80,52 +78,75 @@ export class DockerHost extends pulumi.ComponentResource {
     const privateIp = args.plan.privateIp;
     if (privateIp === undefined) throw new pulumi.ResourceError(`${args.plan.name} has no private IP`, this);
     this.plan = args.plan;
-    const eip = new tc.Eip(`${name}-eip`, {
-      name,
-      internetChargeType: "TRAFFIC_POSTPAID_BY_HOUR",
-      internetMaxBandwidthOut: args.bandwidthMbps,
-      tags: args.tags,
-    }, { parent: this, cloud: args.cloud, protect: args.protect });
+    const eip = new tc.Eip(
+      `${name}-eip`,
+      {
+        name,
+        internetChargeType: "TRAFFIC_POSTPAID_BY_HOUR",
+        internetMaxBandwidthOut: args.bandwidthMbps,
+        tags: args.tags,
+      },
+      { parent: this, cloud: args.cloud, protect: args.protect },
+    );
 
-    const server = args.pki.issue(`${name}-docker-server`, {
-      commonName: args.plan.name,
-      ipAddresses: [eip.publicIp, privateIp],
-      dnsNames: [args.plan.name],
-      allowedUses: SERVER_USES,
-    }, this);
+    const server = args.pki.issue(
+      `${name}-docker-server`,
+      {
+        commonName: args.plan.name,
+        ipAddresses: [eip.publicIp, privateIp],
+        dnsNames: [args.plan.name],
+        allowedUses: SERVER_USES,
+      },
+      this,
+    );
 
     // The data outlives every CVM of this host: never deleted with it, and by `pulumi destroy` only
     // when retainDataDisks is false.
-    const disk = new tc.CbsStorage(`${name}-data-disk`, {
-      storageName: `${args.plan.name}-data`,
-      storageType: args.dataDisk.type,
-      storageSize: args.dataDisk.sizeGB,
-      availabilityZone: args.availabilityZone,
-      encrypt: args.dataDisk.encrypt,
-      tags: args.tags,
-    }, {
-      parent: this,
-      cloud: args.cloud,
-      protect: args.protect,
-      retainOnDelete: args.dataDisk.retain,
-      // Either would make a new, empty disk: a change is refused (lib/dataDisk.ts checkDataDiskChange)
-      // rather than applied, and ignored here so that even then the disk stays.
-      ignoreChanges: ["availabilityZone", "encrypt"],
-    });
+    const disk = new tc.CbsStorage(
+      `${name}-data-disk`,
+      {
+        storageName: `${args.plan.name}-data`,
+        storageType: args.dataDisk.type,
+        storageSize: args.dataDisk.sizeGB,
+        availabilityZone: args.availabilityZone,
+        encrypt: args.dataDisk.encrypt,
+        tags: args.tags,
+      },
+      {
+        parent: this,
+        cloud: args.cloud,
+        protect: args.protect,
+        retainOnDelete: args.dataDisk.retain,
+        // Either would make a new, empty disk: a change is refused (lib/dataDisk.ts checkDataDiskChange)
+        // rather than applied, and ignored here so that even then the disk stays.
+        ignoreChanges: ["availabilityZone", "encrypt"],
+      },
+    );
     if (args.snapshotPolicyId !== undefined) {
-      new tc.CbsSnapshotPolicyAttachment(`${name}-data-disk-snapshots`, {
-        snapshotPolicyId: args.snapshotPolicyId,
-        storageId: disk.id,
-      }, { parent: this, cloud: args.cloud });
+      new tc.CbsSnapshotPolicyAttachment(
+        `${name}-data-disk-snapshots`,
+        {
+          snapshotPolicyId: args.snapshotPolicyId,
+          storageId: disk.id,
+        },
+        { parent: this, cloud: args.cloud },
+      );
     }
 
     const fresh = pulumi
       .all([args.pki.caCertPem, server.certPem, server.keyPem, disk.id])
-      .apply(([caCertPem, serverCertPem, serverKeyPem, diskId]) => encodeUserData(renderCloudConfig({
-        caCertPem, serverCertPem, serverKeyPem, registryMirrors: args.registryMirrors,
-        // Half the operator's readiness wait: the other half lets Docker start and report a missing disk.
-        dataDisk: { id: diskId, waitSeconds: args.readinessTimeoutMinutes * 30 },
-      })));
+      .apply(([caCertPem, serverCertPem, serverKeyPem, diskId]) =>
+        encodeUserData(
+          renderCloudConfig({
+            caCertPem,
+            serverCertPem,
+            serverKeyPem,
+            registryMirrors: args.registryMirrors,
+            // Half the operator's readiness wait: the other half lets Docker start and report a missing disk.
+            dataDisk: { id: diskId, waitSeconds: args.readinessTimeoutMinutes * 30 },
+          }),
+        ),
+      );
     // A protected CVM is never replaced: the cloud would refuse to delete it only after its disk and
     // containers were gone. Its new user data waits for a deployment without protection.
     const last = args.lastDeployed;
@@ -133,99 +154,148 @@ export class DockerHost extends pulumi.ComponentResource {
     const userData = hold && last ? pulumi.output(last.userData) : fresh;
     // True when a change that would replace this CVM is held back by protection.
     const held = pulumi.all([fresh, userData]).apply(([f, u]) => f !== u);
-    held.apply((isHeld) => isHeld && pulumi.log.warn(`${args.plan.name}: its new user data (boot config or ` +
-      "Docker server certificate) would replace the CVM, held back while it is protected; roll it with " +
-      "the steps in the README (\"Rolling protected hosts\")", this));
+    held.apply(
+      (isHeld) =>
+        isHeld &&
+        pulumi.log.warn(
+          `${args.plan.name}: its new user data (boot config or ` +
+            "Docker server certificate) would replace the CVM, held back while it is protected; roll it with " +
+            'the steps in the README ("Rolling protected hosts")',
+          this,
+        ),
+    );
 
-    const instance = new tc.Instance(`${name}-cvm`, {
-      instanceName: args.plan.name,
-      hostname: args.plan.name,
-      availabilityZone: args.availabilityZone,
-      instanceType: args.instanceType,
-      imageId: args.imageId,
-      systemDiskType: args.systemDiskType,
-      // The OS only: Docker's data root is on the data disk.
-      systemDiskSize: args.systemDiskSize,
-      vpcId: args.vpcId,
-      subnetId: args.subnetId,
-      privateIp,
-      orderlySecurityGroups: [args.securityGroupId],
-      // The EIP is associated instead, so the address exists before the host and survives it.
-      allocatePublicIp: false,
-      // Carries the server key: secret in state, in previews and in the engine's logs.
-      userData: pulumi.secret(userData),
-      // cloud-init reads user data at the first boot only: new user data means a new CVM.
-      userDataReplaceOnChange: true,
-      disableApiTermination: args.protect,
-      keyIds: args.keyPairId ? [args.keyPairId] : undefined,
-      tags: args.tags,
-    }, {
-      parent: this,
-      cloud: args.cloud,
-      protect: args.protect,
-      ignoreChanges: args.imageFromLookup ? ["imageId"] : [],
-      // The provider's Read copies the decoded user data into userDataRaw, which its schema does
-      // not mark sensitive (terraform-provider-tencentcloud v1.82.102, resource_tc_instance.go):
-      // both outputs carry the Docker server key. Listing them also states the secrecy where
-      // policy packs can see it (they receive inputs unwrapped).
-      // password: never set here, but an output of the schema that would hold the login password.
-      additionalSecretOutputs: ["userData", "userDataRaw", "password"],
-      // The new CVM takes the old one's fixed private IP, and its disk: the old one goes first. The
-      // engine then deletes first what would be replaced with it (its containers, keyed to it, the
-      // EIP association, the disk attachment), in reverse dependency order.
-      deleteBeforeReplace: true,
-      dependsOn: args.drainedBy,
-    });
+    const instance = new tc.Instance(
+      `${name}-cvm`,
+      {
+        instanceName: args.plan.name,
+        hostname: args.plan.name,
+        availabilityZone: args.availabilityZone,
+        instanceType: args.instanceType,
+        imageId: args.imageId,
+        systemDiskType: args.systemDiskType,
+        // The OS only: Docker's data root is on the data disk.
+        systemDiskSize: args.systemDiskSize,
+        vpcId: args.vpcId,
+        subnetId: args.subnetId,
+        privateIp,
+        orderlySecurityGroups: [args.securityGroupId],
+        // The EIP is associated instead, so the address exists before the host and survives it.
+        allocatePublicIp: false,
+        // Carries the server key: secret in state, in previews and in the engine's logs.
+        userData: pulumi.secret(userData),
+        // cloud-init reads user data at the first boot only: new user data means a new CVM.
+        userDataReplaceOnChange: true,
+        disableApiTermination: args.protect,
+        keyIds: args.keyPairId ? [args.keyPairId] : undefined,
+        tags: args.tags,
+      },
+      {
+        parent: this,
+        cloud: args.cloud,
+        protect: args.protect,
+        ignoreChanges: args.imageFromLookup ? ["imageId"] : [],
+        // The provider's Read copies the decoded user data into userDataRaw, which its schema does
+        // not mark sensitive (terraform-provider-tencentcloud v1.82.102, resource_tc_instance.go):
+        // both outputs carry the Docker server key. Listing them also states the secrecy where
+        // policy packs can see it (they receive inputs unwrapped).
+        // password: never set here, but an output of the schema that would hold the login password.
+        additionalSecretOutputs: ["userData", "userDataRaw", "password"],
+        // The new CVM takes the old one's fixed private IP, and its disk: the old one goes first. The
+        // engine then deletes first what would be replaced with it (its containers, keyed to it, the
+        // EIP association, the disk attachment), in reverse dependency order.
+        deleteBeforeReplace: true,
+        dependsOn: args.drainedBy,
+      },
+    );
 
     // Deleting an attachment detaches the disk from whatever CVM holds it at that moment, so the old
     // attachment must be gone before the new one exists.
-    const attachment = new tc.CbsStorageAttachment(`${name}-data-disk-attach`, {
-      storageId: disk.id,
-      instanceId: instance.id,
-    }, { parent: this, cloud: args.cloud, deleteBeforeReplace: true });
-    const association = new tc.EipAssociation(`${name}-eip-assoc`, {
-      eipId: eip.id,
-      instanceId: instance.id,
-    }, { parent: this, cloud: args.cloud });
+    const attachment = new tc.CbsStorageAttachment(
+      `${name}-data-disk-attach`,
+      {
+        storageId: disk.id,
+        instanceId: instance.id,
+      },
+      { parent: this, cloud: args.cloud, deleteBeforeReplace: true },
+    );
+    const association = new tc.EipAssociation(
+      `${name}-eip-assoc`,
+      {
+        eipId: eip.id,
+        instanceId: instance.id,
+      },
+      { parent: this, cloud: args.cloud },
+    );
 
     // Every input that restarts, reinstalls or replaces the CVM; a digest, so no secret leaves in it.
     const keys: { roll: pulumi.Output<string> } = {
-      roll: pulumi.unsecret(pulumi.all([
-        userData, args.imageFromLookup ? "" : args.imageId, args.instanceType, args.availabilityZone, args.systemDiskType,
-        args.systemDiskSize, privateIp, args.subnetId, args.vpcId, args.keyPairId ?? "",
-      ]).apply(digest)),
+      roll: pulumi.unsecret(
+        pulumi
+          .all([
+            userData,
+            args.imageFromLookup ? "" : args.imageId,
+            args.instanceType,
+            args.availabilityZone,
+            args.systemDiskType,
+            args.systemDiskSize,
+            privateIp,
+            args.subnetId,
+            args.vpcId,
+            args.keyPairId ?? "",
+          ])
+          .apply(digest),
+      ),
     };
     this.rollKey = keys.roll;
 
-    const ready = new DockerReady(`${name}-docker-ready`, {
-      host: eip.publicIp,
-      port: PORTS.docker,
-      instanceId: instance.id,
-      caPem: args.pki.caCertPem,
-      certPem: args.pki.clientCertPem,
-      keyPem: args.pki.clientKeyPem,
-      label: args.plan.name,
-      origin: "cvm",
-      timeoutMinutes: args.readinessTimeoutMinutes,
-      dataDiskId: disk.id,
-      // Docker restarts with any change to the CVM (a reinstall keeps the instance id).
-      hostKey: keys.roll,
-    }, { parent: this, dependsOn: [association, attachment] });
+    const ready = new DockerReady(
+      `${name}-docker-ready`,
+      {
+        host: eip.publicIp,
+        port: PORTS.docker,
+        instanceId: instance.id,
+        caPem: args.pki.caCertPem,
+        certPem: args.pki.clientCertPem,
+        keyPem: args.pki.clientKeyPem,
+        label: args.plan.name,
+        origin: "cvm",
+        timeoutMinutes: args.readinessTimeoutMinutes,
+        dataDiskId: disk.id,
+        // Docker restarts with any change to the CVM (a reinstall keeps the instance id).
+        hostKey: keys.roll,
+      },
+      { parent: this, dependsOn: [association, attachment] },
+    );
 
     // Reading ready.id makes the provider, and so everything on this host, wait for the daemon.
     this.dockerHost = pulumi.all([ready.id, eip.publicIp]).apply(([, ip]) => `tcp://${ip}:${PORTS.docker}`);
-    this.provider = new docker.Provider(`${name}-docker`, {
-      host: this.dockerHost,
-      caMaterial: args.pki.caCertPem,
-      certMaterial: args.pki.clientCertPem,
-      keyMaterial: args.pki.clientKeyPem,
-    }, { parent: this });
+    this.provider = new docker.Provider(
+      `${name}-docker`,
+      {
+        host: this.dockerHost,
+        caMaterial: args.pki.caCertPem,
+        certMaterial: args.pki.clientCertPem,
+        keyMaterial: args.pki.clientKeyPem,
+      },
+      { parent: this },
+    );
 
-    this.dockerApi = pulumi.all([ready.id, eip.publicIp, args.pki.caCertPem, args.pki.clientCertPem, args.pki.clientKeyPem])
-      .apply(([, host, caPem, certPem, keyPem]): DockerEndpoint => ({ kind: "tls", host, port: PORTS.docker, caPem, certPem, keyPem }));
+    this.dockerApi = pulumi
+      .all([ready.id, eip.publicIp, args.pki.caCertPem, args.pki.clientCertPem, args.pki.clientKeyPem])
+      .apply(([, host, caPem, certPem, keyPem]): DockerEndpoint => ({
+        kind: "tls",
+        host,
+        port: PORTS.docker,
+        caPem,
+        certPem,
+        keyPem,
+      }));
     this.operatorAddress = eip.publicIp;
     this.instanceId = instance.id;
-    this.deployed = pulumi.all([keys.roll, userData]).apply(([roll, u]) => ({ roll, terminationProtection: args.protect, userData: u }));
+    this.deployed = pulumi
+      .all([keys.roll, userData])
+      .apply(([roll, u]) => ({ roll, terminationProtection: args.protect, userData: u }));
     // dockerApi (the operator's key) and deployed (the user data, with the server key) stay out of
     // the component's state; `deployed` reaches the state once, as the secret stack output hostRollout.
     this.registerOutputs({

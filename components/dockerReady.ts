@@ -45,7 +45,11 @@ interface ReadyOutputs {
 async function waitFor(inputs: ReadyInputs): Promise<ReadyOutputs> {
   await waitForDocker(
     {
-      host: inputs.host, port: inputs.port, caPem: inputs.caPem, certPem: inputs.certPem, keyPem: inputs.keyPem,
+      host: inputs.host,
+      port: inputs.port,
+      caPem: inputs.caPem,
+      certPem: inputs.certPem,
+      keyPem: inputs.keyPem,
       dataDiskId: inputs.dataDiskId,
     },
     {
@@ -62,7 +66,12 @@ async function waitFor(inputs: ReadyInputs): Promise<ReadyOutputs> {
 
 /** The state kept for a readiness check: what it checked, never the client certificate or key. */
 export function readyOutputs(inputs: ReadyInputs): ReadyOutputs {
-  const outs: ReadyOutputs = { host: inputs.host, port: inputs.port, instanceId: inputs.instanceId, caPem: inputs.caPem };
+  const outs: ReadyOutputs = {
+    host: inputs.host,
+    port: inputs.port,
+    instanceId: inputs.instanceId,
+    caPem: inputs.caPem,
+  };
   if (inputs.dataDiskId !== undefined) outs.dataDiskId = inputs.dataDiskId;
   if (inputs.hostKey !== undefined) outs.hostKey = inputs.hostKey;
   return outs;
@@ -74,7 +83,9 @@ export const dockerReadyProvider: pulumi.dynamic.ResourceProvider<ReadyInputs, R
     return { id: `${inputs.host}:${inputs.port}`, outs: await waitFor(inputs) };
   },
   async diff(_id, olds, news) {
-    const changed = (["host", "port", "instanceId", "caPem", "dataDiskId", "hostKey"] as const).filter((k) => olds[k] !== news[k]);
+    const changed = (["host", "port", "instanceId", "caPem", "dataDiskId", "hostKey"] as const).filter(
+      (k) => olds[k] !== news[k],
+    );
     return { changes: changed.length > 0, replaces: changed.filter((k) => k === "host" || k === "port") };
   },
   async update(_id, _olds, news) {

@@ -36,26 +36,44 @@ export class ListedHost extends pulumi.ComponentResource {
     this.plan = args.plan;
     this.operatorAddress = url.hostname;
     // The same check as for new hosts: a wrong address or certificate fails here, named.
-    const ready = new DockerReady(`${name}-docker-ready`, {
-      host: url.hostname,
-      port: Number(url.port),
-      instanceId: args.plan.name,
-      caPem,
-      certPem,
-      keyPem,
-      label: args.plan.name,
-      origin: "existing",
-      timeoutMinutes: args.readinessTimeoutMinutes,
-    }, { parent: this });
+    const ready = new DockerReady(
+      `${name}-docker-ready`,
+      {
+        host: url.hostname,
+        port: Number(url.port),
+        instanceId: args.plan.name,
+        caPem,
+        certPem,
+        keyPem,
+        label: args.plan.name,
+        origin: "existing",
+        timeoutMinutes: args.readinessTimeoutMinutes,
+      },
+      { parent: this },
+    );
     this.dockerHost = ready.id.apply(() => args.dockerHost);
-    this.provider = new docker.Provider(`${name}-docker`, {
-      host: this.dockerHost,
-      caMaterial: caPem,
-      certMaterial: certPem,
-      keyMaterial: pulumi.secret(keyPem),
-    }, { parent: this });
-    this.dockerApi = pulumi.secret(pulumi.all([ready.id, caPem, certPem, keyPem]).apply(([, ca, cert, key]): DockerEndpoint =>
-      ({ kind: "tls", host: url.hostname, port: Number(url.port), caPem: ca, certPem: cert, keyPem: key })));
+    this.provider = new docker.Provider(
+      `${name}-docker`,
+      {
+        host: this.dockerHost,
+        caMaterial: caPem,
+        certMaterial: certPem,
+        keyMaterial: pulumi.secret(keyPem),
+      },
+      { parent: this },
+    );
+    this.dockerApi = pulumi.secret(
+      pulumi
+        .all([ready.id, caPem, certPem, keyPem])
+        .apply(([, ca, cert, key]): DockerEndpoint => ({
+          kind: "tls",
+          host: url.hostname,
+          port: Number(url.port),
+          caPem: ca,
+          certPem: cert,
+          keyPem: key,
+        })),
+    );
     // dockerApi carries the client key: it stays out of the state, where outputs would keep it.
     this.registerOutputs({ operatorAddress: this.operatorAddress, dockerHost: this.dockerHost });
   }

@@ -18,8 +18,11 @@ export class LocalEngine extends pulumi.ComponentResource {
     super("tikv-cvm:host:LocalEngine", name, {}, opts);
     // No host given: the provider follows DOCKER_HOST / DOCKER_CERT_PATH like the docker CLI.
     this.provider = new docker.Provider(`${name}-docker`, {}, { parent: this });
-    const network = new docker.Network(`${name}-network`, { name: args.networkName, driver: "bridge" },
-      { parent: this, provider: this.provider });
+    const network = new docker.Network(
+      `${name}-network`,
+      { name: args.networkName, driver: "bridge" },
+      { parent: this, provider: this.provider },
+    );
     this.networkName = network.name;
     this.registerOutputs({ networkName: this.networkName });
   }

@@ -5,11 +5,26 @@ import { CONTAINER_HARDENING, FILE_MODES, KEY_READER_GROUP, PIDS_LIMIT } from ".
 import { RETAIN_LABEL } from "../lib/labels";
 import { MONITORING_MIB } from "../lib/memoryBudget";
 import {
-  GRAFANA_DASHBOARDS_PATH, GRAFANA_DASHBOARD_DIR, GRAFANA_DATASOURCE_PATH, GRAFANA_IMAGE, PROMETHEUS_CONFIG_PATH,
-  PROMETHEUS_IMAGE, PROMETHEUS_TLS, grafanaDashboard, grafanaDashboardProvider, grafanaDatasource, prometheusConfig,
+  GRAFANA_DASHBOARDS_PATH,
+  GRAFANA_DASHBOARD_DIR,
+  GRAFANA_DATASOURCE_PATH,
+  GRAFANA_IMAGE,
+  PROMETHEUS_CONFIG_PATH,
+  PROMETHEUS_IMAGE,
+  PROMETHEUS_TLS,
+  grafanaDashboard,
+  grafanaDashboardProvider,
+  grafanaDatasource,
+  prometheusConfig,
 } from "../lib/monitoringConfig";
 import {
-  ClusterNetworking, attachment, containerName, neighbourAddress, neighbourListenAddress, servesHostAddresses, volumeName,
+  ClusterNetworking,
+  attachment,
+  containerName,
+  neighbourAddress,
+  neighbourListenAddress,
+  servesHostAddresses,
+  volumeName,
 } from "../lib/networking";
 import { INSTANCE_LABEL } from "../lib/labels";
 import { KeyPair, TlsMaterial } from "../lib/tlsMaterial";
@@ -45,10 +60,11 @@ const GRAFANA_TLS = { cert: "/etc/grafana/tls/cert.pem", key: "/etc/grafana/tls/
  * yet, the reset fails harmlessly, and Grafana creates the user with the env's password.
  */
 export const GRAFANA_ENTRYPOINT = [
-  "/bin/sh", "-c",
+  "/bin/sh",
+  "-c",
   'printenv GF_SECURITY_ADMIN_PASSWORD | grafana cli --homepath "$GF_PATHS_HOME" --config "$GF_PATHS_CONFIG" ' +
-  "admin reset-admin-password --password-from-stdin >/dev/null 2>&1 " +
-  '|| echo "grafana admin password not reset (first start: it is set when the database is created)"; exec /run.sh',
+    "admin reset-admin-password --password-from-stdin >/dev/null 2>&1 " +
+    '|| echo "grafana admin password not reset (first start: it is set when the database is created)"; exec /run.sh',
 ];
 
 /**
@@ -63,9 +79,12 @@ export class Monitoring extends pulumi.ComponentResource {
     super("tikv-cvm:monitoring:Monitoring", name, {}, opts);
     const provider = args.host.provider;
     const networking = args.networking;
-    const volume = (id: string) => new docker.Volume(`${name}-${id}-data`,
-      { name: volumeName(networking, id, `${id}-data`), labels: [{ label: RETAIN_LABEL, value: "true" }] },
-      { parent: this, provider, retainOnDelete: true, protect: args.protect });
+    const volume = (id: string) =>
+      new docker.Volume(
+        `${name}-${id}-data`,
+        { name: volumeName(networking, id, `${id}-data`), labels: [{ label: RETAIN_LABEL, value: "true" }] },
+        { parent: this, provider, retainOnDelete: true, protect: args.protect },
+      );
     const common: Partial<docker.ContainerArgs> = {
       restart: "unless-stopped",
       // No capabilities, no privilege gain: see lib/containerSecurity.ts for why none is needed.
@@ -81,7 +100,9 @@ export class Monitoring extends pulumi.ComponentResource {
       labels: args.host.instanceId === undefined ? undefined : [{ label: INSTANCE_LABEL, value: args.host.instanceId }],
     };
 
-    const promUploads: docker.types.input.ContainerUpload[] = [{ file: PROMETHEUS_CONFIG_PATH, content: prometheusConfig(args.plan) }];
+    const promUploads: docker.types.input.ContainerUpload[] = [
+      { file: PROMETHEUS_CONFIG_PATH, content: prometheusConfig(args.plan) },
+    ];
     if (args.tls) {
       // The image runs as nobody, which cannot own an uploaded file: it reads the key through group 0.
       promUploads.push(
@@ -90,36 +111,68 @@ export class Monitoring extends pulumi.ComponentResource {
         { file: PROMETHEUS_TLS.key, content: pulumi.secret(args.tls.keyPem), permissions: FILE_MODES.groupKey },
       );
     }
-    const promImage = new docker.RemoteImage(`${name}-prometheus-image`, { name: PROMETHEUS_IMAGE, keepLocally: true }, { parent: this, provider });
+    const promImage = new docker.RemoteImage(
+      `${name}-prometheus-image`,
+      { name: PROMETHEUS_IMAGE, keepLocally: true },
+      { parent: this, provider },
+    );
     // On the host network Prometheus binds loopback; on a bridge network only Grafana reaches it.
     const promListen = `${neighbourListenAddress(networking)}:${PORTS.prometheus}`;
-    const prometheus = new docker.Container(`${name}-prometheus`, {
-      ...common,
-      ...attachment(networking, "prometheus"),
-      name: containerName(networking, "prometheus"),
-      image: promImage.imageId,
-      command: [`--config.file=${PROMETHEUS_CONFIG_PATH}`, "--storage.tsdb.path=/prometheus",
-        "--storage.tsdb.retention.time=15d", `--web.listen-address=${promListen}`],
-      memory: MONITORING_MIB.prometheus,
-      // Docker's default swap limit (twice the memory) would read back as a perpetual diff.
-      memorySwap: MONITORING_MIB.prometheus,
-      volumes: [{ volumeName: volume("prometheus").name, containerPath: "/prometheus" }],
-      uploads: promUploads,
-      // Both images carry busybox wget: prom/prometheus is FROM quay.io/prometheus/busybox and
-      // grafana/grafana builds on BASE_IMAGE=alpine (their Dockerfiles).
-      healthcheck: { tests: ["CMD", "wget", "-q", "-O", "/dev/null", `http://127.0.0.1:${PORTS.prometheus}/-/ready`], interval: "15s", timeout: "5s", retries: 3, startPeriod: "30s" },
-    }, { parent: this, provider, deleteBeforeReplace: true });
-    new PidsLimit(`${name}-prometheus-pids`, { endpoint: args.host.dockerApi, containerId: prometheus.id, limit: PIDS_LIMIT.prometheus }, { parent: this });
+    const prometheus = new docker.Container(
+      `${name}-prometheus`,
+      {
+        ...common,
+        ...attachment(networking, "prometheus"),
+        name: containerName(networking, "prometheus"),
+        image: promImage.imageId,
+        command: [
+          `--config.file=${PROMETHEUS_CONFIG_PATH}`,
+          "--storage.tsdb.path=/prometheus",
+          "--storage.tsdb.retention.time=15d",
+          `--web.listen-address=${promListen}`,
+        ],
+        memory: MONITORING_MIB.prometheus,
+        // Docker's default swap limit (twice the memory) would read back as a perpetual diff.
+        memorySwap: MONITORING_MIB.prometheus,
+        volumes: [{ volumeName: volume("prometheus").name, containerPath: "/prometheus" }],
+        uploads: promUploads,
+        // Both images carry busybox wget: prom/prometheus is FROM quay.io/prometheus/busybox and
+        // grafana/grafana builds on BASE_IMAGE=alpine (their Dockerfiles).
+        healthcheck: {
+          tests: ["CMD", "wget", "-q", "-O", "/dev/null", `http://127.0.0.1:${PORTS.prometheus}/-/ready`],
+          interval: "15s",
+          timeout: "5s",
+          retries: 3,
+          startPeriod: "30s",
+        },
+      },
+      { parent: this, provider, deleteBeforeReplace: true },
+    );
+    new PidsLimit(
+      `${name}-prometheus-pids`,
+      { endpoint: args.host.dockerApi, containerId: prometheus.id, limit: PIDS_LIMIT.prometheus },
+      { parent: this },
+    );
 
-    const password = new random.RandomPassword(`${name}-grafana-admin`, { length: 24, special: false }, { parent: this });
-    const grafanaImage = new docker.RemoteImage(`${name}-grafana-image`, { name: GRAFANA_IMAGE, keepLocally: true }, { parent: this, provider });
+    const password = new random.RandomPassword(
+      `${name}-grafana-admin`,
+      { length: 24, special: false },
+      { parent: this },
+    );
+    const grafanaImage = new docker.RemoteImage(
+      `${name}-grafana-image`,
+      { name: GRAFANA_IMAGE, keepLocally: true },
+      { parent: this, provider },
+    );
     const prometheusUrl = `http://${neighbourAddress(networking, "prometheus")}:${PORTS.prometheus}`;
     // On a host: loopback only unless public, then HTTPS on every address (the security group, or
     // your own firewall in mode existing, admits operators). On a shared engine: published on loopback.
     const onHost = servesHostAddresses(networking);
     const https = onHost ? args.grafanaHttps : undefined;
     const listen = !onHost || https ? [] : ["GF_SERVER_HTTP_ADDR=127.0.0.1"];
-    const httpsEnv = https ? ["GF_SERVER_PROTOCOL=https", `GF_SERVER_CERT_FILE=${GRAFANA_TLS.cert}`, `GF_SERVER_CERT_KEY=${GRAFANA_TLS.key}`] : [];
+    const httpsEnv = https
+      ? ["GF_SERVER_PROTOCOL=https", `GF_SERVER_CERT_FILE=${GRAFANA_TLS.cert}`, `GF_SERVER_CERT_KEY=${GRAFANA_TLS.key}`]
+      : [];
     const grafanaUploads: docker.types.input.ContainerUpload[] = [
       { file: GRAFANA_DATASOURCE_PATH, content: grafanaDatasource(prometheusUrl) },
       { file: GRAFANA_DASHBOARDS_PATH, content: grafanaDashboardProvider() },
@@ -132,26 +185,51 @@ export class Monitoring extends pulumi.ComponentResource {
       );
     }
     const scheme = https ? "https" : "http";
-    const grafana = new docker.Container(`${name}-grafana`, {
-      ...common,
-      ...attachment(networking, "grafana", [{ internal: PORTS.grafana, external: PORTS.grafana, ip: "127.0.0.1" }]),
-      name: containerName(networking, "grafana"),
-      image: grafanaImage.imageId,
-      memory: MONITORING_MIB.grafana,
-      entrypoints: GRAFANA_ENTRYPOINT,
-      memorySwap: MONITORING_MIB.grafana,
-      // Secret in state and previews whatever the provider reports.
-      envs: [pulumi.secret(pulumi.interpolate`GF_SECURITY_ADMIN_PASSWORD=${password.result}`), "GF_USERS_ALLOW_SIGN_UP=false",
-        "GF_ANALYTICS_REPORTING_ENABLED=false", `GF_SERVER_HTTP_PORT=${PORTS.grafana}`, ...listen, ...httpsEnv],
-      volumes: [{ volumeName: volume("grafana").name, containerPath: "/var/lib/grafana" }],
-      uploads: grafanaUploads,
-      // Busybox wget: a liveness probe on loopback, so the certificate is not checked here.
-      healthcheck: {
-        tests: ["CMD", "wget", "-q", "-O", "/dev/null", ...(https ? ["--no-check-certificate"] : []), `${scheme}://127.0.0.1:${PORTS.grafana}/api/health`],
-        interval: "15s", timeout: "5s", retries: 3, startPeriod: "30s",
+    const grafana = new docker.Container(
+      `${name}-grafana`,
+      {
+        ...common,
+        ...attachment(networking, "grafana", [{ internal: PORTS.grafana, external: PORTS.grafana, ip: "127.0.0.1" }]),
+        name: containerName(networking, "grafana"),
+        image: grafanaImage.imageId,
+        memory: MONITORING_MIB.grafana,
+        entrypoints: GRAFANA_ENTRYPOINT,
+        memorySwap: MONITORING_MIB.grafana,
+        // Secret in state and previews whatever the provider reports.
+        envs: [
+          pulumi.secret(pulumi.interpolate`GF_SECURITY_ADMIN_PASSWORD=${password.result}`),
+          "GF_USERS_ALLOW_SIGN_UP=false",
+          "GF_ANALYTICS_REPORTING_ENABLED=false",
+          `GF_SERVER_HTTP_PORT=${PORTS.grafana}`,
+          ...listen,
+          ...httpsEnv,
+        ],
+        volumes: [{ volumeName: volume("grafana").name, containerPath: "/var/lib/grafana" }],
+        uploads: grafanaUploads,
+        // Busybox wget: a liveness probe on loopback, so the certificate is not checked here.
+        healthcheck: {
+          tests: [
+            "CMD",
+            "wget",
+            "-q",
+            "-O",
+            "/dev/null",
+            ...(https ? ["--no-check-certificate"] : []),
+            `${scheme}://127.0.0.1:${PORTS.grafana}/api/health`,
+          ],
+          interval: "15s",
+          timeout: "5s",
+          retries: 3,
+          startPeriod: "30s",
+        },
       },
-    }, { parent: this, provider, deleteBeforeReplace: true, dependsOn: [prometheus] });
-    new PidsLimit(`${name}-grafana-pids`, { endpoint: args.host.dockerApi, containerId: grafana.id, limit: PIDS_LIMIT.grafana }, { parent: this });
+      { parent: this, provider, deleteBeforeReplace: true, dependsOn: [prometheus] },
+    );
+    new PidsLimit(
+      `${name}-grafana-pids`,
+      { endpoint: args.host.dockerApi, containerId: grafana.id, limit: PIDS_LIMIT.grafana },
+      { parent: this },
+    );
 
     this.grafanaUrl = !https
       ? pulumi.output(`http://127.0.0.1:${PORTS.grafana}`)

@@ -22,26 +22,47 @@ export class Network extends pulumi.ComponentResource {
 
   constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tikv-cvm:network:Network", name, {}, opts);
-    const vpc = new tc.Vpc(`${name}-vpc`, { name, cidrBlock: args.vpcCidr, tags: args.tags }, { parent: this, cloud: args.cloud });
-    const subnet = new tc.Subnet(`${name}-subnet`, {
-      name,
-      vpcId: vpc.id,
-      availabilityZone: args.availabilityZone,
-      cidrBlock: args.subnetCidr,
-      tags: args.tags,
-    }, { parent: this, cloud: args.cloud });
-    const group = new tc.SecurityGroup(`${name}-sg`, {
-      name,
-      description: "tikv-cvm hosts: Docker API and PD for operators, cluster ports inside the VPC",
-      tags: args.tags,
-    }, { parent: this, cloud: args.cloud });
+    const vpc = new tc.Vpc(
+      `${name}-vpc`,
+      { name, cidrBlock: args.vpcCidr, tags: args.tags },
+      { parent: this, cloud: args.cloud },
+    );
+    const subnet = new tc.Subnet(
+      `${name}-subnet`,
+      {
+        name,
+        vpcId: vpc.id,
+        availabilityZone: args.availabilityZone,
+        cidrBlock: args.subnetCidr,
+        tags: args.tags,
+      },
+      { parent: this, cloud: args.cloud },
+    );
+    const group = new tc.SecurityGroup(
+      `${name}-sg`,
+      {
+        name,
+        description: "tikv-cvm hosts: Docker API and PD for operators, cluster ports inside the VPC",
+        tags: args.tags,
+      },
+      { parent: this, cloud: args.cloud },
+    );
     // One rule set resource owns every rule, so rules removed from code are removed from the cloud.
-    const rules = buildRuleSet({ operatorCidrs: args.operatorCidrs, vpcCidr: args.vpcCidr, sshEnabled: args.sshEnabled, grafana: args.grafana });
-    const ruleSet = new tc.SecurityGroupRuleSet(`${name}-rules`, {
-      securityGroupId: group.id,
-      ingresses: rules.ingresses,
-      egresses: rules.egresses,
-    }, { parent: this, cloud: args.cloud });
+    const rules = buildRuleSet({
+      operatorCidrs: args.operatorCidrs,
+      vpcCidr: args.vpcCidr,
+      sshEnabled: args.sshEnabled,
+      grafana: args.grafana,
+    });
+    const ruleSet = new tc.SecurityGroupRuleSet(
+      `${name}-rules`,
+      {
+        securityGroupId: group.id,
+        ingresses: rules.ingresses,
+        egresses: rules.egresses,
+      },
+      { parent: this, cloud: args.cloud },
+    );
 
     this.vpcId = vpc.id;
     this.subnetId = subnet.id;

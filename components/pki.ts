@@ -1,7 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import {
-  CA_VALIDITY_HOURS, CaRotation, LEAF_EARLY_RENEWAL_HOURS, LEAF_VALIDITY_HOURS, caResourceName, trustedGenerations,
+  CA_VALIDITY_HOURS,
+  CaRotation,
+  LEAF_EARLY_RENEWAL_HOURS,
+  LEAF_VALIDITY_HOURS,
+  caResourceName,
+  trustedGenerations,
 } from "../lib/certificates";
 import { KeyPair } from "../lib/tlsMaterial";
 
@@ -42,34 +47,46 @@ export class CertificateAuthority {
 
   constructor(name: string, subject: { commonName: string; organization: string }, parent: pulumi.Resource) {
     this.key = ecdsaKey(`${name}-key`, parent);
-    const ca = new tls.SelfSignedCert(name, {
-      privateKeyPem: this.key.privateKeyPem,
-      isCaCertificate: true,
-      allowedUses: CA_USES,
-      subject,
-      validityPeriodHours: CA_VALIDITY_HOURS,
-    }, { parent });
+    const ca = new tls.SelfSignedCert(
+      name,
+      {
+        privateKeyPem: this.key.privateKeyPem,
+        isCaCertificate: true,
+        allowedUses: CA_USES,
+        subject,
+        validityPeriodHours: CA_VALIDITY_HOURS,
+      },
+      { parent },
+    );
     this.certPem = ca.certPem;
   }
 
   /** Issues a certificate signed by this CA; the resources are children of `parent`. */
   public issue(name: string, organization: string, spec: LeafSpec, parent: pulumi.Resource): IssuedCertificate {
     const key = ecdsaKey(`${name}-key`, parent);
-    const request = new tls.CertRequest(`${name}-csr`, {
-      privateKeyPem: key.privateKeyPem,
-      subject: { commonName: spec.commonName, organization },
-      ipAddresses: spec.ipAddresses,
-      dnsNames: spec.dnsNames,
-    }, { parent });
-    const cert = new tls.LocallySignedCert(`${name}-cert`, {
-      certRequestPem: request.certRequestPem,
-      caPrivateKeyPem: this.key.privateKeyPem,
-      caCertPem: this.certPem,
-      allowedUses: spec.allowedUses,
-      validityPeriodHours: LEAF_VALIDITY_HOURS,
-      // Replaced by the first refresh in its last days (only a refresh notices: pulumi-tls#39).
-      earlyRenewalHours: LEAF_EARLY_RENEWAL_HOURS,
-    }, { parent });
+    const request = new tls.CertRequest(
+      `${name}-csr`,
+      {
+        privateKeyPem: key.privateKeyPem,
+        subject: { commonName: spec.commonName, organization },
+        ipAddresses: spec.ipAddresses,
+        dnsNames: spec.dnsNames,
+      },
+      { parent },
+    );
+    const cert = new tls.LocallySignedCert(
+      `${name}-cert`,
+      {
+        certRequestPem: request.certRequestPem,
+        caPrivateKeyPem: this.key.privateKeyPem,
+        caCertPem: this.certPem,
+        allowedUses: spec.allowedUses,
+        validityPeriodHours: LEAF_VALIDITY_HOURS,
+        // Replaced by the first refresh in its last days (only a refresh notices: pulumi-tls#39).
+        earlyRenewalHours: LEAF_EARLY_RENEWAL_HOURS,
+      },
+      { parent },
+    );
     // The provider marks private keys secret; wrapping states it here and holds under mocks too.
     return { certPem: cert.certPem, keyPem: pulumi.secret(key.privateKeyPem) };
   }
@@ -86,11 +103,20 @@ export class TrustedAuthorities {
   private readonly issuing: CertificateAuthority;
 
   /** `name` and `commonName` are generation 1's, the names stacks were created with. */
-  constructor(name: string, subject: { commonName: string; organization: string }, rotation: CaRotation | undefined,
-    parent: pulumi.Resource) {
-    const cas = trustedGenerations(rotation ?? { generation: 1, rotation: "" }).map((generation) =>
-      new CertificateAuthority(caResourceName(name, generation),
-        { ...subject, commonName: generation === 1 ? subject.commonName : `${subject.commonName} ${generation}` }, parent));
+  constructor(
+    name: string,
+    subject: { commonName: string; organization: string },
+    rotation: CaRotation | undefined,
+    parent: pulumi.Resource,
+  ) {
+    const cas = trustedGenerations(rotation ?? { generation: 1, rotation: "" }).map(
+      (generation) =>
+        new CertificateAuthority(
+          caResourceName(name, generation),
+          { ...subject, commonName: generation === 1 ? subject.commonName : `${subject.commonName} ${generation}` },
+          parent,
+        ),
+    );
     this.issuing = cas[0];
     this.certPem = pulumi.all(cas.map((c) => c.certPem)).apply((pems) => pems.join(""));
   }
@@ -120,13 +146,22 @@ export class Pki extends pulumi.ComponentResource {
     this.organization = args.organization;
     // Names and subject as before the trust domains were split: a new Docker CA would lock the
     // operator out of every running host, whose daemon.json was written once, at first boot.
-    this.ca = new TrustedAuthorities(`${name}-ca`, { commonName: `${args.organization} CA`, organization: args.organization }, args.ca, this);
+    this.ca = new TrustedAuthorities(
+      `${name}-ca`,
+      { commonName: `${args.organization} CA`, organization: args.organization },
+      args.ca,
+      this,
+    );
     this.caCertPem = this.ca.certPem;
 
-    const client = this.issue(`${name}-operator`, {
-      commonName: "operator",
-      allowedUses: CLIENT_USES,
-    }, this);
+    const client = this.issue(
+      `${name}-operator`,
+      {
+        commonName: "operator",
+        allowedUses: CLIENT_USES,
+      },
+      this,
+    );
     this.clientCertPem = client.certPem;
     this.clientKeyPem = client.keyPem;
     this.registerOutputs({ caCertPem: this.caCertPem, clientCertPem: this.clientCertPem });

@@ -1,7 +1,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import {
-  PdTarget, awaitHostBack, awaitPdHealthy, checkStoreRetired, prepareHostRestart, preparePdRestart, prepareTikvRestart,
-  removePdMember, restoreTikv,
+  PdTarget,
+  awaitHostBack,
+  awaitPdHealthy,
+  checkStoreRetired,
+  prepareHostRestart,
+  preparePdRestart,
+  prepareTikvRestart,
+  removePdMember,
+  restoreTikv,
 } from "../lib/pdApi";
 import { TlsMaterial } from "../lib/tlsMaterial";
 
@@ -66,13 +73,22 @@ async function runGate(inputs: GateInputs): Promise<string> {
   const target: PdTarget = { endpoints: inputs.pdEndpoints, requestTimeoutMs: 5_000, tls: inputs.tls };
   const policy = { timeoutMs: inputs.timeoutMinutes * 60_000, intervalMs: 2_000 };
   if (inputs.kind === "host") {
-    const host = { pdMember: inputs.pdMember, storeAddress: inputs.member, place: { rolled: inputs.rolled ?? [], pending: inputs.pending ?? [] } };
+    const host = {
+      pdMember: inputs.pdMember,
+      storeAddress: inputs.member,
+      place: { rolled: inputs.rolled ?? [], pending: inputs.pending ?? [] },
+    };
     if (inputs.phase === "before") return prepareHostRestart(target, host, policy);
     return awaitHostBack(target, host, policy);
   }
   if (inputs.kind === "pd") {
     if (inputs.phase === "before") {
-      return preparePdRestart(target, inputs.member, { rolled: inputs.rolled ?? [], pending: inputs.pending ?? [] }, policy);
+      return preparePdRestart(
+        target,
+        inputs.member,
+        { rolled: inputs.rolled ?? [], pending: inputs.pending ?? [] },
+        policy,
+      );
     }
     await awaitPdHealthy(target, inputs.member, policy);
     return "healthy";
@@ -130,7 +146,11 @@ interface RetirementInputs {
  * from PD, or checks that a TiKV store is already Tombstone and fails the deployment otherwise.
  * Deleting it, on the next deployment, does nothing.
  */
-interface RetirementOutputs { kind: string; member: string; outcome: string }
+interface RetirementOutputs {
+  kind: string;
+  member: string;
+  outcome: string;
+}
 
 /** What is kept in the state: what was retired and how, never the client key. */
 export function retirementOutputs(inputs: RetirementInputs, outcome: string): RetirementOutputs {
@@ -141,9 +161,10 @@ export const retirementProvider: pulumi.dynamic.ResourceProvider<RetirementInput
   async create(inputs) {
     const target: PdTarget = { endpoints: inputs.pdEndpoints, requestTimeoutMs: 5_000, tls: inputs.tls };
     const policy = { timeoutMs: inputs.timeoutMinutes * 60_000, intervalMs: 2_000 };
-    const outcome = inputs.kind === "pd"
-      ? await removePdMember(target, inputs.member, inputs.remaining, policy)
-      : await checkStoreRetired(target, inputs.member);
+    const outcome =
+      inputs.kind === "pd"
+        ? await removePdMember(target, inputs.member, inputs.remaining, policy)
+        : await checkStoreRetired(target, inputs.member);
     return { id: `retire-${inputs.kind}-${inputs.member}`, outs: retirementOutputs(inputs, outcome) };
   },
   async diff() {

@@ -80,15 +80,20 @@ export class TikvCluster extends pulumi.ComponentResource {
   // this component (output.js containsUnknowns): quadratic in the cluster's size.
   readonly #hostBeforeGates: (RolloutGate | undefined)[];
   /** Per host (in host order), the gate its CVM waits for; undefined for hosts not made here. */
-  public get hostBeforeGates(): readonly (RolloutGate | undefined)[] { return this.#hostBeforeGates; }
+  public get hostBeforeGates(): readonly (RolloutGate | undefined)[] {
+    return this.#hostBeforeGates;
+  }
 
   constructor(name: string, args: TikvClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tikv-cvm:cluster:TikvCluster", name, {}, opts);
     const { plan } = args;
-    const pdApi = pulumi.all(args.hosts.filter((h) => h.plan.pdName !== undefined).map((h) => h.operatorAddress))
+    const pdApi = pulumi
+      .all(args.hosts.filter((h) => h.plan.pdName !== undefined).map((h) => h.operatorAddress))
       .apply((addresses) => addresses.map((a) => `${plan.scheme}://${a}:${PORTS.pdClient}`));
     const gateTls: TlsMaterial<pulumi.Input<string>> | undefined = args.tls && {
-      caPem: args.tls.caPem, certPem: args.tls.admin.certPem, keyPem: pulumi.secret(args.tls.admin.keyPem),
+      caPem: args.tls.caPem,
+      certPem: args.tls.admin.certPem,
+      keyPem: pulumi.secret(args.tls.admin.keyPem),
     };
     const gateArgs = { pdEndpoints: pdApi, timeoutMinutes: args.rolloutTimeoutMinutes, tls: gateTls };
 
@@ -98,69 +103,118 @@ export class TikvCluster extends pulumi.ComponentResource {
     // Every gate by its node name; links resolve once the constructor has declared them all.
     const gates = new Map<RolloutNode, RolloutGate>();
     let constructed: () => void = () => undefined;
-    const allGates = new Promise<void>((resolve) => { constructed = resolve; });
-    const waitsFor = (node: RolloutNode): pulumi.Output<pulumi.Resource[]> => pulumi.all([rollout, allGates])
-      .apply(([p]) => (p.links[node] ?? []).flatMap((n) => gates.get(n) ?? []));
+    const allGates = new Promise<void>((resolve) => {
+      constructed = resolve;
+    });
+    const waitsFor = (node: RolloutNode): pulumi.Output<pulumi.Resource[]> =>
+      pulumi.all([rollout, allGates]).apply(([p]) => (p.links[node] ?? []).flatMap((n) => gates.get(n) ?? []));
 
     const specs = memberSpecs({
-      plan, tikvVersion: args.tikvVersion, memory: args.memory, diskGB: args.diskGB, pdInitialCluster: args.pdInitialCluster,
+      plan,
+      tikvVersion: args.tikvVersion,
+      memory: args.memory,
+      diskGB: args.diskGB,
+      pdInitialCluster: args.pdInitialCluster,
     });
     /** Declares one member and files its gates under their node names. */
     const declare = (spec: MemberSpec, dependsOn: pulumi.Input<pulumi.Resource[]>): docker.Container => {
       const member = this.declareMember(`${name}-${spec.member}`, spec, args, {
-        gateArgs, dependsOn, waitsFor: waitsFor(`before:${spec.member}`),
+        gateArgs,
+        dependsOn,
+        waitsFor: waitsFor(`before:${spec.member}`),
       });
       gates.set(`before:${spec.member}`, member.before);
       gates.set(`after:${spec.member}`, member.after);
       return member.container;
     };
     const pdContainers = specs.filter((s) => s.kind === "pd").map((spec) => declare(spec, []));
-    const tikvContainers = specs.filter((s) => s.kind === "tikv").map((spec) => declare(spec,
-      // PD first: TiKV retries PD forever (tikv/tikv components/pd_client/src/config.rs,
-      // retry_max_count isize::MAX), but its health wait would run out meanwhile. Not during a
-      // host-by-host roll: PD is up, and a running store would wait for a later host's PD member.
-      rollout.apply((p) => (p.tikvAwaitingPd.includes(spec.member) ? [...pdContainers] : []))));
+    const tikvContainers = specs
+      .filter((s) => s.kind === "tikv")
+      .map((spec) =>
+        declare(
+          spec,
+          // PD first: TiKV retries PD forever (tikv/tikv components/pd_client/src/config.rs,
+          // retry_max_count isize::MAX), but its health wait would run out meanwhile. Not during a
+          // host-by-host roll: PD is up, and a running store would wait for a later host's PD member.
+          rollout.apply((p) => (p.tikvAwaitingPd.includes(spec.member) ? [...pdContainers] : [])),
+        ),
+      );
 
     // Host gates around each CVM made here: drain before it changes, healthy again after.
     this.#hostBeforeGates = args.hosts.map((host) => {
       if (host.rollKey === undefined || host.instanceId === undefined) return undefined;
       const index = host.plan.index;
       const hostGate = { ...gateArgs, kind: "host" as const, ...hostGateTarget(plan, index) };
-      const before = new RolloutGate(`${name}-${host.plan.name}-before`, { ...hostGate, phase: "before", trigger: host.rollKey },
-        { parent: this, dependsOn: waitsFor(`host-before:${index}`) });
+      const before = new RolloutGate(
+        `${name}-${host.plan.name}-before`,
+        { ...hostGate, phase: "before", trigger: host.rollKey },
+        { parent: this, dependsOn: waitsFor(`host-before:${index}`) },
+      );
       gates.set(`host-before:${index}`, before);
       const members = [host.plan.pdName, host.plan.tikvName].flatMap((m) => (m ? [gates.get(`after:${m}`)!] : []));
-      gates.set(`host-after:${index}`, new RolloutGate(`${name}-${host.plan.name}-after`, {
-        ...hostGate, phase: "after", trigger: pulumi.interpolate`${host.rollKey}/${host.instanceId}`,
-      }, { parent: this, dependsOn: members }));
+      gates.set(
+        `host-after:${index}`,
+        new RolloutGate(
+          `${name}-${host.plan.name}-after`,
+          {
+            ...hostGate,
+            phase: "after",
+            trigger: pulumi.interpolate`${host.rollKey}/${host.instanceId}`,
+          },
+          { parent: this, dependsOn: members },
+        ),
+      );
       return before;
     });
     constructed();
 
     const pdNames = pdMembers(plan);
-    this.retire(name, args, gateArgs, pdNames.length > 0 ? gates.get(`after:${pdNames[pdNames.length - 1]}`) : undefined);
+    this.retire(
+      name,
+      args,
+      gateArgs,
+      pdNames.length > 0 ? gates.get(`after:${pdNames[pdNames.length - 1]}`) : undefined,
+    );
 
     this.rolloutOrder = rolloutOrder(plan);
     this.pdEndpoints = pulumi.all(pdContainers.map((c) => c.id)).apply(() => [...plan.pdEndpoints]);
     this.tikvStores = pulumi.all(tikvContainers.map((c) => c.id)).apply(() => [...plan.tikvAddresses]);
-    this.registerOutputs({ pdEndpoints: this.pdEndpoints, tikvStores: this.tikvStores, rolloutOrder: this.rolloutOrder });
+    this.registerOutputs({
+      pdEndpoints: this.pdEndpoints,
+      tikvStores: this.tikvStores,
+      rolloutOrder: this.rolloutOrder,
+    });
   }
 
   /** One member: data volume, image, before gate, container, pids limit, after gate. */
-  private declareMember(prefix: string, spec: MemberSpec, args: TikvClusterArgs, chain: {
-    gateArgs: Pick<RolloutGateArgs, "pdEndpoints" | "timeoutMinutes" | "tls">;
-    /** What the container waits for besides its before gate. */
-    dependsOn: pulumi.Input<pulumi.Resource[]>;
-    /** What the before gate waits for. */
-    waitsFor: pulumi.Input<pulumi.Resource[]>;
-  }): { before: RolloutGate; container: docker.Container; after: RolloutGate } {
+  private declareMember(
+    prefix: string,
+    spec: MemberSpec,
+    args: TikvClusterArgs,
+    chain: {
+      gateArgs: Pick<RolloutGateArgs, "pdEndpoints" | "timeoutMinutes" | "tls">;
+      /** What the container waits for besides its before gate. */
+      dependsOn: pulumi.Input<pulumi.Resource[]>;
+      /** What the before gate waits for. */
+      waitsFor: pulumi.Input<pulumi.Resource[]>;
+    },
+  ): { before: RolloutGate; container: docker.Container; after: RolloutGate } {
     const host = args.hosts[spec.host.index - 1];
     const provider = host.provider;
-    const volume = new docker.Volume(`${prefix}-data`, {
-      name: memberVolumeName(args.networking, spec), labels: [{ label: RETAIN_LABEL, value: "true" }],
-    // Data outlives containers and the stack's own deletion: losing PD data orphans every store.
-    }, { parent: this, provider, retainOnDelete: true, protect: args.protect });
-    const image = new docker.RemoteImage(`${prefix}-image`, { name: spec.image, keepLocally: true }, { parent: this, provider });
+    const volume = new docker.Volume(
+      `${prefix}-data`,
+      {
+        name: memberVolumeName(args.networking, spec),
+        labels: [{ label: RETAIN_LABEL, value: "true" }],
+        // Data outlives containers and the stack's own deletion: losing PD data orphans every store.
+      },
+      { parent: this, provider, retainOnDelete: true, protect: args.protect },
+    );
+    const image = new docker.RemoteImage(
+      `${prefix}-image`,
+      { name: spec.image, keepLocally: true },
+      { parent: this, provider },
+    );
     const containerArgs = memberContainerArgs(spec, {
       networking: args.networking,
       imageId: image.imageId,
@@ -171,20 +225,42 @@ export class TikvCluster extends pulumi.ComponentResource {
     });
     // Changes whenever the engine will replace the container (lib/containerReplacement.ts),
     // taken over the whole spec.
-    const trigger = pulumi.output(containerArgs).apply((resolved) => replacementDigest(resolved as Record<string, unknown>));
+    const trigger = pulumi
+      .output(containerArgs)
+      .apply((resolved) => replacementDigest(resolved as Record<string, unknown>));
     const gate = { ...chain.gateArgs, kind: spec.kind, member: spec.pdMember };
-    const before = new RolloutGate(`${prefix}-before`, {
-      ...gate, ...(spec.kind === "pd" ? pdPlace(args.plan, spec.member) : {}), phase: "before", trigger,
-    }, { parent: this, dependsOn: chain.waitsFor });
+    const before = new RolloutGate(
+      `${prefix}-before`,
+      {
+        ...gate,
+        ...(spec.kind === "pd" ? pdPlace(args.plan, spec.member) : {}),
+        phase: "before",
+        trigger,
+      },
+      { parent: this, dependsOn: chain.waitsFor },
+    );
     const container = new docker.Container(prefix, containerArgs, {
-      parent: this, provider, deleteBeforeReplace: true, replaceOnChanges: [...REPLACE_ON_CHANGES],
+      parent: this,
+      provider,
+      deleteBeforeReplace: true,
+      replaceOnChanges: [...REPLACE_ON_CHANGES],
       dependsOn: pulumi.output(chain.dependsOn).apply((d) => [before, ...d]),
     });
-    new PidsLimit(`${prefix}-pids`, { endpoint: host.dockerApi, containerId: container.id, limit: spec.pidsLimit }, { parent: this });
+    new PidsLimit(
+      `${prefix}-pids`,
+      { endpoint: host.dockerApi, containerId: container.id, limit: spec.pidsLimit },
+      { parent: this },
+    );
     // Also runs whenever "before" ran, so an evicted store always gets its leaders back.
-    const after = new RolloutGate(`${prefix}-after`, {
-      ...gate, phase: "after", trigger: pulumi.interpolate`${trigger}/${container.id}`,
-    }, { parent: this, dependsOn: [container] });
+    const after = new RolloutGate(
+      `${prefix}-after`,
+      {
+        ...gate,
+        phase: "after",
+        trigger: pulumi.interpolate`${trigger}/${container.id}`,
+      },
+      { parent: this, dependsOn: [container] },
+    );
     return { before, container, after };
   }
 
@@ -198,7 +274,8 @@ export class TikvCluster extends pulumi.ComponentResource {
     return pulumi.all(args.hosts.map((h) => h.rollKey!)).apply((rolls) => {
       const keys = Object.fromEntries(args.hosts.map((h, i) => [h.plan.name, rolls[i]]));
       const rollout = planRollout(rolloutInput(args.plan, args.last, keys));
-      if (rollout.rolling.length > 0) pulumi.log.info(`CVMs change, one host at a time: ${rollout.rolling.join(", ")}`, this);
+      if (rollout.rolling.length > 0)
+        pulumi.log.info(`CVMs change, one host at a time: ${rollout.rolling.join(", ")}`, this);
       return rollout;
     });
   }
@@ -220,22 +297,36 @@ export class TikvCluster extends pulumi.ComponentResource {
    * rolled (after `pdChainEnd`); stores must already be Tombstone. Both run before the engine
    * deletes anything.
    */
-  private retire(name: string, args: TikvClusterArgs, gateArgs: Pick<MemberRetirementArgs, "pdEndpoints" | "timeoutMinutes" | "tls">,
-    pdChainEnd: pulumi.Resource | undefined): void {
+  private retire(
+    name: string,
+    args: TikvClusterArgs,
+    gateArgs: Pick<MemberRetirementArgs, "pdEndpoints" | "timeoutMinutes" | "tls">,
+    pdChainEnd: pulumi.Resource | undefined,
+  ): void {
     const retiring = retiringMembers(args.last, args.plan);
     const remaining = pdMembers(args.plan);
     let previous: pulumi.Resource | undefined = pdChainEnd;
     for (const pd of retiring.pd) {
-      previous = new MemberRetirement(`${name}-${pd}-retire`, { ...gateArgs, kind: "pd", member: pd, remaining },
-        { parent: this, dependsOn: previous ? [previous] : [] });
+      previous = new MemberRetirement(
+        `${name}-${pd}-retire`,
+        { ...gateArgs, kind: "pd", member: pd, remaining },
+        { parent: this, dependsOn: previous ? [previous] : [] },
+      );
     }
     for (const tikv of retiring.tikv) {
       const address = args.last.storeAddresses[Number(tikv.replace(/\D/g, "")) - 1];
       if (address === undefined) {
-        throw new pulumi.ResourceError(`the last deployment removed ${tikv} but recorded no address for its store; ` +
-          "check with pd-ctl store that it is Tombstone, then remove it from the stack with pulumi state delete", this);
+        throw new pulumi.ResourceError(
+          `the last deployment removed ${tikv} but recorded no address for its store; ` +
+            "check with pd-ctl store that it is Tombstone, then remove it from the stack with pulumi state delete",
+          this,
+        );
       }
-      new MemberRetirement(`${name}-${tikv}-retire`, { ...gateArgs, kind: "tikv", member: address, remaining: [] }, { parent: this });
+      new MemberRetirement(
+        `${name}-${tikv}-retire`,
+        { ...gateArgs, kind: "tikv", member: address, remaining: [] },
+        { parent: this },
+      );
     }
   }
 }

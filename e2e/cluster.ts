@@ -7,11 +7,16 @@ import { assert, run } from "./util";
 
 /** PD's API as the rollout gates reach it: with the cluster admin's certificate, from the cluster CA. */
 export function pdTarget(outputs: Record<string, unknown>, endpoints: string[]): PdTarget {
-  for (const key of ["clusterCaCertPem", "clusterAdminCertPem", "clusterAdminKeyPem"]) assert(typeof outputs[key] === "string", `output ${key}`);
+  for (const key of ["clusterCaCertPem", "clusterAdminCertPem", "clusterAdminKeyPem"])
+    assert(typeof outputs[key] === "string", `output ${key}`);
   return {
     endpoints,
     requestTimeoutMs: 5_000,
-    tls: { caPem: String(outputs.clusterCaCertPem), certPem: String(outputs.clusterAdminCertPem), keyPem: String(outputs.clusterAdminKeyPem) },
+    tls: {
+      caPem: String(outputs.clusterCaCertPem),
+      certPem: String(outputs.clusterAdminCertPem),
+      keyPem: String(outputs.clusterAdminKeyPem),
+    },
   };
 }
 
@@ -38,8 +43,11 @@ export function pdCtlStores(outputs: Record<string, unknown>, certDir: string, e
 
 /** Docker's health status of each named container on a host, over the host's TLS API. */
 export function healthOf(hosts: TestHosts, host: TestHost, names: string[]): Record<string, string> {
-  const out = run("docker", ["inspect", "--format", "{{.Name}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}", ...names],
-    { env: hosts.dockerEnv(host), allowFailure: true });
+  const out = run(
+    "docker",
+    ["inspect", "--format", "{{.Name}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}", ...names],
+    { env: hosts.dockerEnv(host), allowFailure: true },
+  );
   const result: Record<string, string> = Object.fromEntries(names.map((n) => [n, "missing"]));
   for (const line of out.stdout.trim().split("\n").filter(Boolean)) {
     const [name, status] = line.split(" ");
@@ -68,7 +76,7 @@ export async function allMembersHealthy(target: PdTarget): Promise<boolean> {
 
 export async function schedulers(target: PdTarget): Promise<string[]> {
   const res = await pdRequest(target, "GET", "/pd/api/v1/schedulers");
-  return res.status === 200 ? JSON.parse(res.body) as string[] : [];
+  return res.status === 200 ? (JSON.parse(res.body) as string[]) : [];
 }
 
 /** Stores of the evict-leader scheduler, [] when it does not exist (PD answers 404 then). */
@@ -76,7 +84,9 @@ export async function evictedStores(target: PdTarget): Promise<number[]> {
   const res = await pdRequest(target, "GET", "/pd/api/v1/scheduler-config/evict-leader-scheduler/list");
   if (res.status !== 200) return [];
   const body = JSON.parse(res.body) as { "store-id-ranges"?: Record<string, unknown> };
-  return Object.keys(body["store-id-ranges"] ?? {}).map(Number).sort();
+  return Object.keys(body["store-id-ranges"] ?? {})
+    .map(Number)
+    .sort();
 }
 
 /** A marker in a container's data volume, written and read with the container's own shell. */
@@ -90,19 +100,50 @@ export function readMarker(hosts: TestHosts, host: TestHost, container: string):
 
 /** Reads a marker from a volume with no container running (after destroy), with a throwaway one. */
 export function readMarkerInVolume(hosts: TestHosts, host: TestHost, volume: string, image: string): string {
-  return run("docker", ["run", "--rm", "--network", "none", "--entrypoint", "cat", "-v", `${volume}:/data`, image, "/data/e2e-marker"],
-    { env: hosts.dockerEnv(host) }).stdout.trim();
+  return run(
+    "docker",
+    ["run", "--rm", "--network", "none", "--entrypoint", "cat", "-v", `${volume}:/data`, image, "/data/e2e-marker"],
+    { env: hosts.dockerEnv(host) },
+  ).stdout.trim();
 }
 
 /** Container lifecycle events of one engine since `sinceSec`, oldest first. */
-export interface ContainerEvent { readonly name: string; readonly action: string; readonly at: number }
+export interface ContainerEvent {
+  readonly name: string;
+  readonly action: string;
+  readonly at: number;
+}
 
 export function containerEvents(hosts: TestHosts, host: TestHost, sinceSec: number): ContainerEvent[] {
-  const out = run("docker", ["events", "--since", String(sinceSec), "--until", String(Math.ceil(Date.now() / 1000) + 1),
-    "--filter", "type=container", "--filter", "event=create", "--filter", "event=start", "--filter", "event=die",
-    "--filter", "event=destroy", "--format", "{{.Actor.Attributes.name}} {{.Action}} {{.TimeNano}}"], { env: hosts.dockerEnv(host) });
-  return out.stdout.trim().split("\n").filter(Boolean).map((line) => {
-    const [name, action, nano] = line.split(" ");
-    return { name, action, at: Number(BigInt(nano) / 1_000_000n) };
-  });
+  const out = run(
+    "docker",
+    [
+      "events",
+      "--since",
+      String(sinceSec),
+      "--until",
+      String(Math.ceil(Date.now() / 1000) + 1),
+      "--filter",
+      "type=container",
+      "--filter",
+      "event=create",
+      "--filter",
+      "event=start",
+      "--filter",
+      "event=die",
+      "--filter",
+      "event=destroy",
+      "--format",
+      "{{.Actor.Attributes.name}} {{.Action}} {{.TimeNano}}",
+    ],
+    { env: hosts.dockerEnv(host) },
+  );
+  return out.stdout
+    .trim()
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => {
+      const [name, action, nano] = line.split(" ");
+      return { name, action, at: Number(BigInt(nano) / 1_000_000n) };
+    });
 }

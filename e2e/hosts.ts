@@ -61,13 +61,19 @@ export class TestHosts {
   private readonly pkiDir: string;
   pki?: DockerPki;
 
-  constructor(private readonly workDir: string, private readonly specs: RenderedSpecs) {
+  constructor(
+    private readonly workDir: string,
+    private readonly specs: RenderedSpecs,
+  ) {
     this.pkiDir = path.join(workDir, "pki");
   }
 
   /** Removes what an earlier, interrupted run left: engines, namespaces, links, mounts. */
   static cleanUp(workDir: string): void {
-    const namespaces = run("ip", ["netns", "list"]).stdout.split("\n").map((l) => l.split(" ")[0]).filter((n) => n.startsWith(`${PREFIX}-`));
+    const namespaces = run("ip", ["netns", "list"])
+      .stdout.split("\n")
+      .map((l) => l.split(" ")[0])
+      .filter((n) => n.startsWith(`${PREFIX}-`));
     for (const ns of namespaces) {
       killNamespace(ns);
       run("ip", ["netns", "del", ns], { allowFailure: true });
@@ -126,7 +132,12 @@ export class TestHosts {
 
     // The server certificate as DockerHost issues it: the address dialled (EIP there) and the
     // private IP, which are one address here, and the host name.
-    const server = issue(dir, "server", { ...this.specs.server, commonName: name, ipAddresses: [address], dnsNames: [name] }, pki.ca);
+    const server = issue(
+      dir,
+      "server",
+      { ...this.specs.server, commonName: name, ipAddresses: [address], dnsNames: [name] },
+      pki.ca,
+    );
     const tlsDir = path.join(dir, "tls");
     fs.mkdirSync(tlsDir, { recursive: true });
     fs.copyFileSync(options.trustOperator ? pki.ca.certPath : pki.otherCa.certPath, path.join(tlsDir, "ca.pem"));
@@ -139,22 +150,47 @@ export class TestHosts {
     const configPath = path.join(dir, "daemon.json");
     fs.writeFileSync(configPath, `${JSON.stringify(daemonJson, null, 2)}\n`);
     const logFd = fs.openSync(path.join(dir, "dockerd.log"), "a");
-    const child = spawn("nsenter", [`--net=/run/netns/${netns}`, "dockerd", "--config-file", configPath],
-      { detached: true, stdio: ["ignore", logFd, logFd] });
+    const child = spawn("nsenter", [`--net=/run/netns/${netns}`, "dockerd", "--config-file", configPath], {
+      detached: true,
+      stdio: ["ignore", logFd, logFd],
+    });
     child.unref();
     fs.closeSync(logFd);
 
-    const host: TestHost = { name, index, address, netns, dir, dockerHost: `tcp://${address}:${DOCKER_PORT}`, socket: `unix://${socket}` };
-    await waitFor(`dockerd of ${name} on ${socket}`, 60_000, () =>
-      run("docker", ["-H", host.socket, "version", "--format", "{{.Server.Version}}"], { allowFailure: true }).status === 0 ? true : undefined, 250);
+    const host: TestHost = {
+      name,
+      index,
+      address,
+      netns,
+      dir,
+      dockerHost: `tcp://${address}:${DOCKER_PORT}`,
+      socket: `unix://${socket}`,
+    };
+    await waitFor(
+      `dockerd of ${name} on ${socket}`,
+      60_000,
+      () =>
+        run("docker", ["-H", host.socket, "version", "--format", "{{.Server.Version}}"], { allowFailure: true })
+          .status === 0
+          ? true
+          : undefined,
+      250,
+    );
     this.hosts.push(host);
-    log(`host ${name}: ${address}, Docker API ${host.dockerHost}${options.trustOperator ? "" : " (does not trust the operator's certificate)"}`);
+    log(
+      `host ${name}: ${address}, Docker API ${host.dockerHost}${options.trustOperator ? "" : " (does not trust the operator's certificate)"}`,
+    );
     return host;
   }
 
   /** Environment for the docker CLI against a host's TLS endpoint, as the operator would use it. */
   dockerEnv(host: TestHost): NodeJS.ProcessEnv {
-    return { ...process.env, DOCKER_HOST: host.dockerHost, DOCKER_TLS_VERIFY: "1", DOCKER_CERT_PATH: this.pki!.certDir };
+    return {
+      ...process.env,
+      DOCKER_HOST: host.dockerHost,
+      DOCKER_TLS_VERIFY: "1",
+      DOCKER_CERT_PATH: this.pki!.certDir,
+    };
   }
 
   stopAll(): void {
@@ -168,7 +204,12 @@ export class TestHosts {
  * machine needs: its own data, exec root and pid file, vfs storage, no iptables and no default
  * bridge (containers use the host's network, as on the CVMs).
  */
-export function moveDaemonJson(rendered: Record<string, unknown>, dir: string, tlsDir: string, socket: string): Record<string, unknown> {
+export function moveDaemonJson(
+  rendered: Record<string, unknown>,
+  dir: string,
+  tlsDir: string,
+  socket: string,
+): Record<string, unknown> {
   const hosts = rendered.hosts as string[];
   const tcp = hosts.filter((h) => h.startsWith("tcp://"));
   if (tcp.length !== 1 || !hosts.includes("unix:///var/run/docker.sock")) {
@@ -195,14 +236,25 @@ export function moveDaemonJson(rendered: Record<string, unknown>, dir: string, t
 
 /** Kills every process in a network namespace: dockerd, containerd, shims, containers. */
 function killNamespace(ns: string): void {
-  const pids = run("ip", ["netns", "pids", ns], { allowFailure: true }).stdout.split("\n").map((l) => l.trim()).filter(Boolean);
+  const pids = run("ip", ["netns", "pids", ns], { allowFailure: true })
+    .stdout.split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean);
   for (const pid of pids) {
-    try { process.kill(Number(pid), "SIGKILL"); } catch { /* gone already */ }
+    try {
+      process.kill(Number(pid), "SIGKILL");
+    } catch {
+      /* gone already */
+    }
   }
 }
 
 function unmountUnder(dir: string): void {
   if (!fs.existsSync("/proc/mounts")) return;
-  const mounts = fs.readFileSync("/proc/mounts", "utf8").split("\n").map((l) => l.split(" ")[1]).filter((m) => m && m.startsWith(dir));
+  const mounts = fs
+    .readFileSync("/proc/mounts", "utf8")
+    .split("\n")
+    .map((l) => l.split(" ")[1])
+    .filter((m) => m && m.startsWith(dir));
   for (const m of mounts.reverse()) run("umount", ["-l", m], { allowFailure: true });
 }

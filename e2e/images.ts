@@ -14,7 +14,14 @@ const SUITE = "bookworm";
 const MIRROR = process.env.TIKV_CVM_E2E_DEBIAN_MIRROR ?? "http://deb.debian.org/debian";
 const PACKAGES = ["wget", "jq", "ca-certificates"];
 /** Dropped from the root filesystem: documentation, translations, apt's caches. */
-const TRIM = ["usr/share/doc", "usr/share/man", "usr/share/locale", "usr/share/info", "var/cache/apt", "var/lib/apt/lists"];
+const TRIM = [
+  "usr/share/doc",
+  "usr/share/man",
+  "usr/share/locale",
+  "usr/share/info",
+  "var/cache/apt",
+  "var/lib/apt/lists",
+];
 const STANDIN_SRC = path.join(__dirname, "..", "..", "..", "e2e", "standins");
 
 export interface ImageSet {
@@ -49,7 +56,9 @@ export function ensureRootfs(): string {
   fs.rmSync(staging, { recursive: true, force: true });
   fs.mkdirSync(CACHE_DIR, { recursive: true });
   log(`debootstrap ${SUITE} (${PACKAGES.join(", ")}) from ${MIRROR}`);
-  run("debootstrap", ["--variant=minbase", `--include=${PACKAGES.join(",")}`, SUITE, staging, MIRROR], { inherit: false });
+  run("debootstrap", ["--variant=minbase", `--include=${PACKAGES.join(",")}`, SUITE, staging, MIRROR], {
+    inherit: false,
+  });
   for (const t of TRIM) fs.rmSync(path.join(staging, t), { recursive: true, force: true });
   run("tar", ["-C", staging, "--numeric-owner", "-cf", `${tarball}.tmp`, "."]);
   fs.renameSync(`${tarball}.tmp`, tarball);
@@ -65,8 +74,10 @@ export function ensureStandin(): { binary: string; key: string } {
   fs.mkdirSync(path.dirname(binary), { recursive: true });
   log(`testing and building the stand-ins (${STANDIN_SRC})`);
   run("go", ["test", "./..."], { cwd: STANDIN_SRC });
-  run("go", ["build", "-trimpath", "-ldflags", "-s -w", "-o", `${binary}.tmp`, "."],
-    { cwd: STANDIN_SRC, env: { ...process.env, CGO_ENABLED: "0" } });
+  run("go", ["build", "-trimpath", "-ldflags", "-s -w", "-o", `${binary}.tmp`, "."], {
+    cwd: STANDIN_SRC,
+    env: { ...process.env, CGO_ENABLED: "0" },
+  });
   fs.renameSync(`${binary}.tmp`, binary);
   return { binary, key };
 }
@@ -82,7 +93,18 @@ export function ensureImageTarball(): ImageSet {
   fs.mkdirSync(extra, { recursive: true });
   for (const name of ["pd-server", "pd-ctl", "tikv-server"]) fs.copyFileSync(binary, path.join(extra, name));
   fs.copyFileSync(rootfs, `${tarball}.tmp`);
-  run("tar", ["-C", extra, "--owner=0", "--group=0", "--mode=0755", "-rf", `${tarball}.tmp`, "pd-server", "pd-ctl", "tikv-server"]);
+  run("tar", [
+    "-C",
+    extra,
+    "--owner=0",
+    "--group=0",
+    "--mode=0755",
+    "-rf",
+    `${tarball}.tmp`,
+    "pd-server",
+    "pd-ctl",
+    "tikv-server",
+  ]);
   fs.renameSync(`${tarball}.tmp`, tarball);
   fs.rmSync(extra, { recursive: true, force: true });
   return { tarball, standinKey: key };
@@ -91,14 +113,27 @@ export function ensureImageTarball(): ImageSet {
 /** Loads pingcap/pd:<tag> and pingcap/tikv:<tag> for each tag into the engine at `socket`. */
 export function importImages(socket: string, images: ImageSet, tags: readonly string[]): void {
   for (const tag of tags) {
-    for (const [repo, entry] of [["pingcap/pd", "/pd-server"], ["pingcap/tikv", "/tikv-server"]] as const) {
-      run("docker", ["-H", socket, "import",
-        "--change", `ENTRYPOINT ["${entry}"]`,
-        "--change", `ENV TIKV_CVM_STANDIN_VERSION=${tag}`,
-        "--change", "ENV TZ=UTC",
-        "--change", `LABEL org.tikv-cvm.e2e-stand-in=${images.standinKey}`,
-        "--message", "tikv-cvm end-to-end test stand-in, never for users",
-        images.tarball, `${repo}:${tag}`]);
+    for (const [repo, entry] of [
+      ["pingcap/pd", "/pd-server"],
+      ["pingcap/tikv", "/tikv-server"],
+    ] as const) {
+      run("docker", [
+        "-H",
+        socket,
+        "import",
+        "--change",
+        `ENTRYPOINT ["${entry}"]`,
+        "--change",
+        `ENV TIKV_CVM_STANDIN_VERSION=${tag}`,
+        "--change",
+        "ENV TZ=UTC",
+        "--change",
+        `LABEL org.tikv-cvm.e2e-stand-in=${images.standinKey}`,
+        "--message",
+        "tikv-cvm end-to-end test stand-in, never for users",
+        images.tarball,
+        `${repo}:${tag}`,
+      ]);
     }
   }
 }

@@ -11,15 +11,29 @@ import { TestHosts } from "./hosts";
 import { ensureImageTarball, importImages } from "./images";
 import type { RenderedSpecs } from "./render";
 import {
-  FIRST_TAG, SECOND_TAG, World, configProblems, destroyRetainsData, finalDestroy, firstUp, localStack, noOpPreview, rollingUpgrade,
-  scaleOut, untrustingHost, upAfterDestroy,
+  FIRST_TAG,
+  SECOND_TAG,
+  World,
+  configProblems,
+  destroyRetainsData,
+  finalDestroy,
+  firstUp,
+  localStack,
+  noOpPreview,
+  rollingUpgrade,
+  scaleOut,
+  untrustingHost,
+  upAfterDestroy,
 } from "./scenarios";
 import { REPO } from "./stack";
 import { CACHE_DIR, log, run } from "./util";
 
 const REQUIRED_TOOLS = ["dockerd", "docker", "ip", "nsenter", "debootstrap", "openssl", "tar", "go"];
 
-interface Timing { readonly step: string; readonly ms: number }
+interface Timing {
+  readonly step: string;
+  readonly ms: number;
+}
 
 /** The engine: e2e/engine.sh's environment when the repository has it, else a normal install. */
 function engineEnvironment(timings: Timing[]): NodeJS.ProcessEnv {
@@ -27,7 +41,9 @@ function engineEnvironment(timings: Timing[]): NodeJS.ProcessEnv {
   if (fs.existsSync(script)) {
     const started = Date.now();
     log("engine: e2e/engine.sh");
-    const out = run("bash", ["-c", `set -euo pipefail; eval "$(bash '${script}')"; env -0`], { passStderr: true }).stdout;
+    const out = run("bash", ["-c", `set -euo pipefail; eval "$(bash '${script}')"; env -0`], {
+      passStderr: true,
+    }).stdout;
     timings.push({ step: "engine (e2e/engine.sh)", ms: Date.now() - started });
     const env: NodeJS.ProcessEnv = {};
     for (const entry of out.split("\0").filter(Boolean)) {
@@ -41,14 +57,24 @@ function engineEnvironment(timings: Timing[]): NodeJS.ProcessEnv {
 }
 
 function checkPrerequisites(): void {
-  if (process.getuid?.() !== 0) throw new Error("the e2e test creates network namespaces and runs dockerd: run it as root");
-  const missing = REQUIRED_TOOLS.filter((t) => run("sh", ["-c", `command -v ${t}`], { allowFailure: true }).status !== 0);
-  if (missing.length > 0) throw new Error(`missing tools: ${missing.join(", ")} (apt-get install docker.io iproute2 util-linux debootstrap openssl; Go 1.26)`);
+  if (process.getuid?.() !== 0)
+    throw new Error("the e2e test creates network namespaces and runs dockerd: run it as root");
+  const missing = REQUIRED_TOOLS.filter(
+    (t) => run("sh", ["-c", `command -v ${t}`], { allowFailure: true }).status !== 0,
+  );
+  if (missing.length > 0)
+    throw new Error(
+      `missing tools: ${missing.join(", ")} (apt-get install docker.io iproute2 util-linux debootstrap openssl; Go 1.26)`,
+    );
 }
 
 function printReport(timings: Timing[], figures: Record<string, string | number>): void {
   const width = Math.max(...timings.map((t) => t.step.length), 10);
-  const lines = ["", "e2e wall times", ...timings.map((t) => `  ${t.step.padEnd(width)}  ${(t.ms / 1000).toFixed(1).padStart(7)} s`)];
+  const lines = [
+    "",
+    "e2e wall times",
+    ...timings.map((t) => `  ${t.step.padEnd(width)}  ${(t.ms / 1000).toFixed(1).padStart(7)} s`),
+  ];
   lines.push("", "figures", ...Object.entries(figures).map(([k, v]) => `  ${k}: ${v}`), "");
   process.stdout.write(`${lines.join("\n")}\n`);
 }
@@ -77,10 +103,13 @@ async function main(): Promise<void> {
     const version = run("pulumi", ["version"], { env: engineEnv }).stdout.trim();
     figures["pulumi CLI"] = version;
     // First and fast: config problems stop the program before any host is needed.
-    await timed("config: problems reported by the program, placeholder refused (no hosts)",
-      () => configProblems(engineEnv, path.join(CACHE_DIR, "config-state"), figures));
+    await timed("config: problems reported by the program, placeholder refused (no hosts)", () =>
+      configProblems(engineEnv, path.join(CACHE_DIR, "config-state"), figures),
+    );
     if (!configOnly) {
-      const images = await timed("images: root filesystem + stand-ins (cached after the first run)", () => ensureImageTarball());
+      const images = await timed("images: root filesystem + stand-ins (cached after the first run)", () =>
+        ensureImageTarball(),
+      );
       const specs = JSON.parse(run("node", [path.join(__dirname, "render.js")]).stdout) as RenderedSpecs;
       TestHosts.cleanUp(workDir);
       hosts = new TestHosts(workDir, specs);
@@ -93,14 +122,18 @@ async function main(): Promise<void> {
       const world: World = { hosts, images, engineEnv, stateDir: path.join(workDir, "state"), figures };
       await timed("existing: first up (3 hosts)", () => firstUp(world));
       await timed("existing: no-op preview", () => noOpPreview(world, "right after the first up"));
-      await timed(`existing: rolling upgrade ${FIRST_TAG} -> ${SECOND_TAG} (preview + up)`, () => rollingUpgrade(world));
+      await timed(`existing: rolling upgrade ${FIRST_TAG} -> ${SECOND_TAG} (preview + up)`, () =>
+        rollingUpgrade(world),
+      );
       await timed("existing: no-op preview after the upgrade", () => noOpPreview(world, "after the upgrade"));
       await timed("existing: scale 3 -> 4 hosts (host, preview, up)", () => scaleOut(world));
       await timed("existing: untrusting host fails readiness, then dropped", () => untrustingHost(world));
       await timed("existing: destroy (volumes retained)", () => destroyRetainsData(world));
       await timed("existing: up over the retained volumes", () => upAfterDestroy(world));
       await timed("existing: final destroy", () => finalDestroy(world));
-      await timed("local: up, no-op preview, destroy", () => localStack(world, (step, ms) => timings.push({ step, ms })));
+      await timed("local: up, no-op preview, destroy", () =>
+        localStack(world, (step, ms) => timings.push({ step, ms })),
+      );
     }
   } catch (err) {
     failure = err;
@@ -112,12 +145,15 @@ async function main(): Promise<void> {
     } else {
       hosts?.stopAll();
       TestHosts.cleanUp(workDir);
-      for (const f of fs.readdirSync(REPO).filter((n) => /^Pulumi\.e2e.*\.yaml$/.test(n))) fs.rmSync(path.join(REPO, f));
+      for (const f of fs.readdirSync(REPO).filter((n) => /^Pulumi\.e2e.*\.yaml$/.test(n)))
+        fs.rmSync(path.join(REPO, f));
     }
     printReport(timings, figures);
   }
   if (failure !== undefined) {
-    process.stderr.write(`\ne2e FAILED: ${failure instanceof Error ? failure.stack ?? failure.message : String(failure)}\n`);
+    process.stderr.write(
+      `\ne2e FAILED: ${failure instanceof Error ? (failure.stack ?? failure.message) : String(failure)}\n`,
+    );
     process.exit(1);
   }
   log("e2e passed");

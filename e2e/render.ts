@@ -42,21 +42,34 @@ async function main(): Promise<void> {
   const pulumi = await import("@pulumi/pulumi");
   resetMockState();
   const registered: Registration[] = [];
-  await pulumi.runtime.setMocks({
-    newResource: (args) => {
-      const state = args.type === "pulumi:pulumi:StackReference" ? { ...args.inputs, outputs: {} } : mockState(args.type, args.name, args.inputs);
-      registered.push({ type: args.type, name: args.name, inputs: unwrap(args.inputs) as Record<string, unknown> });
-      return { id: `${args.name}-id`, state };
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (args) => {
+        const state =
+          args.type === "pulumi:pulumi:StackReference"
+            ? { ...args.inputs, outputs: {} }
+            : mockState(args.type, args.name, args.inputs);
+        registered.push({ type: args.type, name: args.name, inputs: unwrap(args.inputs) as Record<string, unknown> });
+        return { id: `${args.name}-id`, state };
+      },
+      call: () => ({
+        images: [{ imageId: FAKE_IMAGE_ID, imageName: "Ubuntu Server 22.04 LTS 64bit", createdTime: "2026-01-01" }],
+      }),
     },
-    call: () => ({ images: [{ imageId: FAKE_IMAGE_ID, imageName: "Ubuntu Server 22.04 LTS 64bit", createdTime: "2026-01-01" }] }),
-  }, "tikv-cvm", "e2e", false, "organization");
+    "tikv-cvm",
+    "e2e",
+    false,
+    "organization",
+  );
   pulumi.runtime.setAllConfig({
     "tencentcloud:region": "ap-guangzhou",
     "tikv-cvm:availabilityZone": "ap-guangzhou-3",
     "tikv-cvm:operatorCidrs": JSON.stringify(["5.6.7.0/28"]),
   });
   // index.ts exports the program as an async function returning the stack's outputs.
-  const loaded = (await import(path.join(__dirname, "..", "index"))) as { default: () => Promise<Record<string, unknown>> };
+  const loaded = (await import(path.join(__dirname, "..", "index"))) as {
+    default: () => Promise<Record<string, unknown>>;
+  };
   const program = await loaded.default();
   for (const value of Object.values(program)) {
     const output = pulumi.output(value) as unknown as { apply(f: (v: unknown) => void): void };
@@ -66,7 +79,8 @@ async function main(): Promise<void> {
 
   const one = (predicate: (r: Registration) => boolean, what: string): Registration => {
     const found = registered.filter(predicate);
-    if (found.length !== 1) throw new Error(`expected one ${what}, found ${found.map((r) => r.name).join(", ") || "none"}`);
+    if (found.length !== 1)
+      throw new Error(`expected one ${what}, found ${found.map((r) => r.name).join(", ") || "none"}`);
     return found[0];
   };
   const instance = registered.find((r) => r.type.startsWith("tencentcloud:") && r.name.endsWith("-1-cvm"));
@@ -92,13 +106,25 @@ async function main(): Promise<void> {
       ecdsaCurve: key.ecdsaCurve as CertSpec["ecdsaCurve"],
     };
   };
-  const serverCert = one((r) => r.type === "tls:index/locallySignedCert:LocallySignedCert" && /-1-docker-server-cert$/.test(r.name), "host 1's Docker server certificate");
-  const clientCert = one((r) => r.type === "tls:index/locallySignedCert:LocallySignedCert" && /-operator-cert$/.test(r.name), "the operator's certificate");
+  const serverCert = one(
+    (r) => r.type === "tls:index/locallySignedCert:LocallySignedCert" && /-1-docker-server-cert$/.test(r.name),
+    "host 1's Docker server certificate",
+  );
+  const clientCert = one(
+    (r) => r.type === "tls:index/locallySignedCert:LocallySignedCert" && /-operator-cert$/.test(r.name),
+    "the operator's certificate",
+  );
   // The Docker CA: the one beside the operator's certificate, in the Pki component
   // (<pki>-ca, <pki>-ca-key, <pki>-operator-*); the cluster CA lives elsewhere.
   const pkiPrefix = clientCert.name.replace(/-operator-cert$/, "");
-  const ca = one((r) => r.type === "tls:index/selfSignedCert:SelfSignedCert" && r.name === `${pkiPrefix}-ca`, "the Docker CA");
-  const caKey = one((r) => r.type === "tls:index/privateKey:PrivateKey" && r.name === `${pkiPrefix}-ca-key`, "the Docker CA's key").inputs;
+  const ca = one(
+    (r) => r.type === "tls:index/selfSignedCert:SelfSignedCert" && r.name === `${pkiPrefix}-ca`,
+    "the Docker CA",
+  );
+  const caKey = one(
+    (r) => r.type === "tls:index/privateKey:PrivateKey" && r.name === `${pkiPrefix}-ca-key`,
+    "the Docker CA's key",
+  ).inputs;
   const specs: RenderedSpecs = {
     daemonJson: JSON.parse(daemonFile.content) as Record<string, unknown>,
     ca: {

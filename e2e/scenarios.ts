@@ -7,8 +7,19 @@ import { parse } from "yaml";
 import { ConfigMap } from "@pulumi/pulumi/automation";
 import { PdTarget } from "../lib/pdApi";
 import {
-  ContainerEvent, allMembersHealthy, clusterId, containerEvents, evictedStores, healthOf, pdCtlStores, pdTarget,
-  readMarker, readMarkerInVolume, runOutputCommand, storesUp, writeMarker,
+  ContainerEvent,
+  allMembersHealthy,
+  clusterId,
+  containerEvents,
+  evictedStores,
+  healthOf,
+  pdCtlStores,
+  pdTarget,
+  readMarker,
+  readMarkerInVolume,
+  runOutputCommand,
+  storesUp,
+  writeMarker,
 } from "./cluster";
 import { TestHost, TestHosts } from "./hosts";
 import { ImageSet, importImages } from "./images";
@@ -76,7 +87,10 @@ function clusterHosts(world: World, count: number): TestHost[] {
 
 function pdOf(world: World, outputs: Record<string, unknown>): PdTarget {
   const pdHosts = clusterHosts(world, 3);
-  return pdTarget(outputs, pdHosts.map((h) => `https://${h.address}:2379`));
+  return pdTarget(
+    outputs,
+    pdHosts.map((h) => `https://${h.address}:2379`),
+  );
 }
 
 /** Every PD and TiKV container on the hosts is healthy by Docker's own health check. */
@@ -88,13 +102,22 @@ function expectHealthy(world: World, count: number): void {
   }
 }
 
-async function expectStoresUp(world: World, outputs: Record<string, unknown>, count: number, version: string): Promise<Record<string, number>> {
+async function expectStoresUp(
+  world: World,
+  outputs: Record<string, unknown>,
+  count: number,
+  version: string,
+): Promise<Record<string, number>> {
   const target = pdOf(world, outputs);
-  await waitFor(`${count} stores Up`, 60_000, async () => ((await storesUp(target)).length === count ? true : undefined));
+  await waitFor(`${count} stores Up`, 60_000, async () =>
+    (await storesUp(target)).length === count ? true : undefined,
+  );
   // The README's own command: pd-ctl inside pd1, through the stack's pdCtlStores output.
   const stores = pdCtlStores(outputs, world.hosts.pki!.certDir);
   assertEqual(stores.length, count, "stores listed by the pdCtlStores output");
-  const expected = clusterHosts(world, count).map((h) => `${h.address}:20160`).sort();
+  const expected = clusterHosts(world, count)
+    .map((h) => `${h.address}:20160`)
+    .sort();
   assertEqual(stores.map((s) => s.store.address).sort(), expected, "store addresses");
   for (const s of stores) {
     assertEqual(s.store.state_name, "Up", `store ${s.store.address} state`);
@@ -109,7 +132,9 @@ async function expectStoresUp(world: World, outputs: Record<string, unknown>, co
  * config changes), which the CLI hides from previews and which acts on nothing.
  */
 function visible(steps: StepRecord[]): StepRecord[] {
-  return steps.filter((s) => s.phase === "pre" && !(s.type.startsWith("pulumi:providers:") && s.urn.endsWith("::default")));
+  return steps.filter(
+    (s) => s.phase === "pre" && !(s.type.startsWith("pulumi:providers:") && s.urn.endsWith("::default")),
+  );
 }
 
 function opsByType(steps: StepRecord[]): Map<string, Set<string>> {
@@ -122,7 +147,10 @@ function opsByType(steps: StepRecord[]): Map<string, Set<string>> {
 }
 
 function describeSteps(steps: StepRecord[]): string {
-  return visible(steps).filter((s) => s.op !== "same").map((s) => `${s.op} ${shortName(s.urn)}`).join(", ");
+  return visible(steps)
+    .filter((s) => s.op !== "same")
+    .map((s) => `${s.op} ${shortName(s.urn)}`)
+    .join(", ");
 }
 
 // ---- Steps --------------------------------------------------------------------------------
@@ -142,24 +170,44 @@ export async function firstUp(world: World): Promise<StepResult> {
   assertEqual(dockerCommands.length, 3, "one docker command per host");
   dockerCommands.forEach((cmd, i) => {
     const ps = runOutputCommand(cmd, world.hosts.pki!.certDir);
-    assert(ps.includes(`tikv${i + 1}`) && ps.includes(`pd${i + 1}`), `docker ps on host ${i + 1} lists pd${i + 1} and tikv${i + 1}`);
+    assert(
+      ps.includes(`tikv${i + 1}`) && ps.includes(`pd${i + 1}`),
+      `docker ps on host ${i + 1} lists pd${i + 1} and tikv${i + 1}`,
+    );
   });
   // The stand-in's own check of the rendered tikv.toml, as `tikv-server --config-check` would.
   for (const host of clusterHosts(world, 3)) {
-    const check = run("docker", ["exec", `tikv${host.index}`, "/tikv-server", "--config-check", "--config", "/etc/tikv/tikv.toml"], { env: world.hosts.dockerEnv(host), allowFailure: true });
-    assertEqual(check.stdout.trim(), "config check successful", `tikv-server --config-check on ${host.name} (${check.stderr.trim()})`);
-    const pdCheck = host.index <= 3 ? run("docker", ["exec", `pd${host.index}`, "/pd-server", "--config-check", "--config", "/etc/pd/pd.toml"], { env: world.hosts.dockerEnv(host) }).stdout.trim() : "config check successful";
+    const check = run(
+      "docker",
+      ["exec", `tikv${host.index}`, "/tikv-server", "--config-check", "--config", "/etc/tikv/tikv.toml"],
+      { env: world.hosts.dockerEnv(host), allowFailure: true },
+    );
+    assertEqual(
+      check.stdout.trim(),
+      "config check successful",
+      `tikv-server --config-check on ${host.name} (${check.stderr.trim()})`,
+    );
+    const pdCheck =
+      host.index <= 3
+        ? run("docker", ["exec", `pd${host.index}`, "/pd-server", "--config-check", "--config", "/etc/pd/pd.toml"], {
+            env: world.hosts.dockerEnv(host),
+          }).stdout.trim()
+        : "config check successful";
     assertEqual(pdCheck, "config check successful", `pd-server --config-check on ${host.name}`);
   }
   world.figures["resources after first up (3 hosts)"] = await world.stack.resourceCount();
-  log(`3 stores Up, cluster ${world.identity.clusterId}; ${world.figures["resources after first up (3 hosts)"]} resources`);
+  log(
+    `3 stores Up, cluster ${world.identity.clusterId}; ${world.figures["resources after first up (3 hosts)"]} resources`,
+  );
   return result;
 }
 
 /** `pulumi preview --expect-no-changes` straight after: no perpetual diff. */
 export async function noOpPreview(world: World, label: string): Promise<StepResult> {
   const result = await world.stack!.preview(label, true);
-  const changed = visible(result.steps).filter((s) => s.op !== "same" && !(s.op === "read" && s.type === STACK_REFERENCE));
+  const changed = visible(result.steps).filter(
+    (s) => s.op !== "same" && !(s.op === "read" && s.type === STACK_REFERENCE),
+  );
   assertEqual(describeSteps(changed), "", "steps of a no-op preview");
   return result;
 }
@@ -180,10 +228,15 @@ export async function rollingUpgrade(world: World): Promise<StepResult> {
   await stack.configure({ "tikv-cvm:tikvVersion": { value: SECOND_TAG } });
 
   const preview = await stack.preview(`tikvVersion ${FIRST_TAG} -> ${SECOND_TAG}`);
-  const touched = [...opsByType(preview.steps)].filter(([type, ops]) => [...ops].some((op) => op !== "same" && !(op === "read" && type === STACK_REFERENCE)));
+  const touched = [...opsByType(preview.steps)].filter(([type, ops]) =>
+    [...ops].some((op) => op !== "same" && !(op === "read" && type === STACK_REFERENCE)),
+  );
   const unexpected = visible(preview.steps).filter((s) => ![CONTAINER, GATE, IMAGE, PIDS].includes(s.type));
-  assertEqual(touched.map(([type]) => type).sort(), [CONTAINER, GATE, IMAGE, PIDS].sort(),
-    `resource types the upgrade preview changes (${describeSteps(unexpected)})`);
+  assertEqual(
+    touched.map(([type]) => type).sort(),
+    [CONTAINER, GATE, IMAGE, PIDS].sort(),
+    `resource types the upgrade preview changes (${describeSteps(unexpected)})`,
+  );
   world.figures["upgrade preview"] = describeSteps(preview.steps).split(", ").length + " steps";
 
   const outputs = await stack.outputs();
@@ -197,7 +250,9 @@ export async function rollingUpgrade(world: World): Promise<StepResult> {
     while (watching) {
       try {
         samples.push({ at: Date.now(), evicted: await evictedStores(target) });
-      } catch { /* a PD member restarting */ }
+      } catch {
+        /* a PD member restarting */
+      }
       await sleep(200);
     }
   })();
@@ -211,17 +266,25 @@ export async function rollingUpgrade(world: World): Promise<StepResult> {
   }
 
   // Container replacements as each engine saw them.
-  const events: (ContainerEvent & { host: string })[] = hosts.flatMap((h) => containerEvents(world.hosts, h, since).map((e) => ({ ...e, host: h.name })));
+  const events: (ContainerEvent & { host: string })[] = hosts.flatMap((h) =>
+    containerEvents(world.hosts, h, since).map((e) => ({ ...e, host: h.name })),
+  );
   const window = (member: string) => {
     const own = events.filter((e) => e.name === member);
     const die = own.find((e) => e.action === "die");
     const start = own.filter((e) => e.action === "start").pop();
-    assert(die && start && die.at < start.at, `${member} was stopped and started again (events: ${own.map((e) => e.action).join(", ")})`);
+    assert(
+      die && start && die.at < start.at,
+      `${member} was stopped and started again (events: ${own.map((e) => e.action).join(", ")})`,
+    );
     return { die: die.at, start: start.at };
   };
   const windows = order.map((m) => ({ member: m, ...window(m) }));
   for (let i = 1; i < windows.length; i++) {
-    assert(windows[i - 1].start < windows[i].die, `${windows[i - 1].member} is back before ${windows[i].member} stops (one member at a time)`);
+    assert(
+      windows[i - 1].start < windows[i].die,
+      `${windows[i - 1].member} is back before ${windows[i].member} stops (one member at a time)`,
+    );
   }
   // Evict-leader around each store: present before its container stopped, gone after it started.
   for (const host of hosts) {
@@ -232,8 +295,14 @@ export async function rollingUpgrade(world: World): Promise<StepResult> {
     assert(firstSeen.at < w.die, `evict-leader for store ${id} was added before tikv${host.index} stopped`);
     const lastSeen = [...samples].reverse().find((s) => s.evicted.includes(id))!;
     const goneAfter = samples.find((s) => s.at > lastSeen.at);
-    assert(goneAfter && goneAfter.at > w.start, `evict-leader for store ${id} was removed after tikv${host.index} was back`);
-    assert(samples.every((s) => s.evicted.length <= 1), "at most one store evicted at a time");
+    assert(
+      goneAfter && goneAfter.at > w.start,
+      `evict-leader for store ${id} was removed after tikv${host.index} was back`,
+    );
+    assert(
+      samples.every((s) => s.evicted.length <= 1),
+      "at most one store evicted at a time",
+    );
   }
   assertEqual(await evictedStores(target), [], "no evict-leader scheduler left");
   // Data: the markers, PD's cluster and the stores' identities.
@@ -256,21 +325,25 @@ export async function scaleOut(world: World): Promise<StepResult> {
   importImages(host4.socket, world.images, [FIRST_TAG, SECOND_TAG]);
   await setHosts(world, clusterHosts(world, 4), SECOND_TAG);
   const preview = await world.stack!.preview("nodeCount 3 -> 4");
-  const touched = visible(preview.steps).filter((s) => s.op !== "same" && s.op !== "create" && !(s.op === "read" && s.type === STACK_REFERENCE));
+  const touched = visible(preview.steps).filter(
+    (s) => s.op !== "same" && s.op !== "create" && !(s.op === "read" && s.type === STACK_REFERENCE),
+  );
   assertEqual(describeSteps(touched), "", "steps other than create in the scale-out preview");
   assert((preview.summary.create ?? 0) > 0, "the scale-out preview creates the new host's resources");
   const result = await world.stack!.up("scale out to 4 hosts");
   const outputs = await world.stack!.outputs();
   expectHealthy(world, 4);
   const stores = await expectStoresUp(world, outputs, 4, SECOND_TAG);
-  for (const [address, id] of Object.entries(world.identity!.stores)) assertEqual(stores[address], id, `store ID of ${address}`);
+  for (const [address, id] of Object.entries(world.identity!.stores))
+    assertEqual(stores[address], id, `store ID of ${address}`);
   world.identity = { ...world.identity!, stores };
   world.figures["resources after scale-out (4 hosts)"] = await world.stack!.resourceCount();
   return result;
 }
 
 /** The documented readiness failure, for a host whose daemon does not trust the operator's certificate. */
-export const READINESS_MESSAGE = (host: TestHost) => `Docker on ${host.name} (${host.address}) did not answer https://${host.address}:2376/_ping within 60 s`;
+export const READINESS_MESSAGE = (host: TestHost) =>
+  `Docker on ${host.name} (${host.address}) did not answer https://${host.address}:2376/_ping within 60 s`;
 
 /** A fifth host that refuses the operator's certificate: the up fails at readiness, quickly, naming it. */
 export async function untrustingHost(world: World): Promise<number> {
@@ -286,7 +359,10 @@ export async function untrustingHost(world: World): Promise<number> {
   }
   const ms = Date.now() - started;
   assert(message !== "", "the up with an untrusting host fails");
-  assert(message.includes(READINESS_MESSAGE(host5)), `the failure names the host and the probe: ${message.slice(-1500)}`);
+  assert(
+    message.includes(READINESS_MESSAGE(host5)),
+    `the failure names the host and the probe: ${message.slice(-1500)}`,
+  );
   assert(/certificate/.test(message), `the last error is the TLS refusal: ${message.slice(-800)}`);
   assert(ms < 150_000, `the failure came within the 1-minute readiness bound plus the engine's own time (${ms} ms)`);
   world.figures["untrusting host: failure after"] = `${(ms / 1000).toFixed(1)} s`;
@@ -313,8 +389,17 @@ export async function destroyRetainsData(world: World): Promise<StepResult> {
     assertEqual(containers, "", `containers left on ${host.name}`);
     const volumes = run("docker", ["volume", "ls", "--format", "{{.Name}}"], { env }).stdout.trim().split("\n").sort();
     assertEqual(volumes, host.index <= 3 ? ["pd-data", "tikv-data"] : ["tikv-data"], `volumes on ${host.name}`);
-    if (host.index <= 3) assertEqual(readMarkerInVolume(world.hosts, host, "pd-data", `pingcap/pd:${SECOND_TAG}`), token, `marker in pd-data on ${host.name}`);
-    assertEqual(readMarkerInVolume(world.hosts, host, "tikv-data", `pingcap/tikv:${SECOND_TAG}`), token, `marker in tikv-data on ${host.name}`);
+    if (host.index <= 3)
+      assertEqual(
+        readMarkerInVolume(world.hosts, host, "pd-data", `pingcap/pd:${SECOND_TAG}`),
+        token,
+        `marker in pd-data on ${host.name}`,
+      );
+    assertEqual(
+      readMarkerInVolume(world.hosts, host, "tikv-data", `pingcap/tikv:${SECOND_TAG}`),
+      token,
+      `marker in tikv-data on ${host.name}`,
+    );
   }
   world.figures["destroy marker"] = token;
   return result;
@@ -330,7 +415,8 @@ export async function upAfterDestroy(world: World): Promise<StepResult> {
   assertEqual(await clusterId(pdOf(world, outputs)), world.identity!.clusterId, "PD cluster ID after destroy and up");
   const token = String(world.figures["destroy marker"]);
   for (const host of clusterHosts(world, 4)) {
-    if (host.index <= 3) assertEqual(readMarker(world.hosts, host, `pd${host.index}`), token, `marker in pd${host.index}`);
+    if (host.index <= 3)
+      assertEqual(readMarker(world.hosts, host, `pd${host.index}`), token, `marker in pd${host.index}`);
     assertEqual(readMarker(world.hosts, host, `tikv${host.index}`), token, `marker in tikv${host.index}`);
   }
   assert(await allMembersHealthy(pdOf(world, outputs)), "every PD member healthy");
@@ -353,8 +439,12 @@ export async function localStack(world: World, timings: (label: string, ms: numb
   const env = { ...world.engineEnv, DOCKER_HOST: engine.socket };
   const stack = await E2EStack.open("e2e-local", path.join(world.stateDir, "local"), env);
   try {
-    const committed = parse(fs.readFileSync(path.join(REPO, "Pulumi.local.yaml"), "utf8")) as { config: Record<string, unknown> };
-    const config: ConfigMap = Object.fromEntries(Object.entries(committed.config).map(([k, v]) => [k, { value: String(v) }]));
+    const committed = parse(fs.readFileSync(path.join(REPO, "Pulumi.local.yaml"), "utf8")) as {
+      config: Record<string, unknown>;
+    };
+    const config: ConfigMap = Object.fromEntries(
+      Object.entries(committed.config).map(([k, v]) => [k, { value: String(v) }]),
+    );
     config["tikv-cvm:monitoring"] = { value: "false" };
     config["tikv-cvm:nofileLimit"] = { value: String(SANDBOX_NOFILE) };
     await stack.configure(config);
@@ -362,21 +452,52 @@ export async function localStack(world: World, timings: (label: string, ms: numb
     timings("local: up", up.ms);
     const outputs = await stack.outputs();
     const names = ["pd1", "pd2", "pd3", "tikv1", "tikv2", "tikv3"].map((n) => `tikv-e2e-local-${n}`);
-    const health = run("docker", ["-H", engine.socket, "inspect", "--format", "{{.State.Health.Status}}", ...names]).stdout.trim().split("\n");
-    assertEqual(health, names.map(() => "healthy"), "local containers healthy");
+    const health = run("docker", ["-H", engine.socket, "inspect", "--format", "{{.State.Health.Status}}", ...names])
+      .stdout.trim()
+      .split("\n");
+    assertEqual(
+      health,
+      names.map(() => "healthy"),
+      "local containers healthy",
+    );
     const stores = await waitFor("3 local stores Up", 60_000, () => {
       const list = pdCtlStores(outputs, "", env);
       return list.length === 3 && list.every((s) => s.store.state_name === "Up") ? list : undefined;
     });
-    assertEqual(stores.map((s) => s.store.address).sort(), ["tikv1:20160", "tikv2:20160", "tikv3:20160"], "local store addresses");
+    assertEqual(
+      stores.map((s) => s.store.address).sort(),
+      ["tikv1:20160", "tikv2:20160", "tikv3:20160"],
+      "local store addresses",
+    );
     world.figures["resources of the local stack"] = await stack.resourceCount();
     const preview = await stack.preview("local no-op", true);
     timings("local: no-op preview", preview.ms);
     const destroy = await stack.destroy("local");
     timings("local: destroy", destroy.ms);
-    const left = run("docker", ["-H", engine.socket, "ps", "-a", "--format", "{{.Names}}", "--filter", "name=tikv-e2e-local"]).stdout.trim();
+    const left = run("docker", [
+      "-H",
+      engine.socket,
+      "ps",
+      "-a",
+      "--format",
+      "{{.Names}}",
+      "--filter",
+      "name=tikv-e2e-local",
+    ]).stdout.trim();
     assertEqual(left, "", "local containers after destroy");
-    const volumes = run("docker", ["-H", engine.socket, "volume", "ls", "--format", "{{.Name}}", "--filter", "name=tikv-e2e-local"]).stdout.trim().split("\n").sort();
+    const volumes = run("docker", [
+      "-H",
+      engine.socket,
+      "volume",
+      "ls",
+      "--format",
+      "{{.Name}}",
+      "--filter",
+      "name=tikv-e2e-local",
+    ])
+      .stdout.trim()
+      .split("\n")
+      .sort();
     assertEqual(volumes, names.map((n) => `${n}-data`).sort(), "local data volumes retained");
   } finally {
     await stack.dispose();
@@ -390,7 +511,10 @@ function stackFileConfig(file: string): ConfigMap {
   const committed = parse(fs.readFileSync(path.join(REPO, file), "utf8")) as { config: Record<string, unknown> };
   const config: ConfigMap = {};
   for (const [key, value] of Object.entries(committed.config)) {
-    if (Array.isArray(value)) value.forEach((item, i) => { config[`${key}[${i}]`] = { value: String(item) }; });
+    if (Array.isArray(value))
+      value.forEach((item, i) => {
+        config[`${key}[${i}]`] = { value: String(item) };
+      });
     else config[key] = { value: String(value) };
   }
   return config;
@@ -403,7 +527,9 @@ function stackFileConfig(file: string): ConfigMap {
 function problemLines(output: string): string[] {
   const lines = output.split("\n").map((l) => l.trim());
   // The Diagnostics section's copy: the progress line above it carries only the heading.
-  const heading = lines.findIndex((l, i) => /^error: The stack configuration has \d+ problem\(s\):$/.test(l) && lines[i + 1]?.startsWith("- "));
+  const heading = lines.findIndex(
+    (l, i) => /^error: The stack configuration has \d+ problem\(s\):$/.test(l) && lines[i + 1]?.startsWith("- "),
+  );
   if (heading < 0) return [];
   const end = lines.findIndex((l, i) => i > heading && !l.startsWith("- "));
   return lines.slice(heading + 1, end < 0 ? undefined : end);
@@ -416,7 +542,11 @@ function problemLines(output: string): string[] {
  * committed Pulumi.dev.yaml as a user who skipped the operator-address step has it: `pulumi up`
  * stops at once, naming tikv-cvm:operatorCidrs and the command that fixes it, and creates nothing.
  */
-export async function configProblems(engineEnv: NodeJS.ProcessEnv, stateDir: string, figures: Record<string, string | number>): Promise<void> {
+export async function configProblems(
+  engineEnv: NodeJS.ProcessEnv,
+  stateDir: string,
+  figures: Record<string, string | number>,
+): Promise<void> {
   const stack = await E2EStack.open("e2e-config", stateDir, engineEnv);
   try {
     const credentials: ConfigMap = {
@@ -435,15 +565,36 @@ export async function configProblems(engineEnv: NodeJS.ProcessEnv, stateDir: str
     });
     const mistyped = await stack.failing("preview", "a mistyped number, list and boolean");
     figures["config problems: preview (s)"] = (mistyped.ms / 1000).toFixed(1);
-    assert(!/must be of type/.test(mistyped.output), `the CLI's type check answered instead of the program:\n${mistyped.output}`);
-    assert(mistyped.output.includes("The stack configuration has 3 problem(s)"), `all three problems reported together:\n${mistyped.output}`);
+    assert(
+      !/must be of type/.test(mistyped.output),
+      `the CLI's type check answered instead of the program:\n${mistyped.output}`,
+    );
+    assert(
+      mistyped.output.includes("The stack configuration has 3 problem(s)"),
+      `all three problems reported together:\n${mistyped.output}`,
+    );
     const lines = problemLines(mistyped.output);
-    assertEqual(lines.map((l) => l.split(": ")[0].slice(2)), ["tikv-cvm:nodeCount", "tikv-cvm:operatorCidrs", "tikv-cvm:monitoring"], `keys of the reported problems in:\n${mistyped.output}\n`);
-    assert(lines[0].endsWith('got "abc"; fix with: pulumi config set tikv-cvm:nodeCount 3'), `nodeCount's fix: ${lines[0]}`);
-    assert(lines[1].includes("must be a list of strings") && lines[1].includes("pulumi config set --path 'tikv-cvm:operatorCidrs[0]'"), `operatorCidrs' fix: ${lines[1]}`);
+    assertEqual(
+      lines.map((l) => l.split(": ")[0].slice(2)),
+      ["tikv-cvm:nodeCount", "tikv-cvm:operatorCidrs", "tikv-cvm:monitoring"],
+      `keys of the reported problems in:\n${mistyped.output}\n`,
+    );
+    assert(
+      lines[0].endsWith('got "abc"; fix with: pulumi config set tikv-cvm:nodeCount 3'),
+      `nodeCount's fix: ${lines[0]}`,
+    );
+    assert(
+      lines[1].includes("must be a list of strings") &&
+        lines[1].includes("pulumi config set --path 'tikv-cvm:operatorCidrs[0]'"),
+      `operatorCidrs' fix: ${lines[1]}`,
+    );
     assert(lines[2].endsWith("fix with: pulumi config set tikv-cvm:monitoring true"), `monitoring's fix: ${lines[2]}`);
     const created = mistyped.steps.filter((s) => s.type !== "pulumi:pulumi:Stack");
-    assertEqual(created.map((s) => s.urn), [], "resources a refused config reaches");
+    assertEqual(
+      created.map((s) => s.urn),
+      [],
+      "resources a refused config reaches",
+    );
 
     // Pulumi.dev.yaml as committed: the operator address is still the placeholder.
     await stack.removeConfig(["tikv-cvm:nodeCount", "tikv-cvm:operatorCidrs", "tikv-cvm:monitoring"]);
@@ -452,11 +603,17 @@ export async function configProblems(engineEnv: NodeJS.ProcessEnv, stateDir: str
     figures["placeholder operator address: up (s)"] = (placeholder.ms / 1000).toFixed(1);
     const placeholderLines = problemLines(placeholder.output);
     assertEqual(placeholderLines.length, 1, `one problem for the placeholder:\n${placeholder.output}`);
-    assert(placeholderLines[0].startsWith('- tikv-cvm:operatorCidrs: "203.0.113.10/32" overlaps 203.0.113.0/24: documentation') &&
-      placeholderLines[0].includes(`pulumi config set --path 'tikv-cvm:operatorCidrs[0]' "$(curl -4 -s https://ifconfig.me)/32"`),
-    `the placeholder's problem names the key and the fix: ${placeholderLines[0]}`);
+    assert(
+      placeholderLines[0].startsWith(
+        '- tikv-cvm:operatorCidrs: "203.0.113.10/32" overlaps 203.0.113.0/24: documentation',
+      ) &&
+        placeholderLines[0].includes(
+          `pulumi config set --path 'tikv-cvm:operatorCidrs[0]' "$(curl -4 -s https://ifconfig.me)/32"`,
+        ),
+      `the placeholder's problem names the key and the fix: ${placeholderLines[0]}`,
+    );
     // A failed up leaves at most the stack itself in the state: nothing in the cloud.
-    assert(await stack.resourceCount() <= 1, "the refused up created no resource");
+    assert((await stack.resourceCount()) <= 1, "the refused up created no resource");
   } finally {
     await stack.dispose();
   }

@@ -45,7 +45,11 @@ function recorder(steps: StepRecord[]): (event: EngineEvent) => void {
 }
 
 export class E2EStack {
-  private constructor(readonly name: string, readonly stack: Stack, private readonly stateDir: string) {}
+  private constructor(
+    readonly name: string,
+    readonly stack: Stack,
+    private readonly stateDir: string,
+  ) {}
 
   /**
    * Creates (or selects) `name` in the project at the repository root. The stack's settings file
@@ -57,7 +61,15 @@ export class E2EStack {
       PULUMI_BACKEND_URL: `file://${stateDir}`,
       PULUMI_CONFIG_PASSPHRASE: "tikv-cvm end-to-end test passphrase",
     };
-    for (const key of ["PATH", "PULUMI_HOME", "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION", "PULUMI_SKIP_UPDATE_CHECK", "DOCKER_HOST", "DOCKER_CERT_PATH", "DOCKER_TLS_VERIFY"]) {
+    for (const key of [
+      "PATH",
+      "PULUMI_HOME",
+      "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION",
+      "PULUMI_SKIP_UPDATE_CHECK",
+      "DOCKER_HOST",
+      "DOCKER_CERT_PATH",
+      "DOCKER_TLS_VERIFY",
+    ]) {
       const value = env[key];
       if (value !== undefined) envVars[key] = value;
     }
@@ -81,7 +93,12 @@ export class E2EStack {
     const started = Date.now();
     log(`${this.name}: pulumi up (${label})`);
     const result = await this.stack.up({ onEvent: recorder(steps), color: "never" });
-    return { ms: Date.now() - started, steps, summary: (result.summary.resourceChanges ?? {}) as Record<string, number>, stdout: result.stdout };
+    return {
+      ms: Date.now() - started,
+      steps,
+      summary: (result.summary.resourceChanges ?? {}) as Record<string, number>,
+      stdout: result.stdout,
+    };
   }
 
   async preview(label: string, expectNoChanges = false): Promise<StepResult> {
@@ -89,7 +106,12 @@ export class E2EStack {
     const started = Date.now();
     log(`${this.name}: pulumi preview${expectNoChanges ? " --expect-no-changes" : ""} (${label})`);
     const result = await this.stack.preview({ onEvent: recorder(steps), color: "never", diff: true, expectNoChanges });
-    return { ms: Date.now() - started, steps, summary: result.changeSummary as Record<string, number>, stdout: result.stdout };
+    return {
+      ms: Date.now() - started,
+      steps,
+      summary: result.changeSummary as Record<string, number>,
+      stdout: result.stdout,
+    };
   }
 
   async destroy(label: string): Promise<StepResult> {
@@ -97,7 +119,12 @@ export class E2EStack {
     const started = Date.now();
     log(`${this.name}: pulumi destroy (${label})`);
     const result = await this.stack.destroy({ onEvent: recorder(steps), color: "never" });
-    return { ms: Date.now() - started, steps, summary: (result.summary.resourceChanges ?? {}) as Record<string, number>, stdout: result.stdout };
+    return {
+      ms: Date.now() - started,
+      steps,
+      summary: (result.summary.resourceChanges ?? {}) as Record<string, number>,
+      stdout: result.stdout,
+    };
   }
 
   /**

@@ -38,7 +38,11 @@ export function run(cmd: string, args: readonly string[], options: RunOptions = 
     encoding: "utf8",
     maxBuffer: 256 * 1024 * 1024,
     timeout: options.timeoutMs,
-    stdio: options.inherit ? ["ignore", "inherit", "inherit"] : options.passStderr ? ["pipe", "pipe", "inherit"] : ["pipe", "pipe", "pipe"],
+    stdio: options.inherit
+      ? ["ignore", "inherit", "inherit"]
+      : options.passStderr
+        ? ["pipe", "pipe", "inherit"]
+        : ["pipe", "pipe", "pipe"],
   };
   const result = spawnSync(cmd, [...args], spawnOptions);
   const out: RunResult = {
@@ -47,7 +51,9 @@ export function run(cmd: string, args: readonly string[], options: RunOptions = 
     stderr: String(result.stderr ?? "") + (result.error ? String(result.error) : ""),
   };
   if (out.status !== 0 && !options.allowFailure) {
-    throw new Error(`${cmd} ${args.join(" ")} exited ${out.status}:\n${out.stderr.slice(-4000)}${out.stdout.slice(-2000)}`);
+    throw new Error(
+      `${cmd} ${args.join(" ")} exited ${out.status}:\n${out.stderr.slice(-4000)}${out.stdout.slice(-2000)}`,
+    );
   }
   return out;
 }
@@ -57,7 +63,12 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Polls until `check` returns a value (not undefined) or the deadline passes, then throws `what`. */
-export async function waitFor<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined> | T | undefined, intervalMs = 1000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  timeoutMs: number,
+  check: () => Promise<T | undefined> | T | undefined,
+  intervalMs = 1000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError = "";
   for (;;) {
@@ -67,7 +78,8 @@ export async function waitFor<T>(what: string, timeoutMs: number, check: () => P
     } catch (err) {
       lastError = err instanceof Error ? err.message : String(err);
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${lastError ? `: ${lastError}` : ""}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${lastError ? `: ${lastError}` : ""}`);
     await sleep(intervalMs);
   }
 }

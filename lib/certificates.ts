@@ -37,9 +37,12 @@ export const CA_ROTATIONS: readonly CaRotation["rotation"][] = ["", "trust-next"
 /** The CA generations that exist and are trusted, the issuing one first. */
 export function trustedGenerations(ca: CaRotation): number[] {
   switch (ca.rotation) {
-    case "": return [ca.generation];
-    case "trust-next": return [ca.generation, ca.generation + 1];
-    case "trust-previous": return [ca.generation, ca.generation - 1];
+    case "":
+      return [ca.generation];
+    case "trust-next":
+      return [ca.generation, ca.generation + 1];
+    case "trust-previous":
+      return [ca.generation, ca.generation - 1];
     default: {
       const never: never = ca.rotation;
       throw new Error(`unknown CA rotation ${JSON.stringify(never)}`);
@@ -59,14 +62,23 @@ export function caResourceName(base: string, generation: number): string {
 export function checkCaTransition(last: CaRotation | undefined, next: CaRotation): string | undefined {
   if (last === undefined) return undefined;
   const is = (c: CaRotation) => c.generation === next.generation && c.rotation === next.rotation;
-  const onward: CaRotation = last.rotation === "" ? { generation: last.generation, rotation: "trust-next" }
-    : last.rotation === "trust-next" ? { generation: last.generation + 1, rotation: "trust-previous" }
-    : { generation: last.generation, rotation: "" };
+  const onward: CaRotation =
+    last.rotation === ""
+      ? { generation: last.generation, rotation: "trust-next" }
+      : last.rotation === "trust-next"
+        ? { generation: last.generation + 1, rotation: "trust-previous" }
+        : { generation: last.generation, rotation: "" };
   // Back one step is as safe: every certificate out there stays trusted.
-  const back: CaRotation | undefined = last.rotation === "trust-next" ? { generation: last.generation, rotation: "" }
-    : last.rotation === "trust-previous" ? { generation: last.generation - 1, rotation: "trust-next" } : undefined;
+  const back: CaRotation | undefined =
+    last.rotation === "trust-next"
+      ? { generation: last.generation, rotation: "" }
+      : last.rotation === "trust-previous"
+        ? { generation: last.generation - 1, rotation: "trust-next" }
+        : undefined;
   if (is(last) || is(onward) || (back !== undefined && is(back))) return undefined;
   const show = (c: CaRotation) => `caGeneration ${c.generation}${c.rotation ? `, caRotation ${c.rotation}` : ""}`;
-  return `the CA cannot go from ${show(last)} to ${show(next)} in one deployment: hosts and members still ` +
-    `rolling would stop trusting each other. The next step is ${show(onward)} (README: "Rotating the CA").`;
+  return (
+    `the CA cannot go from ${show(last)} to ${show(next)} in one deployment: hosts and members still ` +
+    `rolling would stop trusting each other. The next step is ${show(onward)} (README: "Rotating the CA").`
+  );
 }

@@ -3,8 +3,13 @@
 // Format: https://cloudinit.readthedocs.io/en/22.4/reference/modules.html
 import { stringify } from "yaml";
 import {
-  DATA_DISK_SCRIPT_PATH, DATA_DISK_UNIT, DOCKERD_DATA_DISK_FLAGS, DOCKER_DATA_DISK_SERVICE_SETTINGS,
-  DOCKER_DATA_DISK_UNIT_SETTINGS, dataDiskScript, dataDiskUnit,
+  DATA_DISK_SCRIPT_PATH,
+  DATA_DISK_UNIT,
+  DOCKERD_DATA_DISK_FLAGS,
+  DOCKER_DATA_DISK_SERVICE_SETTINGS,
+  DOCKER_DATA_DISK_UNIT_SETTINGS,
+  dataDiskScript,
+  dataDiskUnit,
 } from "./dataDisk";
 import { DOCKER_TLS_DIR, renderDaemonJson } from "./dockerDaemon";
 
@@ -48,7 +53,12 @@ export function buildCloudConfig(args: HostBootArgs): CloudConfig {
       // Modes as the CIS Docker Benchmark asks: CA and server certificate 0444 (3.19, 3.21), server
       // key 0400 (3.22), daemon.json 0644 (3.17), all owned by root:root.
       { path: `${DOCKER_TLS_DIR}/ca.pem`, content: args.caCertPem, permissions: "0444", owner: "root:root" },
-      { path: `${DOCKER_TLS_DIR}/server-cert.pem`, content: args.serverCertPem, permissions: "0444", owner: "root:root" },
+      {
+        path: `${DOCKER_TLS_DIR}/server-cert.pem`,
+        content: args.serverCertPem,
+        permissions: "0444",
+        owner: "root:root",
+      },
       { path: `${DOCKER_TLS_DIR}/server-key.pem`, content: args.serverKeyPem, permissions: "0400", owner: "root:root" },
       {
         path: "/etc/docker/daemon.json",
@@ -58,7 +68,11 @@ export function buildCloudConfig(args: HostBootArgs): CloudConfig {
       },
       { path: DOCKER_DROP_IN_PATH, content: dockerDropIn(), permissions: "0644" },
       { path: DATA_DISK_SCRIPT_PATH, content: dataDiskScript(), permissions: "0755" },
-      { path: `/etc/systemd/system/${DATA_DISK_UNIT}`, content: dataDiskUnit(args.dataDisk.id, args.dataDisk.waitSeconds), permissions: "0644" },
+      {
+        path: `/etc/systemd/system/${DATA_DISK_UNIT}`,
+        content: dataDiskUnit(args.dataDisk.id, args.dataDisk.waitSeconds),
+        permissions: "0644",
+      },
       { path: "/etc/sysctl.d/90-tikv.conf", content: sysctlConf(), permissions: "0644" },
       { path: "/etc/security/limits.d/90-tikv.conf", content: limitsConf(), permissions: "0644" },
       { path: TUNING_SCRIPT_PATH, content: tuningScript(), permissions: "0755" },
@@ -86,8 +100,10 @@ export function renderCloudConfig(args: HostBootArgs): string {
 export function encodeUserData(cloudConfig: string): string {
   const encoded = Buffer.from(cloudConfig, "utf8").toString("base64");
   if (encoded.length > USER_DATA_LIMIT_BYTES) {
-    throw new Error(`user data is ${encoded.length} bytes after base64, over Tencent Cloud's ` +
-      `${USER_DATA_LIMIT_BYTES}-byte limit`);
+    throw new Error(
+      `user data is ${encoded.length} bytes after base64, over Tencent Cloud's ` +
+        `${USER_DATA_LIMIT_BYTES}-byte limit`,
+    );
   }
   return encoded;
 }
@@ -142,7 +158,7 @@ function tuningScript(): string {
     "swapoff -a",
     "sed -i '/\\sswap\\s/s/^\\([^#]\\)/#\\1/' /etc/fstab",
     "for f in /sys/kernel/mm/transparent_hugepage/enabled /sys/kernel/mm/transparent_hugepage/defrag; do",
-    "  if [ -w \"$f\" ]; then echo never > \"$f\"; fi",
+    '  if [ -w "$f" ]; then echo never > "$f"; fi',
     "done",
     "",
   ].join("\n");

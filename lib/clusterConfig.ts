@@ -77,7 +77,16 @@ export function pdConfigToml(maxReplicas: number, tls: boolean, budget: MemoryBu
     },
     replication: { "max-replicas": maxReplicas },
     // PD names its CA key cacert-path; TiKV names it ca-path.
-    ...(tls ? { security: { "cacert-path": TLS_FILES.ca, "cert-path": TLS_FILES.cert, "key-path": TLS_FILES.key, "cert-allowed-cn": [...PD_ALLOWED_CN] } } : {}),
+    ...(tls
+      ? {
+          security: {
+            "cacert-path": TLS_FILES.ca,
+            "cert-path": TLS_FILES.cert,
+            "key-path": TLS_FILES.key,
+            "cert-allowed-cn": [...PD_ALLOWED_CN],
+          },
+        }
+      : {}),
   });
 }
 
@@ -91,7 +100,16 @@ export function tikvConfigToml(budget: MemoryBudget, diskGB: number, tls: boolea
       "block-cache": { capacity: `${budget.tikvBlockCacheMiB}MB` },
     },
     "raft-engine": { "memory-limit": `${budget.tikvRaftEngineMiB}MB` },
-    ...(tls ? { security: { "ca-path": TLS_FILES.ca, "cert-path": TLS_FILES.cert, "key-path": TLS_FILES.key, "cert-allowed-cn": [...TIKV_ALLOWED_CN] } } : {}),
+    ...(tls
+      ? {
+          security: {
+            "ca-path": TLS_FILES.ca,
+            "cert-path": TLS_FILES.cert,
+            "key-path": TLS_FILES.key,
+            "cert-allowed-cn": [...TIKV_ALLOWED_CN],
+          },
+        }
+      : {}),
   });
 }
 
@@ -104,7 +122,9 @@ export function tikvConfigToml(budget: MemoryBudget, diskGB: number, tls: boolea
  * With TLS the component's own certificate is the client.
  */
 export function healthcheckCommand(url: string, tls: boolean): string[] {
-  const tlsArgs = tls ? [`--ca-certificate=${TLS_FILES.ca}`, `--certificate=${TLS_FILES.cert}`, `--private-key=${TLS_FILES.key}`] : [];
+  const tlsArgs = tls
+    ? [`--ca-certificate=${TLS_FILES.ca}`, `--certificate=${TLS_FILES.cert}`, `--private-key=${TLS_FILES.key}`]
+    : [];
   return ["CMD", "wget", "-q", "-O", "/dev/null", ...tlsArgs, url];
 }
 
@@ -128,7 +148,9 @@ export function tikvRequiredOpenFiles(titan: boolean): number {
 export function openFilesWarning(nofileLimit: number): string | undefined {
   const required = tikvRequiredOpenFiles(true);
   if (nofileLimit >= required) return undefined;
-  return `tikv-cvm:nofileLimit is ${nofileLimit}, below the ${required} open files TiKV v8.5 checks for at start-up: ` +
-    "a real tikv-server exits at once (\"the maximum number of open file descriptors is too small\"). Only test " +
-    "stand-ins run with it; remove it for a real cluster: pulumi config rm tikv-cvm:nofileLimit";
+  return (
+    `tikv-cvm:nofileLimit is ${nofileLimit}, below the ${required} open files TiKV v8.5 checks for at start-up: ` +
+    'a real tikv-server exits at once ("the maximum number of open file descriptors is too small"). Only test ' +
+    "stand-ins run with it; remove it for a real cluster: pulumi config rm tikv-cvm:nofileLimit"
+  );
 }

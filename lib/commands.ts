@@ -25,19 +25,22 @@ export function certSetupCommand(stack: string, clusterTls: boolean): string {
   // another umask) keeps its mode through `>`, so it is removed first and directories are chmod'ed.
   const privateDir = (d: string) => `(umask 077 && mkdir -p ${d} && chmod 700 ${d})`;
   const out = (name: string, file: string, secret = false) =>
-    secret ? `(umask 077 && rm -f ${file} && pulumi stack output --stack ${stack} --show-secrets ${name} > ${file})`
+    secret
+      ? `(umask 077 && rm -f ${file} && pulumi stack output --stack ${stack} --show-secrets ${name} > ${file})`
       : `pulumi stack output --stack ${stack} ${name} > ${file}`;
   return [
     privateDir(dir),
     out("caCertPem", `${dir}/ca.pem`),
     out("clientCertPem", `${dir}/cert.pem`),
     out("clientKeyPem", `${dir}/key.pem`, true),
-    ...(clusterTls ? [
-      privateDir(`${dir}/cluster`),
-      out("clusterCaCertPem", `${dir}/cluster/ca.pem`),
-      out("clusterAdminCertPem", `${dir}/cluster/cert.pem`),
-      out("clusterAdminKeyPem", `${dir}/cluster/key.pem`, true),
-    ] : []),
+    ...(clusterTls
+      ? [
+          privateDir(`${dir}/cluster`),
+          out("clusterCaCertPem", `${dir}/cluster/ca.pem`),
+          out("clusterAdminCertPem", `${dir}/cluster/cert.pem`),
+          out("clusterAdminKeyPem", `${dir}/cluster/key.pem`, true),
+        ]
+      : []),
   ].join(" && ");
 }
 

@@ -103,23 +103,31 @@ function olderThan(version: string, floor: string): boolean {
 
 function tikvVersionProblem(version: string): string | undefined {
   if (!/^v\d+\.\d+\.\d+$/.test(version)) {
-    return `must be a release tag like ${DEFAULT_TIKV_VERSION} (got "${version}"); ` +
-      "`latest` and nightly tags are refused because an upgrade must be a deliberate change";
+    return (
+      `must be a release tag like ${DEFAULT_TIKV_VERSION} (got "${version}"); ` +
+      "`latest` and nightly tags are refused because an upgrade must be a deliberate change"
+    );
   }
   if (olderThan(version, MIN_TIKV_VERSION)) {
-    return `${version} is older than ${MIN_TIKV_VERSION}, the first LTS release whose images ` +
+    return (
+      `${version} is older than ${MIN_TIKV_VERSION}, the first LTS release whose images ` +
       "carry GNU Wget (the health checks present client certificates; older Alpine-based images have busybox wget, " +
       "PingCAP-QE/artifacts packages/packages.yaml.tmpl) and which knows rocksdb.write-buffer-limit and PD's " +
-      `server-memory-limit (both from v6.6.0); use ${DEFAULT_TIKV_VERSION}`;
+      `server-memory-limit (both from v6.6.0); use ${DEFAULT_TIKV_VERSION}`
+    );
   }
   return undefined;
 }
 
-const cidrProblem = (example: string) => (value: string): string | undefined =>
-  parseCidr(value) ? undefined : `"${value}" is not an IPv4 network in CIDR form with no host bits, e.g. ${example}`;
+const cidrProblem =
+  (example: string) =>
+  (value: string): string | undefined =>
+    parseCidr(value) ? undefined : `"${value}" is not an IPv4 network in CIDR form with no host bits, e.g. ${example}`;
 
-const pemProblem = (kind: string) => (value: string): string | undefined =>
-  value.includes("-----BEGIN ") && value.includes(kind) ? undefined : `does not look like a PEM ${kind}`;
+const pemProblem =
+  (kind: string) =>
+  (value: string): string | undefined =>
+    value.includes("-----BEGIN ") && value.includes(kind) ? undefined : `does not look like a PEM ${kind}`;
 
 const pemRequired = (what: string, file: string, key: string) =>
   ` in mode existing: the Docker client ${what} as PEM; set it with: pulumi config set --secret ${PROJECT}:${key} < ${file}.pem`;
@@ -127,176 +135,302 @@ const pemRequired = (what: string, file: string, key: string) =>
 /** Every key this project reads, in the order of the README table and Pulumi.yaml. */
 export const CONFIG_KEYS = {
   mode: {
-    type: "enum", modes: MODES, default: "cvm", values: MODES,
-    explain: "cvm builds Tencent Cloud hosts, local runs the cluster on this machine's Docker engine, existing uses hosts you list in `hosts`",
+    type: "enum",
+    modes: MODES,
+    default: "cvm",
+    values: MODES,
+    explain:
+      "cvm builds Tencent Cloud hosts, local runs the cluster on this machine's Docker engine, existing uses hosts you list in `hosts`",
     help: "`cvm` (Tencent Cloud hosts made here), `local` (this machine's Docker engine) or `existing` (hosts listed in `hosts`); see Modes in the README",
   },
   nodeCount: {
-    type: "integer", modes: MODES, default: 3, min: 3, max: 20,
+    type: "integer",
+    modes: MODES,
+    default: 3,
+    min: 3,
+    max: 20,
     meaning: "one TiKV store per host; 3 is the minimum for three Raft replicas",
     help: "3..20 hosts, one TiKV store each (mode existing: the number of `hosts`, unless set)",
   },
   pdCount: {
-    type: "integer", modes: MODES, default: 3, min: 1, max: 7, meaning: "PD runs on the first pdCount hosts",
+    type: "integer",
+    modes: MODES,
+    default: 3,
+    min: 1,
+    max: 7,
+    meaning: "PD runs on the first pdCount hosts",
     help: "odd, 1..7, at most `nodeCount`; PD runs on the first `pdCount` hosts; may change on a running cluster (see Scaling)",
   },
   tikvVersion: {
-    type: "string", modes: MODES, default: DEFAULT_TIKV_VERSION, check: tikvVersionProblem,
+    type: "string",
+    modes: MODES,
+    default: DEFAULT_TIKV_VERSION,
+    check: tikvVersionProblem,
     help: `\`vX.Y.Z\`, ${MIN_TIKV_VERSION} or newer; the same tag for \`pingcap/pd\` and \`pingcap/tikv\` (never \`latest\`); never below the deployed major.minor`,
   },
   availabilityZone: {
-    type: "optional-string", modes: ["cvm"], default: "",
+    type: "optional-string",
+    modes: ["cvm"],
+    default: "",
     required: `; set it with: pulumi config set ${PROJECT}:availabilityZone ap-guangzhou-3`,
     help: "the zone of the subnet and every host, e.g. `ap-guangzhou-3`; must belong to `tencentcloud:region`",
   },
   instanceType: {
-    type: "string", modes: ["cvm"], default: "S5.MEDIUM4",
+    type: "string",
+    modes: ["cvm"],
+    default: "S5.MEDIUM4",
     check: (v) => (v === "" ? "must not be empty; e.g. S5.MEDIUM4" : undefined),
     help: "any CVM instance type; S5.MEDIUM4 is 2 vCPU / 4 GB",
   },
   imageId: {
-    type: "optional-string", modes: ["cvm"], default: "",
-    check: (v) => (/^img-[a-z0-9]{8}$/.test(v) ? undefined : `"${v}" is not a CVM image id (img- and 8 letters or digits); ` +
-      `remove it to use the newest public Ubuntu 22.04: pulumi config rm ${PROJECT}:imageId`),
-    help: "an `img-xxxxxxxx` id; empty: the newest public \"Ubuntu Server 22.04 LTS 64bit\" image",
+    type: "optional-string",
+    modes: ["cvm"],
+    default: "",
+    check: (v) =>
+      /^img-[a-z0-9]{8}$/.test(v)
+        ? undefined
+        : `"${v}" is not a CVM image id (img- and 8 letters or digits); ` +
+          `remove it to use the newest public Ubuntu 22.04: pulumi config rm ${PROJECT}:imageId`,
+    help: 'an `img-xxxxxxxx` id; empty: the newest public "Ubuntu Server 22.04 LTS 64bit" image',
   },
   systemDiskType: {
-    type: "enum", modes: ["cvm"], default: "CLOUD_PREMIUM", values: DISK_TYPES,
+    type: "enum",
+    modes: ["cvm"],
+    default: "CLOUD_PREMIUM",
+    values: DISK_TYPES,
     help: `the system disk's type: ${DISK_TYPES.join(", ")}`,
   },
   systemDiskSize: {
-    type: "integer", modes: ["cvm"], default: 20, min: 20, max: 1024,
+    type: "integer",
+    modes: ["cvm"],
+    default: 20,
+    min: 20,
+    max: 1024,
     meaning: "GB of each host's system disk, which holds only the OS: data lives on the data disk",
     help: "20..1024 GB; the OS only: Docker's data lives on the data disk",
   },
   dataDiskSize: {
-    type: "integer", modes: CLOUD, default: 50, min: 20, max: 32000,
+    type: "integer",
+    modes: CLOUD,
+    default: 50,
+    min: 20,
+    max: 32000,
     meaning: "GB of the disk PD and TiKV data live on: cvm, each host's CBS data disk; existing, your hosts' disk",
     help: "20..32000 GB; each host's CBS data disk, Docker's data root (cvm); existing: your hosts' data disk, for TiKV's reserve-space. Grows in place; never shrinks",
   },
   dataDiskType: {
-    type: "enum", modes: ["cvm"], default: "CLOUD_PREMIUM", values: DISK_TYPES,
+    type: "enum",
+    modes: ["cvm"],
+    default: "CLOUD_PREMIUM",
+    values: DISK_TYPES,
     help: `the data disk's type: ${DISK_TYPES.join(", ")}`,
   },
   dataDiskEncrypt: {
-    type: "boolean", modes: ["cvm"], default: false,
+    type: "boolean",
+    modes: ["cvm"],
+    default: false,
     help: "CBS encryption with the default key; only for new disks (a disk's encryption is fixed)",
   },
   retainDataDisks: {
-    type: "boolean", modes: ["cvm"], default: true,
+    type: "boolean",
+    modes: ["cvm"],
+    default: true,
     help: "`pulumi destroy`, or a host removed by a smaller `nodeCount`, leaves the disk (and its data, and its bill) in the cloud; `false` deletes it",
   },
   dataDiskSnapshotRetentionDays: {
-    type: "integer", modes: ["cvm"], default: 0, min: 0, max: 365,
+    type: "integer",
+    modes: ["cvm"],
+    default: 0,
+    min: 0,
+    max: 365,
     meaning: "days each daily data-disk snapshot is kept; 0 takes no snapshots",
     help: "1..365: a daily snapshot policy on every data disk, each snapshot kept this many days; 0: none",
   },
   dataDiskSnapshotHour: {
-    type: "integer", modes: ["cvm"], default: 3, min: 0, max: 23, meaning: "hour of the daily snapshot",
+    type: "integer",
+    modes: ["cvm"],
+    default: 3,
+    min: 0,
+    max: 23,
+    meaning: "hour of the daily snapshot",
     help: "0..23, the hour of the daily snapshot (with snapshots on)",
   },
   hostMemoryGiB: {
-    type: "integer", modes: MODES, default: 4, min: 4, max: 512,
+    type: "integer",
+    modes: MODES,
+    default: 4,
+    min: 4,
+    max: 512,
     meaning: "each host's memory (local: this machine's, shared by every container), used to size PD and TiKV",
     help: "4..512; each host's memory (local: the machine's), from which PD/TiKV limits are derived",
   },
   vpcCidr: {
-    type: "string", modes: ["cvm"], default: "10.0.0.0/16", check: cidrProblem("10.0.0.0/16"),
+    type: "string",
+    modes: ["cvm"],
+    default: "10.0.0.0/16",
+    check: cidrProblem("10.0.0.0/16"),
     help: "the VPC: an IPv4 CIDR, plain decimal (no zero-padded octets), no host bits",
   },
   subnetCidr: {
-    type: "string", modes: ["cvm"], default: "10.0.1.0/24", check: cidrProblem("10.0.1.0/24"),
+    type: "string",
+    modes: ["cvm"],
+    default: "10.0.1.0/24",
+    check: cidrProblem("10.0.1.0/24"),
     help: "inside `vpcCidr`, large enough for offsets 11..10+`nodeCount` (/27 fits 20 hosts); host i gets offset 10+i",
   },
   operatorCidrs: {
-    type: "list", modes: ["cvm"], default: [],
-    required: `: the networks allowed to reach ${ADMIN_PORTS}; set your own address with: ` +
+    type: "list",
+    modes: ["cvm"],
+    default: [],
+    required:
+      `: the networks allowed to reach ${ADMIN_PORTS}; set your own address with: ` +
       `pulumi config set --path '${PROJECT}:operatorCidrs[0]' "$(curl -4 -s https://ifconfig.me)/32"`,
-    help: "list of IPv4 CIDRs that may reach 2376, 2379, 22 (with `sshPublicKey`) and 3000 (with `grafanaPublic`). Refused, naming the entry and why: " +
+    help:
+      "list of IPv4 CIDRs that may reach 2376, 2379, 22 (with `sshPublicKey`) and 3000 (with `grafanaPublic`). Refused, naming the entry and why: " +
       "an entry wider than a /8; entries that together cover more than a /8 (e.g. `0.0.0.0/1` + `128.0.0.0/1`); overlap with `vpcCidr`; " +
-      "overlap with \"this network\" 0/8, loopback 127/8, link-local 169.254/16, the documentation ranges 192.0.2/24, 198.51.100/24 and 203.0.113/24 " +
+      'overlap with "this network" 0/8, loopback 127/8, link-local 169.254/16, the documentation ranges 192.0.2/24, 198.51.100/24 and 203.0.113/24 ' +
       "(RFC 5737: the placeholder `203.0.113.10/32` in `Pulumi.dev.yaml` and `Pulumi.prod.yaml` is refused until you put your own address there), " +
       "multicast 224/4 or reserved 240/4; the same network listed twice; non-canonical spellings (host bits, leading zeros, spaces: write `5.6.7.0/24`, not `5.6.7.8/24`)",
   },
   sshPublicKey: {
-    type: "optional-string", modes: ["cvm"], default: "",
-    check: (v) => (/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+( .*)?$/.test(v) ? undefined
-      : "must be one OpenSSH public key line (ssh-ed25519 AAAA... comment), " +
-        `e.g. pulumi config set ${PROJECT}:sshPublicKey "$(cat ~/.ssh/id_ed25519.pub)"`),
+    type: "optional-string",
+    modes: ["cvm"],
+    default: "",
+    check: (v) =>
+      /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+( .*)?$/.test(v)
+        ? undefined
+        : "must be one OpenSSH public key line (ssh-ed25519 AAAA... comment), " +
+          `e.g. pulumi config set ${PROJECT}:sshPublicKey "$(cat ~/.ssh/id_ed25519.pub)"`,
     help: "an OpenSSH public key line; creates a key pair and opens SSH to `operatorCidrs`",
   },
   bandwidthMbps: {
-    type: "integer", modes: ["cvm"], default: 10, min: 1, max: 200, meaning: "EIP outbound Mbps",
+    type: "integer",
+    modes: ["cvm"],
+    default: 10,
+    min: 1,
+    max: 200,
+    meaning: "EIP outbound Mbps",
     help: "1..200, EIP outbound bandwidth (billed by traffic)",
   },
   registryMirrors: {
-    type: "list", modes: ["cvm"], default: ["https://mirror.ccs.tencentyun.com"],
-    check: (m) => (/^https?:\/\/[^\s/]+\/?$/.test(m) ? undefined : `"${m}" is not a registry URL like https://mirror.ccs.tencentyun.com`),
+    type: "list",
+    modes: ["cvm"],
+    default: ["https://mirror.ccs.tencentyun.com"],
+    check: (m) =>
+      /^https?:\/\/[^\s/]+\/?$/.test(m)
+        ? undefined
+        : `"${m}" is not a registry URL like https://mirror.ccs.tencentyun.com`,
     help: "Docker registry mirrors (Docker Hub is slow or blocked from mainland regions)",
   },
   readinessTimeoutMinutes: {
-    type: "integer", modes: CLOUD, default: 15, min: 1, max: 120, meaning: "how long to wait for a host's Docker API",
+    type: "integer",
+    modes: CLOUD,
+    default: 15,
+    min: 1,
+    max: 120,
+    meaning: "how long to wait for a host's Docker API",
     help: "1..120, how long to wait for a new host's Docker API to answer over mutual TLS",
   },
   tencentcloudRoute: {
-    type: "enum", modes: ["cvm"], default: "terraform", values: ["terraform", "bridged"],
+    type: "enum",
+    modes: ["cvm"],
+    default: "terraform",
+    values: ["terraform", "bridged"],
     explain: "terraform is Pulumi's Any Terraform Provider (the default), bridged the tencentcloud 0.2.3 plugin",
     help: "`terraform` or `bridged`: how the Tencent Cloud provider is obtained (see the two routes in the README)",
   },
   protect: {
-    type: "boolean", modes: MODES, default: false,
+    type: "boolean",
+    modes: MODES,
+    default: false,
     help: "Pulumi `protect` on CVMs, EIPs, data disks and data volumes, and termination protection on the CVMs (see Environments)",
   },
   rolloutTimeoutMinutes: {
-    type: "integer", modes: MODES, default: 10, min: 1, max: 60,
+    type: "integer",
+    modes: MODES,
+    default: 10,
+    min: 1,
+    max: 60,
     meaning: "bound on each rolling-restart wait: leader eviction, health after a restart",
     help: "1..60, bound on each rolling-restart wait (leader eviction, health after a restart)",
   },
   clusterTls: {
-    type: "boolean", modes: MODES, default: true,
+    type: "boolean",
+    modes: MODES,
+    default: true,
     help: "mutual TLS between PD, TiKV, pd-ctl, the rollout gates and Prometheus, from the cluster CA. `false` is refused in mode cvm (PD's client port is open to `operatorCidrs`); in modes local and existing it means plain HTTP",
   },
   monitoring: {
-    type: "boolean", modes: MODES, default: true,
+    type: "boolean",
+    modes: MODES,
+    default: true,
     help: "Prometheus and Grafana (with a TiKV dashboard) on host 1",
   },
   grafanaPublic: {
-    type: "boolean", modes: CLOUD, default: false,
+    type: "boolean",
+    modes: CLOUD,
+    default: false,
     help: "Grafana serves HTTPS on 3000 of host 1 (cvm: opened to `operatorCidrs`), with a certificate from the cluster CA; off: loopback only. Needs `monitoring` and `clusterTls`",
   },
   caGeneration: {
-    type: "integer", modes: MODES, default: 1, min: 1, max: 99, meaning: "the CA generation that issues certificates",
+    type: "integer",
+    modes: MODES,
+    default: 1,
+    min: 1,
+    max: 99,
+    meaning: "the CA generation that issues certificates",
     help: "1..99, the CA generation that issues every certificate; raised by one during a CA rotation (see Rotating the CA)",
   },
   caRotation: {
-    type: "enum", modes: MODES, default: "", values: CA_ROTATIONS,
-    explain: "see \"Rotating the CA\" in the README",
+    type: "enum",
+    modes: MODES,
+    default: "",
+    values: CA_ROTATIONS,
+    explain: 'see "Rotating the CA" in the README',
     help: "where a rotation of both CAs stands: empty, `trust-next` (the next CA is trusted, not yet issuing) or `trust-previous` (the new CA issues, the previous one is still trusted)",
   },
   nofileLimit: {
     // 1,048,576 is Linux's default fs.nr_open: no process may raise its limit above it. The default is
     // what PingCAP's own deployments set, above what TiKV checks for (clusterConfig tikvRequiredOpenFiles).
-    type: "integer", modes: MODES, default: 1_000_000, min: 1024, max: 1_048_576,
+    type: "integer",
+    modes: MODES,
+    default: 1_000_000,
+    min: 1024,
+    max: 1_048_576,
     meaning: "nofile ulimit of the PD and TiKV containers; below TiKV's start-up check only for test hosts",
     help: "1024..1048576, nofile ulimit (soft and hard) of the PD and TiKV containers. TiKV v8.5 exits at start-up below 123880 (1000 + 2 × 40960 for RocksDB with Titan, on for every new cluster, + 40960 for raftdb: its own check in components/server/src/common.rs; 82920 without Titan); a lower value is accepted only for test hosts that cannot grant more, with a warning at every preview",
   },
   hosts: {
-    type: "hosts", modes: ["existing"], default: [],
+    type: "hosts",
+    modes: ["existing"],
+    default: [],
     required: ` in mode existing: a list like [{name: db1, dockerHost: "tcp://192.0.2.11:2376", privateIp: 10.0.0.11}, ...] in Pulumi.<stack>.yaml`,
     help: "3..20 servers you run, each `{name, dockerHost: tcp://<address>:<port>, privateIp}` (see Modes)",
   },
   dockerCaPem: {
-    type: "optional-string", modes: ["existing"], default: "", secret: true, check: pemProblem("CERTIFICATE"),
+    type: "optional-string",
+    modes: ["existing"],
+    default: "",
+    secret: true,
+    check: pemProblem("CERTIFICATE"),
     required: pemRequired("CA certificate", "ca", "dockerCaPem"),
     help: "the CA certificate (PEM) that signed your hosts' Docker server certificates, as a secret",
   },
   dockerCertPem: {
-    type: "optional-string", modes: ["existing"], default: "", secret: true, check: pemProblem("CERTIFICATE"),
+    type: "optional-string",
+    modes: ["existing"],
+    default: "",
+    secret: true,
+    check: pemProblem("CERTIFICATE"),
     required: pemRequired("certificate", "cert", "dockerCertPem"),
     help: "your Docker client certificate (PEM), as a secret",
   },
   dockerKeyPem: {
-    type: "optional-string", modes: ["existing"], default: "", secret: true, check: pemProblem("PRIVATE KEY"),
+    type: "optional-string",
+    modes: ["existing"],
+    default: "",
+    secret: true,
+    check: pemProblem("PRIVATE KEY"),
     required: pemRequired("private key", "key", "dockerKeyPem"),
     help: "your Docker client key (PEM), as a secret",
   },
@@ -306,14 +440,21 @@ export type ConfigKey = keyof typeof CONFIG_KEYS;
 type Specs = typeof CONFIG_KEYS;
 
 /** The type a key's value has once read. */
-export type ValueOf<S extends KeySpec> =
-  S extends IntegerKey ? number
-    : S extends BooleanKey ? boolean
-      : S extends EnumKey<infer T> ? T
-        : S extends StringKey ? string
-          : S extends OptionalStringKey ? (S extends { readonly required: string } ? string : string | undefined)
-            : S extends ListKey ? readonly string[]
-              : readonly ExistingHost[];
+export type ValueOf<S extends KeySpec> = S extends IntegerKey
+  ? number
+  : S extends BooleanKey
+    ? boolean
+    : S extends EnumKey<infer T>
+      ? T
+      : S extends StringKey
+        ? string
+        : S extends OptionalStringKey
+          ? S extends { readonly required: string }
+            ? string
+            : string | undefined
+          : S extends ListKey
+            ? readonly string[]
+            : readonly ExistingHost[];
 
 export type ConfigValues = { readonly [K in ConfigKey]: ValueOf<Specs[K]> };
 
@@ -354,7 +495,8 @@ export function readmeModes(key: ConfigKey): string {
 }
 
 /** One value read against its key's rule: the value, or every reason it is refused. */
-type Parsed = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly problems: readonly string[] };
+type Parsed =
+  { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly problems: readonly string[] };
 
 const refuse = (...problems: string[]): Parsed => ({ ok: false, problems });
 
@@ -378,7 +520,10 @@ export interface Reading {
  * Reads each key its mode reads (`reads`) from the texts Pulumi stores (undefined when absent) by its
  * own rule. Rules between keys (pdCount at most nodeCount, the subnet inside the VPC, ...) are lib/settings.ts's.
  */
-export function readKeys(texts: Readonly<Record<string, string | undefined>>, reads: (key: ConfigKey) => boolean): Reading {
+export function readKeys(
+  texts: Readonly<Record<string, string | undefined>>,
+  reads: (key: ConfigKey) => boolean,
+): Reading {
   const values: Record<string, unknown> = {};
   const refused = new Map<ConfigKey, readonly string[]>();
   for (const key of CONFIG_KEY_NAMES) {
@@ -399,7 +544,9 @@ function parseSpec(key: string, spec: KeySpec, text: string | undefined): Parsed
       if (text === undefined) return { ok: true, value: spec.default };
       const n = Number(text);
       if (!/^-?\d+$/.test(text.trim()) || n < spec.min || n > spec.max) {
-        return refuse(`must be a whole number from ${spec.min} to ${spec.max} (${spec.meaning}); got "${text}"; ${fix(spec.default)}`);
+        return refuse(
+          `must be a whole number from ${spec.min} to ${spec.max} (${spec.meaning}); got "${text}"; ${fix(spec.default)}`,
+        );
       }
       return { ok: true, value: n };
     }
@@ -428,8 +575,10 @@ function parseSpec(key: string, spec: KeySpec, text: string | undefined): Parsed
       if (text === undefined && !spec.required) return { ok: true, value: spec.default };
       const list = parseJsonList(text ?? "[]");
       if (list === undefined || !list.every((x): x is string => typeof x === "string")) {
-        return refuse("must be a list of strings; in Pulumi.<stack>.yaml write it as a YAML list, or run: " +
-          `pulumi config set --path '${PROJECT}:${key}[0]' <value>`);
+        return refuse(
+          "must be a list of strings; in Pulumi.<stack>.yaml write it as a YAML list, or run: " +
+            `pulumi config set --path '${PROJECT}:${key}[0]' <value>`,
+        );
       }
       if (list.length === 0 && spec.required) return refuse(`is required${spec.required}`);
       const problems = list.map((item) => spec.check?.(item)).filter((p): p is string => p !== undefined);
@@ -444,18 +593,23 @@ function parseSpec(key: string, spec: KeySpec, text: string | undefined): Parsed
 function parseHosts(key: string, spec: HostsKey, text: string | undefined): Parsed {
   const list = parseJsonList(text ?? "[]");
   if (list === undefined || list.length === 0) return refuse(`is required${spec.required}`);
-  if (list.length < 3 || list.length > 20) return refuse(`must list 3 to 20 hosts (one TiKV store each); got ${list.length}`);
+  if (list.length < 3 || list.length > 20)
+    return refuse(`must list 3 to 20 hosts (one TiKV store each); got ${list.length}`);
   const problems: string[] = [];
   const hosts = list.map((entry: unknown, i): ExistingHost => {
     const field = (name: string): string => {
-      const value: unknown = typeof entry === "object" && entry !== null ? Object.getOwnPropertyDescriptor(entry, name)?.value : undefined;
+      const value: unknown =
+        typeof entry === "object" && entry !== null ? Object.getOwnPropertyDescriptor(entry, name)?.value : undefined;
       return typeof value === "string" ? value : "";
     };
     const host = { name: field("name"), dockerHost: field("dockerHost"), privateIp: field("privateIp") };
     const where = `${key}[${i}]`;
-    if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(host.name)) problems.push(`${where}.name "${host.name}" must be a hostname-like label`);
-    if (!/^tcp:\/\/[A-Za-z0-9.-]+:\d{1,5}$/.test(host.dockerHost)) problems.push(`${where}.dockerHost "${host.dockerHost}" must look like tcp://192.0.2.11:2376`);
-    if (!parseCidr(`${host.privateIp}/32`)) problems.push(`${where}.privateIp "${host.privateIp}" must be an IPv4 address`);
+    if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(host.name))
+      problems.push(`${where}.name "${host.name}" must be a hostname-like label`);
+    if (!/^tcp:\/\/[A-Za-z0-9.-]+:\d{1,5}$/.test(host.dockerHost))
+      problems.push(`${where}.dockerHost "${host.dockerHost}" must look like tcp://192.0.2.11:2376`);
+    if (!parseCidr(`${host.privateIp}/32`))
+      problems.push(`${where}.privateIp "${host.privateIp}" must be an IPv4 address`);
     return host;
   });
   for (const field of ["name", "dockerHost", "privateIp"] as const) {

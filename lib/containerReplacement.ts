@@ -9,8 +9,23 @@ import * as crypto from "crypto";
  * internal/provider/resource_docker_container.go, named as @pulumi/docker names them.
  */
 export const PROVIDER_REPLACING_INPUTS = [
-  "name", "image", "command", "entrypoints", "envs", "networkMode", "networksAdvanced", "ports", "ulimits",
-  "logDriver", "logOpts", "stopTimeout", "volumes", "uploads", "labels", "capabilities", "securityOpts",
+  "name",
+  "image",
+  "command",
+  "entrypoints",
+  "envs",
+  "networkMode",
+  "networksAdvanced",
+  "ports",
+  "ulimits",
+  "logDriver",
+  "logOpts",
+  "stopTimeout",
+  "volumes",
+  "uploads",
+  "labels",
+  "capabilities",
+  "securityOpts",
 ] as const;
 
 /**
@@ -19,7 +34,15 @@ export const PROVIDER_REPLACING_INPUTS = [
  * cpu_shares, memory, memory_reservation, cpu_set and memory_swap to the running container; the
  * others are only recorded in the state.
  */
-export const PROVIDER_IN_PLACE_INPUTS = ["memory", "memorySwap", "healthcheck", "restart", "wait", "waitTimeout", "destroyGraceSeconds"] as const;
+export const PROVIDER_IN_PLACE_INPUTS = [
+  "memory",
+  "memorySwap",
+  "healthcheck",
+  "restart",
+  "wait",
+  "waitTimeout",
+  "destroyGraceSeconds",
+] as const;
 
 /**
  * In-place inputs the program declares `replaceOnChanges` for PD and TiKV, because applied in
@@ -37,7 +60,9 @@ export const REPLACE_ON_CHANGES = ["memory", "healthcheck"] as const;
 export const REPLACING_INPUTS: readonly string[] = [...PROVIDER_REPLACING_INPUTS, ...REPLACE_ON_CHANGES];
 
 /** Inputs changed in place with effect or none: a change to them restarts nothing. */
-export const IN_PLACE_INPUTS: readonly string[] = PROVIDER_IN_PLACE_INPUTS.filter((k) => !(REPLACE_ON_CHANGES as readonly string[]).includes(k));
+export const IN_PLACE_INPUTS: readonly string[] = PROVIDER_IN_PLACE_INPUTS.filter(
+  (k) => !(REPLACE_ON_CHANGES as readonly string[]).includes(k),
+);
 
 /**
  * The whole of `spec` but the inputs known to change in place: the known replacing inputs first
@@ -48,12 +73,18 @@ export const IN_PLACE_INPUTS: readonly string[] = PROVIDER_IN_PLACE_INPUTS.filte
 export function replacingInputs(spec: Readonly<Record<string, unknown>>): Record<string, unknown> {
   const picked: Record<string, unknown> = {};
   for (const key of REPLACING_INPUTS) if (spec[key] !== undefined) picked[key] = spec[key];
-  const unclassified = Object.keys(spec).filter((k) => !REPLACING_INPUTS.includes(k) && !IN_PLACE_INPUTS.includes(k)).sort();
+  const unclassified = Object.keys(spec)
+    .filter((k) => !REPLACING_INPUTS.includes(k) && !IN_PLACE_INPUTS.includes(k))
+    .sort();
   for (const key of unclassified) if (spec[key] !== undefined) picked[key] = spec[key];
   return picked;
 }
 
 /** A short digest over the whole spec that changes whenever the container will be replaced. */
 export function replacementDigest(spec: Readonly<Record<string, unknown>>): string {
-  return crypto.createHash("sha256").update(JSON.stringify(replacingInputs(spec))).digest("hex").slice(0, 16);
+  return crypto
+    .createHash("sha256")
+    .update(JSON.stringify(replacingInputs(spec)))
+    .digest("hex")
+    .slice(0, 16);
 }

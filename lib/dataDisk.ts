@@ -130,9 +130,6 @@ export function dataDiskUnit(diskId: string, waitSeconds: number): string {
  * quarantine root, so the error reaches the readiness check; with no EnvironmentFile at all (the
  * script never ran) Docker does not start. `${VAR}` keeps a value with spaces as one argument.
  */
-export const DOCKER_DATA_DISK_UNIT_SETTINGS = [
-  `Wants=${DATA_DISK_UNIT}`,
-  `After=${DATA_DISK_UNIT}`,
-] as const;
+export const DOCKER_DATA_DISK_UNIT_SETTINGS = [`Wants=${DATA_DISK_UNIT}`, `After=${DATA_DISK_UNIT}`] as const;
 export const DOCKER_DATA_DISK_SERVICE_SETTINGS = [`EnvironmentFile=${DOCKER_ENV_FILE}`] as const;
 export const DOCKERD_DATA_DISK_FLAGS = "--data-root=${TIKV_DOCKER_DATA_ROOT} --label=${TIKV_DOCKER_LABEL}";

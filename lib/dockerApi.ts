@@ -26,7 +26,14 @@ export function resolveEndpoint(endpoint: DockerEndpoint, env: NodeJS.ProcessEnv
   if (endpoint.kind === "tls") {
     return {
       transport: https,
-      options: { host: endpoint.host, port: endpoint.port, ca: endpoint.caPem, cert: endpoint.certPem, key: endpoint.keyPem, rejectUnauthorized: true },
+      options: {
+        host: endpoint.host,
+        port: endpoint.port,
+        ca: endpoint.caPem,
+        cert: endpoint.certPem,
+        key: endpoint.keyPem,
+        rejectUnauthorized: true,
+      },
       describe: `https://${endpoint.host}:${endpoint.port}`,
     };
   }
@@ -42,30 +49,51 @@ export function resolveEndpoint(endpoint: DockerEndpoint, env: NodeJS.ProcessEnv
     const read = (f: string) => fs.readFileSync(path.join(dir, f), "utf8");
     return {
       transport: https,
-      options: { host: url.hostname, port: Number(url.port || 2376), ca: read("ca.pem"), cert: read("cert.pem"), key: read("key.pem"), rejectUnauthorized: true },
+      options: {
+        host: url.hostname,
+        port: Number(url.port || 2376),
+        ca: read("ca.pem"),
+        cert: read("cert.pem"),
+        key: read("key.pem"),
+        rejectUnauthorized: true,
+      },
       describe: `https://${url.hostname}:${url.port || 2376}`,
     };
   }
   return { transport: http, options: { host: url.hostname, port: Number(url.port || 2375) }, describe: dockerHost };
 }
 
-function request(target: Target, method: string, apiPath: string, timeoutMs: number, body?: unknown): Promise<{ status: number; body: string }> {
+function request(
+  target: Target,
+  method: string,
+  apiPath: string,
+  timeoutMs: number,
+  body?: unknown,
+): Promise<{ status: number; body: string }> {
   const payload = body === undefined ? undefined : JSON.stringify(body);
   return new Promise((resolve, reject) => {
-    const req = target.transport.request({
-      ...target.options,
-      method,
-      path: apiPath,
-      timeout: timeoutMs,
-      agent: false,
-      headers: payload === undefined ? {} : { "content-type": "application/json", "content-length": Buffer.byteLength(payload) },
-    }, (res) => {
-      let text = "";
-      res.setEncoding("utf8");
-      res.on("data", (chunk: string) => (text += chunk));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
-    });
-    req.on("timeout", () => req.destroy(new Error(`${method} ${target.describe}${apiPath}: no answer in ${timeoutMs} ms`)));
+    const req = target.transport.request(
+      {
+        ...target.options,
+        method,
+        path: apiPath,
+        timeout: timeoutMs,
+        agent: false,
+        headers:
+          payload === undefined
+            ? {}
+            : { "content-type": "application/json", "content-length": Buffer.byteLength(payload) },
+      },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => (text += chunk));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
+    req.on("timeout", () =>
+      req.destroy(new Error(`${method} ${target.describe}${apiPath}: no answer in ${timeoutMs} ms`)),
+    );
     req.on("error", reject);
     if (payload !== undefined) req.write(payload);
     req.end();
@@ -73,17 +101,29 @@ function request(target: Target, method: string, apiPath: string, timeoutMs: num
 }
 
 /** Sets the container's pids limit and reads it back; throws naming the container when Docker refuses. */
-export async function setPidsLimit(endpoint: DockerEndpoint, containerId: string, limit: number, timeoutMs: number): Promise<void> {
+export async function setPidsLimit(
+  endpoint: DockerEndpoint,
+  containerId: string,
+  limit: number,
+  timeoutMs: number,
+): Promise<void> {
   const target = resolveEndpoint(endpoint);
   const id = encodeURIComponent(containerId);
   const updated = await request(target, "POST", `/containers/${id}/update`, timeoutMs, { PidsLimit: limit });
   if (updated.status !== 200) {
-    throw new Error(`Docker at ${target.describe} refused to set pids limit ${limit} on container ${containerId}: ` +
-      `HTTP ${updated.status} ${updated.body.slice(0, 300)}`);
+    throw new Error(
+      `Docker at ${target.describe} refused to set pids limit ${limit} on container ${containerId}: ` +
+        `HTTP ${updated.status} ${updated.body.slice(0, 300)}`,
+    );
   }
   const inspected = await request(target, "GET", `/containers/${id}/json`, timeoutMs);
-  const actual = inspected.status === 200 ? (JSON.parse(inspected.body) as { HostConfig?: { PidsLimit?: number } }).HostConfig?.PidsLimit : undefined;
+  const actual =
+    inspected.status === 200
+      ? (JSON.parse(inspected.body) as { HostConfig?: { PidsLimit?: number } }).HostConfig?.PidsLimit
+      : undefined;
   if (actual !== limit) {
-    throw new Error(`Docker at ${target.describe} reports pids limit ${String(actual)} on container ${containerId} after setting ${limit}`);
+    throw new Error(
+      `Docker at ${target.describe} reports pids limit ${String(actual)} on container ${containerId} after setting ${limit}`,
+    );
   }
 }

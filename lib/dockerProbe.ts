@@ -61,7 +61,8 @@ function permanent(message: string): ProbeError {
 /** One attempt: resolves when the daemon answers 200 "OK", rejects with the reason otherwise. */
 export async function pingDocker(target: ProbeTarget, attemptTimeoutMs: number): Promise<void> {
   const ping = await dockerGet(target, "/_ping", attemptTimeoutMs);
-  if (ping.status !== 200 || ping.body.trim() !== "OK") throw new Error(`HTTP ${ping.status}: ${ping.body.trim().slice(0, 200)}`);
+  if (ping.status !== 200 || ping.body.trim() !== "OK")
+    throw new Error(`HTTP ${ping.status}: ${ping.body.trim().slice(0, 200)}`);
   if (target.dataDiskId === undefined) return;
   const info = await dockerGet(target, "/info", attemptTimeoutMs);
   if (info.status !== 200) throw new Error(`GET /info: HTTP ${info.status}: ${info.body.trim().slice(0, 200)}`);
@@ -72,12 +73,18 @@ export async function pingDocker(target: ProbeTarget, attemptTimeoutMs: number):
   }
   const disk = labels.find((l) => l.startsWith(`${DATA_DISK_LABEL}=`))?.slice(DATA_DISK_LABEL.length + 1);
   if (disk !== target.dataDiskId) {
-    throw new Error(`Docker answers but its data root is not on data disk ${target.dataDiskId} ` +
-      `(engine labels: ${labels.join(", ") || "none"})`);
+    throw new Error(
+      `Docker answers but its data root is not on data disk ${target.dataDiskId} ` +
+        `(engine labels: ${labels.join(", ") || "none"})`,
+    );
   }
 }
 
-function dockerGet(target: ProbeTarget, path: string, attemptTimeoutMs: number): Promise<{ status: number; body: string }> {
+function dockerGet(
+  target: ProbeTarget,
+  path: string,
+  attemptTimeoutMs: number,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = https.request(
       {
@@ -113,17 +120,32 @@ function dockerGet(target: ProbeTarget, path: string, attemptTimeoutMs: number):
  * on without verifying clients, and anyone who reaches the port owns the host: "yes"; a refused
  * handshake, a reset or any answer but 200: "no". No answer at all proves nothing: "unknown".
  */
-export function servesAnonymousClients(target: ProbeTarget, attemptTimeoutMs: number): Promise<"yes" | "no" | "unknown"> {
+export function servesAnonymousClients(
+  target: ProbeTarget,
+  attemptTimeoutMs: number,
+): Promise<"yes" | "no" | "unknown"> {
   return new Promise((resolve) => {
     let timedOut = false;
     const req = https.request(
-      { host: target.host, port: target.port, path: "/_ping", method: "GET", ca: target.caPem, rejectUnauthorized: true, timeout: attemptTimeoutMs, agent: false },
+      {
+        host: target.host,
+        port: target.port,
+        path: "/_ping",
+        method: "GET",
+        ca: target.caPem,
+        rejectUnauthorized: true,
+        timeout: attemptTimeoutMs,
+        agent: false,
+      },
       (res) => {
         res.resume();
         res.on("end", () => resolve(res.statusCode === 200 ? "yes" : "no"));
       },
     );
-    req.on("timeout", () => { timedOut = true; req.destroy(new Error("timeout")); });
+    req.on("timeout", () => {
+      timedOut = true;
+      req.destroy(new Error("timeout"));
+    });
     req.on("error", () => resolve(timedOut ? "unknown" : "no"));
     req.end();
   });
@@ -133,22 +155,24 @@ export function servesAnonymousClients(target: ProbeTarget, attemptTimeoutMs: nu
 function unreachableHint(origin: HostOrigin, port: number, dataDiskId?: string): string {
   return origin === "cvm"
     ? "The host installs and starts Docker from cloud-init" +
-      (dataDiskId ? `, once its data disk ${dataDiskId} is attached and mounted` : "") +
-      ": log in (SSH or the Tencent Cloud console) and check `cloud-init status --long`, " +
-      "/var/log/cloud-init-output.log" + (dataDiskId ? ", `journalctl -u tikv-data-disk`" : "") + " and `journalctl -u docker`."
+        (dataDiskId ? `, once its data disk ${dataDiskId} is attached and mounted` : "") +
+        ": log in (SSH or the Tencent Cloud console) and check `cloud-init status --long`, " +
+        "/var/log/cloud-init-output.log" +
+        (dataDiskId ? ", `journalctl -u tikv-data-disk`" : "") +
+        " and `journalctl -u docker`."
     : `Check on that host that dockerd runs and listens on ${port} with TLS (\`systemctl status docker\`, ` +
-      `\`ss -ltnp | grep ${port}\`, \`journalctl -u docker\`), that this machine may reach the port, and that ` +
-      "tikv-cvm:dockerCaPem, dockerCertPem and dockerKeyPem are the material its daemon.json trusts.";
+        `\`ss -ltnp | grep ${port}\`, \`journalctl -u docker\`), that this machine may reach the port, and that ` +
+        "tikv-cvm:dockerCaPem, dockerCertPem and dockerKeyPem are the material its daemon.json trusts.";
 }
 
 /** How to fix a certificate the daemon serves, by who set the host up. */
 function certificateHint(origin: HostOrigin, host: string): string {
   return origin === "cvm"
     ? `This program issued the certificate (valid 5 years) for the host's EIP and private IP; if ${host} is not ` +
-      "one of them, the EIP changed after the host was made. Either way, replace the host's Docker server certificate and the host."
+        "one of them, the EIP changed after the host was made. Either way, replace the host's Docker server certificate and the host."
     : `Reissue the daemon's server certificate with ${host} among its subject alternative names, serverAuth among ` +
-      "its extended key usages and a validity that covers today, signed by the CA in tikv-cvm:dockerCaPem, or set " +
-      "this host's dockerHost to an address the certificate names.";
+        "its extended key usages and a validity that covers today, signed by the CA in tikv-cvm:dockerCaPem, or set " +
+        "this host's dockerHost to an address the certificate names.";
 }
 
 /**
@@ -170,13 +194,19 @@ export async function waitForDocker(target: ProbeTarget, options: WaitOptions): 
       answered = true;
     } catch (err) {
       if (err instanceof DataDiskError) {
-        throw new Error(`${options.label}: ${err.message}. The host keeps Docker off its system disk and ` +
-          "starts it on an empty in-memory data root instead; `journalctl -u tikv-data-disk` on the host has the details.", { cause: err });
+        throw new Error(
+          `${options.label}: ${err.message}. The host keeps Docker off its system disk and ` +
+            "starts it on an empty in-memory data root instead; `journalctl -u tikv-data-disk` on the host has the details.",
+          { cause: err },
+        );
       }
       const e = err as ProbeError;
       if (e.permanent) {
-        throw new Error(`Docker on ${options.label} at ${where} cannot be trusted: ${e.message}. Waiting will not ` +
-          `change this. ${certificateHint(options.origin, target.host)}`, { cause: err });
+        throw new Error(
+          `Docker on ${options.label} at ${where} cannot be trusted: ${e.message}. Waiting will not ` +
+            `change this. ${certificateHint(options.origin, target.host)}`,
+          { cause: err },
+        );
       }
       lastError = e.message;
     }

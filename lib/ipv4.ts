@@ -29,7 +29,7 @@ export function cidrSize(c: Cidr): number {
 }
 
 export function cidrContains(outer: Cidr, inner: Cidr): boolean {
-  return inner.prefix >= outer.prefix && ((inner.network & maskOf(outer.prefix)) >>> 0) === outer.network;
+  return inner.prefix >= outer.prefix && (inner.network & maskOf(outer.prefix)) >>> 0 === outer.network;
 }
 
 /** The address `offset` places after the network address. */

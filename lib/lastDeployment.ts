@@ -53,32 +53,43 @@ export function deploymentRecord(settings: Settings, plan: ClusterPlan, pdInitia
     pdCount: settings.pdCount,
     pdInitialCluster,
     hostAddresses: plan.hosts.map((h) => h.tikvHost),
-    ...(settings.mode === "cvm" ? {
-      cvm: {
-        availabilityZone: settings.cvm.availabilityZone,
-        vpcCidr: settings.cvm.vpcCidr,
-        subnetCidr: settings.cvm.subnetCidr,
-        imageId: settings.cvm.imageId ?? "",
-        systemDiskType: settings.cvm.systemDiskType,
-        systemDiskSize: settings.cvm.systemDiskSize,
-        tencentcloudRoute: settings.cvm.tencentcloudRoute,
-        dataDisk: { sizeGB: settings.cvm.dataDisk.sizeGB, encrypt: settings.cvm.dataDisk.encrypt },
-      },
-    } : {}),
+    ...(settings.mode === "cvm"
+      ? {
+          cvm: {
+            availabilityZone: settings.cvm.availabilityZone,
+            vpcCidr: settings.cvm.vpcCidr,
+            subnetCidr: settings.cvm.subnetCidr,
+            imageId: settings.cvm.imageId ?? "",
+            systemDiskType: settings.cvm.systemDiskType,
+            systemDiskSize: settings.cvm.systemDiskSize,
+            tencentcloudRoute: settings.cvm.tencentcloudRoute,
+            dataDisk: { sizeGB: settings.cvm.dataDisk.sizeGB, encrypt: settings.cvm.dataDisk.encrypt },
+          },
+        }
+      : {}),
     ca: settings.ca,
   };
 }
 
 /** Reads the last deployment from the stack's outputs, as the stack reference returns them. */
-export function readLastDeployment(outputs: { rolloutOrder?: unknown; tikvStores?: unknown; deployment?: unknown; hostRollout?: unknown }): LastDeployment {
+export function readLastDeployment(outputs: {
+  rolloutOrder?: unknown;
+  tikvStores?: unknown;
+  deployment?: unknown;
+  hostRollout?: unknown;
+}): LastDeployment {
   const strings = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
   const members = strings(outputs.rolloutOrder);
   const storeAddresses = strings(outputs.tikvStores);
   const raw = outputs.deployment;
-  const record = typeof raw === "object" && raw !== null && typeof (raw as DeploymentRecord).pdInitialCluster === "string"
-    ? raw as DeploymentRecord : undefined;
-  const hosts = typeof outputs.hostRollout === "object" && outputs.hostRollout !== null
-    ? outputs.hostRollout as Record<string, DeployedHost> : undefined;
+  const record =
+    typeof raw === "object" && raw !== null && typeof (raw as DeploymentRecord).pdInitialCluster === "string"
+      ? (raw as DeploymentRecord)
+      : undefined;
+  const hosts =
+    typeof outputs.hostRollout === "object" && outputs.hostRollout !== null
+      ? (outputs.hostRollout as Record<string, DeployedHost>)
+      : undefined;
   return { members, storeAddresses, record, hosts };
 }
 
@@ -90,7 +101,10 @@ export function pdInitialCluster(last: LastDeployment, plan: ClusterPlan): strin
   if (last.record) return last.record.pdInitialCluster;
   const deployedPd = last.members.filter((m) => m.startsWith("pd"));
   if (deployedPd.length === 0) return plan.initialCluster;
-  return plan.initialCluster.split(",").filter((entry) => deployedPd.includes(entry.split("=")[0])).join(",");
+  return plan.initialCluster
+    .split(",")
+    .filter((entry) => deployedPd.includes(entry.split("=")[0]))
+    .join(",");
 }
 
 /** Members that the last deployment had and this one drops, highest first: the order they leave in. */
@@ -98,7 +112,10 @@ export function retiringMembers(last: LastDeployment, plan: ClusterPlan): { pd: 
   const kept = new Set(plan.hosts.flatMap((h) => [h.tikvName, ...(h.pdName ? [h.pdName] : [])]));
   const gone = last.members.filter((m) => !kept.has(m));
   const byIndexDesc = (a: string, b: string) => Number(b.replace(/\D/g, "")) - Number(a.replace(/\D/g, ""));
-  return { pd: gone.filter((m) => m.startsWith("pd")).sort(byIndexDesc), tikv: gone.filter((m) => m.startsWith("tikv")).sort(byIndexDesc) };
+  return {
+    pd: gone.filter((m) => m.startsWith("pd")).sort(byIndexDesc),
+    tikv: gone.filter((m) => m.startsWith("tikv")).sort(byIndexDesc),
+  };
 }
 
 function minor(version: string): [number, number] {
@@ -113,72 +130,119 @@ function minor(version: string): [number, number] {
 export function refusedChanges(settings: Settings, plan: ClusterPlan, last: LastDeployment): ConfigProblem[] {
   const was = last.record;
   const problems: ConfigProblem[] = [];
-  const refuse = (key: string, message: string) => problems.push({ key: key.includes(":") ? key : `${PROJECT}:${key}`, message });
-  const beforeDataDisks = () => refuse("dataDiskSize", "this stack was deployed by a version without data disks: its PD and " +
-    "TiKV data live on the CVMs' system disks, and this version replaces every CVM. Move the data into a new stack " +
-    "(README: \"Stacks deployed before data disks\").");
+  const refuse = (key: string, message: string) =>
+    problems.push({ key: key.includes(":") ? key : `${PROJECT}:${key}`, message });
+  const beforeDataDisks = () =>
+    refuse(
+      "dataDiskSize",
+      "this stack was deployed by a version without data disks: its PD and " +
+        "TiKV data live on the CVMs' system disks, and this version replaces every CVM. Move the data into a new stack " +
+        '(README: "Stacks deployed before data disks").',
+    );
   // Deployed before the record existed, and so before data disks: nothing else can be compared.
   if (!was && last.members.length > 0 && settings.mode === "cvm" && last.hosts === undefined) beforeDataDisks();
   if (!was || last.members.length === 0) return problems;
-  const back = (key: string, value: unknown) => `set it back with: pulumi config set ${PROJECT}:${key} ${String(value)}`;
+  const back = (key: string, value: unknown) =>
+    `set it back with: pulumi config set ${PROJECT}:${key} ${String(value)}`;
 
   if (settings.mode !== was.mode) {
-    refuse("mode", `was ${was.mode}: changing it would build an empty cluster elsewhere and delete this one's hosts or ` +
-      `containers; to move, back up with BR into a new stack. ${back("mode", was.mode)}`);
+    refuse(
+      "mode",
+      `was ${was.mode}: changing it would build an empty cluster elsewhere and delete this one's hosts or ` +
+        `containers; to move, back up with BR into a new stack. ${back("mode", was.mode)}`,
+    );
     return problems;
   }
   if (settings.clusterTls !== was.clusterTls) {
-    refuse("clusterTls", `was ${was.clusterTls}: PD keeps each member's peer URLs, scheme included, in its own data ` +
-      `(tikv/pd server/join/join.go registers them once), so members restarted with ${settings.clusterTls ? "https" : "http"} ` +
-      `would no longer reach each other. Switch on a new stack. ${back("clusterTls", was.clusterTls)}`);
+    refuse(
+      "clusterTls",
+      `was ${was.clusterTls}: PD keeps each member's peer URLs, scheme included, in its own data ` +
+        `(tikv/pd server/join/join.go registers them once), so members restarted with ${settings.clusterTls ? "https" : "http"} ` +
+        `would no longer reach each other. Switch on a new stack. ${back("clusterTls", was.clusterTls)}`,
+    );
   }
   const [wasMajor, wasMinor] = minor(was.tikvVersion);
   const [major, min] = minor(settings.tikvVersion);
   if (major < wasMajor || (major === wasMajor && min < wasMinor)) {
-    refuse("tikvVersion", `${settings.tikvVersion} is older than the deployed ${was.tikvVersion}: PD refuses a store whose ` +
-      `major.minor is below the cluster version (tikv/pd server/cluster/cluster.go checkStoreVersion), so every ` +
-      `restarted store would be shut out. Patch releases of ${was.tikvVersion.replace(/\.\d+$/, ".x")} are fine. ` +
-      back("tikvVersion", was.tikvVersion));
+    refuse(
+      "tikvVersion",
+      `${settings.tikvVersion} is older than the deployed ${was.tikvVersion}: PD refuses a store whose ` +
+        `major.minor is below the cluster version (tikv/pd server/cluster/cluster.go checkStoreVersion), so every ` +
+        `restarted store would be shut out. Patch releases of ${was.tikvVersion.replace(/\.\d+$/, ".x")} are fine. ` +
+        back("tikvVersion", was.tikvVersion),
+    );
   }
   const kept = Math.min(plan.hosts.length, was.hostAddresses.length);
   const moved = plan.hosts.slice(0, kept).filter((h, i) => h.tikvHost !== was.hostAddresses[i]);
   // In mode cvm the addresses follow subnetCidr, refused below with its own reason.
   if (moved.length > 0 && settings.mode === "existing") {
-    refuse("hosts", `would move ${moved.map((h) => `${h.name} from ${was.hostAddresses[h.index - 1]} to ${h.tikvHost}`).join(", ")}: ` +
-      "PD keeps its members' peer URLs in its data and TiKV stores are known by address, so a member cannot change " +
-      "address in place. Keep the addresses; to move a host, add a new one (nodeCount) and retire the old store first.");
+    refuse(
+      "hosts",
+      `would move ${moved.map((h) => `${h.name} from ${was.hostAddresses[h.index - 1]} to ${h.tikvHost}`).join(", ")}: ` +
+        "PD keeps its members' peer URLs in its data and TiKV stores are known by address, so a member cannot change " +
+        "address in place. Keep the addresses; to move a host, add a new one (nodeCount) and retire the old store first.",
+    );
   }
   if (settings.mode === "cvm" && was.cvm) {
     const now = settings.cvm;
     const same = (key: string, before: string, after: string, why: string) => {
-      if (before !== after) refuse(key, `was ${before || "(unset)"}, now ${after || "(unset)"}: ${why} ${back(key, before || "''")}`);
+      if (before !== after)
+        refuse(key, `was ${before || "(unset)"}, now ${after || "(unset)"}: ${why} ${back(key, before || "''")}`);
     };
-    same("tencentcloudRoute", was.cvm.tencentcloudRoute, now.tencentcloudRoute, "every Tencent Cloud resource would be " +
-      "recreated under new type tokens, hosts and disks included; move a live stack by importing its resources (README, " +
-      "\"The Tencent Cloud provider: two routes\").");
-    same("availabilityZone", was.cvm.availabilityZone, now.availabilityZone, "the zone forces new subnets and CVMs " +
-      "(terraform-provider-tencentcloud: availability_zone is ForceNew), i.e. every host and its data at once.");
-    same("subnetCidr", was.cvm.subnetCidr, now.subnetCidr, "every host's fixed private address comes from the subnet, and " +
-      "PD keeps its members' peer URLs in its data: the subnet and every host would be rebuilt at new addresses.");
-    same("vpcCidr", was.cvm.vpcCidr, now.vpcCidr, "a VPC's cidr_block is ForceNew: the VPC, subnet and every host " +
-      "would be recreated with empty disks.");
+    same(
+      "tencentcloudRoute",
+      was.cvm.tencentcloudRoute,
+      now.tencentcloudRoute,
+      "every Tencent Cloud resource would be " +
+        "recreated under new type tokens, hosts and disks included; move a live stack by importing its resources (README, " +
+        '"The Tencent Cloud provider: two routes").',
+    );
+    same(
+      "availabilityZone",
+      was.cvm.availabilityZone,
+      now.availabilityZone,
+      "the zone forces new subnets and CVMs " +
+        "(terraform-provider-tencentcloud: availability_zone is ForceNew), i.e. every host and its data at once.",
+    );
+    same(
+      "subnetCidr",
+      was.cvm.subnetCidr,
+      now.subnetCidr,
+      "every host's fixed private address comes from the subnet, and " +
+        "PD keeps its members' peer URLs in its data: the subnet and every host would be rebuilt at new addresses.",
+    );
+    same(
+      "vpcCidr",
+      was.cvm.vpcCidr,
+      now.vpcCidr,
+      "a VPC's cidr_block is ForceNew: the VPC, subnet and every host " + "would be recreated with empty disks.",
+    );
     if (was.cvm.dataDisk === undefined) {
       // Its data is on the system disks, which this version's first CVM change would wipe.
       beforeDataDisks();
       return problems;
     }
     if (now.systemDiskSize < was.cvm.systemDiskSize) {
-      refuse("systemDiskSize", `${now.systemDiskSize} GB is below the deployed ${was.cvm.systemDiskSize} GB: a disk cannot ` +
-        `shrink. ${back("systemDiskSize", was.cvm.systemDiskSize)}`);
+      refuse(
+        "systemDiskSize",
+        `${now.systemDiskSize} GB is below the deployed ${was.cvm.systemDiskSize} GB: a disk cannot ` +
+          `shrink. ${back("systemDiskSize", was.cvm.systemDiskSize)}`,
+      );
     }
     // A data disk's encryption is fixed (ForceNew in resource_tc_cbs_storage.go): a change would mean new, empty disks.
     if (now.dataDisk.encrypt !== was.cvm.dataDisk.encrypt) {
-      refuse("dataDiskEncrypt", `was ${was.cvm.dataDisk.encrypt}: a disk's encryption cannot change, and new disks would ` +
-        `be empty. Move the data into a new stack to change it. ${back("dataDiskEncrypt", was.cvm.dataDisk.encrypt)}`);
+      refuse(
+        "dataDiskEncrypt",
+        `was ${was.cvm.dataDisk.encrypt}: a disk's encryption cannot change, and new disks would ` +
+          `be empty. Move the data into a new stack to change it. ${back("dataDiskEncrypt", was.cvm.dataDisk.encrypt)}`,
+      );
     }
     if (now.dataDisk.sizeGB < was.cvm.dataDisk.sizeGB) {
-      refuse("dataDiskSize", `${now.dataDisk.sizeGB} GB is below the deployed ${was.cvm.dataDisk.sizeGB} GB: CBS disks only ` +
-        `grow. ${back("dataDiskSize", was.cvm.dataDisk.sizeGB)}`);
+      refuse(
+        "dataDiskSize",
+        `${now.dataDisk.sizeGB} GB is below the deployed ${was.cvm.dataDisk.sizeGB} GB: CBS disks only ` +
+          `grow. ${back("dataDiskSize", was.cvm.dataDisk.sizeGB)}`,
+      );
     }
   }
   const ca = checkCaTransition(was.ca ?? { generation: 1, rotation: "" }, settings.ca);

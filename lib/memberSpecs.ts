@@ -4,7 +4,14 @@
 import type * as docker from "@pulumi/docker";
 import type * as pulumi from "@pulumi/pulumi";
 import {
-  DATA_DIR, PD_CONFIG_PATH, TIKV_CONFIG_PATH, healthcheckCommand, pdArgs, pdConfigToml, tikvArgs, tikvConfigToml,
+  DATA_DIR,
+  PD_CONFIG_PATH,
+  TIKV_CONFIG_PATH,
+  healthcheckCommand,
+  pdArgs,
+  pdConfigToml,
+  tikvArgs,
+  tikvConfigToml,
 } from "./clusterConfig";
 import { CONTAINER_HARDENING, PIDS_LIMIT } from "./containerSecurity";
 import { INSTANCE_LABEL } from "./labels";
@@ -71,27 +78,38 @@ export interface MemberSpecsInput {
 export function memberSpecs(input: MemberSpecsInput): MemberSpec[] {
   const { plan } = input;
   const tls = plan.scheme === "https";
-  const pd = plan.hosts.filter((h) => h.pdName !== undefined).map((host): MemberSpec => {
-    const budget = input.memory(host);
-    return {
-      kind: "pd", member: host.pdName!, host, pdMember: host.pdName!,
-      image: `pingcap/pd:${input.tikvVersion}`,
-      entrypoints: ["/bin/sh", PD_START_PATH],
-      command: pdArgs(host, plan),
-      envs: pdStartEnv(host, plan, input.pdInitialCluster, DATA_DIR),
-      memoryMiB: budget.pdContainerMiB,
-      files: [{ file: PD_CONFIG_PATH, content: pdConfigToml(REPLICAS, tls, budget) }, { file: PD_START_PATH, content: PD_START_SCRIPT }],
-      healthUrl: `${plan.scheme}://127.0.0.1:${PORTS.pdClient}/pd/api/v1/ping`,
-      tls,
-      // On a shared engine only the first PD's client port is published, and only on loopback.
-      publish: host.index === 1 ? [{ internal: PORTS.pdClient, external: PORTS.pdClient, ip: "127.0.0.1" }] : [],
-      pidsLimit: PIDS_LIMIT.pd,
-    };
-  });
+  const pd = plan.hosts
+    .filter((h) => h.pdName !== undefined)
+    .map((host): MemberSpec => {
+      const budget = input.memory(host);
+      return {
+        kind: "pd",
+        member: host.pdName!,
+        host,
+        pdMember: host.pdName!,
+        image: `pingcap/pd:${input.tikvVersion}`,
+        entrypoints: ["/bin/sh", PD_START_PATH],
+        command: pdArgs(host, plan),
+        envs: pdStartEnv(host, plan, input.pdInitialCluster, DATA_DIR),
+        memoryMiB: budget.pdContainerMiB,
+        files: [
+          { file: PD_CONFIG_PATH, content: pdConfigToml(REPLICAS, tls, budget) },
+          { file: PD_START_PATH, content: PD_START_SCRIPT },
+        ],
+        healthUrl: `${plan.scheme}://127.0.0.1:${PORTS.pdClient}/pd/api/v1/ping`,
+        tls,
+        // On a shared engine only the first PD's client port is published, and only on loopback.
+        publish: host.index === 1 ? [{ internal: PORTS.pdClient, external: PORTS.pdClient, ip: "127.0.0.1" }] : [],
+        pidsLimit: PIDS_LIMIT.pd,
+      };
+    });
   const tikv = plan.hosts.map((host): MemberSpec => {
     const budget = input.memory(host);
     return {
-      kind: "tikv", member: host.tikvName, host, pdMember: `${host.tikvHost}:${PORTS.tikv}`,
+      kind: "tikv",
+      member: host.tikvName,
+      host,
+      pdMember: `${host.tikvHost}:${PORTS.tikv}`,
       image: `pingcap/tikv:${input.tikvVersion}`,
       command: tikvArgs(host, plan),
       memoryMiB: budget.tikvContainerMiB,
@@ -135,7 +153,11 @@ export function memberContainerArgs(spec: MemberSpec, wiring: ContainerWiring): 
     // Stated, or Docker's default (twice the memory) reads back as a perpetual diff; equal to
     // memory means no swap, which TiKV wants anyway.
     memorySwap: spec.memoryMiB,
-    ...attachment(wiring.networking, spec.member, spec.publish.map((p) => ({ ...p }))),
+    ...attachment(
+      wiring.networking,
+      spec.member,
+      spec.publish.map((p) => ({ ...p })),
+    ),
     restart: "unless-stopped",
     // No capabilities, no privilege gain: see lib/containerSecurity.ts for why none is needed.
     capabilities: { drops: [...CONTAINER_HARDENING.capabilities.drops] },
@@ -154,7 +176,13 @@ export function memberContainerArgs(spec: MemberSpec, wiring: ContainerWiring): 
     // Durations as the provider reads them back (Go's time.Duration String: "1m0s", not "60s";
     // kreuzwerker/terraform-provider-docker resource_docker_container_funcs.go), or every
     // preview shows a diff.
-    healthcheck: { tests: healthcheckCommand(spec.healthUrl, spec.tls), interval: "10s", timeout: "5s", retries: 3, startPeriod: "1m0s" },
+    healthcheck: {
+      tests: healthcheckCommand(spec.healthUrl, spec.tls),
+      interval: "10s",
+      timeout: "5s",
+      retries: 3,
+      startPeriod: "1m0s",
+    },
     // The provider waits for the health check before anything after it in the chain runs. PD
     // serves HTTP only once a quorum of its initial cluster is up (etcd serves clients after
     // ReadyNotify): a first deployment creates members in parallel so they wait together, and a

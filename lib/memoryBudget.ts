@@ -54,11 +54,15 @@ const PD_SERVER_MEMORY_LIMIT = 0.8;
 export function tikvStartupProblems(b: MemoryBudget): string[] {
   const problems: string[] = [];
   if (b.tikvMemoryUsageLimitMiB > b.tikvContainerMiB) {
-    problems.push(`memory-usage-limit ${b.tikvMemoryUsageLimitMiB} MiB exceeds the container's ${b.tikvContainerMiB} MiB`);
+    problems.push(
+      `memory-usage-limit ${b.tikvMemoryUsageLimitMiB} MiB exceeds the container's ${b.tikvContainerMiB} MiB`,
+    );
   }
   if (b.tikvBlockCacheMiB + b.tikvWriteBufferLimitMiB > b.tikvMemoryUsageLimitMiB) {
-    problems.push(`block cache ${b.tikvBlockCacheMiB} MiB + write-buffer-limit ${b.tikvWriteBufferLimitMiB} MiB exceed ` +
-      `memory-usage-limit ${b.tikvMemoryUsageLimitMiB} MiB`);
+    problems.push(
+      `block cache ${b.tikvBlockCacheMiB} MiB + write-buffer-limit ${b.tikvWriteBufferLimitMiB} MiB exceed ` +
+        `memory-usage-limit ${b.tikvMemoryUsageLimitMiB} MiB`,
+    );
   }
   return problems;
 }
@@ -86,7 +90,11 @@ export function planMemory(share: MemoryShare): MemoryBudget {
 
 /** One PD + TiKV pair per host: the host's memory, less the system and, on its host, monitoring. */
 export function hostShare(hostMemoryGiB: number, runsPd: boolean, runsMonitoring: boolean): MemoryShare {
-  return { totalMiB: hostMemoryGiB * 1024, reserveMiB: SYSTEM_RESERVE_MIB + (runsMonitoring ? MONITORING_TOTAL_MIB : 0), runsPd };
+  return {
+    totalMiB: hostMemoryGiB * 1024,
+    reserveMiB: SYSTEM_RESERVE_MIB + (runsMonitoring ? MONITORING_TOTAL_MIB : 0),
+    runsPd,
+  };
 }
 
 /** Every pair on one machine (mode local): what is left after the system and monitoring, split evenly. */
@@ -109,7 +117,10 @@ export function reserveSpaceGB(diskGB: number): number {
  * of the setting and 5 % of the disk's capacity, of which one fifth is pre-allocated as a
  * placeholder file in the data directory.
  */
-export function reservedSpaceBytes(capacityBytes: number, settingBytes: number): { reserved: number; preallocated: number } {
+export function reservedSpaceBytes(
+  capacityBytes: number,
+  settingBytes: number,
+): { reserved: number; preallocated: number } {
   const reserved = settingBytes === 0 ? 0 : Math.max(Math.floor(capacityBytes * 0.05), settingBytes);
   return { reserved, preallocated: Math.floor(reserved / 5) };
 }

@@ -6,7 +6,11 @@ import { ClusterPlan, PORTS } from "./topology";
 export const PROMETHEUS_IMAGE = "prom/prometheus:v2.53.4";
 export const GRAFANA_IMAGE = "grafana/grafana:11.6.0";
 export const PROMETHEUS_CONFIG_PATH = "/etc/prometheus/prometheus.yml";
-export const PROMETHEUS_TLS = { ca: "/etc/prometheus/tls/ca.pem", cert: "/etc/prometheus/tls/cert.pem", key: "/etc/prometheus/tls/key.pem" } as const;
+export const PROMETHEUS_TLS = {
+  ca: "/etc/prometheus/tls/ca.pem",
+  cert: "/etc/prometheus/tls/cert.pem",
+  key: "/etc/prometheus/tls/key.pem",
+} as const;
 export const GRAFANA_DATASOURCE_PATH = "/etc/grafana/provisioning/datasources/prometheus.yaml";
 export const GRAFANA_DASHBOARDS_PATH = "/etc/grafana/provisioning/dashboards/tikv-cvm.yaml";
 export const GRAFANA_DASHBOARD_DIR = "/etc/grafana/dashboards";
@@ -14,11 +18,20 @@ export const DATASOURCE_UID = "tikv-cvm-prometheus";
 
 /** Scrape configuration: every PD member on its client port, every TiKV on its status port. */
 export function prometheusConfig(plan: ClusterPlan): string {
-  const tls = plan.scheme === "https"
-    ? { scheme: "https", tls_config: { ca_file: PROMETHEUS_TLS.ca, cert_file: PROMETHEUS_TLS.cert, key_file: PROMETHEUS_TLS.key } }
-    : {};
-  const pd = plan.hosts.filter((h) => h.pdName).map((h) => ({ targets: [`${h.pdHost}:${PORTS.pdClient}`], labels: { member: h.pdName! } }));
-  const tikv = plan.hosts.map((h) => ({ targets: [`${h.tikvHost}:${PORTS.tikvStatus}`], labels: { store: h.tikvName } }));
+  const tls =
+    plan.scheme === "https"
+      ? {
+          scheme: "https",
+          tls_config: { ca_file: PROMETHEUS_TLS.ca, cert_file: PROMETHEUS_TLS.cert, key_file: PROMETHEUS_TLS.key },
+        }
+      : {};
+  const pd = plan.hosts
+    .filter((h) => h.pdName)
+    .map((h) => ({ targets: [`${h.pdHost}:${PORTS.pdClient}`], labels: { member: h.pdName! } }));
+  const tikv = plan.hosts.map((h) => ({
+    targets: [`${h.tikvHost}:${PORTS.tikvStatus}`],
+    labels: { store: h.tikvName },
+  }));
   return stringify({
     global: { scrape_interval: "15s", evaluation_interval: "15s" },
     scrape_configs: [
@@ -31,14 +44,32 @@ export function prometheusConfig(plan: ClusterPlan): string {
 export function grafanaDatasource(prometheusUrl: string): string {
   return stringify({
     apiVersion: 1,
-    datasources: [{ name: "Prometheus", uid: DATASOURCE_UID, type: "prometheus", access: "proxy", url: prometheusUrl, isDefault: true, editable: false }],
+    datasources: [
+      {
+        name: "Prometheus",
+        uid: DATASOURCE_UID,
+        type: "prometheus",
+        access: "proxy",
+        url: prometheusUrl,
+        isDefault: true,
+        editable: false,
+      },
+    ],
   });
 }
 
 export function grafanaDashboardProvider(): string {
   return stringify({
     apiVersion: 1,
-    providers: [{ name: "tikv-cvm", folder: "TiKV", type: "file", disableDeletion: true, options: { path: GRAFANA_DASHBOARD_DIR } }],
+    providers: [
+      {
+        name: "tikv-cvm",
+        folder: "TiKV",
+        type: "file",
+        disableDeletion: true,
+        options: { path: GRAFANA_DASHBOARD_DIR },
+      },
+    ],
   });
 }
 
@@ -57,30 +88,68 @@ interface Panel {
  * reset theirs (statistics.Reset). pd_scheduler_store_status has one series per store and type.
  */
 export const DASHBOARD_PANELS: readonly Panel[] = [
-  { title: "Stores up", type: "stat", unit: "none", exprs: [{ expr: 'sum(pd_cluster_status{type="store_up_count"})', legend: "up" }] },
   {
-    title: "Stores not up", type: "stat", unit: "none",
+    title: "Stores up",
+    type: "stat",
+    unit: "none",
+    exprs: [{ expr: 'sum(pd_cluster_status{type="store_up_count"})', legend: "up" }],
+  },
+  {
+    title: "Stores not up",
+    type: "stat",
+    unit: "none",
     exprs: [
       { expr: 'sum(pd_cluster_status{type="store_disconnected_count"})', legend: "disconnected" },
       { expr: 'sum(pd_cluster_status{type="store_down_count"})', legend: "down" },
       { expr: 'sum(pd_cluster_status{type="store_offline_count"})', legend: "offline" },
     ],
   },
-  { title: "Regions per store", type: "bargauge", unit: "none", exprs: [{ expr: 'max by (address) (pd_scheduler_store_status{type="region_count"})', legend: "{{address}}" }] },
-  { title: "Leaders per store", type: "bargauge", unit: "none", exprs: [{ expr: 'max by (address) (pd_scheduler_store_status{type="leader_count"})', legend: "{{address}}" }] },
-  { title: "Requests per second", type: "timeseries", unit: "reqps", exprs: [{ expr: 'sum by (type) (rate(tikv_grpc_msg_duration_seconds_count{type!="kv_gc"}[1m]))', legend: "{{type}}" }] },
   {
-    title: "Request latency p99", type: "timeseries", unit: "s",
-    exprs: [{ expr: 'histogram_quantile(0.99, sum by (le, type) (rate(tikv_grpc_msg_duration_seconds_bucket{type!="kv_gc"}[1m])))', legend: "{{type}}" }],
+    title: "Regions per store",
+    type: "bargauge",
+    unit: "none",
+    exprs: [{ expr: 'max by (address) (pd_scheduler_store_status{type="region_count"})', legend: "{{address}}" }],
   },
   {
-    title: "Storage used per store", type: "timeseries", unit: "bytes",
+    title: "Leaders per store",
+    type: "bargauge",
+    unit: "none",
+    exprs: [{ expr: 'max by (address) (pd_scheduler_store_status{type="leader_count"})', legend: "{{address}}" }],
+  },
+  {
+    title: "Requests per second",
+    type: "timeseries",
+    unit: "reqps",
+    exprs: [
+      { expr: 'sum by (type) (rate(tikv_grpc_msg_duration_seconds_count{type!="kv_gc"}[1m]))', legend: "{{type}}" },
+    ],
+  },
+  {
+    title: "Request latency p99",
+    type: "timeseries",
+    unit: "s",
+    exprs: [
+      {
+        expr: 'histogram_quantile(0.99, sum by (le, type) (rate(tikv_grpc_msg_duration_seconds_bucket{type!="kv_gc"}[1m])))',
+        legend: "{{type}}",
+      },
+    ],
+  },
+  {
+    title: "Storage used per store",
+    type: "timeseries",
+    unit: "bytes",
     exprs: [
       { expr: 'max by (address) (pd_scheduler_store_status{type="store_used"})', legend: "used {{address}}" },
       { expr: 'max by (address) (pd_scheduler_store_status{type="store_capacity"})', legend: "capacity {{address}}" },
     ],
   },
-  { title: "Memory (RSS) per process", type: "timeseries", unit: "bytes", exprs: [{ expr: 'process_resident_memory_bytes{job=~"pd|tikv"}', legend: "{{job}} {{instance}}" }] },
+  {
+    title: "Memory (RSS) per process",
+    type: "timeseries",
+    unit: "bytes",
+    exprs: [{ expr: 'process_resident_memory_bytes{job=~"pd|tikv"}', legend: "{{job}} {{instance}}" }],
+  },
 ];
 
 export function grafanaDashboard(): string {
@@ -92,10 +161,26 @@ export function grafanaDashboard(): string {
     gridPos: { x: (i % 2) * 12, y: Math.floor(i / 2) * 8, w: 12, h: 8 },
     fieldConfig: { defaults: { unit: p.unit }, overrides: [] },
     options: {},
-    targets: p.exprs.map((e, j) => ({ refId: String.fromCharCode(65 + j), expr: e.expr, legendFormat: e.legend, datasource: { type: "prometheus", uid: DATASOURCE_UID } })),
+    targets: p.exprs.map((e, j) => ({
+      refId: String.fromCharCode(65 + j),
+      expr: e.expr,
+      legendFormat: e.legend,
+      datasource: { type: "prometheus", uid: DATASOURCE_UID },
+    })),
   }));
-  return `${JSON.stringify({
-    uid: "tikv-cvm-overview", title: "TiKV cluster overview", schemaVersion: 39, version: 1, editable: false,
-    time: { from: "now-1h", to: "now" }, refresh: "30s", tags: ["tikv", "tikv-cvm"], panels,
-  }, null, 2)}\n`;
+  return `${JSON.stringify(
+    {
+      uid: "tikv-cvm-overview",
+      title: "TiKV cluster overview",
+      schemaVersion: 39,
+      version: 1,
+      editable: false,
+      time: { from: "now-1h", to: "now" },
+      refresh: "30s",
+      tags: ["tikv", "tikv-cvm"],
+      panels,
+    },
+    null,
+    2,
+  )}\n`;
 }

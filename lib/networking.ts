@@ -31,8 +31,11 @@ export function volumeName(networking: ClusterNetworking, member: string, ownEng
  * Network settings of a container reached as `alias`. Ports are published (on the machine's
  * loopback) only on a shared engine: on the host network a container's ports are the host's own.
  */
-export function attachment(networking: ClusterNetworking, alias: string, publish: docker.types.input.ContainerPort[] = []):
-  Pick<docker.ContainerArgs, "networkMode" | "networksAdvanced" | "ports"> {
+export function attachment(
+  networking: ClusterNetworking,
+  alias: string,
+  publish: docker.types.input.ContainerPort[] = [],
+): Pick<docker.ContainerArgs, "networkMode" | "networksAdvanced" | "ports"> {
   return networking.kind === "bridge"
     ? { networkMode: "bridge", networksAdvanced: [{ name: networking.network, aliases: [alias] }], ports: publish }
     : { networkMode: "host" };

@@ -35,13 +35,20 @@ interface RawResponse {
   readonly body: string;
 }
 
-function requestOnce(target: PdTarget, base: string, method: string, path: string, body?: unknown): Promise<RawResponse> {
+function requestOnce(
+  target: PdTarget,
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<RawResponse> {
   const url = new URL(path, base);
   const payload = body === undefined ? undefined : JSON.stringify(body);
   const options: https.RequestOptions = {
     method,
     timeout: target.requestTimeoutMs,
-    headers: payload === undefined ? {} : { "content-type": "application/json", "content-length": Buffer.byteLength(payload) },
+    headers:
+      payload === undefined ? {} : { "content-type": "application/json", "content-length": Buffer.byteLength(payload) },
     ...(target.tls ? { ca: target.tls.caPem, cert: target.tls.certPem, key: target.tls.keyPem } : {}),
   };
   const transport = url.protocol === "https:" ? https : http;
@@ -52,7 +59,9 @@ function requestOnce(target: PdTarget, base: string, method: string, path: strin
       res.on("data", (chunk: string) => (text += chunk));
       res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
     });
-    req.on("timeout", () => req.destroy(new Error(`${method} ${url.href}: no answer in ${target.requestTimeoutMs} ms`)));
+    req.on("timeout", () =>
+      req.destroy(new Error(`${method} ${url.href}: no answer in ${target.requestTimeoutMs} ms`)),
+    );
     req.on("error", reject);
     if (payload !== undefined) req.write(payload);
     req.end();
@@ -99,7 +108,8 @@ export async function getLeaderName(target: PdTarget): Promise<string> {
 /** Hands leadership to `next` (POST /pd/api/v1/leader/transfer/{next_leader}, server/api/member.go). */
 export async function transferLeader(target: PdTarget, next: string): Promise<void> {
   const res = await pdRequest(target, "POST", `/pd/api/v1/leader/transfer/${encodeURIComponent(next)}`);
-  if (res.status !== 200) throw new Error(`PD leader transfer to ${next}: HTTP ${res.status} ${res.body.slice(0, 200)}`);
+  if (res.status !== 200)
+    throw new Error(`PD leader transfer to ${next}: HTTP ${res.status} ${res.body.slice(0, 200)}`);
 }
 
 export interface PdMember {
@@ -142,8 +152,12 @@ export async function getStores(target: PdTarget): Promise<PdStore[]> {
 }
 
 export async function addEvictLeaderScheduler(target: PdTarget, storeId: number): Promise<void> {
-  const res = await pdRequest(target, "POST", "/pd/api/v1/schedulers", { name: "evict-leader-scheduler", store_id: storeId });
-  if (res.status !== 200) throw new Error(`PD add evict-leader-scheduler for store ${storeId}: HTTP ${res.status} ${res.body.slice(0, 200)}`);
+  const res = await pdRequest(target, "POST", "/pd/api/v1/schedulers", {
+    name: "evict-leader-scheduler",
+    store_id: storeId,
+  });
+  if (res.status !== 200)
+    throw new Error(`PD add evict-leader-scheduler for store ${storeId}: HTTP ${res.status} ${res.body.slice(0, 200)}`);
 }
 
 /**
@@ -193,14 +207,21 @@ export function chooseNextLeader(place: PdRolloutPlace, healthy: ReadonlySet<str
 }
 
 /** Before a PD member restarts: when it leads, move leadership to the member chooseNextLeader picks. */
-export async function preparePdRestart(target: PdTarget, member: string, place: PdRolloutPlace, policy: WaitPolicy): Promise<string> {
+export async function preparePdRestart(
+  target: PdTarget,
+  member: string,
+  place: PdRolloutPlace,
+  policy: WaitPolicy,
+): Promise<string> {
   const members = await getMemberHealth(target);
   if (members.length < 2 || (await getLeaderName(target)) !== member) return "not the leader";
   const next = chooseNextLeader(place, new Set(members.filter((m) => m.health).map((m) => m.name)));
-  if (next === undefined) throw new Error(`PD member ${member} leads and no other member is healthy to take over; check with: pd-ctl member`);
+  if (next === undefined)
+    throw new Error(`PD member ${member} leads and no other member is healthy to take over; check with: pd-ctl member`);
   await transferLeader(target, next);
   const moved = await pollUntil(async () => (await getLeaderName(target)) === next, policy);
-  if (!moved) throw new Error(`PD leadership did not move from ${member} to ${next} within ${policy.timeoutMs / 1000} s`);
+  if (!moved)
+    throw new Error(`PD leadership did not move from ${member} to ${next} within ${policy.timeoutMs / 1000} s`);
   return `transferred leadership to ${next}`;
 }
 
@@ -210,8 +231,12 @@ export async function awaitPdHealthy(target: PdTarget, member: string, policy: W
     const members = await getMemberHealth(target);
     return members.some((m) => m.name === member) && members.every((m) => m.health);
   }, policy);
-  if (!ok) throw new Error(`PD member ${member} or a peer is not healthy after ${policy.timeoutMs / 1000} s; ` +
-    "check with: pd-ctl member, and docker logs " + member);
+  if (!ok)
+    throw new Error(
+      `PD member ${member} or a peer is not healthy after ${policy.timeoutMs / 1000} s; ` +
+        "check with: pd-ctl member, and docker logs " +
+        member,
+    );
 }
 
 /**
@@ -254,12 +279,20 @@ export async function restoreTikv(target: PdTarget, address: string, policy: Wai
     return true;
   }, policy);
   if (!removed) {
-    throw new Error(`could not reach PD to remove the evict-leader scheduler of TiKV store ${address} within ` +
-      `${policy.timeoutMs / 1000} s; once PD answers, run: pd-ctl scheduler remove evict-leader-scheduler-<store id>`);
+    throw new Error(
+      `could not reach PD to remove the evict-leader scheduler of TiKV store ${address} within ` +
+        `${policy.timeoutMs / 1000} s; once PD answers, run: pd-ctl scheduler remove evict-leader-scheduler-<store id>`,
+    );
   }
   if (!registered) return "store not registered";
-  const up = await pollUntil(async () => (await getStores(target)).find((s) => s.address === address)?.stateName === "Up", policy);
-  if (!up) throw new Error(`TiKV store ${address} (id ${storeId}) is not Up after ${policy.timeoutMs / 1000} s; check with: pd-ctl store`);
+  const up = await pollUntil(
+    async () => (await getStores(target)).find((s) => s.address === address)?.stateName === "Up",
+    policy,
+  );
+  if (!up)
+    throw new Error(
+      `TiKV store ${address} (id ${storeId}) is not Up after ${policy.timeoutMs / 1000} s; check with: pd-ctl store`,
+    );
   return `store ${storeId} up, evict-leader scheduler removed`;
 }
 
@@ -269,20 +302,30 @@ export async function restoreTikv(target: PdTarget, address: string, policy: Wai
  * Removes a PD member from the cluster before its container goes, as TiUP's scale-in does
  * (DELETE /pd/api/v1/members/name/{name}); a leader hands over to a remaining member first.
  */
-export async function removePdMember(target: PdTarget, name: string, remaining: readonly string[], policy: WaitPolicy): Promise<string> {
+export async function removePdMember(
+  target: PdTarget,
+  name: string,
+  remaining: readonly string[],
+  policy: WaitPolicy,
+): Promise<string> {
   const members = await getMembers(target);
   if (!members.some((m) => m.name === name)) return `${name} is not a member`;
   if ((await getLeaderName(target)) === name) {
     const health = await getMemberHealth(target);
-    const next = chooseNextLeader({ rolled: remaining, pending: [] }, new Set(health.filter((m) => m.health).map((m) => m.name)));
-    if (next === undefined) throw new Error(`PD member ${name} leads and none of ${remaining.join(", ")} is healthy to take over`);
+    const next = chooseNextLeader(
+      { rolled: remaining, pending: [] },
+      new Set(health.filter((m) => m.health).map((m) => m.name)),
+    );
+    if (next === undefined)
+      throw new Error(`PD member ${name} leads and none of ${remaining.join(", ")} is healthy to take over`);
     await transferLeader(target, next);
     if (!(await pollUntil(async () => (await getLeaderName(target)) === next, policy))) {
       throw new Error(`PD leadership did not move from ${name} to ${next} within ${policy.timeoutMs / 1000} s`);
     }
   }
   const res = await pdRequest(target, "DELETE", `/pd/api/v1/members/name/${encodeURIComponent(name)}`);
-  if (res.status !== 200 && res.status !== 404) throw new Error(`PD remove member ${name}: HTTP ${res.status} ${res.body.slice(0, 200)}`);
+  if (res.status !== 200 && res.status !== 404)
+    throw new Error(`PD remove member ${name}: HTTP ${res.status} ${res.body.slice(0, 200)}`);
   const gone = await pollUntil(async () => !(await getMembers(target)).some((m) => m.name === name), policy);
   if (!gone) throw new Error(`PD member ${name} is still listed ${policy.timeoutMs / 1000} s after its removal`);
   return `removed ${name}`;
@@ -295,11 +338,14 @@ export async function removePdMember(target: PdTarget, name: string, remaining: 
 export async function checkStoreRetired(target: PdTarget, address: string): Promise<string> {
   const store = (await getStores(target)).find((s) => s.address === address);
   if (!store) return "no live store";
-  const next = store.stateName === "Offline"
-    ? "it is Offline: PD is still moving its regions away; wait until pd-ctl store shows it Tombstone"
-    : `first run pd-ctl store delete ${store.id} and wait until it is Tombstone`;
-  throw new Error(`tikv-cvm:nodeCount: TiKV store ${store.id} (${address}) is ${store.stateName} and still holds data; ${next}, ` +
-    "then run pulumi up again");
+  const next =
+    store.stateName === "Offline"
+      ? "it is Offline: PD is still moving its regions away; wait until pd-ctl store shows it Tombstone"
+      : `first run pd-ctl store delete ${store.id} and wait until it is Tombstone`;
+  throw new Error(
+    `tikv-cvm:nodeCount: TiKV store ${store.id} (${address}) is ${store.stateName} and still holds data; ${next}, ` +
+      "then run pulumi up again",
+  );
 }
 
 // ---- A whole host, before and after its CVM changes ------------------------------------------
@@ -314,7 +360,8 @@ export interface HostMembers {
 /** Before a host's CVM is replaced or re-imaged: its PD leadership and its store's leaders move away. */
 export async function prepareHostRestart(target: PdTarget, host: HostMembers, policy: WaitPolicy): Promise<string> {
   const steps: string[] = [];
-  if (host.pdMember !== undefined) steps.push(`${host.pdMember}: ${await preparePdRestart(target, host.pdMember, host.place, policy)}`);
+  if (host.pdMember !== undefined)
+    steps.push(`${host.pdMember}: ${await preparePdRestart(target, host.pdMember, host.place, policy)}`);
   steps.push(await prepareTikvRestart(target, host.storeAddress, policy));
   return steps.join("; ");
 }

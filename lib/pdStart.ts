@@ -90,7 +90,8 @@ done
 export function pdStartEnv(host: HostPlan, plan: ClusterPlan, initialCluster: string, dataDir: string): string[] {
   if (!host.pdName) throw new Error(`${host.name} runs no PD member`);
   const s = plan.scheme;
-  const others = plan.hosts.filter((h) => h.pdName !== undefined && h.pdName !== host.pdName)
+  const others = plan.hosts
+    .filter((h) => h.pdName !== undefined && h.pdName !== host.pdName)
     .map((h) => `${s}://${h.pdHost}:${PORTS.pdClient}`);
   const inInitial = initialCluster.split(",").some((entry) => entry.split("=")[0] === host.pdName);
   return [

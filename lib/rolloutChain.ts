@@ -45,9 +45,13 @@ export function chainedMembers(plan: ClusterPlan, last: LastDeployment): string[
  * only when every host is a CVM made here and something is deployed: a first deployment then
  * waits for nothing it does not need.
  */
-export function rolloutInput(plan: ClusterPlan, last: LastDeployment, rollKeys?: Readonly<Record<string, string>>): RolloutInput {
-  const keys: Record<string, HostKeys> | undefined = rollKeys
-    && Object.fromEntries(Object.entries(rollKeys).map(([host, roll]) => [host, { roll }]));
+export function rolloutInput(
+  plan: ClusterPlan,
+  last: LastDeployment,
+  rollKeys?: Readonly<Record<string, string>>,
+): RolloutInput {
+  const keys: Record<string, HostKeys> | undefined =
+    rollKeys && Object.fromEntries(Object.entries(rollKeys).map(([host, roll]) => [host, { roll }]));
   return {
     hosts: plan.hosts.map((h) => ({ index: h.index, name: h.name, pdName: h.pdName, tikvName: h.tikvName })),
     deployedMembers: last.members,
@@ -58,7 +62,10 @@ export function rolloutInput(plan: ClusterPlan, last: LastDeployment, rollKeys?:
 }
 
 /** What a host gate is told: its store, its PD member and where that member stands. */
-export function hostGateTarget(plan: ClusterPlan, hostIndex: number): { member: string; pdMember?: string } & Partial<PdPlace> {
+export function hostGateTarget(
+  plan: ClusterPlan,
+  hostIndex: number,
+): { member: string; pdMember?: string } & Partial<PdPlace> {
   const host = plan.hosts[hostIndex - 1];
   return {
     member: `${host.tikvHost}:${PORTS.tikv}`,

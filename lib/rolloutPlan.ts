@@ -73,10 +73,12 @@ export function digest(value: unknown): string {
  */
 function rollingHosts(input: RolloutInput, deployedHosts: readonly RolloutHost[]): string[] {
   if (input.keys === undefined) return [];
-  return deployedHosts.filter((h) => {
-    const now = input.keys?.[h.name];
-    return now !== undefined && input.lastKeys?.[h.name]?.roll !== now.roll;
-  }).map((h) => h.name);
+  return deployedHosts
+    .filter((h) => {
+      const now = input.keys?.[h.name];
+      return now !== undefined && input.lastKeys?.[h.name]?.roll !== now.roll;
+    })
+    .map((h) => h.name);
 }
 
 export function planRollout(input: RolloutInput): RolloutPlan {
@@ -85,7 +87,9 @@ export function planRollout(input: RolloutInput): RolloutPlan {
   const deployedHosts = input.hosts.filter((h) => deployed.has(h.tikvName));
   const rolling = rollingHosts(input, deployedHosts);
   const links: Partial<Record<RolloutNode, RolloutNode[]>> = {};
-  const link = (node: RolloutNode, ...after: RolloutNode[]) => { links[node] = [...(links[node] ?? []), ...after]; };
+  const link = (node: RolloutNode, ...after: RolloutNode[]) => {
+    links[node] = [...(links[node] ?? []), ...after];
+  };
   // TiUP's order: PD members, then stores.
   const order = [...input.hosts.flatMap((h) => (h.pdName ? [h.pdName] : [])), ...input.hosts.map((h) => h.tikvName)];
 
@@ -111,7 +115,12 @@ export function planRollout(input: RolloutInput): RolloutPlan {
       after = `after:${member}`;
     }
     // A running store waits for no PD container: during a host-by-host roll that would be a later host's.
-    return { shape: "hosts", rolling, links, tikvAwaitingPd: input.hosts.map((h) => h.tikvName).filter((m) => !deployed.has(m)) };
+    return {
+      shape: "hosts",
+      rolling,
+      links,
+      tikvAwaitingPd: input.hosts.map((h) => h.tikvName).filter((m) => !deployed.has(m)),
+    };
   }
 
   let previous: string | undefined;

@@ -37,6 +37,8 @@ export function buildRuleSet(inputs: RuleInputs): RuleSet {
   return {
     ingresses,
     // A rule set with no egress denies all outbound traffic: apt and image pulls need it open.
-    egresses: [{ action: "ACCEPT", cidrBlock: "0.0.0.0/0", protocol: "ALL", port: "ALL", description: "apt, image pulls, NTP" }],
+    egresses: [
+      { action: "ACCEPT", cidrBlock: "0.0.0.0/0", protocol: "ALL", port: "ALL", description: "apt, image pulls, NTP" },
+    ],
   };
 }

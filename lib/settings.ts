@@ -3,8 +3,18 @@
 // key's own type, default and rule live in lib/configKeys.ts; the rules between keys live here.
 import { CaRotation } from "./certificates";
 import {
-  ADMIN_PORTS, CONFIG_KEYS, CONFIG_KEY_NAMES, ConfigKey, ConfigValues, ExistingHost, Mode, PROJECT, declaredDefaultText,
-  isConfigKey, readKeys, specOf,
+  ADMIN_PORTS,
+  CONFIG_KEYS,
+  CONFIG_KEY_NAMES,
+  ConfigKey,
+  ConfigValues,
+  ExistingHost,
+  Mode,
+  PROJECT,
+  declaredDefaultText,
+  isConfigKey,
+  readKeys,
+  specOf,
 } from "./configKeys";
 import { cidrContains, cidrSize, parseCidr } from "./ipv4";
 import { operatorCidrProblems } from "./operatorCidrs";
@@ -82,11 +92,12 @@ export interface ExistingSettings {
   readonly readinessTimeoutMinutes: number;
 }
 
-export type Settings = CommonSettings & (
-  | { readonly mode: "cvm"; readonly cvm: CvmSettings }
-  | { readonly mode: "local" }
-  | { readonly mode: "existing"; readonly existing: ExistingSettings }
-);
+export type Settings = CommonSettings &
+  (
+    | { readonly mode: "cvm"; readonly cvm: CvmSettings }
+    | { readonly mode: "local" }
+    | { readonly mode: "existing"; readonly existing: ExistingSettings }
+  );
 
 /** What the program read: the project's own keys and what it could learn of the provider's. */
 export interface RawConfig {
@@ -114,8 +125,9 @@ export type ValidationResult =
   | { readonly ok: false; readonly problems: readonly ConfigProblem[] };
 
 /** Each key's default, as Pulumi.yaml declares it (lib/configKeys.ts). */
-export const DEFAULTS = Object.fromEntries(CONFIG_KEY_NAMES.map((key) => [key, specOf(key).default])) as
-  { readonly [K in ConfigKey]: (typeof CONFIG_KEYS)[K]["default"] };
+export const DEFAULTS = Object.fromEntries(CONFIG_KEY_NAMES.map((key) => [key, specOf(key).default])) as {
+  readonly [K in ConfigKey]: (typeof CONFIG_KEYS)[K]["default"];
+};
 
 /** Every key this project reads; anything else in the namespace is a typo to report. */
 export const KNOWN_KEYS: readonly string[] = CONFIG_KEY_NAMES;
@@ -128,8 +140,11 @@ export function validateConfig(raw: RawConfig): ValidationResult {
 
   for (const key of Object.keys(raw.values)) {
     if (!isConfigKey(key) && raw.values[key] !== undefined) {
-      fail(key, `is not a setting of this project (known: ${KNOWN_KEYS.join(", ")}); ` +
-        `remove it with: pulumi config rm ${PROJECT}:${key}`);
+      fail(
+        key,
+        `is not a setting of this project (known: ${KNOWN_KEYS.join(", ")}); ` +
+          `remove it with: pulumi config rm ${PROJECT}:${key}`,
+      );
     }
   }
   const modeReading = readKeys(raw.values, (key) => key === "mode");
@@ -142,18 +157,25 @@ export function validateConfig(raw: RawConfig): ValidationResult {
   const reading = readKeys(raw.values, (key) => specOf(key).modes.includes(mode));
   // The CLI passes Pulumi.yaml's defaults for every key, so only a value that differs from its
   // declared default counts as "set".
-  const isSet = (key: ConfigKey): boolean => raw.values[key] !== undefined && raw.values[key] !== declaredDefaultText(key);
+  const isSet = (key: ConfigKey): boolean =>
+    raw.values[key] !== undefined && raw.values[key] !== declaredDefaultText(key);
   for (const key of CONFIG_KEY_NAMES) {
     const { modes } = specOf(key);
     if (modes.includes(mode) || !isSet(key)) continue;
-    fail(key, `only applies to mode ${modes.join(" or ")}, and this stack's mode is ${mode}; ` +
-      `remove it with: pulumi config rm ${PROJECT}:${key}`);
+    fail(
+      key,
+      `only applies to mode ${modes.join(" or ")}, and this stack's mode is ${mode}; ` +
+        `remove it with: pulumi config rm ${PROJECT}:${key}`,
+    );
   }
   if (mode === "cvm") checkTencentCloudProvider(raw, fail);
   for (const key of raw.providerKeysInClear ?? []) {
-    fail(key, "is stored in plaintext in the stack file; store it encrypted with: pulumi config set --secret " +
-      `${key} <value> (or remove it with pulumi config rm ${key} and export ` +
-      `${key === "tencentcloud:secretId" ? "TENCENTCLOUD_SECRET_ID" : "TENCENTCLOUD_SECRET_KEY"})`);
+    fail(
+      key,
+      "is stored in plaintext in the stack file; store it encrypted with: pulumi config set --secret " +
+        `${key} <value> (or remove it with pulumi config rm ${key} and export ` +
+        `${key === "tencentcloud:secretId" ? "TENCENTCLOUD_SECRET_ID" : "TENCENTCLOUD_SECRET_KEY"})`,
+    );
   }
   for (const [key, messages] of reading.refused) for (const message of messages) fail(key, message);
 
@@ -163,17 +185,33 @@ export function validateConfig(raw: RawConfig): ValidationResult {
   const nodeCountFromHosts = mode === "existing" && !isSet("nodeCount");
   const nodeCount = nodeCountFromHosts ? v.hosts.length : v.nodeCount;
   if (nodeCountFromHosts && refused.has("hosts")) refused.add("nodeCount");
-  const rules: KeyRules = { v, mode, raw, nodeCount, isSet, good: (...keys) => keys.every((k) => !refused.has(k)), fail };
+  const rules: KeyRules = {
+    v,
+    mode,
+    raw,
+    nodeCount,
+    isSet,
+    good: (...keys) => keys.every((k) => !refused.has(k)),
+    fail,
+  };
   commonRules(rules);
   if (mode === "cvm") cvmRules(rules);
   if (mode === "existing") existingRules(rules);
   if (problems.length > 0) return { ok: false, problems };
 
   const common: CommonSettings = {
-    nodeCount, pdCount: v.pdCount, tikvVersion: v.tikvVersion, hostMemoryGiB: v.hostMemoryGiB,
-    diskGB: mode === "local" ? LOCAL_DISK_GB : v.dataDiskSize, protect: v.protect,
-    rolloutTimeoutMinutes: v.rolloutTimeoutMinutes, clusterTls: v.clusterTls, monitoring: v.monitoring,
-    grafanaPublic: v.grafanaPublic, ca: { generation: v.caGeneration, rotation: v.caRotation }, nofileLimit: v.nofileLimit,
+    nodeCount,
+    pdCount: v.pdCount,
+    tikvVersion: v.tikvVersion,
+    hostMemoryGiB: v.hostMemoryGiB,
+    diskGB: mode === "local" ? LOCAL_DISK_GB : v.dataDiskSize,
+    protect: v.protect,
+    rolloutTimeoutMinutes: v.rolloutTimeoutMinutes,
+    clusterTls: v.clusterTls,
+    monitoring: v.monitoring,
+    grafanaPublic: v.grafanaPublic,
+    ca: { generation: v.caGeneration, rotation: v.caRotation },
+    nofileLimit: v.nofileLimit,
   };
   switch (mode) {
     case "cvm":
@@ -181,7 +219,10 @@ export function validateConfig(raw: RawConfig): ValidationResult {
     case "local":
       return { ok: true, settings: { ...common, mode } };
     case "existing":
-      return { ok: true, settings: { ...common, mode, existing: { hosts: v.hosts, readinessTimeoutMinutes: v.readinessTimeoutMinutes } } };
+      return {
+        ok: true,
+        settings: { ...common, mode, existing: { hosts: v.hosts, readinessTimeoutMinutes: v.readinessTimeoutMinutes } },
+      };
     default:
       return mode satisfies never;
   }
@@ -202,41 +243,65 @@ interface KeyRules {
 
 function checkTencentCloudProvider(raw: RawConfig, fail: KeyRules["fail"]): void {
   if (!raw.region) {
-    fail("tencentcloud:region", "is required; set it with: pulumi config set tencentcloud:region ap-guangzhou " +
-      "(or export TENCENTCLOUD_REGION)");
+    fail(
+      "tencentcloud:region",
+      "is required; set it with: pulumi config set tencentcloud:region ap-guangzhou " +
+        "(or export TENCENTCLOUD_REGION)",
+    );
   }
   if (!raw.hasSecretId || !raw.hasSecretKey) {
     const missing = [!raw.hasSecretId && "secretId", !raw.hasSecretKey && "secretKey"].filter(Boolean);
-    fail(`tencentcloud:${missing.join("/")}`, "Tencent Cloud credentials are missing; export TENCENTCLOUD_SECRET_ID and " +
-      "TENCENTCLOUD_SECRET_KEY, or run: pulumi config set --secret tencentcloud:secretId <id> " +
-      "and pulumi config set --secret tencentcloud:secretKey <key>");
+    fail(
+      `tencentcloud:${missing.join("/")}`,
+      "Tencent Cloud credentials are missing; export TENCENTCLOUD_SECRET_ID and " +
+        "TENCENTCLOUD_SECRET_KEY, or run: pulumi config set --secret tencentcloud:secretId <id> " +
+        "and pulumi config set --secret tencentcloud:secretKey <key>",
+    );
   }
 }
 
 function commonRules({ v, mode, nodeCount, isSet, good, fail }: KeyRules): void {
   if (mode === "existing" && isSet("nodeCount") && good("nodeCount", "hosts") && nodeCount !== v.hosts.length) {
-    fail("nodeCount", `is ${nodeCount} but hosts lists ${v.hosts.length}; in mode existing the host list ` +
-      `decides: remove it with pulumi config rm ${PROJECT}:nodeCount`);
+    fail(
+      "nodeCount",
+      `is ${nodeCount} but hosts lists ${v.hosts.length}; in mode existing the host list ` +
+        `decides: remove it with pulumi config rm ${PROJECT}:nodeCount`,
+    );
   }
   const { pdCount } = v;
   if (good("pdCount") && pdCount % 2 === 0) {
-    fail("pdCount", `must be odd so a PD majority survives a split (got ${pdCount}); ` +
-      `fix with: pulumi config set ${PROJECT}:pdCount ${pdCount + 1 <= CONFIG_KEYS.pdCount.max ? pdCount + 1 : pdCount - 1}`);
+    fail(
+      "pdCount",
+      `must be odd so a PD majority survives a split (got ${pdCount}); ` +
+        `fix with: pulumi config set ${PROJECT}:pdCount ${pdCount + 1 <= CONFIG_KEYS.pdCount.max ? pdCount + 1 : pdCount - 1}`,
+    );
   }
   if (good("pdCount", "nodeCount") && pdCount > nodeCount) {
-    fail("pdCount", `must not exceed nodeCount (${nodeCount}): PD runs one member per host; lower pdCount or raise nodeCount`);
+    fail(
+      "pdCount",
+      `must not exceed nodeCount (${nodeCount}): PD runs one member per host; lower pdCount or raise nodeCount`,
+    );
   }
   if (mode === "local" && good("hostMemoryGiB", "nodeCount") && v.hostMemoryGiB / nodeCount < 1.5) {
-    fail("hostMemoryGiB", `${v.hostMemoryGiB} GiB is too little for ${nodeCount} PD+TiKV pairs on one machine ` +
-      "(at least 1.5 GiB each); lower nodeCount or raise hostMemoryGiB");
+    fail(
+      "hostMemoryGiB",
+      `${v.hostMemoryGiB} GiB is too little for ${nodeCount} PD+TiKV pairs on one machine ` +
+        "(at least 1.5 GiB each); lower nodeCount or raise hostMemoryGiB",
+    );
   }
   if (mode === "cvm" && good("clusterTls") && !v.clusterTls) {
-    fail("clusterTls", "false is refused in mode cvm: PD's client port (2379) is open to operatorCidrs for " +
-      "pd-ctl and the rollout gates, and without TLS PD's API takes unauthenticated requests there (and PD and TiKV " +
-      `talk in clear). Remove it with: pulumi config rm ${PROJECT}:clusterTls`);
+    fail(
+      "clusterTls",
+      "false is refused in mode cvm: PD's client port (2379) is open to operatorCidrs for " +
+        "pd-ctl and the rollout gates, and without TLS PD's API takes unauthenticated requests there (and PD and TiKV " +
+        `talk in clear). Remove it with: pulumi config rm ${PROJECT}:clusterTls`,
+    );
   }
   if (v.grafanaPublic && good("monitoring") && !v.monitoring) {
-    fail("grafanaPublic", `needs monitoring: true (there is no Grafana without it); remove it with: pulumi config rm ${PROJECT}:grafanaPublic`);
+    fail(
+      "grafanaPublic",
+      `needs monitoring: true (there is no Grafana without it); remove it with: pulumi config rm ${PROJECT}:grafanaPublic`,
+    );
   }
   if (v.grafanaPublic && good("clusterTls") && !v.clusterTls) {
     fail("grafanaPublic", "needs clusterTls: true: Grafana's HTTPS certificate comes from the cluster CA");
@@ -248,12 +313,18 @@ function commonRules({ v, mode, nodeCount, isSet, good, fail }: KeyRules): void 
 
 function cvmRules({ v, raw, nodeCount, isSet, good, fail }: KeyRules): void {
   if (good("availabilityZone") && raw.region && !v.availabilityZone.startsWith(`${raw.region}-`)) {
-    fail("availabilityZone", `"${v.availabilityZone}" is not a zone of region ${raw.region}; ` +
-      `zones are named <region>-<n>, e.g. ${raw.region}-3`);
+    fail(
+      "availabilityZone",
+      `"${v.availabilityZone}" is not a zone of region ${raw.region}; ` +
+        `zones are named <region>-<n>, e.g. ${raw.region}-3`,
+    );
   }
   if (good("dataDiskSnapshotRetentionDays") && v.dataDiskSnapshotRetentionDays === 0 && isSet("dataDiskSnapshotHour")) {
-    fail("dataDiskSnapshotHour", "only applies with snapshots on; turn them on with: " +
-      `pulumi config set ${PROJECT}:dataDiskSnapshotRetentionDays 7`);
+    fail(
+      "dataDiskSnapshotHour",
+      "only applies with snapshots on; turn them on with: " +
+        `pulumi config set ${PROJECT}:dataDiskSnapshotRetentionDays 7`,
+    );
   }
   const vpc = good("vpcCidr") ? parseCidr(v.vpcCidr) : undefined;
   const subnet = good("subnetCidr") ? parseCidr(v.subnetCidr) : undefined;
@@ -264,15 +335,21 @@ function cvmRules({ v, raw, nodeCount, isSet, good, fail }: KeyRules): void {
     // The last host takes offset FIRST_HOST_OFFSET + nodeCount - 1; the broadcast address is reserved.
     const needed = FIRST_HOST_OFFSET + nodeCount;
     if (cidrSize(subnet) < needed + 1) {
-      fail("subnetCidr", `${v.subnetCidr} is too small for ${nodeCount} hosts at offsets ` +
-        `${FIRST_HOST_OFFSET}..${needed - 1}; use a /27 or larger`);
+      fail(
+        "subnetCidr",
+        `${v.subnetCidr} is too small for ${nodeCount} hosts at offsets ` +
+          `${FIRST_HOST_OFFSET}..${needed - 1}; use a /27 or larger`,
+      );
     }
   }
   if (good("operatorCidrs")) {
     // The shared rules of lib/operatorCidrs.ts, each problem naming its entry.
     for (const p of operatorCidrProblems(v.operatorCidrs, vpc ? v.vpcCidr : undefined)) {
-      fail("operatorCidrs", `"${p.entry}" ${p.reason}. These networks reach ${ADMIN_PORTS}; the Docker API gives root on ` +
-        "the hosts to anyone holding the operator certificate, so list only your own networks");
+      fail(
+        "operatorCidrs",
+        `"${p.entry}" ${p.reason}. These networks reach ${ADMIN_PORTS}; the Docker API gives root on ` +
+          "the hosts to anyone holding the operator certificate, so list only your own networks",
+      );
     }
   }
 }
@@ -280,7 +357,13 @@ function cvmRules({ v, raw, nodeCount, isSet, good, fail }: KeyRules): void {
 function existingRules({ raw, good, fail }: KeyRules): void {
   for (const key of CONFIG_KEY_NAMES) {
     const spec = specOf(key);
-    if (spec.type === "optional-string" && spec.secret && spec.modes.includes("existing") && good(key) && !raw.secretKeys?.includes(key)) {
+    if (
+      spec.type === "optional-string" &&
+      spec.secret &&
+      spec.modes.includes("existing") &&
+      good(key) &&
+      !raw.secretKeys?.includes(key)
+    ) {
       fail(key, `must be stored as a secret: pulumi config set --secret ${PROJECT}:${key} < file.pem`);
     }
   }
@@ -289,15 +372,26 @@ function existingRules({ raw, good, fail }: KeyRules): void {
 function cvmSettings(v: ConfigValues, diskGB: number): CvmSettings {
   const retentionDays = v.dataDiskSnapshotRetentionDays;
   return {
-    availabilityZone: v.availabilityZone, instanceType: v.instanceType, imageId: v.imageId,
-    systemDiskType: v.systemDiskType, systemDiskSize: v.systemDiskSize,
+    availabilityZone: v.availabilityZone,
+    instanceType: v.instanceType,
+    imageId: v.imageId,
+    systemDiskType: v.systemDiskType,
+    systemDiskSize: v.systemDiskSize,
     dataDisk: {
-      sizeGB: diskGB, type: v.dataDiskType, encrypt: v.dataDiskEncrypt, retain: v.retainDataDisks,
+      sizeGB: diskGB,
+      type: v.dataDiskType,
+      encrypt: v.dataDiskEncrypt,
+      retain: v.retainDataDisks,
       snapshot: retentionDays > 0 ? { hour: v.dataDiskSnapshotHour, retentionDays } : undefined,
     },
-    vpcCidr: v.vpcCidr, subnetCidr: v.subnetCidr, operatorCidrs: v.operatorCidrs, sshPublicKey: v.sshPublicKey,
-    bandwidthMbps: v.bandwidthMbps, registryMirrors: v.registryMirrors,
-    readinessTimeoutMinutes: v.readinessTimeoutMinutes, tencentcloudRoute: v.tencentcloudRoute,
+    vpcCidr: v.vpcCidr,
+    subnetCidr: v.subnetCidr,
+    operatorCidrs: v.operatorCidrs,
+    sshPublicKey: v.sshPublicKey,
+    bandwidthMbps: v.bandwidthMbps,
+    registryMirrors: v.registryMirrors,
+    readinessTimeoutMinutes: v.readinessTimeoutMinutes,
+    tencentcloudRoute: v.tencentcloudRoute,
   };
 }
 

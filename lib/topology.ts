@@ -74,7 +74,11 @@ export function planCluster(nodeCount: number, pdCount: number, addressing: Addr
     const pdName = index <= pdCount ? `pd${index}` : undefined;
     const tikvName = `tikv${index}`;
     hosts.push({
-      index, name, pdName, tikvName, privateIp,
+      index,
+      name,
+      pdName,
+      tikvName,
+      privateIp,
       // On a shared user-defined network each container is reached by its own name.
       pdHost: privateIp ?? pdName ?? "",
       tikvHost: privateIp ?? tikvName,

@@ -20,7 +20,9 @@ export function keyPairName(stack: string): string {
  */
 function later<T>(): { value: pulumi.Output<T>; resolve(value: T): void } {
   let resolve: (value: T) => void = () => undefined;
-  const promise = new Promise<T>((r) => { resolve = r; });
+  const promise = new Promise<T>((r) => {
+    resolve = r;
+  });
   return { value: pulumi.output(promise) as pulumi.Output<T>, resolve: (v) => resolve(v) };
 }
 
@@ -31,7 +33,8 @@ export function cvmMode(settings: SettingsOf<"cvm">, names: StackNames): Mode {
     // Fixed private addresses in the subnet (lib/topology.ts).
     addressing: { kind: "subnet", subnetCidr: cvm.subnetCidr },
     // One pair per host; monitoring runs on the first.
-    memoryShare: (host) => hostShare(settings.hostMemoryGiB, host.pdName !== undefined, settings.monitoring && host.index === 1),
+    memoryShare: (host) =>
+      hostShare(settings.hostMemoryGiB, host.pdName !== undefined, settings.monitoring && host.index === 1),
     certSetup: certSetupCommand(names.stack, settings.clusterTls),
     place: (args) => placeCvms(settings, names, args),
   };
@@ -52,59 +55,83 @@ function placeCvms(settings: SettingsOf<"cvm">, names: StackNames, { plan, pki, 
     grafana: settings.monitoring && settings.grafanaPublic,
     tags,
   });
-  const keyPair = cvm.sshPublicKey === undefined ? undefined : new tc.KeyPair(`${prefix}-ssh`, {
-    keyName: keyPairName(names.stack),
-    publicKey: cvm.sshPublicKey,
-  // The provider's schema returns a privateKey (set when Tencent Cloud generates the pair); this
-  // pair only imports a public key, but whatever lands there stays encrypted.
-  }, { cloud, additionalSecretOutputs: ["privateKey"] });
-  const imageId: pulumi.Input<string> = cvm.imageId ?? tc.getImages(cloud, {
-    imageTypes: ["PUBLIC_IMAGE"],
-    // Anchored: a UEFI variant of the same name also exists.
-    imageNameRegex: "^Ubuntu Server 22\\.04 LTS 64bit$",
-  }).apply((result) => {
-    if (result.images.length === 0) {
-      throw new pulumi.RunError("no public image matches Ubuntu Server 22.04 LTS 64bit in this region; " +
-        `set one with: pulumi config set ${PROJECT}:imageId img-xxxxxxxx`);
-    }
-    return result.images[0].imageId;
-  });
-  const snapshots = cvm.dataDisk.snapshot && new tc.CbsSnapshotPolicy(`${prefix}-data-snapshots`, {
-    snapshotPolicyName: `${prefix}-data-daily`,
-    repeatWeekdays: [0, 1, 2, 3, 4, 5, 6],
-    repeatHours: [cvm.dataDisk.snapshot.hour],
-    retentionDays: cvm.dataDisk.snapshot.retentionDays,
-  }, { cloud });
+  const keyPair =
+    cvm.sshPublicKey === undefined
+      ? undefined
+      : new tc.KeyPair(
+          `${prefix}-ssh`,
+          {
+            keyName: keyPairName(names.stack),
+            publicKey: cvm.sshPublicKey,
+            // The provider's schema returns a privateKey (set when Tencent Cloud generates the pair); this
+            // pair only imports a public key, but whatever lands there stays encrypted.
+          },
+          { cloud, additionalSecretOutputs: ["privateKey"] },
+        );
+  const imageId: pulumi.Input<string> =
+    cvm.imageId ??
+    tc
+      .getImages(cloud, {
+        imageTypes: ["PUBLIC_IMAGE"],
+        // Anchored: a UEFI variant of the same name also exists.
+        imageNameRegex: "^Ubuntu Server 22\\.04 LTS 64bit$",
+      })
+      .apply((result) => {
+        if (result.images.length === 0) {
+          throw new pulumi.RunError(
+            "no public image matches Ubuntu Server 22.04 LTS 64bit in this region; " +
+              `set one with: pulumi config set ${PROJECT}:imageId img-xxxxxxxx`,
+          );
+        }
+        return result.images[0].imageId;
+      });
+  const snapshots =
+    cvm.dataDisk.snapshot &&
+    new tc.CbsSnapshotPolicy(
+      `${prefix}-data-snapshots`,
+      {
+        snapshotPolicyName: `${prefix}-data-daily`,
+        repeatWeekdays: [0, 1, 2, 3, 4, 5, 6],
+        repeatHours: [cvm.dataDisk.snapshot.hour],
+        retentionDays: cvm.dataDisk.snapshot.retentionDays,
+      },
+      { cloud },
+    );
   const drains = plan.hosts.map(() => later<pulumi.Resource[]>());
-  const hosts = plan.hosts.map((hostPlan, i) => new DockerHost(`${prefix}-${hostPlan.index}`, {
-    cloud,
-    plan: hostPlan,
-    availabilityZone: cvm.availabilityZone,
-    instanceType: cvm.instanceType,
-    imageId,
-    imageFromLookup: cvm.imageId === undefined,
-    protect: settings.protect,
-    systemDiskType: cvm.systemDiskType,
-    systemDiskSize: cvm.systemDiskSize,
-    dataDisk: cvm.dataDisk,
-    snapshotPolicyId: snapshots ? snapshots.id : undefined,
-    bandwidthMbps: cvm.bandwidthMbps,
-    registryMirrors: cvm.registryMirrors,
-    readinessTimeoutMinutes: cvm.readinessTimeoutMinutes,
-    vpcId: network.vpcId,
-    subnetId: network.subnetId,
-    securityGroupId: network.securityGroupId,
-    keyPairId: keyPair?.id,
-    pki,
-    tags,
-    lastDeployed: last.hosts?.[hostPlan.name],
-    drainedBy: drains[i].value,
-  }));
+  const hosts = plan.hosts.map(
+    (hostPlan, i) =>
+      new DockerHost(`${prefix}-${hostPlan.index}`, {
+        cloud,
+        plan: hostPlan,
+        availabilityZone: cvm.availabilityZone,
+        instanceType: cvm.instanceType,
+        imageId,
+        imageFromLookup: cvm.imageId === undefined,
+        protect: settings.protect,
+        systemDiskType: cvm.systemDiskType,
+        systemDiskSize: cvm.systemDiskSize,
+        dataDisk: cvm.dataDisk,
+        snapshotPolicyId: snapshots ? snapshots.id : undefined,
+        bandwidthMbps: cvm.bandwidthMbps,
+        registryMirrors: cvm.registryMirrors,
+        readinessTimeoutMinutes: cvm.readinessTimeoutMinutes,
+        vpcId: network.vpcId,
+        subnetId: network.subnetId,
+        securityGroupId: network.securityGroupId,
+        keyPairId: keyPair?.id,
+        pki,
+        tags,
+        lastDeployed: last.hosts?.[hostPlan.name],
+        drainedBy: drains[i].value,
+      }),
+  );
   return {
     hosts,
     networking: { kind: "host" },
     dockerHosts: hosts.map((h) => h.dockerHost),
-    dockerEnvs: hosts.map((h) => h.operatorAddress.apply((ip) => dockerEnv(certDir(names.stack), `tcp://${ip}:${PORTS.docker}`))),
+    dockerEnvs: hosts.map((h) =>
+      h.operatorAddress.apply((ip) => dockerEnv(certDir(names.stack), `tcp://${ip}:${PORTS.docker}`)),
+    ),
     hostRollout: pulumi.all(Object.fromEntries(hosts.map((h) => [h.plan.name, h.deployed]))),
     drainBy: (gates) => drains.forEach((drain, i) => drain.resolve(gates[i] ? [gates[i]!] : [])),
   };

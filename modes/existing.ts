@@ -12,7 +12,8 @@ import { Mode, Placement, SettingsOf, StackNames } from "./mode";
  * The client material is the user's own: the printed commands read its directory from the user's
  * DOCKER_CERT_PATH when they run, and stop with this message when it is not set.
  */
-export const USER_CERT_DIR = '"${DOCKER_CERT_PATH:?export DOCKER_CERT_PATH=<the directory of your Docker client ca.pem, cert.pem and key.pem>}"';
+export const USER_CERT_DIR =
+  '"${DOCKER_CERT_PATH:?export DOCKER_CERT_PATH=<the directory of your Docker client ca.pem, cert.pem and key.pem>}"';
 
 /** The user's Docker client material, read as secrets from the stack config. */
 function clientMaterial(): TlsMaterial<pulumi.Output<string>> {
@@ -31,17 +32,21 @@ export function existingMode(settings: SettingsOf<"existing">, names: StackNames
     // The listed names and private addresses, in order.
     addressing: { kind: "listed", hosts: listed },
     // One pair per host; monitoring runs on the first.
-    memoryShare: (host) => hostShare(settings.hostMemoryGiB, host.pdName !== undefined, settings.monitoring && host.index === 1),
+    memoryShare: (host) =>
+      hostShare(settings.hostMemoryGiB, host.pdName !== undefined, settings.monitoring && host.index === 1),
     // The Docker material is the user's: nothing to copy out of the stack.
     certSetup: undefined,
     place({ plan }): Placement {
       const client = clientMaterial();
-      const hosts = plan.hosts.map((hostPlan, i) => new ListedHost(`${names.prefix}-${hostPlan.index}`, {
-        plan: hostPlan,
-        dockerHost: listed[i].dockerHost,
-        client,
-        readinessTimeoutMinutes: settings.existing.readinessTimeoutMinutes,
-      }));
+      const hosts = plan.hosts.map(
+        (hostPlan, i) =>
+          new ListedHost(`${names.prefix}-${hostPlan.index}`, {
+            plan: hostPlan,
+            dockerHost: listed[i].dockerHost,
+            client,
+            readinessTimeoutMinutes: settings.existing.readinessTimeoutMinutes,
+          }),
+      );
       return {
         hosts,
         networking: { kind: "host" },

@@ -9,7 +9,13 @@ export const PROTECTED_PORTS = [22, 2376, 2379, 2380, 20160, 20180, 3000];
 /** What the hosts open to their own VPC: PD client and peer, TiKV gRPC and status. */
 const CLUSTER_PORTS = [2379, 2380, 20160, 20180];
 
-interface RuleEntry { action?: string; cidrBlock?: string; ipv6CidrBlock?: string; protocol?: string; port?: string }
+interface RuleEntry {
+  action?: string;
+  cidrBlock?: string;
+  ipv6CidrBlock?: string;
+  protocol?: string;
+  port?: string;
+}
 
 /** "22", "2379-2380", "80,443", "ALL" (any case) -> does it cover `port`? */
 export function portCovers(spec: string | undefined, port: number): boolean {
@@ -43,7 +49,8 @@ export function operatorSources(ingresses: readonly RuleEntry[], vpcCidrs: reado
   return sources;
 }
 
-const isRuleSet = (type: string) => type === TOKENS.terraform.securityGroupRuleSet || type === TOKENS.bridged.securityGroupRuleSet;
+const isRuleSet = (type: string) =>
+  type === TOKENS.terraform.securityGroupRuleSet || type === TOKENS.bridged.securityGroupRuleSet;
 /**
  * Tencent Cloud's other ways to add a security group rule (one rule, or "lite" rule strings), on
  * either route: `...:SecurityGroupRule`, `...:GroupRule`, `...:SecurityGroupLiteRule`, `...:GroupLiteRule`.
@@ -58,20 +65,28 @@ const isVpc = (type: string) => type === TOKENS.terraform.vpc || type === TOKENS
  */
 export const adminPortsOperatorNetworksOnly: StackValidationPolicy = {
   name: "admin-ports-operator-networks-only",
-  description: "Admin and cluster ports open only to narrow operator networks outside the VPC (the operatorCidrs rules); every rule in the rule set.",
+  description:
+    "Admin and cluster ports open only to narrow operator networks outside the VPC (the operatorCidrs rules); every rule in the rule set.",
   enforcementLevel: "mandatory",
   validateStack: (args, report) => {
     const vpcs = args.resources.filter((r) => isVpc(r.type)).map((r) => String(r.props.cidrBlock));
     // Only the rule set is read; a rule declared any other way would open a port unjudged.
     for (const loose of args.resources.filter((r: PolicyResource) => isLooseRule(r.type))) {
-      report(`${loose.name}: a ${loose.type} adds security group rules outside the security group's rule set, where these ` +
-        "rules cannot judge them; declare every rule in the one SecurityGroupRuleSet (lib/securityRules.ts)", loose.urn);
+      report(
+        `${loose.name}: a ${loose.type} adds security group rules outside the security group's rule set, where these ` +
+          "rules cannot judge them; declare every rule in the one SecurityGroupRuleSet (lib/securityRules.ts)",
+        loose.urn,
+      );
     }
     for (const ruleSet of args.resources.filter((r: PolicyResource) => isRuleSet(r.type))) {
       const sources = operatorSources((ruleSet.props.ingresses ?? []) as RuleEntry[], vpcs);
       // Kept out of every VPC of the stack (the program makes one; none leaves only the other rules).
       const problems = (vpcs.length > 0 ? vpcs : [undefined]).flatMap((vpc) => operatorCidrProblems(sources, vpc));
-      const messages = new Set(problems.map((p) => `${ruleSet.name}: ingress from "${p.entry}" to an admin or cluster port: ${p.entry} ${p.reason}`));
+      const messages = new Set(
+        problems.map(
+          (p) => `${ruleSet.name}: ingress from "${p.entry}" to an admin or cluster port: ${p.entry} ${p.reason}`,
+        ),
+      );
       for (const message of messages) report(message, ruleSet.urn);
     }
   },
@@ -105,7 +120,9 @@ export const secretUserData: ResourceValidationPolicy = {
     if (args.props.userData === undefined && args.props.userDataRaw === undefined) return;
     for (const key of ["userData", "userDataRaw"]) {
       if (!secretOutputs.includes(key)) {
-        report(`${key} is not marked secret: wrap the user data in pulumi.secret and list both userData and userDataRaw in additionalSecretOutputs`);
+        report(
+          `${key} is not marked secret: wrap the user data in pulumi.secret and list both userData and userDataRaw in additionalSecretOutputs`,
+        );
       }
     }
   },
@@ -123,7 +140,8 @@ export const retainedDataVolumes: ResourceValidationPolicy = {
     const fromOpts = (args.opts as { retainOnDelete?: boolean }).retainOnDelete;
     const labels = (args.props.labels ?? []) as { label: string; value: string }[];
     const labelled = labels.some((l) => l.label === RETAIN_LABEL && l.value === "true");
-    if (!(fromOpts ?? labelled)) report(`volume ${args.props.name} is not retained on delete: set retainOnDelete: true`);
+    if (!(fromOpts ?? labelled))
+      report(`volume ${args.props.name} is not retained on delete: set retainOnDelete: true`);
   },
 };
 

@@ -18,9 +18,20 @@ import * as pulumi from "@pulumi/pulumi";
 export type Route = "terraform" | "bridged";
 export const ROUTES: readonly Route[] = ["terraform", "bridged"];
 
-type Kind = "vpc" | "subnet" | "securityGroup" | "securityGroupRuleSet" | "instance" | "eip" |
-  "eipAssociation" | "keyPair" | "cbsStorage" | "cbsStorageAttachment" | "cbsSnapshotPolicy" |
-  "cbsSnapshotPolicyAttachment" | "getImages";
+type Kind =
+  | "vpc"
+  | "subnet"
+  | "securityGroup"
+  | "securityGroupRuleSet"
+  | "instance"
+  | "eip"
+  | "eipAssociation"
+  | "keyPair"
+  | "cbsStorage"
+  | "cbsStorageAttachment"
+  | "cbsSnapshotPolicy"
+  | "cbsSnapshotPolicyAttachment"
+  | "getImages";
 
 /** The bridged plugin: `pulumi plugin install resource tencentcloud v0.2.3 --server <url>`. */
 export const BRIDGED_PLUGIN = {
@@ -118,8 +129,11 @@ abstract class TencentResource extends pulumi.CustomResource {
     if (cloud.route === "terraform") {
       super(TOKENS.terraform[kind], name, props, opts, false, cloud.packageRef());
     } else {
-      super(TOKENS.bridged[kind], name, props,
-        { version: BRIDGED_PLUGIN.version, pluginDownloadURL: BRIDGED_PLUGIN.pluginDownloadURL, ...opts });
+      super(TOKENS.bridged[kind], name, props, {
+        version: BRIDGED_PLUGIN.version,
+        pluginDownloadURL: BRIDGED_PLUGIN.pluginDownloadURL,
+        ...opts,
+      });
     }
   }
 }
@@ -337,10 +351,22 @@ export interface GetImagesResult {
 }
 
 /** The images data source; results come newest first. */
-export function getImages(cloud: TencentCloud, args: GetImagesArgs, opts?: pulumi.InvokeOptions): pulumi.Output<GetImagesResult> {
+export function getImages(
+  cloud: TencentCloud,
+  args: GetImagesArgs,
+  opts?: pulumi.InvokeOptions,
+): pulumi.Output<GetImagesResult> {
   if (cloud.route === "terraform") {
-    return pulumi.runtime.invokeOutput<GetImagesResult>(TOKENS.terraform.getImages, { ...args }, opts, cloud.packageRef());
+    return pulumi.runtime.invokeOutput<GetImagesResult>(
+      TOKENS.terraform.getImages,
+      { ...args },
+      opts,
+      cloud.packageRef(),
+    );
   }
-  return pulumi.runtime.invokeOutput<GetImagesResult>(TOKENS.bridged.getImages, { ...args },
-    { version: BRIDGED_PLUGIN.version, pluginDownloadURL: BRIDGED_PLUGIN.pluginDownloadURL, ...opts });
+  return pulumi.runtime.invokeOutput<GetImagesResult>(
+    TOKENS.bridged.getImages,
+    { ...args },
+    { version: BRIDGED_PLUGIN.version, pluginDownloadURL: BRIDGED_PLUGIN.pluginDownloadURL, ...opts },
+  );
 }

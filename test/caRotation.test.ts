@@ -15,9 +15,17 @@ import { describeWithTools } from "./support/tools";
 const SIGNED = "tls:index/locallySignedCert:LocallySignedCert";
 const CA_CERT = "tls:index/selfSignedCert:SelfSignedCert";
 const KEY = "tls:index/privateKey:PrivateKey";
-const step = (generation: number, rotation = "") => ({ "tikv-cvm:caGeneration": String(generation), "tikv-cvm:caRotation": rotation });
+const step = (generation: number, rotation = "") => ({
+  "tikv-cvm:caGeneration": String(generation),
+  "tikv-cvm:caRotation": rotation,
+});
 
-interface Phase { label: string; run: ProgramRun; trusted: number[]; issuing: number }
+interface Phase {
+  label: string;
+  run: ProgramRun;
+  trusted: number[];
+  issuing: number;
+}
 
 /** The CA generation a resource name stands for: tikv-dev-pki-ca -> 1, tikv-dev-pki-ca2(-key) -> 2. */
 const generationOf = (name: string) => Number(/-ca(\d*)(-key)?$/.exec(name)![1] || "1");
@@ -29,7 +37,11 @@ const domainOf = (name: string): Domain => (name.startsWith(DOMAINS.cluster) ? "
 
 /** Generations in a trust bundle, in order, all of `domain`; the mocks derive each CA's PEM from its name. */
 function bundleGenerations(run: ProgramRun, bundle: string, domain: Domain): number[] {
-  const cas = ofType(run, CA_CERT).map((c) => ({ name: c.name, g: generationOf(c.name), pem: String(mockState(CA_CERT, c.name, {}).certPem) }));
+  const cas = ofType(run, CA_CERT).map((c) => ({
+    name: c.name,
+    g: generationOf(c.name),
+    pem: String(mockState(CA_CERT, c.name, {}).certPem),
+  }));
   return [...bundle.matchAll(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----\n/g)].map((m) => {
     const found = cas.find((c) => c.pem === m[0]);
     if (!found) throw new Error("a bundle certificate matches no CA the run declares");
@@ -41,7 +53,9 @@ function bundleGenerations(run: ProgramRun, bundle: string, domain: Domain): num
 /** The CA (domain and generation) whose private key signs a leaf. */
 function signer(run: ProgramRun, leafCert: string): { domain: Domain; generation: number } {
   const key = unwrap(byName(run, leafCert).inputs.caPrivateKeyPem);
-  const owner = ofType(run, KEY).find((k) => /-ca\d*-key$/.test(k.name) && mockState(KEY, k.name, {}).privateKeyPem === key);
+  const owner = ofType(run, KEY).find(
+    (k) => /-ca\d*-key$/.test(k.name) && mockState(KEY, k.name, {}).privateKeyPem === key,
+  );
   if (!owner) throw new Error(`${leafCert} is signed by no CA key`);
   return { domain: domainOf(owner.name), generation: generationOf(owner.name) };
 }
@@ -65,21 +79,34 @@ test("each step trusts and issues what the procedure says, in both trust domains
     const where = p.label;
     const docker = p.run.outputs.caCertPem as string;
     const cluster = p.run.outputs.clusterCaCertPem as string;
-    expect([where, bundleGenerations(p.run, docker, "docker"), bundleGenerations(p.run, cluster, "cluster")])
-      .toEqual([where, p.trusted, p.trusted]);
+    expect([where, bundleGenerations(p.run, docker, "docker"), bundleGenerations(p.run, cluster, "cluster")]).toEqual([
+      where,
+      p.trusted,
+      p.trusted,
+    ]);
     // Every leaf is signed by its own domain's issuing CA, with that CA's own certificate as issuer.
     for (const leaf of ofType(p.run, SIGNED)) {
       const domain = domainOf(leaf.name);
-      expect([where, leaf.name, signer(p.run, leaf.name)]).toEqual([where, leaf.name, { domain, generation: p.issuing }]);
+      expect([where, leaf.name, signer(p.run, leaf.name)]).toEqual([
+        where,
+        leaf.name,
+        { domain, generation: p.issuing },
+      ]);
       expect(bundleGenerations(p.run, unwrap(leaf.inputs.caCertPem) as string, domain)).toEqual([p.issuing]);
     }
     // Docker daemons (user data) and the Docker providers trust the Docker bundle ...
-    for (const host of renderedHosts(p.run)) expect([where, writtenFile(host.cloudConfig, "/etc/docker/tls/ca.pem")]).toEqual([where, docker]);
-    for (const i of [1, 2, 3]) expect([where, unwrap(byName(p.run, `tikv-dev-${i}-docker`).inputs.caMaterial)]).toEqual([where, docker]);
+    for (const host of renderedHosts(p.run))
+      expect([where, writtenFile(host.cloudConfig, "/etc/docker/tls/ca.pem")]).toEqual([where, docker]);
+    for (const i of [1, 2, 3])
+      expect([where, unwrap(byName(p.run, `tikv-dev-${i}-docker`).inputs.caMaterial)]).toEqual([where, docker]);
     // ... PD and TiKV (uploads) and the rollout gates the cluster bundle.
     for (const c of ofType(p.run, "docker:index/container:Container").filter((x) => /-(pd|tikv)\d$/.test(x.name))) {
       const uploads = unwrap(c.inputs.uploads) as { file: string; content: string }[];
-      expect([where, c.name, uploads.find((u) => u.file.endsWith("/ca.pem"))!.content]).toEqual([where, c.name, cluster]);
+      expect([where, c.name, uploads.find((u) => u.file.endsWith("/ca.pem"))!.content]).toEqual([
+        where,
+        c.name,
+        cluster,
+      ]);
     }
     for (const g of ofType(p.run, "pulumi-nodejs:dynamic/tikv-cvm:RolloutGate")) {
       expect([where, g.name, (unwrap(g.inputs.tls) as { caPem: string }).caPem]).toEqual([where, g.name, cluster]);
@@ -92,25 +119,36 @@ test("every certificate follows the policy: leaves a year with early renewal, CA
   const leaves = ofType(run, SIGNED);
   expect(leaves.length).toBeGreaterThan(8);
   for (const l of leaves) {
-    expect([l.name, l.inputs.validityPeriodHours, l.inputs.earlyRenewalHours]).toEqual([l.name, LEAF_VALIDITY_HOURS, LEAF_EARLY_RENEWAL_HOURS]);
+    expect([l.name, l.inputs.validityPeriodHours, l.inputs.earlyRenewalHours]).toEqual([
+      l.name,
+      LEAF_VALIDITY_HOURS,
+      LEAF_EARLY_RENEWAL_HOURS,
+    ]);
   }
   for (const c of ofType(run, CA_CERT)) {
-    expect([c.name, c.inputs.validityPeriodHours, c.inputs.earlyRenewalHours]).toEqual([c.name, CA_VALIDITY_HOURS, undefined]);
+    expect([c.name, c.inputs.validityPeriodHours, c.inputs.earlyRenewalHours]).toEqual([
+      c.name,
+      CA_VALIDITY_HOURS,
+      undefined,
+    ]);
   }
 });
 
 test("each step after the first rolls the hosts one at a time (the trust bundle is in their user data)", () => {
   for (const p of phases.slice(1)) {
     for (const i of [1, 2, 3]) {
-      expect([p.label, p.run.options.get(`tikv-dev-cluster-tikv-host-${i}-before`)!.dependsOn])
-        .toEqual([p.label, i === 1 ? [] : [`tikv-dev-cluster-tikv-host-${i - 1}-after`]]);
+      expect([p.label, p.run.options.get(`tikv-dev-cluster-tikv-host-${i}-before`)!.dependsOn]).toEqual([
+        p.label,
+        i === 1 ? [] : [`tikv-dev-cluster-tikv-host-${i - 1}-after`],
+      ]);
     }
   }
 });
 
 test("a jump that skips a step is refused before anything is declared, naming the next step", async () => {
-  await expect(runProgram(step(2), { lastOutputs: phases[0].run.outputs }))
-    .rejects.toThrow(/tikv-cvm:caGeneration: the CA cannot go from caGeneration 1 to caGeneration 2.*next step is caGeneration 1, caRotation trust-next/);
+  await expect(runProgram(step(2), { lastOutputs: phases[0].run.outputs })).rejects.toThrow(
+    /tikv-cvm:caGeneration: the CA cannot go from caGeneration 1 to caGeneration 2.*next step is caGeneration 1, caRotation trust-next/,
+  );
 });
 
 describeWithTools(["openssl"], "with real certificates (openssl), while each rolling step is half done", () => {
@@ -124,17 +162,32 @@ describeWithTools(["openssl"], "with real certificates (openssl), while each rol
 
   test("every party trusts every certificate it can meet, old or new, at every step", () => {
     const run = phases[2].run;
-    const cas = new Map([1, 2].map((g) => [g, issue(dir, `ca${g}`, certSpec(run, g === 1 ? "tikv-dev-pki-ca" : "tikv-dev-pki-ca2", "ca"))]));
+    const cas = new Map(
+      [1, 2].map((g) => [
+        g,
+        issue(dir, `ca${g}`, certSpec(run, g === 1 ? "tikv-dev-pki-ca" : "tikv-dev-pki-ca2", "ca")),
+      ]),
+    );
     const hostSpec = certSpec(run, "tikv-dev-cluster-tls-tikv1", "leaf");
     const leaves = new Map([1, 2].map((g) => [g, issue(dir, `leaf${g}`, hostSpec, cas.get(g))]));
     for (let i = 1; i < phases.length; i++) {
       const before = phases[i - 1];
       const after = phases[i];
       // Mid-roll, a rolled party (after) and one not rolled yet (before) each verify the other's leaf.
-      const pairs: [number[], number][] = [[after.trusted, before.issuing], [before.trusted, after.issuing]];
+      const pairs: [number[], number][] = [
+        [after.trusted, before.issuing],
+        [before.trusted, after.issuing],
+      ];
       for (const [trusted, issuer] of pairs) {
-        expect([after.label, trusted, issuer, verifies(trusted.map((g) => cas.get(g)!), leaves.get(issuer)!)])
-          .toEqual([after.label, trusted, issuer, true]);
+        expect([
+          after.label,
+          trusted,
+          issuer,
+          verifies(
+            trusted.map((g) => cas.get(g)!),
+            leaves.get(issuer)!,
+          ),
+        ]).toEqual([after.label, trusted, issuer, true]);
       }
     }
     // The oracle can say no: the refused jump (CA 2 issuing while unrolled parties trust only CA 1).

@@ -85,8 +85,12 @@ test("a fresh copy: Docker's three files where DOCKER_CERT_PATH points, the clus
   expect(files(dir)).toEqual(["ca.pem", "cert.pem", "cluster", "key.pem"]);
   expect(files(path.join(dir, "cluster"))).toEqual(["ca.pem", "cert.pem", "key.pem"]);
   const expected: [string, string][] = [
-    ["ca.pem", "caCertPem"], ["cert.pem", "clientCertPem"], ["key.pem", "clientKeyPem"],
-    ["cluster/ca.pem", "clusterCaCertPem"], ["cluster/cert.pem", "clusterAdminCertPem"], ["cluster/key.pem", "clusterAdminKeyPem"],
+    ["ca.pem", "caCertPem"],
+    ["cert.pem", "clientCertPem"],
+    ["key.pem", "clientKeyPem"],
+    ["cluster/ca.pem", "clusterCaCertPem"],
+    ["cluster/cert.pem", "clusterAdminCertPem"],
+    ["cluster/key.pem", "clusterAdminKeyPem"],
   ];
   for (const [file, output] of expected) {
     // What `pulumi stack output` prints: the value, a newline.

@@ -1,6 +1,11 @@
 // Certificate policy alone: lifetimes, renewal window, and the CA rotation's allowed steps.
 import {
-  CA_VALIDITY_HOURS, CaRotation, LEAF_EARLY_RENEWAL_HOURS, LEAF_VALIDITY_HOURS, caResourceName, checkCaTransition,
+  CA_VALIDITY_HOURS,
+  CaRotation,
+  LEAF_EARLY_RENEWAL_HOURS,
+  LEAF_VALIDITY_HOURS,
+  caResourceName,
+  checkCaTransition,
   trustedGenerations,
 } from "../lib/certificates";
 
@@ -36,9 +41,16 @@ describe("CA transitions between deployments", () => {
   });
   test.each([
     ["a new CA issuing at once", c(1), c(2), "caGeneration 1, caRotation trust-next"],
-    ["dropping the old CA while the new one is only trusted", c(1, "trust-next"), c(2), "caGeneration 2, caRotation trust-previous"],
+    [
+      "dropping the old CA while the new one is only trusted",
+      c(1, "trust-next"),
+      c(2),
+      "caGeneration 2, caRotation trust-previous",
+    ],
     ["skipping a generation", c(2), c(3, "trust-previous"), "caGeneration 2, caRotation trust-next"],
   ])("refuses %s, naming the next step", (_label, last, next, step) => {
-    expect(checkCaTransition(last, next)).toMatch(new RegExp(`The next step is ${step} \\(README: "Rotating the CA"\\)`));
+    expect(checkCaTransition(last, next)).toMatch(
+      new RegExp(`The next step is ${step} \\(README: "Rotating the CA"\\)`),
+    );
   });
 });

@@ -1,18 +1,30 @@
 import * as crypto from "crypto";
 import { parse } from "yaml";
 import {
-  CloudConfig, DOCKER_DROP_IN_PATH, TUNING_SCRIPT_PATH, USER_DATA_LIMIT_BYTES, encodeUserData, renderCloudConfig,
+  CloudConfig,
+  DOCKER_DROP_IN_PATH,
+  TUNING_SCRIPT_PATH,
+  USER_DATA_LIMIT_BYTES,
+  encodeUserData,
+  renderCloudConfig,
 } from "../lib/cloudInit";
 import { DaemonJson } from "../lib/dockerDaemon";
 
 const key = crypto.generateKeyPairSync("ec", { namedCurve: "P-256" });
 const keyPem = key.privateKey.export({ type: "sec1", format: "pem" }).toString();
 // Certificate-sized PEM: a P-256 certificate with four SANs is about 600 DER bytes.
-const certPem = `-----BEGIN CERTIFICATE-----\n${crypto.randomBytes(700).toString("base64").match(/.{1,64}/g)!.join("\n")}\n-----END CERTIFICATE-----\n`;
+const certPem = `-----BEGIN CERTIFICATE-----\n${crypto
+  .randomBytes(700)
+  .toString("base64")
+  .match(/.{1,64}/g)!
+  .join("\n")}\n-----END CERTIFICATE-----\n`;
 
 function render(mirrors = ["https://mirror.ccs.tencentyun.com"]): { text: string; config: CloudConfig } {
   const text = renderCloudConfig({
-    caCertPem: certPem, serverCertPem: certPem, serverKeyPem: keyPem, registryMirrors: mirrors,
+    caCertPem: certPem,
+    serverCertPem: certPem,
+    serverKeyPem: keyPem,
+    registryMirrors: mirrors,
     dataDisk: { id: "disk-bm42ztpm", waitSeconds: 450 },
   });
   return { text, config: parse(text) as CloudConfig };
@@ -97,7 +109,10 @@ test("stays under Tencent's 16 KB limit after base64, with room to spare", () =>
   expect(encoded.length).toBeLessThan(USER_DATA_LIMIT_BYTES * 0.8);
   // During a CA rotation ca.pem holds two certificates: still under the limit, with room.
   const rotating = renderCloudConfig({
-    caCertPem: certPem + certPem, serverCertPem: certPem, serverKeyPem: keyPem, registryMirrors: ["https://mirror.ccs.tencentyun.com"],
+    caCertPem: certPem + certPem,
+    serverCertPem: certPem,
+    serverKeyPem: keyPem,
+    registryMirrors: ["https://mirror.ccs.tencentyun.com"],
     dataDisk: { id: "disk-bm42ztpm", waitSeconds: 450 },
   });
   expect(encodeUserData(rotating).length).toBeLessThan(USER_DATA_LIMIT_BYTES * 0.9);

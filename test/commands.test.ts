@@ -35,7 +35,10 @@ function localOutputs(): Record<string, string | string[]> {
 /** Mode existing's: the listed hosts, with the user's own certificate directory from DOCKER_CERT_PATH. */
 function existingOutputs(): Record<string, string | string[]> {
   const envs = ["192.0.2.11", "192.0.2.12", "192.0.2.13"].map((ip) => dockerEnv(USER_CERT_DIR, `tcp://${ip}:2376`));
-  return { dockerCommands: envs.map(dockerPsCommand), pdCtlStores: pdCtlCommand({ dockerEnv: envs[0], pdContainer: "pd1", tls: true }, "store") };
+  return {
+    dockerCommands: envs.map(dockerPsCommand),
+    pdCtlStores: pdCtlCommand({ dockerEnv: envs[0], pdContainer: "pd1", tls: true }, "store"),
+  };
 }
 
 const commandLines = (outputs: Record<string, string | string[]>): [string, string][] =>
@@ -45,24 +48,31 @@ const commandLines = (outputs: Record<string, string | string[]>): [string, stri
 function readmeUsageLines(): string[] {
   const readme = fs.readFileSync(path.join(__dirname, "..", "README.md"), "utf8");
   const blocks = [...readme.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]);
-  return blocks.flatMap((b) => b.split("\n"))
+  return blocks
+    .flatMap((b) => b.split("\n"))
     .filter((l) => /pulumi stack output\b.*\b(dockerCommands|pdCtlStores|pdCtlMembers|certSetup)\b/.test(l));
 }
 
 describeWithTools(["shellcheck", "jq", "bash"], "printed command lines", () => {
-  test.each([...commandLines(cvmOutputs()), ...commandLines(localOutputs()), ...commandLines(existingOutputs())])("%s parses as one POSIX sh command: %s", (_name, line) => {
-    const parsed = spawnSync("sh", ["-n", "-c", line], { encoding: "utf8" });
-    expect(parsed.stderr).toBe("");
-    expect(parsed.status).toBe(0);
-    const lint = spawnSync("shellcheck", ["-s", "sh", "-"], { input: `#!/bin/sh\n${line}\n`, encoding: "utf8" });
-    expect(lint.stdout).toBe("");
-    expect(lint.status).toBe(0);
-  });
+  test.each([...commandLines(cvmOutputs()), ...commandLines(localOutputs()), ...commandLines(existingOutputs())])(
+    "%s parses as one POSIX sh command: %s",
+    (_name, line) => {
+      const parsed = spawnSync("sh", ["-n", "-c", line], { encoding: "utf8" });
+      expect(parsed.stderr).toBe("");
+      expect(parsed.status).toBe(0);
+      const lint = spawnSync("shellcheck", ["-s", "sh", "-"], { input: `#!/bin/sh\n${line}\n`, encoding: "utf8" });
+      expect(lint.stdout).toBe("");
+      expect(lint.status).toBe(0);
+    },
+  );
 
   test("mode existing's commands use the user's DOCKER_CERT_PATH, and stop naming it when it is unset", () => {
     const [line] = existingOutputs().dockerCommands as string[];
-    const stub = "docker() { echo \"$DOCKER_CERT_PATH $*\"; }; ";
-    const set = spawnSync("sh", ["-c", stub + line], { encoding: "utf8", env: { PATH: process.env.PATH, DOCKER_CERT_PATH: "/home/me/docker-certs" } });
+    const stub = 'docker() { echo "$DOCKER_CERT_PATH $*"; }; ';
+    const set = spawnSync("sh", ["-c", stub + line], {
+      encoding: "utf8",
+      env: { PATH: process.env.PATH, DOCKER_CERT_PATH: "/home/me/docker-certs" },
+    });
     expect(set.stdout.trim()).toBe("/home/me/docker-certs ps");
     const unset = spawnSync("sh", ["-c", stub + line], { encoding: "utf8", env: { PATH: process.env.PATH } });
     expect(unset.status).not.toBe(0);
@@ -84,19 +94,33 @@ describeWithTools(["shellcheck", "jq", "bash"], "printed command lines", () => {
         fs.writeFileSync(path.join(out, `${name}.txt`), `${Array.isArray(value) ? JSON.stringify(value) : value}\n`);
         fs.writeFileSync(path.join(out, `${name}.json`), `${JSON.stringify(value, null, 2)}\n`);
       }
-      for (const pem of ["caCertPem", "clientCertPem", "clientKeyPem", "clusterCaCertPem", "clusterAdminCertPem", "clusterAdminKeyPem"]) {
+      for (const pem of [
+        "caCertPem",
+        "clientCertPem",
+        "clientKeyPem",
+        "clusterCaCertPem",
+        "clusterAdminCertPem",
+        "clusterAdminKeyPem",
+      ]) {
         fs.writeFileSync(path.join(out, `${pem}.txt`), `PEM ${pem}\n`);
       }
       // `pulumi stack output [--json] [--stack s] [--show-secrets] NAME`: the named output.
-      fs.writeFileSync(path.join(bin, "pulumi"), [
-        "#!/bin/sh",
-        "json=0; name=",
-        "for a in \"$@\"; do case \"$a\" in --json) json=1 ;; -*|stack|output) ;; *) name=$a ;; esac; done",
-        `if [ "$json" = 1 ]; then cat "${out}/$name.json"; else cat "${out}/$name.txt"; fi`,
-      ].join("\n"), { mode: 0o755 });
+      fs.writeFileSync(
+        path.join(bin, "pulumi"),
+        [
+          "#!/bin/sh",
+          "json=0; name=",
+          'for a in "$@"; do case "$a" in --json) json=1 ;; -*|stack|output) ;; *) name=$a ;; esac; done',
+          `if [ "$json" = 1 ]; then cat "${out}/$name.json"; else cat "${out}/$name.txt"; fi`,
+        ].join("\n"),
+        { mode: 0o755 },
+      );
       // `docker`: what it was asked, and where it was pointed.
-      fs.writeFileSync(path.join(bin, "docker"),
-        "#!/bin/sh\necho \"docker host=$DOCKER_HOST verify=$DOCKER_TLS_VERIFY certs=$DOCKER_CERT_PATH args=$*\"\n", { mode: 0o755 });
+      fs.writeFileSync(
+        path.join(bin, "docker"),
+        '#!/bin/sh\necho "docker host=$DOCKER_HOST verify=$DOCKER_TLS_VERIFY certs=$DOCKER_CERT_PATH args=$*"\n',
+        { mode: 0o755 },
+      );
       env = { PATH: `${bin}:${process.env.PATH}`, HOME: path.join(dir, "home") };
     });
     afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -116,8 +140,12 @@ describeWithTools(["shellcheck", "jq", "bash"], "printed command lines", () => {
       if (line.includes("dockerCommands")) {
         expect(result.stdout).toBe(`docker host=tcp://${EIPS[0]}:2376 verify=1 certs=${certs()} args=ps\n`);
       } else if (/pdCtl(Stores|Members)/.test(line)) {
-        expect(result.stdout).toMatch(new RegExp(`^docker host=tcp://${EIPS[0].replace(/\./g, "\\.")}:2376 verify=1 certs=${certs()} ` +
-          "args=exec pd1 /pd-ctl -u https://127.0.0.1:2379 --cacert \\S+ --cert \\S+ --key \\S+ (store|member)\\n$"));
+        expect(result.stdout).toMatch(
+          new RegExp(
+            `^docker host=tcp://${EIPS[0].replace(/\./g, "\\.")}:2376 verify=1 certs=${certs()} ` +
+              "args=exec pd1 /pd-ctl -u https://127.0.0.1:2379 --cacert \\S+ --cert \\S+ --key \\S+ (store|member)\\n$",
+          ),
+        );
       } else {
         for (const f of ["ca.pem", "cert.pem", "key.pem", "cluster/ca.pem", "cluster/cert.pem", "cluster/key.pem"]) {
           expect(fs.existsSync(path.join(certs(), f))).toBe(true);

@@ -5,7 +5,15 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
 import {
-  CONFIG_KEYS, CONFIG_KEY_NAMES, MODES, PROJECT, declaredDefaultText, readKeys, readmeDefault, readmeModes, specOf,
+  CONFIG_KEYS,
+  CONFIG_KEY_NAMES,
+  MODES,
+  PROJECT,
+  declaredDefaultText,
+  readKeys,
+  readmeDefault,
+  readmeModes,
+  specOf,
 } from "../lib/configKeys";
 import { describeProblems, validateConfig } from "../lib/settings";
 
@@ -31,7 +39,10 @@ describe("Pulumi.yaml's config block", () => {
   // validateStackConfigValue, only for IsExplicitlyTyped keys), which would hide the program's.
   test("declares no type, items or secret, so the CLI never answers for the program", () => {
     for (const [key, declaration] of Object.entries(declared)) {
-      expect([key, Object.keys(declaration).filter((field) => !["default", "description"].includes(field))]).toEqual([key, []]);
+      expect([key, Object.keys(declaration).filter((field) => !["default", "description"].includes(field))]).toEqual([
+        key,
+        [],
+      ]);
     }
   });
 });
@@ -39,12 +50,15 @@ describe("Pulumi.yaml's config block", () => {
 describe("the table itself", () => {
   // The CLI hands a key's declared default to the program when the stack does not set it
   // (config.go, mergeConfig): each must pass its own rule, except where the key is required.
-  test.each(CONFIG_KEY_NAMES)("%s: its default, as the CLI hands it over, passes its own rule unless required", (key) => {
-    const spec = specOf(key);
-    const reading = readKeys({ [key]: declaredDefaultText(key) }, (k) => k === key);
-    const required = "required" in spec && spec.required !== undefined;
-    expect([key, reading.refused.has(key)]).toEqual([key, required]);
-  });
+  test.each(CONFIG_KEY_NAMES)(
+    "%s: its default, as the CLI hands it over, passes its own rule unless required",
+    (key) => {
+      const spec = specOf(key);
+      const reading = readKeys({ [key]: declaredDefaultText(key) }, (k) => k === key);
+      const required = "required" in spec && spec.required !== undefined;
+      expect([key, reading.refused.has(key)]).toEqual([key, required]);
+    },
+  );
 
   test("every help fits one README table cell; every key is read by some mode", () => {
     for (const key of CONFIG_KEY_NAMES) {
@@ -55,7 +69,11 @@ describe("the table itself", () => {
   });
 
   test("names the disk size mode local sizes TiKV's reserve-space for: dataDiskSize's minimum", () => {
-    const local = validateConfig({ values: { mode: "local", hostMemoryGiB: "8" }, hasSecretId: false, hasSecretKey: false });
+    const local = validateConfig({
+      values: { mode: "local", hostMemoryGiB: "8" },
+      hasSecretId: false,
+      hasSecretKey: false,
+    });
     if (!local.ok) throw new Error(describeProblems(local.problems));
     expect(local.settings.diskGB).toBe(CONFIG_KEYS.dataDiskSize.min);
   });
@@ -66,7 +84,12 @@ describe("README's configuration table", () => {
   const header = lines.indexOf("| key | modes | default | rule / meaning |");
   const rows: string[][] = [];
   for (let i = header + 2; header >= 0 && lines[i]?.startsWith("|"); i++) {
-    rows.push(lines[i].slice(1, -1).split("|").map((cell) => cell.trim()));
+    rows.push(
+      lines[i]
+        .slice(1, -1)
+        .split("|")
+        .map((cell) => cell.trim()),
+    );
   }
 
   test("lists exactly the table's keys, in its order", () => {
@@ -85,13 +108,28 @@ describe("README's configuration table", () => {
 test("a mistyped number, list and boolean are all reported together, each with its fix", () => {
   const result = validateConfig({
     values: { availabilityZone: "ap-guangzhou-3", nodeCount: "abc", operatorCidrs: "5.6.7.8/32", monitoring: "yes" },
-    region: "ap-guangzhou", hasSecretId: true, hasSecretKey: true,
+    region: "ap-guangzhou",
+    hasSecretId: true,
+    hasSecretKey: true,
   });
   if (result.ok) throw new Error("expected refusals");
   expect(result.problems).toEqual([
-    { key: "tikv-cvm:nodeCount", message: expect.stringMatching(/whole number from 3 to 20.*got "abc"; fix with: pulumi config set tikv-cvm:nodeCount 3$/) },
-    { key: "tikv-cvm:operatorCidrs", message: expect.stringMatching(/must be a list of strings.*pulumi config set --path 'tikv-cvm:operatorCidrs\[0\]'/) },
-    { key: "tikv-cvm:monitoring", message: 'must be true or false; got "yes"; fix with: pulumi config set tikv-cvm:monitoring true' },
+    {
+      key: "tikv-cvm:nodeCount",
+      message: expect.stringMatching(
+        /whole number from 3 to 20.*got "abc"; fix with: pulumi config set tikv-cvm:nodeCount 3$/,
+      ),
+    },
+    {
+      key: "tikv-cvm:operatorCidrs",
+      message: expect.stringMatching(
+        /must be a list of strings.*pulumi config set --path 'tikv-cvm:operatorCidrs\[0\]'/,
+      ),
+    },
+    {
+      key: "tikv-cvm:monitoring",
+      message: 'must be true or false; got "yes"; fix with: pulumi config set tikv-cvm:monitoring true',
+    },
   ]);
 });
 
@@ -101,15 +139,27 @@ test("Pulumi.dev.yaml's placeholder operator address is refused, naming the key 
   const stack = parse(read("Pulumi.dev.yaml")) as { config: Record<string, unknown> };
   const values: Record<string, string> = {};
   for (const [k, v] of Object.entries(stack.config)) {
-    if (k.startsWith(`${PROJECT}:`)) values[k.slice(PROJECT.length + 1)] = typeof v === "string" ? v : JSON.stringify(v);
+    if (k.startsWith(`${PROJECT}:`))
+      values[k.slice(PROJECT.length + 1)] = typeof v === "string" ? v : JSON.stringify(v);
   }
   const region = String(stack.config["tencentcloud:region"]);
   const result = validateConfig({ values, region, hasSecretId: true, hasSecretKey: true });
   if (result.ok) throw new Error("Pulumi.dev.yaml's operator placeholder was accepted");
-  expect(result.problems).toEqual([{
-    key: "tikv-cvm:operatorCidrs",
-    message: expect.stringMatching(/^"203\.0\.113\.10\/32" overlaps 203\.0\.113\.0\/24: documentation .*placeholder.*put your own address there: pulumi config set --path 'tikv-cvm:operatorCidrs\[0\]' "\$\(curl -4 -s https:\/\/ifconfig\.me\)\/32"/),
-  }]);
+  expect(result.problems).toEqual([
+    {
+      key: "tikv-cvm:operatorCidrs",
+      message: expect.stringMatching(
+        /^"203\.0\.113\.10\/32" overlaps 203\.0\.113\.0\/24: documentation .*placeholder.*put your own address there: pulumi config set --path 'tikv-cvm:operatorCidrs\[0\]' "\$\(curl -4 -s https:\/\/ifconfig\.me\)\/32"/,
+      ),
+    },
+  ]);
   // Replaced, the same file passes: the placeholder is its only problem.
-  expect(validateConfig({ values: { ...values, operatorCidrs: JSON.stringify(["5.6.7.8/32"]) }, region, hasSecretId: true, hasSecretKey: true }).ok).toBe(true);
+  expect(
+    validateConfig({
+      values: { ...values, operatorCidrs: JSON.stringify(["5.6.7.8/32"]) },
+      region,
+      hasSecretId: true,
+      hasSecretKey: true,
+    }).ok,
+  ).toBe(true);
 });

@@ -7,30 +7,62 @@ import { DASHBOARD_PANELS } from "../lib/monitoringConfig";
  * every series; histograms add `le` to _bucket.
  */
 const SHAPES: Record<string, { labels: string[]; source: string }> = {
-  pd_cluster_status: { labels: ["type", "engine", "store"], source: "tikv/pd pkg/statistics/metrics.go clusterStatusGauge" },
-  pd_scheduler_store_status: { labels: ["address", "store", "type"], source: "tikv/pd pkg/statistics/metrics.go storeStatusGauge" },
+  pd_cluster_status: {
+    labels: ["type", "engine", "store"],
+    source: "tikv/pd pkg/statistics/metrics.go clusterStatusGauge",
+  },
+  pd_scheduler_store_status: {
+    labels: ["address", "store", "type"],
+    source: "tikv/pd pkg/statistics/metrics.go storeStatusGauge",
+  },
   tikv_grpc_msg_duration_seconds_count: { labels: ["type", "priority"], source: "tikv/tikv src/server/metrics.rs" },
-  tikv_grpc_msg_duration_seconds_bucket: { labels: ["type", "priority", "le"], source: "tikv/tikv src/server/metrics.rs" },
+  tikv_grpc_msg_duration_seconds_bucket: {
+    labels: ["type", "priority", "le"],
+    source: "tikv/tikv src/server/metrics.rs",
+  },
   process_resident_memory_bytes: { labels: [], source: "the Prometheus clients' process collectors (Go, Rust)" },
 };
 const TARGET_LABELS = ["job", "instance"];
 
 /** `type` values PD sets on pd_cluster_status and pd_scheduler_store_status (pkg/statistics/store_collection.go). */
 const TYPES: Record<string, string[]> = {
-  pd_cluster_status: ["store_up_count", "store_disconnected_count", "store_down_count", "store_offline_count", "store_tombstone_count",
-    "region_count", "leader_count", "storage_size", "storage_capacity"],
-  pd_scheduler_store_status: ["region_count", "leader_count", "store_used", "store_capacity", "store_available", "region_score", "leader_score"],
+  pd_cluster_status: [
+    "store_up_count",
+    "store_disconnected_count",
+    "store_down_count",
+    "store_offline_count",
+    "store_tombstone_count",
+    "region_count",
+    "leader_count",
+    "storage_size",
+    "storage_capacity",
+  ],
+  pd_scheduler_store_status: [
+    "region_count",
+    "leader_count",
+    "store_used",
+    "store_capacity",
+    "store_available",
+    "region_score",
+    "leader_score",
+  ],
 };
 
-interface Selector { metric: string; matchers: { label: string; op: string; value: string }[] }
+interface Selector {
+  metric: string;
+  matchers: { label: string; op: string; value: string }[];
+}
 
 function selectors(expr: string): Selector[] {
   return [...expr.matchAll(/([a-z_]+)\{([^}]*)\}/g)].map((m) => ({
     metric: m[1],
-    matchers: m[2].split(",").filter(Boolean).map((x) => {
-      const parts = /^\s*(\w+)\s*(=~|!=|=)\s*"([^"]*)"\s*$/.exec(x)!;
-      return { label: parts[1], op: parts[2], value: parts[3] };
-    }),
+    matchers: m[2]
+      .split(",")
+      .filter(Boolean)
+      .map((x) => {
+        const parts = /^\s*(\w+)\s*(=~|!=|=)\s*"([^"]*)"\s*$/.exec(x)!;
+        return { label: parts[1], op: parts[2], value: parts[3] };
+      }),
   }));
 }
 
@@ -41,16 +73,35 @@ function evaluate(expr: string, series: Series[]): Series[] {
   const m = /^(sum|max|min)(?:\s+by\s*\(([^)]*)\))?\s*\((.*)\)$/.exec(expr.trim());
   if (!m) throw new Error(`not an instant aggregation: ${expr}`);
   const [sel] = selectors(m[3]);
-  const matching = series.filter((s) => s.labels.__name__ === sel.metric && sel.matchers.every((x) =>
-    x.op === "=" ? s.labels[x.label] === x.value : x.op === "!=" ? s.labels[x.label] !== x.value : new RegExp(`^(${x.value})$`).test(s.labels[x.label] ?? "")));
-  const by = (m[2] ?? "").split(",").map((x) => x.trim()).filter(Boolean);
+  const matching = series.filter(
+    (s) =>
+      s.labels.__name__ === sel.metric &&
+      sel.matchers.every((x) =>
+        x.op === "="
+          ? s.labels[x.label] === x.value
+          : x.op === "!="
+            ? s.labels[x.label] !== x.value
+            : new RegExp(`^(${x.value})$`).test(s.labels[x.label] ?? ""),
+      ),
+  );
+  const by = (m[2] ?? "")
+    .split(",")
+    .map((x) => x.trim())
+    .filter(Boolean);
   const groups = new Map<string, number[]>();
   for (const s of matching) {
     const key = JSON.stringify(by.map((l) => s.labels[l]));
     groups.set(key, [...(groups.get(key) ?? []), s.value]);
   }
-  const fold = { sum: (v: number[]) => v.reduce((a, b) => a + b, 0), max: (v: number[]) => Math.max(...v), min: (v: number[]) => Math.min(...v) }[m[1] as "sum" | "max" | "min"];
-  return [...groups].map(([key, values]) => ({ labels: Object.fromEntries(by.map((l, i) => [l, JSON.parse(key)[i]])), value: fold(values) }));
+  const fold = {
+    sum: (v: number[]) => v.reduce((a, b) => a + b, 0),
+    max: (v: number[]) => Math.max(...v),
+    min: (v: number[]) => Math.min(...v),
+  }[m[1] as "sum" | "max" | "min"];
+  return [...groups].map(([key, values]) => ({
+    labels: Object.fromEntries(by.map((l, i) => [l, JSON.parse(key)[i]])),
+    value: fold(values),
+  }));
 }
 
 /**
@@ -62,10 +113,29 @@ function pdSeries(storeStates: ("up" | "disconnected" | "down" | "offline")[]): 
   storeStates.forEach((state, i) => {
     const store = String(i + 1);
     for (const status of ["up", "disconnected", "down", "offline"]) {
-      out.push({ labels: { __name__: "pd_cluster_status", job: "pd", instance: "10.0.1.11:2379", type: `store_${status}_count`, engine: "tikv", store },
-        value: state === status ? 1 : 0 });
+      out.push({
+        labels: {
+          __name__: "pd_cluster_status",
+          job: "pd",
+          instance: "10.0.1.11:2379",
+          type: `store_${status}_count`,
+          engine: "tikv",
+          store,
+        },
+        value: state === status ? 1 : 0,
+      });
     }
-    out.push({ labels: { __name__: "pd_cluster_status", job: "pd", instance: "10.0.1.11:2379", type: "region_count", engine: "tikv", store }, value: 20 });
+    out.push({
+      labels: {
+        __name__: "pd_cluster_status",
+        job: "pd",
+        instance: "10.0.1.11:2379",
+        type: "region_count",
+        engine: "tikv",
+        store,
+      },
+      value: 20,
+    });
   });
   return out;
 }
@@ -77,13 +147,21 @@ test("every query names metrics, labels and types the sources export", () => {
         const shape = SHAPES[sel.metric];
         expect([panel.title, sel.metric, shape !== undefined]).toEqual([panel.title, sel.metric, true]);
         for (const x of sel.matchers) {
-          expect([panel.title, x.label, [...shape.labels, ...TARGET_LABELS].includes(x.label)]).toEqual([panel.title, x.label, true]);
+          expect([panel.title, x.label, [...shape.labels, ...TARGET_LABELS].includes(x.label)]).toEqual([
+            panel.title,
+            x.label,
+            true,
+          ]);
           if (x.label === "type" && x.op === "=" && TYPES[sel.metric]) {
             expect([panel.title, x.value, TYPES[sel.metric].includes(x.value)]).toEqual([panel.title, x.value, true]);
           }
         }
         for (const l of [...expr.matchAll(/by\s*\(([^)]*)\)/g)].flatMap((b) => b[1].split(",").map((x) => x.trim()))) {
-          expect([panel.title, l, [...shape.labels, ...TARGET_LABELS, "le"].includes(l)]).toEqual([panel.title, l, true]);
+          expect([panel.title, l, [...shape.labels, ...TARGET_LABELS, "le"].includes(l)]).toEqual([
+            panel.title,
+            l,
+            true,
+          ]);
         }
       }
     }

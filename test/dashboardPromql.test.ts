@@ -14,9 +14,27 @@ const strict = parser.configure({ strict: true });
  * vector Prometheus refuses the query ("expected type range vector").
  */
 const RANGE_FUNCTIONS = new Set([
-  "rate", "irate", "increase", "delta", "idelta", "deriv", "changes", "resets", "predict_linear", "holt_winters",
-  "avg_over_time", "min_over_time", "max_over_time", "sum_over_time", "count_over_time", "quantile_over_time",
-  "stddev_over_time", "stdvar_over_time", "last_over_time", "present_over_time", "absent_over_time",
+  "rate",
+  "irate",
+  "increase",
+  "delta",
+  "idelta",
+  "deriv",
+  "changes",
+  "resets",
+  "predict_linear",
+  "holt_winters",
+  "avg_over_time",
+  "min_over_time",
+  "max_over_time",
+  "sum_over_time",
+  "count_over_time",
+  "quantile_over_time",
+  "stddev_over_time",
+  "stdvar_over_time",
+  "last_over_time",
+  "present_over_time",
+  "absent_over_time",
 ]);
 
 /** Problems Prometheus would report for `expr`: a syntax error, or an instant vector where a range is needed. */
@@ -40,7 +58,9 @@ function problems(expr: string): string[] {
       // quantile_over_time(φ, range); every other one takes the range first.
       const arg = args[name === "quantile_over_time" ? 1 : 0];
       if (!arg || !["MatrixSelector", "SubqueryExpr"].includes(arg.name)) {
-        found.push(`${name}() needs a range vector, got ${arg ? `${arg.name} ${expr.slice(arg.from, arg.to)}` : "nothing"}`);
+        found.push(
+          `${name}() needs a range vector, got ${arg ? `${arg.name} ${expr.slice(arg.from, arg.to)}` : "nothing"}`,
+        );
       }
     },
   });
@@ -52,7 +72,9 @@ test("the oracle refuses broken queries (it can fail)", () => {
   expect(problems("sum by (le type) (x)")).toEqual([expect.stringMatching(/^syntax/)]);
   expect(problems('x{job=~"pd|tikv}')).toEqual([expect.stringMatching(/^syntax/)]);
   expect(problems("rate(x)")).toEqual(["rate() needs a range vector, got VectorSelector x"]);
-  expect(problems("quantile_over_time(0.9, x)")).toEqual(["quantile_over_time() needs a range vector, got VectorSelector x"]);
+  expect(problems("quantile_over_time(0.9, x)")).toEqual([
+    "quantile_over_time() needs a range vector, got VectorSelector x",
+  ]);
   expect(problems("histogram_quantile(0.99, sum by (le) (rate(x_bucket[1m])))")).toEqual([]);
   expect(problems("quantile_over_time(0.9, x[5m]) + max_over_time(rate(x[1m])[5m:1m])")).toEqual([]);
 });

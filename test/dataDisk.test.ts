@@ -14,7 +14,20 @@ import { Issued, issue, tempDir } from "./support/openssl";
 import { renderedHosts, writtenFile } from "./support/program";
 import { describeWithTools } from "./support/tools";
 
-const TOOLS = ["losetup", "mkfs.ext4", "mkfs.ext2", "blkid", "mount", "umount", "findmnt", "mountpoint", "resize2fs", "dumpe2fs", "e2fsck", "blockdev"];
+const TOOLS = [
+  "losetup",
+  "mkfs.ext4",
+  "mkfs.ext2",
+  "blkid",
+  "mount",
+  "umount",
+  "findmnt",
+  "mountpoint",
+  "resize2fs",
+  "dumpe2fs",
+  "e2fsck",
+  "blockdev",
+];
 const isRoot = process.getuid?.() === 0;
 
 let script = "";
@@ -57,13 +70,18 @@ describeWithTools(["systemd-analyze"], "systemd's own parser", () => {
       write(DOCKER_DROP_IN_PATH, dropIn);
       // verify checks that every command exists: stand-ins for the ones the units name.
       const packaged = fs.readFileSync(path.join(SYSTEM_UNITS, "docker.service"), "utf8");
-      for (const [, command] of `${packaged}\n${dropIn}`.matchAll(/^Exec\w*=[-@+!:]*(\/\S+)/gm)) write(command, "#!/bin/sh\n", 0o755);
+      for (const [, command] of `${packaged}\n${dropIn}`.matchAll(/^Exec\w*=[-@+!:]*(\/\S+)/gm))
+        write(command, "#!/bin/sh\n", 0o755);
       units.push("docker.service");
     }
     for (const u of units) {
       const result = spawnSync("systemd-analyze", ["verify", "--man=no", "--root", root, u], { encoding: "utf8" });
       const said = `${result.stdout}${result.stderr}`;
-      expect([u, result.status, said.split("\n").filter((l) => /tikv|override\.conf|Unknown|Invalid|Failed|Missing/i.test(l))]).toEqual([u, 0, []]);
+      expect([
+        u,
+        result.status,
+        said.split("\n").filter((l) => /tikv|override\.conf|Unknown|Invalid|Failed|Missing/i.test(l)),
+      ]).toEqual([u, 0, []]);
     }
     fs.rmSync(root, { recursive: true, force: true });
   });
@@ -72,193 +90,282 @@ describeWithTools(["systemd-analyze"], "systemd's own parser", () => {
     const root = tempDir("units-bad");
     fs.cpSync(SYSTEM_UNITS, path.join(root, SYSTEM_UNITS), { recursive: true });
     fs.mkdirSync(path.join(root, "etc/systemd/system"), { recursive: true });
-    fs.writeFileSync(path.join(root, "etc/systemd/system/bad.service"), "[Service]\nType=oneshot\nExecStart=/bin/true\nRemainAfterExt=yes\n");
-    const result = spawnSync("systemd-analyze", ["verify", "--man=no", "--root", root, "/etc/systemd/system/bad.service"], { encoding: "utf8" });
+    fs.writeFileSync(
+      path.join(root, "etc/systemd/system/bad.service"),
+      "[Service]\nType=oneshot\nExecStart=/bin/true\nRemainAfterExt=yes\n",
+    );
+    const result = spawnSync(
+      "systemd-analyze",
+      ["verify", "--man=no", "--root", root, "/etc/systemd/system/bad.service"],
+      { encoding: "utf8" },
+    );
     expect(`${result.stdout}${result.stderr}`).toMatch(/Unknown key 'RemainAfterExt'/);
     fs.rmSync(root, { recursive: true, force: true });
   });
 });
 
-describeWithTools(TOOLS, "the data disk script on a file-backed block device", () => {
-  const dir = tempDir("data-disk");
-  const byId = path.join(dir, "by-id");
-  const mnt = path.join(dir, "mnt");
-  const envFile = path.join(dir, "run", "docker.env");
-  const quarantine = path.join(dir, "run", "no-data-disk");
-  const loops: string[] = [];
-  const scriptPath = path.join(dir, "tikv-data-disk");
+describeWithTools(
+  TOOLS,
+  "the data disk script on a file-backed block device",
+  () => {
+    const dir = tempDir("data-disk");
+    const byId = path.join(dir, "by-id");
+    const mnt = path.join(dir, "mnt");
+    const envFile = path.join(dir, "run", "docker.env");
+    const quarantine = path.join(dir, "run", "no-data-disk");
+    const loops: string[] = [];
+    const scriptPath = path.join(dir, "tikv-data-disk");
 
-  /** A new blank file-backed block device. */
-  function blankDisk(name: string): string {
-    const image = path.join(dir, `${name}.img`);
-    execFileSync("truncate", ["-s", "64M", image]);
-    const loop = execFileSync("losetup", ["-f", "--show", image], { encoding: "utf8" }).trim();
-    loops.push(loop);
-    return loop;
-  }
+    /** A new blank file-backed block device. */
+    function blankDisk(name: string): string {
+      const image = path.join(dir, `${name}.img`);
+      execFileSync("truncate", ["-s", "64M", image]);
+      const loop = execFileSync("losetup", ["-f", "--show", image], { encoding: "utf8" }).trim();
+      loops.push(loop);
+      return loop;
+    }
 
-  /** Puts `device` where the guest finds a CBS disk: /dev/disk/by-id/virtio-<disk id>. */
-  function attach(device: string): void {
-    fs.mkdirSync(byId, { recursive: true });
-    fs.rmSync(path.join(byId, `virtio-${diskId}`), { force: true });
-    fs.symlinkSync(device, path.join(byId, `virtio-${diskId}`));
-  }
+    /** Puts `device` where the guest finds a CBS disk: /dev/disk/by-id/virtio-<disk id>. */
+    function attach(device: string): void {
+      fs.mkdirSync(byId, { recursive: true });
+      fs.rmSync(path.join(byId, `virtio-${diskId}`), { force: true });
+      fs.symlinkSync(device, path.join(byId, `virtio-${diskId}`));
+    }
 
-  function detach(): void {
-    fs.rmSync(path.join(byId, `virtio-${diskId}`), { force: true });
-  }
+    function detach(): void {
+      fs.rmSync(path.join(byId, `virtio-${diskId}`), { force: true });
+    }
 
-  /** One boot's run of the unit. */
-  function boot(waitSeconds = 4): { status: number | null; stdout: string; stderr: string; env: Record<string, string> } {
-    fs.rmSync(envFile, { force: true });
-    const result = spawnSync("sh", [scriptPath], {
-      encoding: "utf8",
-      env: {
-        PATH: process.env.PATH, TIKV_DATA_DISK_ID: diskId, TIKV_DATA_DISK_WAIT_SECONDS: String(waitSeconds),
-        TIKV_DATA_DISK_BY_ID: byId, TIKV_DATA_DISK_MOUNT: mnt, TIKV_DATA_DISK_ENV: envFile, TIKV_DATA_DISK_QUARANTINE: quarantine,
-      },
-    });
-    const env = fs.existsSync(envFile)
-      ? Object.fromEntries(fs.readFileSync(envFile, "utf8").trim().split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]))
-      : {};
-    return { status: result.status, stdout: result.stdout, stderr: result.stderr, env };
-  }
+    /** One boot's run of the unit. */
+    function boot(waitSeconds = 4): {
+      status: number | null;
+      stdout: string;
+      stderr: string;
+      env: Record<string, string>;
+    } {
+      fs.rmSync(envFile, { force: true });
+      const result = spawnSync("sh", [scriptPath], {
+        encoding: "utf8",
+        env: {
+          PATH: process.env.PATH,
+          TIKV_DATA_DISK_ID: diskId,
+          TIKV_DATA_DISK_WAIT_SECONDS: String(waitSeconds),
+          TIKV_DATA_DISK_BY_ID: byId,
+          TIKV_DATA_DISK_MOUNT: mnt,
+          TIKV_DATA_DISK_ENV: envFile,
+          TIKV_DATA_DISK_QUARANTINE: quarantine,
+        },
+      });
+      const env = fs.existsSync(envFile)
+        ? Object.fromEntries(
+            fs
+              .readFileSync(envFile, "utf8")
+              .trim()
+              .split("\n")
+              .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+          )
+        : {};
+      return { status: result.status, stdout: result.stdout, stderr: result.stderr, env };
+    }
 
-  const probe = (device: string) => execFileSync("blkid", ["-p", "-o", "export", device], { encoding: "utf8" });
-  const mountedSource = () => execFileSync("findmnt", ["-n", "-o", "SOURCE", "--mountpoint", mnt], { encoding: "utf8" }).trim();
-  const unmount = () => { if (spawnSync("mountpoint", ["-q", mnt]).status === 0) execFileSync("umount", [mnt]); };
+    const probe = (device: string) => execFileSync("blkid", ["-p", "-o", "export", device], { encoding: "utf8" });
+    const mountedSource = () =>
+      execFileSync("findmnt", ["-n", "-o", "SOURCE", "--mountpoint", mnt], { encoding: "utf8" }).trim();
+    const unmount = () => {
+      if (spawnSync("mountpoint", ["-q", mnt]).status === 0) execFileSync("umount", [mnt]);
+    };
 
-  beforeAll(() => fs.writeFileSync(scriptPath, script, { mode: 0o755 }));
-  afterAll(() => {
-    unmount();
-    for (const loop of loops) spawnSync("losetup", ["-d", loop]);
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-
-  let disk = "";
-  let uuid = "";
-
-  test("a blank disk is formatted ext4 (label tikv-data), mounted by UUID, and given to Docker", () => {
-    disk = blankDisk("blank");
-    expect(spawnSync("blkid", ["-p", disk]).status).toBe(2);
-    attach(disk);
-    const run = boot();
-    expect([run.status, run.stderr]).toEqual([0, ""]);
-    expect(run.stdout).toMatch(/is blank: formatting it/);
-    const found = probe(disk);
-    expect(found).toMatch(/^TYPE=ext4$/m);
-    expect(found).toMatch(/^LABEL=tikv-data$/m);
-    uuid = /^UUID=(.+)$/m.exec(found)![1];
-    expect(fs.realpathSync(mountedSource())).toBe(disk);
-    expect(run.env).toEqual({ TIKV_DOCKER_DATA_ROOT: path.join(mnt, "docker"), TIKV_DOCKER_LABEL: `tikv-cvm.data-disk=${diskId}` });
-    fs.writeFileSync(path.join(mnt, "docker", "pd-data-marker"), "regions");
-  });
-
-  test("the same boot again (the unit restarted) leaves the mounted disk as it is", () => {
-    const run = boot();
-    expect(run.status).toBe(0);
-    expect(run.stdout).not.toMatch(/formatting/);
-    expect(fs.readFileSync(path.join(mnt, "docker", "pd-data-marker"), "utf8")).toBe("regions");
-  });
-
-  test("every later boot (a replaced or reinstalled CVM) finds the data untouched: no format", () => {
-    for (let bootCount = 0; bootCount < 2; bootCount++) {
+    beforeAll(() => fs.writeFileSync(scriptPath, script, { mode: 0o755 }));
+    afterAll(() => {
       unmount();
+      for (const loop of loops) spawnSync("losetup", ["-d", loop]);
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    let disk = "";
+    let uuid = "";
+
+    test("a blank disk is formatted ext4 (label tikv-data), mounted by UUID, and given to Docker", () => {
+      disk = blankDisk("blank");
+      expect(spawnSync("blkid", ["-p", disk]).status).toBe(2);
+      attach(disk);
       const run = boot();
       expect([run.status, run.stderr]).toEqual([0, ""]);
-      expect(run.stdout).not.toMatch(/formatting/);
-      expect(/^UUID=(.+)$/m.exec(probe(disk))![1]).toBe(uuid);
-      expect(fs.readFileSync(path.join(mnt, "docker", "pd-data-marker"), "utf8")).toBe("regions");
-    }
-  });
-
-  test("a disk grown in place (a bigger dataDiskSize) is filled at the next boot, data intact", () => {
-    unmount();
-    const blocks = () => Number(/^Block count:\s+(\d+)$/m.exec(execFileSync("dumpe2fs", ["-h", disk], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }))![1]);
-    const before = blocks();
-    execFileSync("truncate", ["-s", "128M", path.join(dir, "blank.img")]);
-    execFileSync("losetup", ["-c", disk]);
-    const run = boot();
-    expect([run.status, run.stderr]).toEqual([0, ""]);
-    expect(run.stdout).toMatch(/growing the filesystem/);
-    expect(blocks()).toBeGreaterThan(before * 1.9);
-    // Not again at the boot after.
-    unmount();
-    expect(boot().stdout).not.toMatch(/growing/);
-    expect(fs.readFileSync(path.join(mnt, "docker", "pd-data-marker"), "utf8")).toBe("regions");
-  });
-
-  describeWithTools(["dockerd", "openssl"], "Docker on it, probed by the readiness check", () => {
-    let ca: Issued;
-    let client: Issued;
-    let server: Issued;
-    beforeAll(() => {
-      const certs = path.join(dir, "certs");
-      fs.mkdirSync(certs);
-      const ecdsa = { algorithm: "ECDSA" as const, ecdsaCurve: "P256" as const };
-      ca = issue(certs, "ca", { commonName: "ca", allowedUses: ["cert_signing", "digital_signature"], isCa: true, ...ecdsa });
-      server = issue(certs, "server", { commonName: "host", allowedUses: ["digital_signature", "server_auth"], ipAddresses: ["127.0.0.1"], ...ecdsa }, ca);
-      client = issue(certs, "client", { commonName: "operator", allowedUses: ["digital_signature", "client_auth"], ...ecdsa }, ca);
+      expect(run.stdout).toMatch(/is blank: formatting it/);
+      const found = probe(disk);
+      expect(found).toMatch(/^TYPE=ext4$/m);
+      expect(found).toMatch(/^LABEL=tikv-data$/m);
+      uuid = /^UUID=(.+)$/m.exec(found)![1];
+      expect(fs.realpathSync(mountedSource())).toBe(disk);
+      expect(run.env).toEqual({
+        TIKV_DOCKER_DATA_ROOT: path.join(mnt, "docker"),
+        TIKV_DOCKER_LABEL: `tikv-cvm.data-disk=${diskId}`,
+      });
+      fs.writeFileSync(path.join(mnt, "docker", "pd-data-marker"), "regions");
     });
 
-    /** dockerd as the drop-in starts it: --data-root and --label from the env file (here as daemon.json keys). */
-    async function dockerWith(env: Record<string, string>, name: string) {
-      const home = path.join(dir, name);
-      fs.mkdirSync(home);
-      const port = await freePort();
-      const daemon = await startDockerd(home, {
-        tls: true, tlsverify: true, tlscacert: ca.certPath, tlscert: server.certPath, tlskey: server.keyPath,
-        hosts: [`tcp://127.0.0.1:${port}`, `unix://${home}/docker.sock`],
-        "data-root": env.TIKV_DOCKER_DATA_ROOT, labels: [env.TIKV_DOCKER_LABEL],
-        "storage-driver": "vfs", "exec-root": `${home}/exec`, pidfile: `${home}/docker.pid`, iptables: false, bridge: "none",
-      }, port);
-      const target = { host: "127.0.0.1", port, caPem: ca.certPem, certPem: client.certPem, keyPem: client.keyPem, dataDiskId: diskId };
-      return { daemon, target, home };
-    }
-    const fast = { label: "tikv-host-2", origin: "cvm" as const, firstDelayMs: 100, maxDelayMs: 400, attemptTimeoutMs: 2000 };
+    test("the same boot again (the unit restarted) leaves the mounted disk as it is", () => {
+      const run = boot();
+      expect(run.status).toBe(0);
+      expect(run.stdout).not.toMatch(/formatting/);
+      expect(fs.readFileSync(path.join(mnt, "docker", "pd-data-marker"), "utf8")).toBe("regions");
+    });
 
-    test("on the mounted disk: ready, and a named volume lives on the disk", async () => {
-      const { daemon, target, home } = await dockerWith(boot().env, "docker-on-disk");
-      try {
-        await expect(waitForDocker(target, { ...fast, timeoutMs: 10_000 })).resolves.toBe(1);
-        execFileSync("docker", ["-H", `unix://${home}/docker.sock`, "volume", "create", "tikv-data"]);
-        expect(fs.existsSync(path.join(mnt, "docker", "volumes", "tikv-data"))).toBe(true);
-      } finally {
-        await daemon.stop();
+    test("every later boot (a replaced or reinstalled CVM) finds the data untouched: no format", () => {
+      for (let bootCount = 0; bootCount < 2; bootCount++) {
+        unmount();
+        const run = boot();
+        expect([run.status, run.stderr]).toEqual([0, ""]);
+        expect(run.stdout).not.toMatch(/formatting/);
+        expect(/^UUID=(.+)$/m.exec(probe(disk))![1]).toBe(uuid);
+        expect(fs.readFileSync(path.join(mnt, "docker", "pd-data-marker"), "utf8")).toBe("regions");
       }
-    }, 60_000);
+    });
 
-    test("without its disk: Docker comes up on the empty quarantine root and the readiness check says why", async () => {
+    test("a disk grown in place (a bigger dataDiskSize) is filled at the next boot, data intact", () => {
       unmount();
-      detach();
-      const run = boot(2);
-      expect(run.status).toBe(1);
-      expect(run.stderr).toMatch(/ERROR: data disk .* did not appear/);
-      expect(run.env.TIKV_DOCKER_DATA_ROOT).toBe(quarantine);
-      const { daemon, target } = await dockerWith(run.env, "docker-quarantined");
-      try {
-        const error = await waitForDocker(target, { ...fast, timeoutMs: 10_000 }).catch((e: Error) => e);
-        expect(String(error)).toMatch(new RegExp(`tikv-host-2: Docker runs without its data disk: data disk ${diskId} did not appear at .*within 2 s`));
-      } finally {
-        await daemon.stop();
-      }
-      attach(disk);
-    }, 60_000);
-  });
+      const blocks = () =>
+        Number(
+          /^Block count:\s+(\d+)$/m.exec(
+            execFileSync("dumpe2fs", ["-h", disk], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }),
+          )![1],
+        );
+      const before = blocks();
+      execFileSync("truncate", ["-s", "128M", path.join(dir, "blank.img")]);
+      execFileSync("losetup", ["-c", disk]);
+      const run = boot();
+      expect([run.status, run.stderr]).toEqual([0, ""]);
+      expect(run.stdout).toMatch(/growing the filesystem/);
+      expect(blocks()).toBeGreaterThan(before * 1.9);
+      // Not again at the boot after.
+      unmount();
+      expect(boot().stdout).not.toMatch(/growing/);
+      expect(fs.readFileSync(path.join(mnt, "docker", "pd-data-marker"), "utf8")).toBe("regions");
+    });
 
-  test("a disk that carries anything but ext4 is never formatted or mounted", () => {
-    unmount();
-    const other = blankDisk("other");
-    execFileSync("mkfs.ext2", ["-q", other]);
-    const before = probe(other);
-    attach(other);
-    const run = boot();
-    expect(run.status).toBe(1);
-    expect(run.stderr).toMatch(/holds no ext4 filesystem but: .*TYPE=ext2.*left untouched/);
-    expect(run.env.TIKV_DOCKER_LABEL).toMatch(/^tikv-cvm\.data-disk-error=.*TYPE=ext2/);
-    expect(probe(other)).toBe(before);
-    // 32: a directory that is not a mount point (util-linux mountpoint); 1 would be an error.
-    expect(spawnSync("mountpoint", ["-q", mnt]).status).toBe(32);
-    attach(disk);
-  });
-}, [{ met: isRoot, reason: "needs root for losetup and mount" }]);
+    describeWithTools(["dockerd", "openssl"], "Docker on it, probed by the readiness check", () => {
+      let ca: Issued;
+      let client: Issued;
+      let server: Issued;
+      beforeAll(() => {
+        const certs = path.join(dir, "certs");
+        fs.mkdirSync(certs);
+        const ecdsa = { algorithm: "ECDSA" as const, ecdsaCurve: "P256" as const };
+        ca = issue(certs, "ca", {
+          commonName: "ca",
+          allowedUses: ["cert_signing", "digital_signature"],
+          isCa: true,
+          ...ecdsa,
+        });
+        server = issue(
+          certs,
+          "server",
+          {
+            commonName: "host",
+            allowedUses: ["digital_signature", "server_auth"],
+            ipAddresses: ["127.0.0.1"],
+            ...ecdsa,
+          },
+          ca,
+        );
+        client = issue(
+          certs,
+          "client",
+          { commonName: "operator", allowedUses: ["digital_signature", "client_auth"], ...ecdsa },
+          ca,
+        );
+      });
+
+      /** dockerd as the drop-in starts it: --data-root and --label from the env file (here as daemon.json keys). */
+      async function dockerWith(env: Record<string, string>, name: string) {
+        const home = path.join(dir, name);
+        fs.mkdirSync(home);
+        const port = await freePort();
+        const daemon = await startDockerd(
+          home,
+          {
+            tls: true,
+            tlsverify: true,
+            tlscacert: ca.certPath,
+            tlscert: server.certPath,
+            tlskey: server.keyPath,
+            hosts: [`tcp://127.0.0.1:${port}`, `unix://${home}/docker.sock`],
+            "data-root": env.TIKV_DOCKER_DATA_ROOT,
+            labels: [env.TIKV_DOCKER_LABEL],
+            "storage-driver": "vfs",
+            "exec-root": `${home}/exec`,
+            pidfile: `${home}/docker.pid`,
+            iptables: false,
+            bridge: "none",
+          },
+          port,
+        );
+        const target = {
+          host: "127.0.0.1",
+          port,
+          caPem: ca.certPem,
+          certPem: client.certPem,
+          keyPem: client.keyPem,
+          dataDiskId: diskId,
+        };
+        return { daemon, target, home };
+      }
+      const fast = {
+        label: "tikv-host-2",
+        origin: "cvm" as const,
+        firstDelayMs: 100,
+        maxDelayMs: 400,
+        attemptTimeoutMs: 2000,
+      };
+
+      test("on the mounted disk: ready, and a named volume lives on the disk", async () => {
+        const { daemon, target, home } = await dockerWith(boot().env, "docker-on-disk");
+        try {
+          await expect(waitForDocker(target, { ...fast, timeoutMs: 10_000 })).resolves.toBe(1);
+          execFileSync("docker", ["-H", `unix://${home}/docker.sock`, "volume", "create", "tikv-data"]);
+          expect(fs.existsSync(path.join(mnt, "docker", "volumes", "tikv-data"))).toBe(true);
+        } finally {
+          await daemon.stop();
+        }
+      }, 60_000);
+
+      test("without its disk: Docker comes up on the empty quarantine root and the readiness check says why", async () => {
+        unmount();
+        detach();
+        const run = boot(2);
+        expect(run.status).toBe(1);
+        expect(run.stderr).toMatch(/ERROR: data disk .* did not appear/);
+        expect(run.env.TIKV_DOCKER_DATA_ROOT).toBe(quarantine);
+        const { daemon, target } = await dockerWith(run.env, "docker-quarantined");
+        try {
+          const error = await waitForDocker(target, { ...fast, timeoutMs: 10_000 }).catch((e: Error) => e);
+          expect(String(error)).toMatch(
+            new RegExp(
+              `tikv-host-2: Docker runs without its data disk: data disk ${diskId} did not appear at .*within 2 s`,
+            ),
+          );
+        } finally {
+          await daemon.stop();
+        }
+        attach(disk);
+      }, 60_000);
+    });
+
+    test("a disk that carries anything but ext4 is never formatted or mounted", () => {
+      unmount();
+      const other = blankDisk("other");
+      execFileSync("mkfs.ext2", ["-q", other]);
+      const before = probe(other);
+      attach(other);
+      const run = boot();
+      expect(run.status).toBe(1);
+      expect(run.stderr).toMatch(/holds no ext4 filesystem but: .*TYPE=ext2.*left untouched/);
+      expect(run.env.TIKV_DOCKER_LABEL).toMatch(/^tikv-cvm\.data-disk-error=.*TYPE=ext2/);
+      expect(probe(other)).toBe(before);
+      // 32: a directory that is not a mount point (util-linux mountpoint); 1 would be an error.
+      expect(spawnSync("mountpoint", ["-q", mnt]).status).toBe(32);
+      attach(disk);
+    });
+  },
+  [{ met: isRoot, reason: "needs root for losetup and mount" }],
+);

@@ -17,7 +17,8 @@ function inputsByName(run: ProgramRun): Map<string, string> {
 
 function changed(a: ProgramRun, b: ProgramRun): { name: string; type: string }[] {
   const before = inputsByName(a);
-  return b.resources.filter((r) => before.has(r.name) && before.get(r.name) !== JSON.stringify(unwrap(r.inputs)))
+  return b.resources
+    .filter((r) => before.has(r.name) && before.get(r.name) !== JSON.stringify(unwrap(r.inputs)))
     .map((r) => ({ name: r.name, type: r.type }));
 }
 
@@ -38,18 +39,33 @@ describe("upgrading tikvVersion", () => {
 
   test("changes only images, containers and the gates in front of them", () => {
     const diff = changed(before, after);
-    expect(new Set(diff.map((d) => d.type))).toEqual(new Set([
-      "docker:index/remoteImage:RemoteImage", "docker:index/container:Container", GATE]));
+    expect(new Set(diff.map((d) => d.type))).toEqual(
+      new Set(["docker:index/remoteImage:RemoteImage", "docker:index/container:Container", GATE]),
+    );
     // Both gates of every member: "before" drains it, "after" restores it.
-    expect(diff.filter((d) => d.type === GATE).map((d) => d.name).sort()).toEqual(
-      ["pd1", "pd2", "pd3", "tikv1", "tikv2", "tikv3"].flatMap((m) => [`tikv-dev-cluster-${m}-after`, `tikv-dev-cluster-${m}-before`]).sort());
+    expect(
+      diff
+        .filter((d) => d.type === GATE)
+        .map((d) => d.name)
+        .sort(),
+    ).toEqual(
+      ["pd1", "pd2", "pd3", "tikv1", "tikv2", "tikv3"]
+        .flatMap((m) => [`tikv-dev-cluster-${m}-after`, `tikv-dev-cluster-${m}-before`])
+        .sort(),
+    );
     expect(diff.filter((d) => d.type === "docker:index/container:Container")).toHaveLength(6);
   });
 
   test("leaves every volume, CVM, EIP, certificate and provider input unchanged", () => {
-    const untouched = after.resources.filter((r) =>
-      r.type === "docker:index/volume:Volume" || r.type === TC.instance || r.type === TC.eip || r.type === TC.cbsStorage ||
-      r.type.startsWith("tls:") || r.type === "pulumi:providers:docker");
+    const untouched = after.resources.filter(
+      (r) =>
+        r.type === "docker:index/volume:Volume" ||
+        r.type === TC.instance ||
+        r.type === TC.eip ||
+        r.type === TC.cbsStorage ||
+        r.type.startsWith("tls:") ||
+        r.type === "pulumi:providers:docker",
+    );
     // 8 volumes (6 data, 2 monitoring), 3 CVMs, 3 EIPs, 3 data disks, 31 TLS resources (Docker CA,
     // operator, 3 Docker servers; cluster CA, 3 component certificates, Prometheus, admin), 3 providers.
     expect(untouched.length).toBe(8 + 3 + 3 + 3 + 31 + 3);
@@ -70,7 +86,8 @@ describe("changing nofileLimit", () => {
     // Each replaced container's "before" gate changes with it, so it is drained first.
     const gates = diff.filter((d) => d.type === GATE).map((d) => d.name);
     expect(gates).toEqual(expect.arrayContaining(containers.map((c) => `${c}-before`)));
-    const ulimits = lowered.resources.filter((r) => r.type === "docker:index/container:Container" && r.name.includes("-cluster-"))
+    const ulimits = lowered.resources
+      .filter((r) => r.type === "docker:index/container:Container" && r.name.includes("-cluster-"))
       .map((r) => r.inputs.ulimits);
     expect(ulimits).toEqual(Array(6).fill([{ name: "nofile", soft: 20000, hard: 20000 }]));
   });
@@ -86,8 +103,9 @@ describe("scaling from 3 to 5 hosts", () => {
 
   test("adds two hosts and two stores", () => {
     expect(five.resources.filter((r) => r.type === TC.instance)).toHaveLength(5);
-    expect(five.resources.filter((r) => r.type === "docker:index/container:Container").map((r) => r.inputs.name))
-      .toEqual(expect.arrayContaining(["tikv4", "tikv5"]));
+    expect(
+      five.resources.filter((r) => r.type === "docker:index/container:Container").map((r) => r.inputs.name),
+    ).toEqual(expect.arrayContaining(["tikv4", "tikv5"]));
   });
 
   test("leaves every input of the existing hosts unchanged, but Prometheus's scrape targets", () => {
@@ -130,8 +148,12 @@ describe("the order the engine is given", () => {
     });
     // TiKV never starts before PD: every store depends on every PD container (not during a
     // host-by-host roll, test/hostRollout.test.ts).
-    expect(deps("tikv1")).toEqual(expect.arrayContaining(["tikv-dev-cluster-pd1", "tikv-dev-cluster-pd2", "tikv-dev-cluster-pd3"]));
-    expect(first.options.get("tikv-dev-cluster-tikv1")!.dependsOn).toEqual(expect.arrayContaining(["tikv-dev-cluster-pd1"]));
+    expect(deps("tikv1")).toEqual(
+      expect.arrayContaining(["tikv-dev-cluster-pd1", "tikv-dev-cluster-pd2", "tikv-dev-cluster-pd3"]),
+    );
+    expect(first.options.get("tikv-dev-cluster-tikv1")!.dependsOn).toEqual(
+      expect.arrayContaining(["tikv-dev-cluster-pd1"]),
+    );
   });
 
   test("containers with fixed names and host ports are deleted before they are replaced", async () => {
@@ -173,12 +195,18 @@ describe("guards", () => {
   });
 
   test("a nodeCount below pdCount is refused", async () => {
-    await expect(runProgram({ "tikv-cvm:nodeCount": "3", "tikv-cvm:pdCount": "5" })).rejects.toThrow(/tikv-cvm:pdCount: must not exceed nodeCount/);
+    await expect(runProgram({ "tikv-cvm:nodeCount": "3", "tikv-cvm:pdCount": "5" })).rejects.toThrow(
+      /tikv-cvm:pdCount: must not exceed nodeCount/,
+    );
   });
 });
 
 describe("stack files", () => {
-  const load = (stack: string) => parse(fs.readFileSync(path.join(__dirname, "..", `Pulumi.${stack}.yaml`), "utf8")).config as Record<string, unknown>;
+  const load = (stack: string) =>
+    parse(fs.readFileSync(path.join(__dirname, "..", `Pulumi.${stack}.yaml`), "utf8")).config as Record<
+      string,
+      unknown
+    >;
   const validate = (config: Record<string, unknown>) => {
     const values: Record<string, string> = {};
     for (const [k, v] of Object.entries(config)) {
@@ -187,7 +215,12 @@ describe("stack files", () => {
     // The committed operator address is a documentation placeholder, refused until replaced
     // (test/settings.test.ts); stand in the address a user would put there.
     if (values.operatorCidrs !== undefined) values.operatorCidrs = JSON.stringify(["5.6.7.8/32"]);
-    return validateConfig({ values, region: config["tencentcloud:region"] as string | undefined, hasSecretId: true, hasSecretKey: true });
+    return validateConfig({
+      values,
+      region: config["tencentcloud:region"] as string | undefined,
+      hasSecretId: true,
+      hasSecretKey: true,
+    });
   };
 
   test("local: mode local, no cloud settings", () => {
@@ -199,7 +232,12 @@ describe("stack files", () => {
   test("dev: three small hosts, unprotected", () => {
     const result = validate(load("dev"));
     if (!result.ok) throw new Error(JSON.stringify(result.problems));
-    expect(result.settings).toMatchObject({ mode: "cvm", nodeCount: 3, protect: false, cvm: { instanceType: "S5.MEDIUM4" } });
+    expect(result.settings).toMatchObject({
+      mode: "cvm",
+      nodeCount: 3,
+      protect: false,
+      cvm: { instanceType: "S5.MEDIUM4" },
+    });
   });
 
   test("prod: at least three larger hosts, protected", () => {

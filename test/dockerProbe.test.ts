@@ -6,29 +6,117 @@ import { ProbeTarget, pingDocker, servesAnonymousClients, waitForDocker } from "
 import { Issued, issue, tempDir } from "./support/openssl";
 
 const dir = tempDir("probe");
-const ca = issue(dir, "ca", { commonName: "test CA", allowedUses: ["cert_signing", "crl_signing", "digital_signature"], isCa: true, algorithm: "ECDSA", ecdsaCurve: "P256" });
-const otherCa = issue(dir, "other-ca", { commonName: "other CA", allowedUses: ["cert_signing", "digital_signature"], isCa: true, algorithm: "ECDSA", ecdsaCurve: "P256" });
-const server = issue(dir, "server", { commonName: "host", allowedUses: ["digital_signature", "key_encipherment", "server_auth"], ipAddresses: ["127.0.0.1"], algorithm: "ECDSA", ecdsaCurve: "P256" }, ca);
-const wrongSan = issue(dir, "wrong-san", { commonName: "host", allowedUses: ["digital_signature", "server_auth"], ipAddresses: ["127.0.0.2"], algorithm: "ECDSA", ecdsaCurve: "P256" }, ca);
+const ca = issue(dir, "ca", {
+  commonName: "test CA",
+  allowedUses: ["cert_signing", "crl_signing", "digital_signature"],
+  isCa: true,
+  algorithm: "ECDSA",
+  ecdsaCurve: "P256",
+});
+const otherCa = issue(dir, "other-ca", {
+  commonName: "other CA",
+  allowedUses: ["cert_signing", "digital_signature"],
+  isCa: true,
+  algorithm: "ECDSA",
+  ecdsaCurve: "P256",
+});
+const server = issue(
+  dir,
+  "server",
+  {
+    commonName: "host",
+    allowedUses: ["digital_signature", "key_encipherment", "server_auth"],
+    ipAddresses: ["127.0.0.1"],
+    algorithm: "ECDSA",
+    ecdsaCurve: "P256",
+  },
+  ca,
+);
+const wrongSan = issue(
+  dir,
+  "wrong-san",
+  {
+    commonName: "host",
+    allowedUses: ["digital_signature", "server_auth"],
+    ipAddresses: ["127.0.0.2"],
+    algorithm: "ECDSA",
+    ecdsaCurve: "P256",
+  },
+  ca,
+);
 // What a mode-existing user may bring: a certificate past its validity, or one made for clients.
-const expired = issue(dir, "expired", { commonName: "host", allowedUses: ["digital_signature", "server_auth"], ipAddresses: ["127.0.0.1"], algorithm: "ECDSA", ecdsaCurve: "P256", expired: true }, ca);
-const clientOnly = issue(dir, "client-only", { commonName: "host", allowedUses: ["digital_signature", "client_auth"], ipAddresses: ["127.0.0.1"], algorithm: "ECDSA", ecdsaCurve: "P256" }, ca);
-const client = issue(dir, "client", { commonName: "operator", allowedUses: ["digital_signature", "key_encipherment", "client_auth"], algorithm: "ECDSA", ecdsaCurve: "P256" }, ca);
-const foreignClient = issue(dir, "foreign", { commonName: "intruder", allowedUses: ["digital_signature", "client_auth"], algorithm: "ECDSA", ecdsaCurve: "P256" }, otherCa);
+const expired = issue(
+  dir,
+  "expired",
+  {
+    commonName: "host",
+    allowedUses: ["digital_signature", "server_auth"],
+    ipAddresses: ["127.0.0.1"],
+    algorithm: "ECDSA",
+    ecdsaCurve: "P256",
+    expired: true,
+  },
+  ca,
+);
+const clientOnly = issue(
+  dir,
+  "client-only",
+  {
+    commonName: "host",
+    allowedUses: ["digital_signature", "client_auth"],
+    ipAddresses: ["127.0.0.1"],
+    algorithm: "ECDSA",
+    ecdsaCurve: "P256",
+  },
+  ca,
+);
+const client = issue(
+  dir,
+  "client",
+  {
+    commonName: "operator",
+    allowedUses: ["digital_signature", "key_encipherment", "client_auth"],
+    algorithm: "ECDSA",
+    ecdsaCurve: "P256",
+  },
+  ca,
+);
+const foreignClient = issue(
+  dir,
+  "foreign",
+  { commonName: "intruder", allowedUses: ["digital_signature", "client_auth"], algorithm: "ECDSA", ecdsaCurve: "P256" },
+  otherCa,
+);
 
 const servers: https.Server[] = [];
-afterAll(() => { for (const s of servers) s.close(); fs.rmSync(dir, { recursive: true, force: true }); });
+afterAll(() => {
+  for (const s of servers) s.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
 
 /**
  * A Docker API stand-in: /_ping, and /info with the given engine labels (Docker's JSON field);
  * `verifyClients: false` is a daemon with "tls" but no "tlsverify".
  */
 function serve(cert: Issued, port = 0, verifyClients = true, labels: string[] = []): Promise<number> {
-  const s = https.createServer({ cert: cert.certPem, key: cert.keyPem, ca: ca.certPem, requestCert: verifyClients, rejectUnauthorized: verifyClients },
+  const s = https.createServer(
+    {
+      cert: cert.certPem,
+      key: cert.keyPem,
+      ca: ca.certPem,
+      requestCert: verifyClients,
+      rejectUnauthorized: verifyClients,
+    },
     (req, res) => {
-      if (req.url === "/info") { res.writeHead(200, { "content-type": "application/json" }); res.end(JSON.stringify({ Labels: labels })); return; }
-      res.writeHead(req.url === "/_ping" ? 200 : 404); res.end(req.url === "/_ping" ? "OK" : "no");
-    });
+      if (req.url === "/info") {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ Labels: labels }));
+        return;
+      }
+      res.writeHead(req.url === "/_ping" ? 200 : 404);
+      res.end(req.url === "/_ping" ? "OK" : "no");
+    },
+  );
   servers.push(s);
   return new Promise((resolve) => s.listen(port, "127.0.0.1", () => resolve((s.address() as AddressInfo).port)));
 }
@@ -37,7 +125,13 @@ function target(port: number, who: Issued = client): ProbeTarget {
   return { host: "127.0.0.1", port, caPem: ca.certPem, certPem: who.certPem, keyPem: who.keyPem };
 }
 
-const fast = { label: "tikv-host-1", origin: "cvm" as const, firstDelayMs: 100, maxDelayMs: 400, attemptTimeoutMs: 1000 };
+const fast = {
+  label: "tikv-host-1",
+  origin: "cvm" as const,
+  firstDelayMs: 100,
+  maxDelayMs: 400,
+  attemptTimeoutMs: 1000,
+};
 
 test("answers with the operator's client certificate", async () => {
   const port = await serve(server);
@@ -81,7 +175,9 @@ test("gives up at the deadline with an error naming the host and, for a CVM, whe
 test("a host of the user's gets its own hint, not the Tencent console", async () => {
   const port = await serve(server);
   servers.pop()!.close();
-  const error = String(await waitForDocker(target(port), { ...fast, origin: "existing", timeoutMs: 500 }).catch((e: Error) => e));
+  const error = String(
+    await waitForDocker(target(port), { ...fast, origin: "existing", timeoutMs: 500 }).catch((e: Error) => e),
+  );
   expect(error).toMatch(/systemctl status docker/);
   expect(error).toMatch(/dockerCaPem/);
   expect(error).not.toMatch(/cloud-init|Tencent/);
@@ -95,7 +191,9 @@ test("a server certificate without the dialled address fails at once, not at the
   expect(error).toMatch(/does not name the address dialled/);
   expect(error).toMatch(/Waiting will not change this/);
   expect(error).toMatch(/EIP/);
-  const existing = String(await waitForDocker(target(port), { ...fast, origin: "existing", timeoutMs: 60_000 }).catch((e: Error) => e));
+  const existing = String(
+    await waitForDocker(target(port), { ...fast, origin: "existing", timeoutMs: 60_000 }).catch((e: Error) => e),
+  );
   expect(existing).toMatch(/Reissue the daemon's server certificate with 127\.0\.0\.1/);
 });
 
@@ -114,7 +212,9 @@ test.each([
 ])("%s fails at once, with the mode's hint", async (_label, cert, why) => {
   const port = await serve(cert());
   const started = Date.now();
-  const error = String(await waitForDocker(target(port), { ...fast, origin: "existing", timeoutMs: 60_000 }).catch((e: Error) => e));
+  const error = String(
+    await waitForDocker(target(port), { ...fast, origin: "existing", timeoutMs: 60_000 }).catch((e: Error) => e),
+  );
   expect(Date.now() - started).toBeLessThan(5_000);
   expect(error).toMatch(why);
   expect(error).toMatch(/Waiting will not change this/);
@@ -123,11 +223,14 @@ test.each([
 
 /** A daemon that verifies clients but whose refusal to an anonymous client never arrives (a dropped reply). */
 function serveSilentToAnonymous(): Promise<number> {
-  const s = https.createServer({ cert: server.certPem, key: server.keyPem, ca: ca.certPem, requestCert: true, rejectUnauthorized: false },
+  const s = https.createServer(
+    { cert: server.certPem, key: server.keyPem, ca: ca.certPem, requestCert: true, rejectUnauthorized: false },
     (req, res) => {
       if (!(req.socket as import("tls").TLSSocket).authorized) return; // no answer at all
-      res.writeHead(200); res.end("OK");
-    });
+      res.writeHead(200);
+      res.end("OK");
+    },
+  );
   servers.push(s);
   return new Promise((resolve) => s.listen(0, "127.0.0.1", () => resolve((s.address() as AddressInfo).port)));
 }
@@ -135,7 +238,9 @@ function serveSilentToAnonymous(): Promise<number> {
 test("no answer to the anonymous check is not taken for a refusal: it waits, then fails", async () => {
   const port = await serveSilentToAnonymous();
   await expect(pingDocker(target(port), 2000)).resolves.toBeUndefined();
-  const error = String(await waitForDocker(target(port), { ...fast, attemptTimeoutMs: 300, timeoutMs: 1500 }).catch((e: Error) => e));
+  const error = String(
+    await waitForDocker(target(port), { ...fast, attemptTimeoutMs: 300, timeoutMs: 1500 }).catch((e: Error) => e),
+  );
   expect(error).toMatch(/did not answer|without a certificate/);
   expect(error).toMatch(/check for clients without a certificate got no answer/);
 });
@@ -145,7 +250,9 @@ test("a daemon that serves clients without a certificate is refused, saying how 
   // The operator's own request succeeds: only the anonymous probe tells.
   await expect(pingDocker(target(port), 2000)).resolves.toBeUndefined();
   await expect(servesAnonymousClients(target(port), 2000)).resolves.toBe("yes");
-  const error = String(await waitForDocker(target(port), { ...fast, origin: "existing", timeoutMs: 60_000 }).catch((e: Error) => e));
+  const error = String(
+    await waitForDocker(target(port), { ...fast, origin: "existing", timeoutMs: 60_000 }).catch((e: Error) => e),
+  );
   expect(error).toMatch(/without a certificate/);
   expect(error).toMatch(/"tlsverify": true/);
 });
@@ -159,7 +266,9 @@ describe("a CVM's data disk", () => {
   test("Docker labelled with the expected disk is ready; another disk is not", async () => {
     const port = await serve(server, 0, true, ["tikv-cvm.data-disk=disk-abc12345"]);
     await expect(pingDocker({ ...target(port), dataDiskId: "disk-abc12345" }, 2000)).resolves.toBeUndefined();
-    await expect(pingDocker({ ...target(port), dataDiskId: "disk-zzz99999" }, 2000)).rejects.toThrow(/not on data disk disk-zzz99999.*disk-abc12345/);
+    await expect(pingDocker({ ...target(port), dataDiskId: "disk-zzz99999" }, 2000)).rejects.toThrow(
+      /not on data disk disk-zzz99999.*disk-abc12345/,
+    );
     // Hosts not made here are not asked.
     await expect(pingDocker(target(await serve(server)), 2000)).resolves.toBeUndefined();
   });
@@ -168,7 +277,10 @@ describe("a CVM's data disk", () => {
     const reason = "data disk disk-abc12345 did not appear at /dev/disk/by-id/virtio-disk-abc12345 within 450 s";
     const port = await serve(server, 0, true, [`tikv-cvm.data-disk-error=${reason}`]);
     const started = Date.now();
-    const error = await waitForDocker({ ...target(port), dataDiskId: "disk-abc12345" }, { ...fast, timeoutMs: 10_000 }).catch((e: Error) => e);
+    const error = await waitForDocker(
+      { ...target(port), dataDiskId: "disk-abc12345" },
+      { ...fast, timeoutMs: 10_000 },
+    ).catch((e: Error) => e);
     expect(Date.now() - started).toBeLessThan(3000);
     expect(String(error)).toContain(`tikv-host-1: Docker runs without its data disk: ${reason}`);
     expect(String(error)).toMatch(/journalctl -u tikv-data-disk/);
@@ -178,7 +290,10 @@ describe("a CVM's data disk", () => {
     // Nothing listens: the host has not started Docker (yet).
     const port = await serve(server);
     servers.pop()!.close();
-    const error = await waitForDocker({ ...target(port), dataDiskId: "disk-abc12345" }, { ...fast, timeoutMs: 1000 }).catch((e: Error) => e);
+    const error = await waitForDocker(
+      { ...target(port), dataDiskId: "disk-abc12345" },
+      { ...fast, timeoutMs: 1000 },
+    ).catch((e: Error) => e);
     expect(String(error)).toMatch(/once its data disk disk-abc12345 is attached and mounted/);
   });
 });

@@ -45,7 +45,10 @@ test("each CVM joins the security group, and waits for its rule set: Docker's po
   for (const host of hosts()) {
     const cvm = hostResource(host, "cvm");
     expect([cvm.name, cvm.inputs.orderlySecurityGroups]).toEqual([cvm.name, [group.id]]);
-    expect([cvm.name, depsOf(cvm.name).byProperty.orderlySecurityGroups]).toEqual([cvm.name, expect.arrayContaining([group.name, rules.name])]);
+    expect([cvm.name, depsOf(cvm.name).byProperty.orderlySecurityGroups]).toEqual([
+      cvm.name,
+      expect.arrayContaining([group.name, rules.name]),
+    ]);
   }
 });
 
@@ -63,7 +66,10 @@ test("each host's Docker provider waits for that host's readiness, and everythin
   for (const host of hosts()) {
     const provider = hostResource(host, "docker");
     expect(provider.type).toBe("pulumi:providers:docker");
-    expect([provider.name, depsOf(provider.name).byProperty.host]).toEqual([provider.name, expect.arrayContaining([`${host}-docker-ready`])]);
+    expect([provider.name, depsOf(provider.name).byProperty.host]).toEqual([
+      provider.name,
+      expect.arrayContaining([`${host}-docker-ready`]),
+    ]);
   }
   // Every Docker resource names one of those providers: none reaches an engine before it answers.
   const dockerResources = run.resources.filter((r) => r.type.startsWith("docker:"));
@@ -71,6 +77,9 @@ test("each host's Docker provider waits for that host's readiness, and everythin
   for (const r of dockerResources) {
     const providerName = (r.provider ?? "").split("::")[3];
     expect([r.name, providerName]).toEqual([r.name, expect.stringMatching(/^tikv-dev-\d+-docker$/)]);
-    expect([r.name, waitsFor(providerName).has(providerName.replace(/-docker$/, "-docker-ready"))]).toEqual([r.name, true]);
+    expect([r.name, waitsFor(providerName).has(providerName.replace(/-docker$/, "-docker-ready"))]).toEqual([
+      r.name,
+      true,
+    ]);
   }
 });

@@ -11,7 +11,9 @@ const HOSTS = [1, 2, 3];
 
 function changedNames(a: ProgramRun, b: ProgramRun): string[] {
   const before = new Map(a.resources.map((r) => [r.name, JSON.stringify(unwrap(r.inputs))]));
-  return b.resources.filter((r) => before.has(r.name) && before.get(r.name) !== JSON.stringify(unwrap(r.inputs))).map((r) => r.name);
+  return b.resources
+    .filter((r) => before.has(r.name) && before.get(r.name) !== JSON.stringify(unwrap(r.inputs)))
+    .map((r) => r.name);
 }
 
 const deps = (run: ProgramRun, name: string) => run.options.get(name)!.dependsOn;
@@ -21,8 +23,13 @@ const trigger = (run: ProgramRun, name: string) => unwrap(byName(run, name).inpu
 function expectHostByHost(run: ProgramRun): void {
   for (const i of HOSTS) {
     expect(deps(run, `tikv-dev-${i}-cvm`)).toEqual([`tikv-dev-cluster-tikv-host-${i}-before`]);
-    expect(deps(run, `tikv-dev-cluster-tikv-host-${i}-before`)).toEqual(i === 1 ? [] : [`tikv-dev-cluster-tikv-host-${i - 1}-after`]);
-    expect(deps(run, `tikv-dev-cluster-tikv-host-${i}-after`)).toEqual([`tikv-dev-cluster-pd${i}-after`, `tikv-dev-cluster-tikv${i}-after`]);
+    expect(deps(run, `tikv-dev-cluster-tikv-host-${i}-before`)).toEqual(
+      i === 1 ? [] : [`tikv-dev-cluster-tikv-host-${i - 1}-after`],
+    );
+    expect(deps(run, `tikv-dev-cluster-tikv-host-${i}-after`)).toEqual([
+      `tikv-dev-cluster-pd${i}-after`,
+      `tikv-dev-cluster-tikv${i}-after`,
+    ]);
     expect(deps(run, `tikv-dev-cluster-pd${i}-before`)).toEqual([`tikv-dev-cluster-tikv-host-${i}-before`]);
     expect(deps(run, `tikv-dev-cluster-tikv${i}-before`)).toEqual([`tikv-dev-cluster-pd${i}-after`]);
     // A running store never waits for another host's PD container: that would point backwards.
@@ -49,12 +56,17 @@ function expectDataUntouched(before: ProgramRun, after: ProgramRun): void {
 }
 
 let baseline: ProgramRun;
-beforeAll(async () => { baseline = await runProgram(); });
+beforeAll(async () => {
+  baseline = await runProgram();
+});
 
 describe("a cloud-config change (registryMirrors)", () => {
   let run: ProgramRun;
   beforeAll(async () => {
-    run = await runProgram({ "tikv-cvm:registryMirrors": JSON.stringify(["https://mirror.example.com"]) }, { lastOutputs: baseline.outputs });
+    run = await runProgram(
+      { "tikv-cvm:registryMirrors": JSON.stringify(["https://mirror.example.com"]) },
+      { lastOutputs: baseline.outputs },
+    );
   });
 
   test("gives every CVM new user data, which replaces it (userDataReplaceOnChange)", () => {
@@ -87,7 +99,9 @@ describe("an image change (a pinned imageId)", () => {
       expect(byName(run, name).inputs.imageId).toBe("img-bbbbbbbb");
       expect(unwrap(byName(run, name).inputs.userData)).toBe(unwrap(byName(pinned, name).inputs.userData));
       // Docker restarts with the reinstall: readiness waits again.
-      expect(unwrap(byName(run, `tikv-dev-${i}-docker-ready`).inputs.hostKey)).not.toBe(unwrap(byName(pinned, `tikv-dev-${i}-docker-ready`).inputs.hostKey));
+      expect(unwrap(byName(run, `tikv-dev-${i}-docker-ready`).inputs.hostKey)).not.toBe(
+        unwrap(byName(pinned, `tikv-dev-${i}-docker-ready`).inputs.hostKey),
+      );
     }
     expectHostByHost(run);
     expectHostGatesRun(pinned, run);
@@ -99,18 +113,33 @@ describe("an image change (a pinned imageId)", () => {
 describe("a Docker server certificate renewal (pulumi up --refresh past early renewal)", () => {
   let run: ProgramRun;
   beforeAll(async () => {
-    run = await runProgram({}, {
-      lastOutputs: baseline.outputs,
-      // What the refresh leaves: a replaced certificate resource, with a new certPem.
-      adjust: (r) => (/^tikv-dev-\d-docker-server-cert$/.test(r.name)
-        ? { ...r, state: { ...r.state, certPem: String(r.state.certPem).replace("BEGIN CERTIFICATE-----\n", "BEGIN CERTIFICATE-----\nMIIRENEWED") } }
-        : r),
-    });
+    run = await runProgram(
+      {},
+      {
+        lastOutputs: baseline.outputs,
+        // What the refresh leaves: a replaced certificate resource, with a new certPem.
+        adjust: (r) =>
+          /^tikv-dev-\d-docker-server-cert$/.test(r.name)
+            ? {
+                ...r,
+                state: {
+                  ...r.state,
+                  certPem: String(r.state.certPem).replace(
+                    "BEGIN CERTIFICATE-----\n",
+                    "BEGIN CERTIFICATE-----\nMIIRENEWED",
+                  ),
+                },
+              }
+            : r,
+      },
+    );
   });
 
   test("rolls the hosts, one after another, with the new certificate in their user data", () => {
     for (const i of HOSTS) {
-      const text = Buffer.from(unwrap(byName(run, `tikv-dev-${i}-cvm`).inputs.userData) as string, "base64").toString("utf8");
+      const text = Buffer.from(unwrap(byName(run, `tikv-dev-${i}-cvm`).inputs.userData) as string, "base64").toString(
+        "utf8",
+      );
       expect(text).toContain("MIIRENEWED");
     }
     expectHostByHost(run);
@@ -127,12 +156,16 @@ describe("a Docker server certificate renewal (pulumi up --refresh past early re
 describe("a component certificate renewal", () => {
   let run: ProgramRun;
   beforeAll(async () => {
-    run = await runProgram({}, {
-      lastOutputs: baseline.outputs,
-      adjust: (r) => (/^tikv-dev-cluster-tls-tikv\d-cert$/.test(r.name)
-        ? { ...r, state: { ...r.state, certPem: `${String(r.state.certPem)}renewed` } }
-        : r),
-    });
+    run = await runProgram(
+      {},
+      {
+        lastOutputs: baseline.outputs,
+        adjust: (r) =>
+          /^tikv-dev-cluster-tls-tikv\d-cert$/.test(r.name)
+            ? { ...r, state: { ...r.state, certPem: `${String(r.state.certPem)}renewed` } }
+            : r,
+      },
+    );
   });
 
   test("rolls the containers in TiUP's order, each drained first; no CVM changes", () => {
@@ -150,10 +183,14 @@ describe("a component certificate renewal", () => {
 });
 
 describe("a replaced CVM (a new instance id)", () => {
-  const replaced = (host: number) => runProgram({}, {
-    lastOutputs: baseline.outputs,
-    adjust: (r) => (r.name === `tikv-dev-${host}-cvm` ? { ...r, id: `ins-new${host}` } : r),
-  });
+  const replaced = (host: number) =>
+    runProgram(
+      {},
+      {
+        lastOutputs: baseline.outputs,
+        adjust: (r) => (r.name === `tikv-dev-${host}-cvm` ? { ...r, id: `ins-new${host}` } : r),
+      },
+    );
 
   test("replaces exactly that host's containers, in the same deployment, and nothing else of the cluster", async () => {
     const run = await replaced(2);
@@ -161,23 +198,36 @@ describe("a replaced CVM (a new instance id)", () => {
     // The member gates of pd2 and tikv2 run too: their trigger is every input that replaces the
     // container (lib/containerReplacement.ts), the instance label among them.
     expect(changed.sort()).toEqual([
-      "tikv-dev-2-data-disk-attach", "tikv-dev-2-docker-ready", "tikv-dev-2-eip-assoc",
-      "tikv-dev-cluster-pd2", "tikv-dev-cluster-pd2-after", "tikv-dev-cluster-pd2-before",
-      "tikv-dev-cluster-tikv-host-2-after", "tikv-dev-cluster-tikv2", "tikv-dev-cluster-tikv2-after", "tikv-dev-cluster-tikv2-before",
+      "tikv-dev-2-data-disk-attach",
+      "tikv-dev-2-docker-ready",
+      "tikv-dev-2-eip-assoc",
+      "tikv-dev-cluster-pd2",
+      "tikv-dev-cluster-pd2-after",
+      "tikv-dev-cluster-pd2-before",
+      "tikv-dev-cluster-tikv-host-2-after",
+      "tikv-dev-cluster-tikv2",
+      "tikv-dev-cluster-tikv2-after",
+      "tikv-dev-cluster-tikv2-before",
     ]);
-    expect(byName(run, "tikv-dev-cluster-tikv2").inputs.labels).toEqual([{ label: "tikv-cvm.instance", value: "ins-new2" }]);
+    expect(byName(run, "tikv-dev-cluster-tikv2").inputs.labels).toEqual([
+      { label: "tikv-cvm.instance", value: "ins-new2" },
+    ]);
   });
 
   test("on host 1, Prometheus and Grafana come back with it", async () => {
     const changed = changedNames(baseline, await replaced(1));
-    expect(changed.filter((n) => n.includes("monitoring")).sort()).toEqual(["tikv-dev-monitoring-grafana", "tikv-dev-monitoring-prometheus"]);
+    expect(changed.filter((n) => n.includes("monitoring")).sort()).toEqual([
+      "tikv-dev-monitoring-grafana",
+      "tikv-dev-monitoring-prometheus",
+    ]);
     expect(changed.filter((n) => /-(2|3)-|pd2|pd3|tikv2|tikv3/.test(n))).toEqual([]);
   });
 });
 
 describe("destroy and scale-out semantics", () => {
   test("data disks are retained on delete by default, and deleted when retainDataDisks is false", async () => {
-    for (const d of ofType(baseline, TC.cbsStorage)) expect(baseline.options.get(d.name)).toMatchObject({ retainOnDelete: true, protect: false });
+    for (const d of ofType(baseline, TC.cbsStorage))
+      expect(baseline.options.get(d.name)).toMatchObject({ retainOnDelete: true, protect: false });
     const off = await runProgram({ "tikv-cvm:retainDataDisks": "false" });
     for (const d of ofType(off, TC.cbsStorage)) expect(off.options.get(d.name)!.retainOnDelete).toBe(false);
     // Docker volumes stay retained whatever the disks do.
@@ -186,12 +236,16 @@ describe("destroy and scale-out semantics", () => {
 
   test("scaling 3 -> 5 adds two disks and touches no existing disk, CVM or host gate", async () => {
     const five = await runProgram({ "tikv-cvm:nodeCount": "5" }, { lastOutputs: baseline.outputs });
-    expect(ofType(five, TC.cbsStorage).map((d) => d.name)).toEqual([1, 2, 3, 4, 5].map((i) => `tikv-dev-${i}-data-disk`));
+    expect(ofType(five, TC.cbsStorage).map((d) => d.name)).toEqual(
+      [1, 2, 3, 4, 5].map((i) => `tikv-dev-${i}-data-disk`),
+    );
     const changed = changedNames(baseline, five);
     expect(changed).toEqual(["tikv-dev-monitoring-prometheus"]);
     // New hosts are created in parallel; running ones stay in TiUP's chain.
     expect(deps(five, "tikv-dev-cluster-tikv-host-4-before")).toEqual([]);
-    expect(deps(five, "tikv-dev-cluster-tikv4")).toEqual(expect.arrayContaining(["tikv-dev-cluster-pd1", "tikv-dev-cluster-pd3"]));
+    expect(deps(five, "tikv-dev-cluster-tikv4")).toEqual(
+      expect.arrayContaining(["tikv-dev-cluster-pd1", "tikv-dev-cluster-pd3"]),
+    );
     expect(deps(five, "tikv-dev-cluster-tikv2-before")).toEqual(["tikv-dev-cluster-tikv1-after"]);
   });
 });
@@ -199,7 +253,11 @@ describe("destroy and scale-out semantics", () => {
 describe("prod guard rails (protect: true)", () => {
   let prod: ProgramRun;
   beforeAll(async () => {
-    prod = await runProgram({ "tikv-cvm:protect": "true", "tikv-cvm:dataDiskSnapshotRetentionDays": "7", "tikv-cvm:dataDiskSnapshotHour": "2" });
+    prod = await runProgram({
+      "tikv-cvm:protect": "true",
+      "tikv-cvm:dataDiskSnapshotRetentionDays": "7",
+      "tikv-cvm:dataDiskSnapshotHour": "2",
+    });
   });
 
   test("CVMs carry termination protection and Pulumi protect; data disks are protected", () => {
@@ -212,9 +270,15 @@ describe("prod guard rails (protect: true)", () => {
 
   test("one daily snapshot policy, every data disk attached to it", () => {
     const [policy] = ofType(prod, TC.cbsSnapshotPolicy);
-    expect(policy.inputs).toEqual({ snapshotPolicyName: "tikv-dev-data-daily", repeatWeekdays: [0, 1, 2, 3, 4, 5, 6], repeatHours: [2], retentionDays: 7 });
-    expect(ofType(prod, TC.cbsSnapshotPolicyAttachment).map((a) => a.inputs))
-      .toEqual(HOSTS.map((i) => ({ snapshotPolicyId: policy.id, storageId: `tikv-dev-${i}-data-disk-id` })));
+    expect(policy.inputs).toEqual({
+      snapshotPolicyName: "tikv-dev-data-daily",
+      repeatWeekdays: [0, 1, 2, 3, 4, 5, 6],
+      repeatHours: [2],
+      retentionDays: 7,
+    });
+    expect(ofType(prod, TC.cbsSnapshotPolicyAttachment).map((a) => a.inputs)).toEqual(
+      HOSTS.map((i) => ({ snapshotPolicyId: policy.id, storageId: `tikv-dev-${i}-data-disk-id` })),
+    );
     expect(ofType(baseline, TC.cbsSnapshotPolicy)).toEqual([]);
   });
 
@@ -241,9 +305,11 @@ describe("prod guard rails (protect: true)", () => {
 
 describe("changes a data disk cannot take", () => {
   test("a new encryption setting is refused before anything is declared; the disks ignore it anyway", async () => {
-    await expect(runProgram({ "tikv-cvm:dataDiskEncrypt": "true" }, { lastOutputs: baseline.outputs }))
-      .rejects.toThrow(/tikv-cvm:dataDiskEncrypt: was false: a disk's encryption cannot change/);
-    for (const d of ofType(baseline, TC.cbsStorage)) expect(baseline.options.get(d.name)!.ignoreChanges).toEqual(["availabilityZone", "encrypt"]);
+    await expect(runProgram({ "tikv-cvm:dataDiskEncrypt": "true" }, { lastOutputs: baseline.outputs })).rejects.toThrow(
+      /tikv-cvm:dataDiskEncrypt: was false: a disk's encryption cannot change/,
+    );
+    for (const d of ofType(baseline, TC.cbsStorage))
+      expect(baseline.options.get(d.name)!.ignoreChanges).toEqual(["availabilityZone", "encrypt"]);
   });
 
   test("a bigger disk is fine: the disks grow in place", async () => {
@@ -258,10 +324,15 @@ describe("a stack deployed before data disks", () => {
     const { dataDisk: _dropped, ...cvm } = record.cvm;
     void _dropped;
     const registered: string[] = [];
-    await expect(runProgram({}, {
-      lastOutputs: { ...baseline.outputs, hostRollout: undefined, deployment: { ...record, cvm } },
-      onResource: (type) => registered.push(type),
-    })).rejects.toThrow(/deployed by a version without data disks/);
+    await expect(
+      runProgram(
+        {},
+        {
+          lastOutputs: { ...baseline.outputs, hostRollout: undefined, deployment: { ...record, cvm } },
+          onResource: (type) => registered.push(type),
+        },
+      ),
+    ).rejects.toThrow(/deployed by a version without data disks/);
     expect(registered.filter((t) => t !== "pulumi:pulumi:StackReference" && t !== "pulumi:pulumi:Stack")).toEqual([]);
   });
 });
@@ -269,7 +340,14 @@ describe("a stack deployed before data disks", () => {
 describe("the rollout gates' provider", () => {
   test("a host gate drains the host's PD member and store, and brings them back, through PD's API", () => {
     const before = unwrap(byName(baseline, "tikv-dev-cluster-tikv-host-2-before").inputs) as Record<string, unknown>;
-    expect(before).toMatchObject({ kind: "host", phase: "before", member: "10.0.1.12:20160", pdMember: "pd2", rolled: ["pd1"], pending: ["pd3"] });
+    expect(before).toMatchObject({
+      kind: "host",
+      phase: "before",
+      member: "10.0.1.12:20160",
+      pdMember: "pd2",
+      rolled: ["pd1"],
+      pending: ["pd3"],
+    });
     expect(typeof rolloutGateProvider.update).toBe("function");
   });
 });

@@ -24,7 +24,10 @@ const randomAddress = () => [int(256), int(256), int(256), int(256)].join(".");
 const randomPrefix = () => (rnd() < 0.5 ? [0, 1, 8, 16, 24, 28, 31, 32][int(8)] : int(33));
 
 /** The network's value as a number, from ipaddr.js's bytes. */
-const valueOf = (address: string) => ipaddr.IPv4.parse(address).toByteArray().reduce((v, b) => v * 256 + b, 0);
+const valueOf = (address: string) =>
+  ipaddr.IPv4.parse(address)
+    .toByteArray()
+    .reduce((v, b) => v * 256 + b, 0);
 
 /**
  * The rule parseCidr implements, stated with ipaddr.js: four plain decimal octets (no zero
@@ -49,10 +52,38 @@ function randomNetwork(prefix = randomPrefix()): string {
 }
 
 const EDGES = [
-  "0.0.0.0/0", "255.255.255.255/32", "255.255.255.254/31", "128.0.0.0/1", "10.0.0.0/8", "10.0.0.0/7", "11.0.0.0/7",
-  "10.0.0.0/33", "0.0.0.0/33", "128.0.0.0/33", "0.0.0.0/99", "10.0.0.0/-1", "10.0.0.256/24", "10.0.0.0/08", "010.0.0.0/8", "10.0.00.0/24", "10.0.0/24",
-  "1.2.3.4.5/32", "10.0.0.0", "10.0.0.1/32", "10.0.0.1/31", "a.b.c.d/8", "", "/", " 10.0.0.0/8 ", "10.0.0.0 /8",
-  "1e1.0.0.0/8", "0x10.0.0.0/8", "4294967295/32", "192.168.1.0/24/24", "192.168.1.128/25", "192.168.1.64/25",
+  "0.0.0.0/0",
+  "255.255.255.255/32",
+  "255.255.255.254/31",
+  "128.0.0.0/1",
+  "10.0.0.0/8",
+  "10.0.0.0/7",
+  "11.0.0.0/7",
+  "10.0.0.0/33",
+  "0.0.0.0/33",
+  "128.0.0.0/33",
+  "0.0.0.0/99",
+  "10.0.0.0/-1",
+  "10.0.0.256/24",
+  "10.0.0.0/08",
+  "010.0.0.0/8",
+  "10.0.00.0/24",
+  "10.0.0/24",
+  "1.2.3.4.5/32",
+  "10.0.0.0",
+  "10.0.0.1/32",
+  "10.0.0.1/31",
+  "a.b.c.d/8",
+  "",
+  "/",
+  " 10.0.0.0/8 ",
+  "10.0.0.0 /8",
+  "1e1.0.0.0/8",
+  "0x10.0.0.0/8",
+  "4294967295/32",
+  "192.168.1.0/24/24",
+  "192.168.1.128/25",
+  "192.168.1.64/25",
 ];
 
 test("parseCidr accepts exactly what the oracle accepts, and formats it back unchanged", () => {
@@ -66,12 +97,14 @@ test("parseCidr accepts exactly what the oracle accepts, and formats it back unc
   for (const text of inputs) {
     const expected = oracleParse(text);
     const parsed = parseCidr(text);
-    if ((parsed === undefined) !== (expected === undefined)) wrong.push(`${JSON.stringify(text)}: parsed ${JSON.stringify(parsed)}, oracle ${JSON.stringify(expected)}`);
+    if ((parsed === undefined) !== (expected === undefined))
+      wrong.push(`${JSON.stringify(text)}: parsed ${JSON.stringify(parsed)}, oracle ${JSON.stringify(expected)}`);
     if (expected && parsed) {
       accepted++;
       const got = [formatCidr(parsed), parsed.prefix, parsed.network];
       const want = [`${expected.address}/${expected.prefix}`, expected.prefix, valueOf(expected.address)];
-      if (JSON.stringify(got) !== JSON.stringify(want)) wrong.push(`${text}: ${JSON.stringify(got)}, oracle ${JSON.stringify(want)}`);
+      if (JSON.stringify(got) !== JSON.stringify(want))
+        wrong.push(`${text}: ${JSON.stringify(got)}, oracle ${JSON.stringify(want)}`);
     }
   }
   expect(wrong.slice(0, 10)).toEqual([]);
@@ -81,8 +114,14 @@ test("parseCidr accepts exactly what the oracle accepts, and formats it back unc
 });
 
 test("cidrContains agrees with net.BlockList: the inner network's first and last address are in the outer one", () => {
-  const pairs: [string, string][] = [["0.0.0.0/0", "255.255.255.255/32"], ["10.0.0.0/8", "10.0.0.0/8"], ["10.0.0.0/8", "11.0.0.0/8"],
-    ["10.0.0.0/9", "10.0.0.0/8"], ["10.128.0.0/9", "10.255.255.255/32"], ["10.0.0.0/32", "10.0.0.0/31"]];
+  const pairs: [string, string][] = [
+    ["0.0.0.0/0", "255.255.255.255/32"],
+    ["10.0.0.0/8", "10.0.0.0/8"],
+    ["10.0.0.0/8", "11.0.0.0/8"],
+    ["10.0.0.0/9", "10.0.0.0/8"],
+    ["10.128.0.0/9", "10.255.255.255/32"],
+    ["10.0.0.0/32", "10.0.0.0/31"],
+  ];
   for (let i = 0; i < 3000; i++) {
     const outer = randomNetwork();
     // Often a subnet of outer (a random address inside it, with a longer prefix), else anything.
@@ -90,7 +129,12 @@ test("cidrContains agrees with net.BlockList: the inner network's first and last
     const insideValue = valueOf(network) + int(2 ** (32 - Number(prefix)));
     const inside = ipaddr.fromByteArray([24, 16, 8, 0].map((s) => Math.floor(insideValue / 2 ** s) % 256)).toString();
     const innerPrefix = rnd() < 0.7 ? Number(prefix) + int(33 - Number(prefix)) : randomPrefix();
-    pairs.push([outer, rnd() < 0.8 ? `${ipaddr.IPv4.networkAddressFromCIDR(`${inside}/${innerPrefix}`).toString()}/${innerPrefix}` : randomNetwork()]);
+    pairs.push([
+      outer,
+      rnd() < 0.8
+        ? `${ipaddr.IPv4.networkAddressFromCIDR(`${inside}/${innerPrefix}`).toString()}/${innerPrefix}`
+        : randomNetwork(),
+    ]);
   }
   let contained = 0;
   const wrong: string[] = [];
@@ -104,7 +148,8 @@ test("cidrContains agrees with net.BlockList: the inner network's first and last
     if (expected) contained++;
     const outer = parseCidr(outerText) as Cidr;
     const inner = parseCidr(innerText) as Cidr;
-    if (cidrContains(outer, inner) !== expected) wrong.push(`${outerText} contains ${innerText}: oracle says ${expected}`);
+    if (cidrContains(outer, inner) !== expected)
+      wrong.push(`${outerText} contains ${innerText}: oracle says ${expected}`);
   }
   expect(wrong.slice(0, 10)).toEqual([]);
   expect(contained).toBeGreaterThan(500);
@@ -121,7 +166,8 @@ test("addressAt walks the network from its first address to its broadcast addres
     const last = ipaddr.IPv4.broadcastAddressFromCIDR(text).toString();
     const size = valueOf(last) - valueOf(first) + 1;
     const ends = [cidrSize(c), addressAt(c, 0), addressAt(c, size - 1)];
-    if (JSON.stringify(ends) !== JSON.stringify([size, first, last])) wrong.push(`${text}: size, first, last ${JSON.stringify(ends)}, oracle ${JSON.stringify([size, first, last])}`);
+    if (JSON.stringify(ends) !== JSON.stringify([size, first, last]))
+      wrong.push(`${text}: size, first, last ${JSON.stringify(ends)}, oracle ${JSON.stringify([size, first, last])}`);
     const list = new BlockList();
     list.addSubnet(first, c.prefix, "ipv4");
     const offset = int(size);

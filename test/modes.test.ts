@@ -26,8 +26,12 @@ const CVM = settingsOf({ availabilityZone: "ap-guangzhou-3", operatorCidrs: JSON
 const LOCAL = settingsOf({ mode: "local", hostMemoryGiB: "12" });
 const EXISTING = settingsOf({
   mode: "existing",
-  hosts: JSON.stringify([1, 2, 3].map((i) => ({ name: `db${i}`, dockerHost: `tcp://192.0.2.1${i}:2376`, privateIp: `10.9.0.1${i}` }))),
-  dockerCaPem: pem("CERTIFICATE"), dockerCertPem: pem("CERTIFICATE"), dockerKeyPem: pem("EC PRIVATE KEY"),
+  hosts: JSON.stringify(
+    [1, 2, 3].map((i) => ({ name: `db${i}`, dockerHost: `tcp://192.0.2.1${i}:2376`, privateIp: `10.9.0.1${i}` })),
+  ),
+  dockerCaPem: pem("CERTIFICATE"),
+  dockerCertPem: pem("CERTIFICATE"),
+  dockerKeyPem: pem("EC PRIVATE KEY"),
 });
 
 test("the mode object is the one chosen by the config's mode", () => {
@@ -35,7 +39,8 @@ test("the mode object is the one chosen by the config's mode", () => {
 });
 
 test("addressing: fixed subnet addresses (cvm), the listed hosts (existing), container names (local)", () => {
-  const hostsOf = (s: Settings) => planCluster(3, 3, modeOf(s, NAMES).addressing, true).hosts.map((h) => [h.name, h.pdHost, h.tikvHost]);
+  const hostsOf = (s: Settings) =>
+    planCluster(3, 3, modeOf(s, NAMES).addressing, true).hosts.map((h) => [h.name, h.pdHost, h.tikvHost]);
   expect(hostsOf(CVM)).toEqual([1, 2, 3].map((i) => [`tikv-host-${i}`, `10.0.1.1${i}`, `10.0.1.1${i}`]));
   expect(hostsOf(EXISTING)).toEqual([1, 2, 3].map((i) => [`db${i}`, `10.9.0.1${i}`, `10.9.0.1${i}`]));
   expect(hostsOf(LOCAL)).toEqual([1, 2, 3].map((i) => [`local-${i}`, `pd${i}`, `tikv${i}`]));

@@ -6,8 +6,16 @@ import { retirementProvider, rolloutGateProvider } from "../components/rollout";
 import { FakePd } from "./support/fakePd";
 import { issue, tempDir } from "./support/openssl";
 import {
-  PdTarget, awaitPdHealthy, checkStoreRetired, chooseNextLeader, getStores, pdRequest, preparePdRestart, prepareTikvRestart,
-  removePdMember, restoreTikv,
+  PdTarget,
+  awaitPdHealthy,
+  checkStoreRetired,
+  chooseNextLeader,
+  getStores,
+  pdRequest,
+  preparePdRestart,
+  prepareTikvRestart,
+  removePdMember,
+  restoreTikv,
 } from "../lib/pdApi";
 
 const policy = { timeoutMs: 3_000, intervalMs: 50 };
@@ -22,7 +30,10 @@ afterEach(() => pd.close());
 
 describe("PD leadership during a rolling restart (item: the leader hands over to a member already on the new spec)", () => {
   const CHAIN = ["pd1", "pd2", "pd3"];
-  const place = (m: string) => ({ rolled: CHAIN.slice(0, CHAIN.indexOf(m)), pending: CHAIN.slice(CHAIN.indexOf(m) + 1) });
+  const place = (m: string) => ({
+    rolled: CHAIN.slice(0, CHAIN.indexOf(m)),
+    pending: CHAIN.slice(CHAIN.indexOf(m) + 1),
+  });
 
   /** Runs the before gate of each member in chain order, as the engine does, and returns the leaders seen. */
   async function rollAll(): Promise<string[]> {
@@ -62,14 +73,18 @@ describe("PD leadership during a rolling restart (item: the leader hands over to
   test("a leader with no healthy peer fails the step, naming pd-ctl", async () => {
     pd.members[1].health = false;
     pd.members[2].health = false;
-    await expect(preparePdRestart(target, "pd1", place("pd1"), policy)).rejects.toThrow(/pd1 leads and no other member is healthy/);
+    await expect(preparePdRestart(target, "pd1", place("pd1"), policy)).rejects.toThrow(
+      /pd1 leads and no other member is healthy/,
+    );
   });
 });
 
 test("after a PD restart, waits until every member is healthy again", async () => {
   pd.members[1].health = false;
   let polls = 0;
-  pd.onHealth = () => { if (++polls === 3) pd.members[1].health = true; };
+  pd.onHealth = () => {
+    if (++polls === 3) pd.members[1].health = true;
+  };
   await awaitPdHealthy(target, "pd2", policy);
   expect(polls).toBeGreaterThanOrEqual(3);
 });
@@ -87,11 +102,17 @@ test("a store's leaders are evicted before its restart and the scheduler removed
 
   pd.stores[0].state = "Disconnected";
   let polls = 0;
-  pd.onStores = () => { if (++polls === 2) pd.stores[0].state = "Up"; };
-  await expect(restoreTikv(target, "10.0.1.11:20160", policy)).resolves.toBe("store 1 up, evict-leader scheduler removed");
+  pd.onStores = () => {
+    if (++polls === 2) pd.stores[0].state = "Up";
+  };
+  await expect(restoreTikv(target, "10.0.1.11:20160", policy)).resolves.toBe(
+    "store 1 up, evict-leader scheduler removed",
+  );
   expect(pd.evicting.size).toBe(0);
   const order = pd.calls.map((c) => c.split(" ").slice(0, 2).join(" "));
-  expect(order.indexOf("POST /pd/api/v1/schedulers")).toBeLessThan(order.indexOf("DELETE /pd/api/v1/schedulers/evict-leader-scheduler-1"));
+  expect(order.indexOf("POST /pd/api/v1/schedulers")).toBeLessThan(
+    order.indexOf("DELETE /pd/api/v1/schedulers/evict-leader-scheduler-1"),
+  );
 });
 
 describe("the evict-leader scheduler is removed on every path", () => {
@@ -126,7 +147,9 @@ describe("the evict-leader scheduler is removed on every path", () => {
 
   test("PD unreachable for the whole wait: the failure says which scheduler to remove by hand", async () => {
     pd.failWith = 503;
-    await expect(restoreTikv(target, address, { timeoutMs: 200, intervalMs: 50 })).rejects.toThrow(/evict-leader-scheduler/);
+    await expect(restoreTikv(target, address, { timeoutMs: 200, intervalMs: 50 })).rejects.toThrow(
+      /evict-leader-scheduler/,
+    );
   });
 });
 
@@ -145,10 +168,13 @@ describe("before the cluster is bootstrapped (PD answers /stores with HTTP 500)"
 });
 
 test("eviction is bounded: leaders that do not move in time do not block the restart", async () => {
-  pd.onStores = () => { pd.stores[0].leaders = 9; };
+  pd.onStores = () => {
+    pd.stores[0].leaders = 9;
+  };
   const started = Date.now();
-  await expect(prepareTikvRestart(target, "10.0.1.11:20160", { timeoutMs: 400, intervalMs: 50 }))
-    .resolves.toBe("store 1 still had leaders at the deadline");
+  await expect(prepareTikvRestart(target, "10.0.1.11:20160", { timeoutMs: 400, intervalMs: 50 })).resolves.toBe(
+    "store 1 still had leaders at the deadline",
+  );
   expect(Date.now() - started).toBeLessThan(2_000);
 });
 
@@ -159,9 +185,15 @@ test("a store PD does not know yet has nothing to evict", async () => {
 
 test("requests fail over to the next PD endpoint", async () => {
   const dead = http.createServer();
-  const deadUrl = await new Promise<string>((resolve) => dead.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(dead.address() as AddressInfo).port}`)));
+  const deadUrl = await new Promise<string>((resolve) =>
+    dead.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(dead.address() as AddressInfo).port}`)),
+  );
   dead.close();
-  const res = await pdRequest({ endpoints: [deadUrl, target.endpoints[0]], requestTimeoutMs: 500 }, "GET", "/pd/api/v1/leader");
+  const res = await pdRequest(
+    { endpoints: [deadUrl, target.endpoints[0]], requestTimeoutMs: 500 },
+    "GET",
+    "/pd/api/v1/leader",
+  );
   expect(JSON.parse(res.body)).toEqual({ name: "pd1" });
 });
 
@@ -177,13 +209,26 @@ describe("the rollout gate provider", () => {
     const olds = { kind: "tikv", phase: "before", member: base.member, trigger: "a", outcome: "created" };
     const news = { ...base, phase: "before" as const, trigger: "a", pdEndpoints: ["http://elsewhere:2379"] };
     expect(await rolloutGateProvider.diff!("id", olds, news)).toEqual({ changes: false, replaces: [] });
-    expect(await rolloutGateProvider.diff!("id", olds, { ...news, trigger: "b" })).toEqual({ changes: true, replaces: [] });
+    expect(await rolloutGateProvider.diff!("id", olds, { ...news, trigger: "b" })).toEqual({
+      changes: true,
+      replaces: [],
+    });
   });
 
   test("a rolling restart of one store: evict, then wait for Up and give leaders back", async () => {
-    const before = await rolloutGateProvider.update!("id", {} as never, { ...base, phase: "before", trigger: "b", pdEndpoints: [...target.endpoints] });
+    const before = await rolloutGateProvider.update!("id", {} as never, {
+      ...base,
+      phase: "before",
+      trigger: "b",
+      pdEndpoints: [...target.endpoints],
+    });
     expect(before.outs!.outcome).toBe("evicted leaders of store 1");
-    const after = await rolloutGateProvider.update!("id", {} as never, { ...base, phase: "after", trigger: "new-container", pdEndpoints: [...target.endpoints] });
+    const after = await rolloutGateProvider.update!("id", {} as never, {
+      ...base,
+      phase: "after",
+      trigger: "new-container",
+      pdEndpoints: [...target.endpoints],
+    });
     expect(after.outs!.outcome).toBe("store 1 up, evict-leader scheduler removed");
     expect(pd.evicting.size).toBe(0);
   });
@@ -191,8 +236,15 @@ describe("the rollout gate provider", () => {
   test("a rolling restart of the PD leader hands leadership to a member already rolled", async () => {
     pd.leader = "pd2";
     const out = await rolloutGateProvider.update!("id", {} as never, {
-      kind: "pd", phase: "before", member: "pd2", trigger: "b", pdEndpoints: [...target.endpoints], timeoutMinutes: 0.05,
-      rolled: ["pd1"], pending: ["pd3"] });
+      kind: "pd",
+      phase: "before",
+      member: "pd2",
+      trigger: "b",
+      pdEndpoints: [...target.endpoints],
+      timeoutMinutes: 0.05,
+      rolled: ["pd1"],
+      pending: ["pd3"],
+    });
     expect(out.outs!.outcome).toBe("transferred leadership to pd1");
   });
 });
@@ -200,19 +252,30 @@ describe("the rollout gate provider", () => {
 describe("scaling in", () => {
   test("a PD member leaves through PD's API; a leader hands over to a remaining member first", async () => {
     await expect(removePdMember(target, "pd1", ["pd2", "pd3"], policy)).resolves.toBe("removed pd1");
-    expect(pd.calls.filter((c) => !c.startsWith("GET"))).toEqual(["POST /pd/api/v1/leader/transfer/pd2", "DELETE /pd/api/v1/members/name/pd1"]);
+    expect(pd.calls.filter((c) => !c.startsWith("GET"))).toEqual([
+      "POST /pd/api/v1/leader/transfer/pd2",
+      "DELETE /pd/api/v1/members/name/pd1",
+    ]);
     expect(pd.members.map((m) => m.name)).toEqual(["pd2", "pd3"]);
     await expect(removePdMember(target, "pd1", ["pd2", "pd3"], policy)).resolves.toBe("pd1 is not a member");
   });
 
   test("the retirement resource removes the member when it is created", async () => {
-    const out = await retirementProvider.create({ kind: "pd", member: "pd3", remaining: ["pd1", "pd2"], pdEndpoints: [...target.endpoints], timeoutMinutes: 0.05 });
+    const out = await retirementProvider.create({
+      kind: "pd",
+      member: "pd3",
+      remaining: ["pd1", "pd2"],
+      pdEndpoints: [...target.endpoints],
+      timeoutMinutes: 0.05,
+    });
     expect(out.outs).toEqual({ kind: "pd", member: "pd3", outcome: "removed pd3" });
     expect(pd.members.map((m) => m.name)).toEqual(["pd1", "pd2"]);
   });
 
   test("a TiKV store must be Tombstone before its host goes; otherwise the deployment stops, naming the procedure", async () => {
-    await expect(checkStoreRetired(target, "10.0.1.12:20160")).rejects.toThrow(/store 4 \(10.0.1.12:20160\) is Up.*pd-ctl store delete 4/);
+    await expect(checkStoreRetired(target, "10.0.1.12:20160")).rejects.toThrow(
+      /store 4 \(10.0.1.12:20160\) is Up.*pd-ctl store delete 4/,
+    );
     pd.stores[1].state = "Offline";
     await expect(checkStoreRetired(target, "10.0.1.12:20160")).rejects.toThrow(/Offline.*wait until/);
     pd.stores[1].state = "Tombstone";
@@ -223,17 +286,51 @@ describe("scaling in", () => {
 test("with clusterTls the steps speak mutual TLS: the operator's certificate gets in, none does not", async () => {
   const dir = tempDir("pd-tls");
   const ecdsa = { algorithm: "ECDSA" as const, ecdsaCurve: "P256" as const };
-  const ca = issue(dir, "ca", { commonName: "ca", allowedUses: ["cert_signing", "digital_signature"], isCa: true, ...ecdsa });
-  const server = issue(dir, "pd", { commonName: "pd1", allowedUses: ["digital_signature", "server_auth", "client_auth"], ipAddresses: ["127.0.0.1"], ...ecdsa }, ca);
-  const client = issue(dir, "operator", { commonName: "operator", allowedUses: ["digital_signature", "client_auth"], ...ecdsa }, ca);
+  const ca = issue(dir, "ca", {
+    commonName: "ca",
+    allowedUses: ["cert_signing", "digital_signature"],
+    isCa: true,
+    ...ecdsa,
+  });
+  const server = issue(
+    dir,
+    "pd",
+    {
+      commonName: "pd1",
+      allowedUses: ["digital_signature", "server_auth", "client_auth"],
+      ipAddresses: ["127.0.0.1"],
+      ...ecdsa,
+    },
+    ca,
+  );
+  const client = issue(
+    dir,
+    "operator",
+    { commonName: "operator", allowedUses: ["digital_signature", "client_auth"], ...ecdsa },
+    ca,
+  );
   const fake = new FakePd();
-  const tlsServer = https.createServer({ cert: server.certPem, key: server.keyPem, ca: ca.certPem, requestCert: true, rejectUnauthorized: true },
-    (req, res) => fake.handle(req, res));
-  const url = await new Promise<string>((resolve) => tlsServer.listen(0, "127.0.0.1", () => resolve(`https://127.0.0.1:${(tlsServer.address() as AddressInfo).port}`)));
+  const tlsServer = https.createServer(
+    { cert: server.certPem, key: server.keyPem, ca: ca.certPem, requestCert: true, rejectUnauthorized: true },
+    (req, res) => fake.handle(req, res),
+  );
+  const url = await new Promise<string>((resolve) =>
+    tlsServer.listen(0, "127.0.0.1", () => resolve(`https://127.0.0.1:${(tlsServer.address() as AddressInfo).port}`)),
+  );
   try {
-    const withCert: PdTarget = { endpoints: [url], requestTimeoutMs: 2_000, tls: { caPem: ca.certPem, certPem: client.certPem, keyPem: client.keyPem } };
-    await expect(preparePdRestart(withCert, "pd1", { rolled: ["pd2"], pending: [] }, policy)).resolves.toBe("transferred leadership to pd2");
-    const noCert: PdTarget = { endpoints: [url], requestTimeoutMs: 2_000, tls: { caPem: ca.certPem, certPem: "", keyPem: "" } };
+    const withCert: PdTarget = {
+      endpoints: [url],
+      requestTimeoutMs: 2_000,
+      tls: { caPem: ca.certPem, certPem: client.certPem, keyPem: client.keyPem },
+    };
+    await expect(preparePdRestart(withCert, "pd1", { rolled: ["pd2"], pending: [] }, policy)).resolves.toBe(
+      "transferred leadership to pd2",
+    );
+    const noCert: PdTarget = {
+      endpoints: [url],
+      requestTimeoutMs: 2_000,
+      tls: { caPem: ca.certPem, certPem: "", keyPem: "" },
+    };
     await expect(pdRequest(noCert, "GET", "/pd/api/v1/leader")).rejects.toThrow(/failed on every endpoint/);
   } finally {
     tlsServer.close();

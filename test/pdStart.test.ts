@@ -21,7 +21,9 @@ describeWithTools(["sh", "wget", "jq"], "the PD start script", () => {
     dir = tempDir("pd-start");
     fs.writeFileSync(path.join(dir, "start.sh"), PD_START_SCRIPT);
     // Records its arguments instead of serving.
-    fs.writeFileSync(path.join(dir, "pd-server"), `#!/bin/sh\nprintf '%s\\n' "$@" > "${dir}/started-with"\n`, { mode: 0o755 });
+    fs.writeFileSync(path.join(dir, "pd-server"), `#!/bin/sh\nprintf '%s\\n' "$@" > "${dir}/started-with"\n`, {
+      mode: 0o755,
+    });
     fs.mkdirSync(path.join(dir, "data"));
     pd = new FakePd();
     pdUrl = await pd.listen();
@@ -33,8 +35,16 @@ describeWithTools(["sh", "wget", "jq"], "the PD start script", () => {
 
   /** Runs the script for host `index` with the program's own environment, PD_JOIN pointed at the fake PD. */
   let running: ReturnType<typeof spawn> | undefined;
-  function start(index: number, overrides: Record<string, string> = {}): Promise<{ code: number; flags: string[]; log: string }> {
-    const env: Record<string, string> = { PATH: process.env.PATH ?? "", PD_SERVER: path.join(dir, "pd-server"), PD_RETRY_SECONDS: "0.1", PD_BOOTSTRAP_TRIES: "3" };
+  function start(
+    index: number,
+    overrides: Record<string, string> = {},
+  ): Promise<{ code: number; flags: string[]; log: string }> {
+    const env: Record<string, string> = {
+      PATH: process.env.PATH ?? "",
+      PD_SERVER: path.join(dir, "pd-server"),
+      PD_RETRY_SECONDS: "0.1",
+      PD_BOOTSTRAP_TRIES: "3",
+    };
     for (const entry of pdStartEnv(PLAN.hosts[index - 1], PLAN, INITIAL, path.join(dir, "data"))) {
       const [k, ...v] = entry.split("=");
       env[k] = v.join("=");
@@ -92,7 +102,10 @@ describeWithTools(["sh", "wget", "jq"], "the PD start script", () => {
     pd.close();
     const child = start(3, { PD_INITIAL_CLUSTER: "" });
     const asking = running!;
-    const raced = await Promise.race([child.then(() => "exited"), new Promise((r) => setTimeout(() => r("still asking"), 1500))]);
+    const raced = await Promise.race([
+      child.then(() => "exited"),
+      new Promise((r) => setTimeout(() => r("still asking"), 1500)),
+    ]);
     expect(raced).toBe("still asking");
     // The cluster comes up: it joins.
     pd = new FakePd();

@@ -41,7 +41,9 @@ function command(c: Declared): string[] {
 }
 
 function flag(c: Declared, name: string): string | undefined {
-  return command(c).find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  return command(c)
+    .find((a) => a.startsWith(`--${name}=`))
+    ?.slice(name.length + 3);
 }
 
 /** A PD container's start-script environment value (lib/pdStart.ts). */
@@ -59,7 +61,9 @@ const RECIPE = { "tikv-cvm:monitoring": "false" };
 
 describe("3 hosts in the recipe's shape", () => {
   let run: ProgramRun;
-  beforeAll(async () => { run = await runProgram(RECIPE); });
+  beforeAll(async () => {
+    run = await runProgram(RECIPE);
+  });
 
   test("declares the expected resources", () => {
     expect(countByType(run)).toEqual({
@@ -102,7 +106,9 @@ describe("3 hosts in the recipe's shape", () => {
       expect(pd.inputs.entrypoints).toEqual(["/bin/sh", "/etc/pd/tikv-cvm-start.sh"]);
       expect(flag(pd, "initial-cluster")).toBeUndefined();
       expect(env(pd, "PD_INITIAL_CLUSTER")).toBe(initial);
-      expect(env(pd, "PD_JOIN")!.split(",")).toEqual([1, 2, 3].filter((j) => j !== i).map((j) => `https://10.0.1.1${j}:2379`));
+      expect(env(pd, "PD_JOIN")!.split(",")).toEqual(
+        [1, 2, 3].filter((j) => j !== i).map((j) => `https://10.0.1.1${j}:2379`),
+      );
       expect(env(pd, "PD_PEER_URL")).toBe(`https://10.0.1.1${i}:2380`);
       expect(flag(pd, "advertise-client-urls")).toBe(`https://10.0.1.1${i}:2379`);
       const tikv = byName(run, `tikv-dev-cluster-tikv${i}`);
@@ -123,7 +129,9 @@ describe("3 hosts in the recipe's shape", () => {
   test("data volumes are pd-data and tikv-data, mounted at /data on the same host", () => {
     for (const c of ofType(run, T.container)) {
       const mounts = c.inputs.volumes as { volumeName: string; containerPath: string }[];
-      expect(mounts).toEqual([{ volumeName: c.name.includes("-pd") ? "pd-data" : "tikv-data", containerPath: "/data" }]);
+      expect(mounts).toEqual([
+        { volumeName: c.name.includes("-pd") ? "pd-data" : "tikv-data", containerPath: "/data" },
+      ]);
       expect(flag(c, "data-dir")).toBe("/data");
       const volume = ofType(run, T.volume).find((v) => v.name === `${c.name}-data`)!;
       expect(volume.provider).toBe(c.provider);
@@ -136,7 +144,9 @@ describe("3 hosts in the recipe's shape", () => {
   test("every container is declared as the Docker provider reads it back", async () => {
     /** Go's time.Duration String() for whole seconds: 1m0s, 10s, 1h0m0s. */
     const goDuration = (seconds: number) => {
-      const h = Math.floor(seconds / 3600), m = Math.floor((seconds % 3600) / 60), s = seconds % 60;
+      const h = Math.floor(seconds / 3600),
+        m = Math.floor((seconds % 3600) / 60),
+        s = seconds % 60;
       return h > 0 ? `${h}h${m}m${s}s` : m > 0 ? `${m}m${s}s` : `${s}s`;
     };
     const seconds = (text: string) => {
@@ -160,7 +170,12 @@ describe("3 hosts in the recipe's shape", () => {
 
   test("containers run on the host network with a high nofile limit, health checks and an image id", () => {
     for (const c of ofType(run, T.container)) {
-      expect(c.inputs).toMatchObject({ networkMode: "host", restart: "unless-stopped", wait: true, logDriver: "json-file" });
+      expect(c.inputs).toMatchObject({
+        networkMode: "host",
+        restart: "unless-stopped",
+        wait: true,
+        logDriver: "json-file",
+      });
       expect(c.inputs.ulimits).toEqual([{ name: "nofile", soft: 1_000_000, hard: 1_000_000 }]);
       // TiKV's start-up check (Titan on, as for every new v8.5 cluster).
       expect((c.inputs.ulimits as { soft: number }[])[0].soft).toBeGreaterThanOrEqual(tikvRequiredOpenFiles(true));
@@ -170,7 +185,9 @@ describe("3 hosts in the recipe's shape", () => {
       expect(test[test.length - 1]).toMatch(c.name.includes("-pd") ? /:2379\/pd\/api\/v1\/ping$/ : /:20180\/status$/);
       expect(c.inputs.memory).toBeGreaterThan(0);
     }
-    const images = ofType(run, T.image).map((i) => i.inputs.name).sort();
+    const images = ofType(run, T.image)
+      .map((i) => i.inputs.name)
+      .sort();
     expect(new Set(images)).toEqual(new Set(["pingcap/pd:v8.5.7", "pingcap/tikv:v8.5.7"]));
   });
 
@@ -184,7 +201,12 @@ describe("3 hosts in the recipe's shape", () => {
 
   test("no security-group rule opens an admin or cluster port to the internet", () => {
     const ruleSet = ofType(run, T.ruleSet)[0];
-    const ingresses = ruleSet.inputs.ingresses as { action: string; cidrBlock: string; port: string; protocol: string }[];
+    const ingresses = ruleSet.inputs.ingresses as {
+      action: string;
+      cidrBlock: string;
+      port: string;
+      protocol: string;
+    }[];
     const sensitive = [22, 2376, 2379, 2380, 20160, 20180];
     const covers = (port: string, p: number) => {
       if (port === "ALL") return true;
@@ -198,21 +220,39 @@ describe("3 hosts in the recipe's shape", () => {
         expect(["2376", "2379"]).toContain(rule.port);
       }
     }
-    expect(ingresses.some((r) => r.action === "ACCEPT" && sensitive.some((p) => covers(r.port, p)) && r.cidrBlock === "0.0.0.0/0")).toBe(false);
+    expect(
+      ingresses.some(
+        (r) => r.action === "ACCEPT" && sensitive.some((p) => covers(r.port, p)) && r.cidrBlock === "0.0.0.0/0",
+      ),
+    ).toBe(false);
     // Without an SSH key there is no SSH rule and no key pair.
     expect(ingresses.some((r) => r.port === "22")).toBe(false);
     expect(ofType(run, T.keyPair)).toHaveLength(0);
-    expect(ruleSet.inputs.egresses).toEqual([expect.objectContaining({ action: "ACCEPT", cidrBlock: "0.0.0.0/0", port: "ALL" })]);
+    expect(ruleSet.inputs.egresses).toEqual([
+      expect.objectContaining({ action: "ACCEPT", cidrBlock: "0.0.0.0/0", port: "ALL" }),
+    ]);
   });
 
   test("hosts get fixed private IPs, no public IP of their own, and the looked-up Ubuntu image", () => {
     const instances = ofType(run, T.instance);
     expect(instances.map((i) => i.inputs.privateIp)).toEqual(["10.0.1.11", "10.0.1.12", "10.0.1.13"]);
     for (const i of instances) {
-      expect(i.inputs).toMatchObject({ allocatePublicIp: false, imageId: "img-487zeit5", instanceType: "S5.MEDIUM4", systemDiskSize: 20 });
+      expect(i.inputs).toMatchObject({
+        allocatePublicIp: false,
+        imageId: "img-487zeit5",
+        instanceType: "S5.MEDIUM4",
+        systemDiskSize: 20,
+      });
     }
-    expect(run.invokes).toEqual([{ token: TC.getImages, args: expect.objectContaining({
-      imageTypes: ["PUBLIC_IMAGE"], imageNameRegex: "^Ubuntu Server 22\\.04 LTS 64bit$" }) }]);
+    expect(run.invokes).toEqual([
+      {
+        token: TC.getImages,
+        args: expect.objectContaining({
+          imageTypes: ["PUBLIC_IMAGE"],
+          imageNameRegex: "^Ubuntu Server 22\\.04 LTS 64bit$",
+        }),
+      },
+    ]);
   });
 
   test("user data is secret and decodes to cloud-config with tlsverify, the drop-in and the host's certificates", () => {
@@ -223,14 +263,22 @@ describe("3 hosts in the recipe's shape", () => {
       const text = Buffer.from(encoded, "base64").toString("utf8");
       const config = parse(text) as CloudConfig;
       const paths = config.write_files.map((f) => f.path);
-      expect(paths).toEqual(expect.arrayContaining([
-        "/etc/docker/tls/ca.pem", "/etc/docker/tls/server-cert.pem", "/etc/docker/tls/server-key.pem",
-        "/etc/docker/daemon.json", "/etc/systemd/system/docker.service.d/override.conf",
-      ]));
+      expect(paths).toEqual(
+        expect.arrayContaining([
+          "/etc/docker/tls/ca.pem",
+          "/etc/docker/tls/server-cert.pem",
+          "/etc/docker/tls/server-key.pem",
+          "/etc/docker/daemon.json",
+          "/etc/systemd/system/docker.service.d/override.conf",
+        ]),
+      );
       const daemon = JSON.parse(config.write_files.find((f) => f.path === "/etc/docker/daemon.json")!.content);
       expect(daemon.tlsverify).toBe(true);
       const hostIndex = instance.name.split("-")[2];
-      const serverCert = unwrap(byName(run, `tikv-dev-${hostIndex}-docker-server-cert`).inputs) as Record<string, unknown>;
+      const serverCert = unwrap(byName(run, `tikv-dev-${hostIndex}-docker-server-cert`).inputs) as Record<
+        string,
+        unknown
+      >;
       expect(text).not.toContain(unwrap(byName(run, "tikv-dev-pki-ca").inputs.privateKeyPem) as string);
       expect(serverCert.allowedUses).toEqual(["digital_signature", "key_encipherment", "server_auth"]);
     }
@@ -239,21 +287,32 @@ describe("3 hosts in the recipe's shape", () => {
   test("each host has its own data disk in the zone, attached after the CVM, waited for by its id at boot", () => {
     for (const i of [1, 2, 3]) {
       const disk = byName(run, `tikv-dev-${i}-data-disk`);
-      expect(disk.inputs).toMatchObject({ storageName: `tikv-host-${i}-data`, storageType: "CLOUD_PREMIUM", storageSize: 50,
-        availabilityZone: "ap-guangzhou-3", encrypt: false });
+      expect(disk.inputs).toMatchObject({
+        storageName: `tikv-host-${i}-data`,
+        storageType: "CLOUD_PREMIUM",
+        storageSize: 50,
+        availabilityZone: "ap-guangzhou-3",
+        encrypt: false,
+      });
       expect(run.options.get(disk.name)).toMatchObject({ retainOnDelete: true, protect: false });
       const attach = byName(run, `tikv-dev-${i}-data-disk-attach`);
       expect(attach.inputs).toEqual({ storageId: disk.id, instanceId: `tikv-dev-${i}-cvm-id` });
       expect(run.options.get(attach.name)!.deleteBeforeReplace).toBe(true);
       // The boot config names this host's disk, so a wrong disk is never formatted.
-      const text = Buffer.from(unwrap(byName(run, `tikv-dev-${i}-cvm`).inputs.userData) as string, "base64").toString("utf8");
-      const unit = (parse(text) as CloudConfig).write_files.find((f) => f.path === "/etc/systemd/system/tikv-data-disk.service")!;
+      const text = Buffer.from(unwrap(byName(run, `tikv-dev-${i}-cvm`).inputs.userData) as string, "base64").toString(
+        "utf8",
+      );
+      const unit = (parse(text) as CloudConfig).write_files.find(
+        (f) => f.path === "/etc/systemd/system/tikv-data-disk.service",
+      )!;
       expect(unit.content).toContain(`Environment=TIKV_DATA_DISK_ID=${disk.id}\n`);
       for (const j of [1, 2, 3].filter((x) => x !== i)) expect(text).not.toContain(`tikv-dev-${j}-data-disk-id`);
       // Readiness waits for the attachment and checks Docker runs on this disk.
       const ready = byName(run, `tikv-dev-${i}-docker-ready`);
       expect(ready.inputs.dataDiskId).toBe(disk.id);
-      expect(run.options.get(ready.name)!.dependsOn).toEqual(expect.arrayContaining([attach.name, `tikv-dev-${i}-eip-assoc`]));
+      expect(run.options.get(ready.name)!.dependsOn).toEqual(
+        expect.arrayContaining([attach.name, `tikv-dev-${i}-eip-assoc`]),
+      );
     }
   });
 
@@ -261,14 +320,20 @@ describe("3 hosts in the recipe's shape", () => {
     for (const i of [1, 2, 3]) {
       const instance = byName(run, `tikv-dev-${i}-cvm`);
       expect(instance.inputs).toMatchObject({ userDataReplaceOnChange: true, disableApiTermination: false });
-      expect(run.options.get(instance.name)).toMatchObject({ deleteBeforeReplace: true, dependsOn: [`tikv-dev-cluster-tikv-host-${i}-before`] });
+      expect(run.options.get(instance.name)).toMatchObject({
+        deleteBeforeReplace: true,
+        dependsOn: [`tikv-dev-cluster-tikv-host-${i}-before`],
+      });
     }
   });
 
   test("containers are keyed to the CVM they run on", () => {
     for (const c of ofType(run, T.container)) {
       const i = c.name.slice(-1);
-      expect([c.name, c.inputs.labels]).toEqual([c.name, [{ label: "tikv-cvm.instance", value: `tikv-dev-${i}-cvm-id` }]]);
+      expect([c.name, c.inputs.labels]).toEqual([
+        c.name,
+        [{ label: "tikv-cvm.instance", value: `tikv-dev-${i}-cvm-id` }],
+      ]);
     }
   });
 
@@ -289,18 +354,28 @@ describe("3 hosts in the recipe's shape", () => {
       expect(provider.host).toBe(`tcp://198.51.100.1${i}:2376`);
       for (const k of ["caMaterial", "certMaterial", "keyMaterial"]) expect(provider[k]).toBeTruthy();
       const ready = byName(run, `tikv-dev-${i}-docker-ready`).inputs;
-      expect(ready).toMatchObject({ host: `198.51.100.1${i}`, port: 2376, timeoutMinutes: 15, label: `tikv-host-${i}` });
+      expect(ready).toMatchObject({
+        host: `198.51.100.1${i}`,
+        port: 2376,
+        timeoutMinutes: 15,
+        label: `tikv-host-${i}`,
+      });
       expect(isSecret(ready.keyPem)).toBe(true);
     }
   });
 
   test("outputs: per-host addresses, endpoints, certificates with a secret key, and commands", () => {
     const o = run.outputs;
-    expect(o.hosts).toEqual([1, 2, 3].map((i) => ({
-      // operatorAddress is the address in every mode; publicIp stays in mode cvm, where it is the EIP.
-      name: `tikv-host-${i}`, operatorAddress: `198.51.100.1${i}`, publicIp: `198.51.100.1${i}`, privateIp: `10.0.1.1${i}`,
-      dockerHost: `tcp://198.51.100.1${i}:2376`,
-    })));
+    expect(o.hosts).toEqual(
+      [1, 2, 3].map((i) => ({
+        // operatorAddress is the address in every mode; publicIp stays in mode cvm, where it is the EIP.
+        name: `tikv-host-${i}`,
+        operatorAddress: `198.51.100.1${i}`,
+        publicIp: `198.51.100.1${i}`,
+        privateIp: `10.0.1.1${i}`,
+        dockerHost: `tcp://198.51.100.1${i}:2376`,
+      })),
+    );
     expect(o.pdEndpoints).toEqual(["https://10.0.1.11:2379", "https://10.0.1.12:2379", "https://10.0.1.13:2379"]);
     expect(o.mode).toBe("cvm");
     expect(o.grafanaUrl).toBeUndefined();
@@ -316,10 +391,15 @@ describe("3 hosts in the recipe's shape", () => {
       expect(h.terminationProtection).toBe(false);
       expect(h.userData).toBe(unwrap(byName(run, `tikv-dev-${name.split("-")[2]}-cvm`).inputs.userData));
     }
-    expect(o.dockerCommands).toEqual([1, 2, 3].map((i) =>
-      `DOCKER_HOST=tcp://198.51.100.1${i}:2376 DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=~/.tikv-cvm/dev docker ps`));
-    expect(o.pdCtlMembers).toBe("DOCKER_HOST=tcp://198.51.100.11:2376 DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=~/.tikv-cvm/dev " +
-      "docker exec pd1 /pd-ctl -u https://127.0.0.1:2379 --cacert /etc/tikv-cvm-tls/ca.pem --cert /etc/tikv-cvm-tls/cert.pem --key /etc/tikv-cvm-tls/key.pem member");
+    expect(o.dockerCommands).toEqual(
+      [1, 2, 3].map(
+        (i) => `DOCKER_HOST=tcp://198.51.100.1${i}:2376 DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=~/.tikv-cvm/dev docker ps`,
+      ),
+    );
+    expect(o.pdCtlMembers).toBe(
+      "DOCKER_HOST=tcp://198.51.100.11:2376 DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=~/.tikv-cvm/dev " +
+        "docker exec pd1 /pd-ctl -u https://127.0.0.1:2379 --cacert /etc/tikv-cvm-tls/ca.pem --cert /etc/tikv-cvm-tls/cert.pem --key /etc/tikv-cvm-tls/key.pem member",
+    );
     expect(o.pdCtlStores).toMatch(/pd-ctl -u https:\/\/127.0.0.1:2379 .* store$/);
     expect(o.certSetup).toMatch(/--show-secrets clientKeyPem > ~\/.tikv-cvm\/dev\/key.pem/);
     expect(o.certSetup).toMatch(/--show-secrets clusterAdminKeyPem > ~\/.tikv-cvm\/dev\/cluster\/key.pem/);
@@ -329,26 +409,33 @@ describe("3 hosts in the recipe's shape", () => {
 describe("5 hosts, 3 PD members, an SSH key and a fixed image", () => {
   let run: ProgramRun;
   beforeAll(async () => {
-    run = await runProgram({
-      ...RECIPE,
-      "tikv-cvm:nodeCount": "5",
-      "tikv-cvm:pdCount": "3",
-      "tikv-cvm:imageId": "img-abcdefgh",
-      "tikv-cvm:sshPublicKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA me@laptop",
-    }, { stack: "staging" });
+    run = await runProgram(
+      {
+        ...RECIPE,
+        "tikv-cvm:nodeCount": "5",
+        "tikv-cvm:pdCount": "3",
+        "tikv-cvm:imageId": "img-abcdefgh",
+        "tikv-cvm:sshPublicKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA me@laptop",
+      },
+      { stack: "staging" },
+    );
   });
 
   test("declares five hosts, three PD members and five stores", () => {
     expect(ofType(run, T.instance)).toHaveLength(5);
     expect(ofType(run, T.container)).toHaveLength(8);
-    expect(ofType(run, T.volume).map((v) => v.inputs.name).sort()).toEqual([
-      "pd-data", "pd-data", "pd-data", "tikv-data", "tikv-data", "tikv-data", "tikv-data", "tikv-data"]);
+    expect(
+      ofType(run, T.volume)
+        .map((v) => v.inputs.name)
+        .sort(),
+    ).toEqual(["pd-data", "pd-data", "pd-data", "tikv-data", "tikv-data", "tikv-data", "tikv-data", "tikv-data"]);
     expect(ofType(run, T.dockerProvider)).toHaveLength(5);
   });
 
   test("the exact --initial-cluster and --pd strings", () => {
-    expect(env(byName(run, "tikv-staging-cluster-pd2"), "PD_INITIAL_CLUSTER"))
-      .toBe("pd1=https://10.0.1.11:2380,pd2=https://10.0.1.12:2380,pd3=https://10.0.1.13:2380");
+    expect(env(byName(run, "tikv-staging-cluster-pd2"), "PD_INITIAL_CLUSTER")).toBe(
+      "pd1=https://10.0.1.11:2380,pd2=https://10.0.1.12:2380,pd3=https://10.0.1.13:2380",
+    );
     for (const i of [1, 2, 3, 4, 5]) {
       const tikv = byName(run, `tikv-staging-cluster-tikv${i}`);
       expect(flag(tikv, "pd")).toBe("10.0.1.11:2379,10.0.1.12:2379,10.0.1.13:2379");
@@ -371,15 +458,21 @@ describe("5 hosts, 3 PD members, an SSH key and a fixed image", () => {
 
 describe("defaults: cluster TLS and monitoring on", () => {
   let run: ProgramRun;
-  beforeAll(async () => { run = await runProgram(); });
+  beforeAll(async () => {
+    run = await runProgram();
+  });
 
   test("PD and TiKV talk https with a per-host certificate from the stack CA", () => {
     const pd = byName(run, "tikv-dev-cluster-pd2");
-    expect(env(pd, "PD_INITIAL_CLUSTER")).toBe("pd1=https://10.0.1.11:2380,pd2=https://10.0.1.12:2380,pd3=https://10.0.1.13:2380");
+    expect(env(pd, "PD_INITIAL_CLUSTER")).toBe(
+      "pd1=https://10.0.1.11:2380,pd2=https://10.0.1.12:2380,pd3=https://10.0.1.13:2380",
+    );
     expect(env(pd, "PD_CA")).toBe("/etc/tikv-cvm-tls/ca.pem");
     for (const c of ofType(run, T.container).filter((x) => /-(pd|tikv)\d$/.test(x.name))) {
       const uploads = unwrap(c.inputs.uploads) as { file: string; content: string }[];
-      expect(uploads.map((u) => u.file)).toEqual(expect.arrayContaining(["/etc/tikv-cvm-tls/ca.pem", "/etc/tikv-cvm-tls/cert.pem", "/etc/tikv-cvm-tls/key.pem"]));
+      expect(uploads.map((u) => u.file)).toEqual(
+        expect.arrayContaining(["/etc/tikv-cvm-tls/ca.pem", "/etc/tikv-cvm-tls/cert.pem", "/etc/tikv-cvm-tls/key.pem"]),
+      );
       // The key makes the whole upload list secret.
       expect(isSecret(c.inputs.uploads)).toBe(true);
       const health = (c.inputs.healthcheck as { tests: string[] }).tests;
@@ -393,17 +486,32 @@ describe("defaults: cluster TLS and monitoring on", () => {
       const csr = byName(run, `tikv-dev-cluster-tls-tikv${i}-csr`).inputs;
       expect(csr.ipAddresses).toEqual(["127.0.0.1", `10.0.1.1${i}`, `198.51.100.1${i}`]);
       expect(csr.dnsNames).toEqual(expect.arrayContaining(["localhost", `tikv${i}`, `pd${i}`]));
-      expect(byName(run, `tikv-dev-cluster-tls-tikv${i}-cert`).inputs.allowedUses).toEqual(["digital_signature", "key_encipherment", "server_auth", "client_auth"]);
+      expect(byName(run, `tikv-dev-cluster-tls-tikv${i}-cert`).inputs.allowedUses).toEqual([
+        "digital_signature",
+        "key_encipherment",
+        "server_auth",
+        "client_auth",
+      ]);
     }
   });
 
   test("rollout gates and pd-ctl carry the certificates", () => {
     const gate = byName(run, "tikv-dev-cluster-tikv1-before").inputs;
-    expect(gate.pdEndpoints).toEqual(["https://198.51.100.11:2379", "https://198.51.100.12:2379", "https://198.51.100.13:2379"]);
+    expect(gate.pdEndpoints).toEqual([
+      "https://198.51.100.11:2379",
+      "https://198.51.100.12:2379",
+      "https://198.51.100.13:2379",
+    ]);
     expect(isSecret(gate.tls)).toBe(true);
     expect(unwrap(gate.tls)).toMatchObject({ certPem: expect.stringMatching(/BEGIN CERTIFICATE/) });
-    expect(run.outputs.pdCtlStores).toMatch(/docker exec pd1 \/pd-ctl -u https:\/\/127\.0\.0\.1:2379 --cacert \/etc\/tikv-cvm-tls\/ca\.pem --cert \/etc\/tikv-cvm-tls\/cert\.pem --key \/etc\/tikv-cvm-tls\/key\.pem store$/);
-    expect(run.outputs.pdEndpoints).toEqual(["https://10.0.1.11:2379", "https://10.0.1.12:2379", "https://10.0.1.13:2379"]);
+    expect(run.outputs.pdCtlStores).toMatch(
+      /docker exec pd1 \/pd-ctl -u https:\/\/127\.0\.0\.1:2379 --cacert \/etc\/tikv-cvm-tls\/ca\.pem --cert \/etc\/tikv-cvm-tls\/cert\.pem --key \/etc\/tikv-cvm-tls\/key\.pem store$/,
+    );
+    expect(run.outputs.pdEndpoints).toEqual([
+      "https://10.0.1.11:2379",
+      "https://10.0.1.12:2379",
+      "https://10.0.1.13:2379",
+    ]);
   });
 
   test("Prometheus and Grafana run on the first host, fitted into its memory, both on loopback only", () => {
@@ -427,20 +535,50 @@ describe("defaults: cluster TLS and monitoring on", () => {
     const prom = byName(run, "tikv-dev-monitoring-prometheus");
     const uploads = unwrap(prom.inputs.uploads) as { file: string; content: string }[];
     const config = parse(uploads.find((u) => u.file === "/etc/prometheus/prometheus.yml")!.content) as {
-      scrape_configs: { job_name: string; scheme?: string; tls_config?: Record<string, string>; static_configs: { targets: string[] }[] }[] };
-    const targets = Object.fromEntries(config.scrape_configs.map((j) => [j.job_name, j.static_configs.flatMap((c) => c.targets)]));
-    expect(targets).toEqual({ pd: ["10.0.1.11:2379", "10.0.1.12:2379", "10.0.1.13:2379"], tikv: ["10.0.1.11:20180", "10.0.1.12:20180", "10.0.1.13:20180"] });
-    for (const job of config.scrape_configs) expect(job).toMatchObject({ scheme: "https", tls_config: { cert_file: "/etc/prometheus/tls/cert.pem" } });
-    expect(byName(run, "tikv-dev-cluster-tls-prometheus-cert").inputs.allowedUses).toEqual(["digital_signature", "key_encipherment", "client_auth"]);
+      scrape_configs: {
+        job_name: string;
+        scheme?: string;
+        tls_config?: Record<string, string>;
+        static_configs: { targets: string[] }[];
+      }[];
+    };
+    const targets = Object.fromEntries(
+      config.scrape_configs.map((j) => [j.job_name, j.static_configs.flatMap((c) => c.targets)]),
+    );
+    expect(targets).toEqual({
+      pd: ["10.0.1.11:2379", "10.0.1.12:2379", "10.0.1.13:2379"],
+      tikv: ["10.0.1.11:20180", "10.0.1.12:20180", "10.0.1.13:20180"],
+    });
+    for (const job of config.scrape_configs)
+      expect(job).toMatchObject({ scheme: "https", tls_config: { cert_file: "/etc/prometheus/tls/cert.pem" } });
+    expect(byName(run, "tikv-dev-cluster-tls-prometheus-cert").inputs.allowedUses).toEqual([
+      "digital_signature",
+      "key_encipherment",
+      "client_auth",
+    ]);
   });
 
   test("Grafana is provisioned with the Prometheus data source and the dashboard", () => {
     const grafana = byName(run, "tikv-dev-monitoring-grafana");
     const uploads = unwrap(grafana.inputs.uploads) as { file: string; content: string }[];
-    const ds = parse(uploads.find((u) => u.file.endsWith("datasources/prometheus.yaml"))!.content) as { datasources: { url: string; type: string }[] };
+    const ds = parse(uploads.find((u) => u.file.endsWith("datasources/prometheus.yaml"))!.content) as {
+      datasources: { url: string; type: string }[];
+    };
     expect(ds.datasources[0]).toMatchObject({ type: "prometheus", url: "http://127.0.0.1:9090" });
-    const dashboard = JSON.parse(uploads.find((u) => u.file.endsWith(".json"))!.content) as { panels: { title: string; targets: { expr: string }[] }[] };
-    expect(dashboard.panels.map((p) => p.title)).toEqual(expect.arrayContaining(["Stores up", "Regions per store", "Leaders per store", "Requests per second", "Request latency p99", "Storage used per store", "Memory (RSS) per process"]));
+    const dashboard = JSON.parse(uploads.find((u) => u.file.endsWith(".json"))!.content) as {
+      panels: { title: string; targets: { expr: string }[] }[];
+    };
+    expect(dashboard.panels.map((p) => p.title)).toEqual(
+      expect.arrayContaining([
+        "Stores up",
+        "Regions per store",
+        "Leaders per store",
+        "Requests per second",
+        "Request latency p99",
+        "Storage used per store",
+        "Memory (RSS) per process",
+      ]),
+    );
     expect(isSecret(grafana.inputs.envs)).toBe(true);
     expect((unwrap(grafana.inputs.envs) as string[])[0]).toMatch(/^GF_SECURITY_ADMIN_PASSWORD=[0-9a-f]{24}$/);
   });
@@ -448,25 +586,44 @@ describe("defaults: cluster TLS and monitoring on", () => {
 
 describe("trust domains: the Docker CA opens Docker, the cluster CA only the cluster", () => {
   let run: ProgramRun;
-  beforeAll(async () => { run = await runProgram(); });
+  beforeAll(async () => {
+    run = await runProgram();
+  });
   const signer = (cert: string) => unwrap(byName(run, cert).inputs.caCertPem);
   const dockerCa = () => run.outputs.caCertPem;
 
   test("daemon.json's CA signs only the Docker servers and the operator", () => {
-    const docker = run.resources.filter((r) => r.type === T.signed && signer(r.name) === dockerCa()).map((r) => r.name).sort();
-    expect(docker).toEqual(["tikv-dev-1-docker-server-cert", "tikv-dev-2-docker-server-cert", "tikv-dev-3-docker-server-cert", "tikv-dev-pki-operator-cert"]);
+    const docker = run.resources
+      .filter((r) => r.type === T.signed && signer(r.name) === dockerCa())
+      .map((r) => r.name)
+      .sort();
+    expect(docker).toEqual([
+      "tikv-dev-1-docker-server-cert",
+      "tikv-dev-2-docker-server-cert",
+      "tikv-dev-3-docker-server-cert",
+      "tikv-dev-pki-operator-cert",
+    ]);
     for (const host of renderedCaPems(run)) expect(host).toBe(dockerCa());
   });
 
   test("PD, TiKV, Prometheus, the gates and the admin get certificates from the other CA", () => {
     const clusterCa = run.outputs.clusterCaCertPem;
     expect(clusterCa).not.toBe(dockerCa());
-    const cluster = run.resources.filter((r) => r.type === T.signed && signer(r.name) === clusterCa).map((r) => r.name).sort();
-    expect(cluster).toEqual(["tikv-dev-cluster-tls-admin-cert", "tikv-dev-cluster-tls-prometheus-cert",
-      "tikv-dev-cluster-tls-tikv1-cert", "tikv-dev-cluster-tls-tikv2-cert", "tikv-dev-cluster-tls-tikv3-cert"]);
+    const cluster = run.resources
+      .filter((r) => r.type === T.signed && signer(r.name) === clusterCa)
+      .map((r) => r.name)
+      .sort();
+    expect(cluster).toEqual([
+      "tikv-dev-cluster-tls-admin-cert",
+      "tikv-dev-cluster-tls-prometheus-cert",
+      "tikv-dev-cluster-tls-tikv1-cert",
+      "tikv-dev-cluster-tls-tikv2-cert",
+      "tikv-dev-cluster-tls-tikv3-cert",
+    ]);
     for (const c of ofType(run, T.container)) {
       const uploads = unwrap(c.inputs.uploads) as { file: string; content: string }[];
-      for (const u of uploads.filter((x) => x.file.endsWith("ca.pem"))) expect([c.name, u.content]).toEqual([c.name, clusterCa]);
+      for (const u of uploads.filter((x) => x.file.endsWith("ca.pem")))
+        expect([c.name, u.content]).toEqual([c.name, clusterCa]);
     }
     const gate = unwrap(byName(run, "tikv-dev-cluster-pd1-before").inputs.tls) as { caPem: string; certPem: string };
     expect(gate.caPem).toBe(clusterCa);
@@ -479,17 +636,34 @@ describe("trust domains: the Docker CA opens Docker, the cluster CA only the clu
     expect(csrCn("tikv-dev-cluster-tls-tikv2-csr")).toBe("tikv-cvm-member");
     expect(csrCn("tikv-dev-cluster-tls-prometheus-csr")).toBe("tikv-cvm-prometheus");
     expect(csrCn("tikv-dev-cluster-tls-admin-csr")).toBe("tikv-cvm-admin");
-    expect(byName(run, "tikv-dev-cluster-tls-admin-cert").inputs.allowedUses).toEqual(["digital_signature", "key_encipherment", "client_auth"]);
-    const config = (c: string) => parseToml((unwrap(byName(run, c).inputs.uploads) as { file: string; content: string }[])
-      .find((u) => u.file.endsWith(".toml"))!.content) as { security: Record<string, unknown> };
-    expect(config("tikv-dev-cluster-pd1").security["cert-allowed-cn"]).toEqual(["tikv-cvm-member", "tikv-cvm-prometheus", "tikv-cvm-admin"]);
-    expect(config("tikv-dev-cluster-tikv3").security["cert-allowed-cn"]).toEqual(["tikv-cvm-member", "tikv-cvm-prometheus"]);
+    expect(byName(run, "tikv-dev-cluster-tls-admin-cert").inputs.allowedUses).toEqual([
+      "digital_signature",
+      "key_encipherment",
+      "client_auth",
+    ]);
+    const config = (c: string) =>
+      parseToml(
+        (unwrap(byName(run, c).inputs.uploads) as { file: string; content: string }[]).find((u) =>
+          u.file.endsWith(".toml"),
+        )!.content,
+      ) as { security: Record<string, unknown> };
+    expect(config("tikv-dev-cluster-pd1").security["cert-allowed-cn"]).toEqual([
+      "tikv-cvm-member",
+      "tikv-cvm-prometheus",
+      "tikv-cvm-admin",
+    ]);
+    expect(config("tikv-dev-cluster-tikv3").security["cert-allowed-cn"]).toEqual([
+      "tikv-cvm-member",
+      "tikv-cvm-prometheus",
+    ]);
   });
 });
 
 describe("containers hold only what they need", () => {
   let run: ProgramRun;
-  beforeAll(async () => { run = await runProgram({ "tikv-cvm:grafanaPublic": "true" }); });
+  beforeAll(async () => {
+    run = await runProgram({ "tikv-cvm:grafanaPublic": "true" });
+  });
 
   test("every container drops every capability and may not gain privileges", () => {
     const containers = ofType(run, T.container);
@@ -511,7 +685,9 @@ describe("containers hold only what they need", () => {
       expect(isSecret(l.inputs.endpoint)).toBe(true);
       const endpoint = unwrap(l.inputs.endpoint) as { kind: string; host: string; port: number; certPem: string };
       // The same engine as the container's provider, with the operator's Docker certificate.
-      const provider = run.resources.find((r) => r.type === T.dockerProvider && container.provider?.includes(`::${r.name}::`))!;
+      const provider = run.resources.find(
+        (r) => r.type === T.dockerProvider && container.provider?.includes(`::${r.name}::`),
+      )!;
       expect(`tcp://${endpoint.host}:${endpoint.port}`).toBe(provider.inputs.host);
       expect(endpoint).toMatchObject({ kind: "tls", certPem: run.outputs.clientCertPem });
     }
@@ -522,8 +698,10 @@ describe("containers hold only what they need", () => {
       const uploads = unwrap(c.inputs.uploads) as { file: string; content: string; permissions?: string }[];
       const nonRoot = /prometheus|grafana/.test(c.name);
       for (const u of uploads) {
-        if (u.content.includes("PRIVATE KEY")) expect([c.name, u.file, u.permissions]).toEqual([c.name, u.file, nonRoot ? "0440" : "0400"]);
-        if (u.content.includes("BEGIN CERTIFICATE")) expect([c.name, u.file, u.permissions]).toEqual([c.name, u.file, "0444"]);
+        if (u.content.includes("PRIVATE KEY"))
+          expect([c.name, u.file, u.permissions]).toEqual([c.name, u.file, nonRoot ? "0440" : "0400"]);
+        if (u.content.includes("BEGIN CERTIFICATE"))
+          expect([c.name, u.file, u.permissions]).toEqual([c.name, u.file, "0444"]);
       }
       expect([c.name, c.inputs.groupAdds]).toEqual([c.name, nonRoot ? ["0"] : undefined]);
       expect(c.inputs.user).toBeUndefined();
@@ -533,23 +711,41 @@ describe("containers hold only what they need", () => {
   test("a public Grafana serves HTTPS with a server-only certificate, opened to operators, and resets its admin password", () => {
     const grafana = byName(run, "tikv-dev-monitoring-grafana");
     const envs = unwrap(grafana.inputs.envs) as string[];
-    expect(envs).toEqual(expect.arrayContaining(["GF_SERVER_PROTOCOL=https", "GF_SERVER_CERT_KEY=/etc/grafana/tls/key.pem"]));
+    expect(envs).toEqual(
+      expect.arrayContaining(["GF_SERVER_PROTOCOL=https", "GF_SERVER_CERT_KEY=/etc/grafana/tls/key.pem"]),
+    );
     expect(envs).not.toContain("GF_SERVER_HTTP_ADDR=127.0.0.1");
     expect(run.outputs.grafanaUrl).toBe("https://198.51.100.11:3000");
-    expect(byName(run, "tikv-dev-cluster-tls-grafana-cert").inputs.allowedUses).toEqual(["digital_signature", "key_encipherment", "server_auth"]);
+    expect(byName(run, "tikv-dev-cluster-tls-grafana-cert").inputs.allowedUses).toEqual([
+      "digital_signature",
+      "key_encipherment",
+      "server_auth",
+    ]);
     expect(byName(run, "tikv-dev-cluster-tls-grafana-csr").inputs.ipAddresses).toEqual(["198.51.100.11", "127.0.0.1"]);
     const ingresses = ofType(run, T.ruleSet)[0].inputs.ingresses as { port: string; cidrBlock: string }[];
     expect(ingresses.filter((r) => r.port === "3000").map((r) => r.cidrBlock)).toEqual(["5.6.7.0/28"]);
-    expect((grafana.inputs.entrypoints as string[]).join(" ")).toMatch(/reset-admin-password --password-from-stdin.*exec \/run\.sh$/);
-    expect((grafana.inputs.healthcheck as { tests: string[] }).tests.slice(-1)[0]).toBe("https://127.0.0.1:3000/api/health");
+    expect((grafana.inputs.entrypoints as string[]).join(" ")).toMatch(
+      /reset-admin-password --password-from-stdin.*exec \/run\.sh$/,
+    );
+    expect((grafana.inputs.healthcheck as { tests: string[] }).tests.slice(-1)[0]).toBe(
+      "https://127.0.0.1:3000/api/health",
+    );
   });
 });
 
 describe("mode local", () => {
   let run: ProgramRun;
   beforeAll(async () => {
-    run = await runProgram({ "tencentcloud:region": undefined, "tikv-cvm:availabilityZone": undefined, "tikv-cvm:operatorCidrs": undefined,
-      "tikv-cvm:mode": "local", "tikv-cvm:hostMemoryGiB": "12" }, { env: { TENCENTCLOUD_SECRET_ID: undefined, TENCENTCLOUD_SECRET_KEY: undefined } });
+    run = await runProgram(
+      {
+        "tencentcloud:region": undefined,
+        "tikv-cvm:availabilityZone": undefined,
+        "tikv-cvm:operatorCidrs": undefined,
+        "tikv-cvm:mode": "local",
+        "tikv-cvm:hostMemoryGiB": "12",
+      },
+      { env: { TENCENTCLOUD_SECRET_ID: undefined, TENCENTCLOUD_SECRET_KEY: undefined } },
+    );
   });
 
   test("declares no Tencent Cloud resources and one provider for this machine's engine", () => {
@@ -563,13 +759,21 @@ describe("mode local", () => {
 
   test("members are addressed by name on the user-defined network; only PD's client port is published, on loopback", () => {
     const pd1 = byName(run, "tikv-dev-cluster-pd1");
-    expect(pd1.inputs).toMatchObject({ name: "tikv-dev-pd1", networkMode: "bridge", networksAdvanced: [{ name: "tikv-dev", aliases: ["pd1"] }] });
+    expect(pd1.inputs).toMatchObject({
+      name: "tikv-dev-pd1",
+      networkMode: "bridge",
+      networksAdvanced: [{ name: "tikv-dev", aliases: ["pd1"] }],
+    });
     expect(pd1.inputs.ports).toEqual([{ internal: 2379, external: 2379, ip: "127.0.0.1" }]);
     expect(env(pd1, "PD_INITIAL_CLUSTER")).toBe("pd1=https://pd1:2380,pd2=https://pd2:2380,pd3=https://pd3:2380");
     expect(flag(byName(run, "tikv-dev-cluster-tikv2"), "advertise-addr")).toBe("tikv2:20160");
-    const published = ofType(run, T.container).flatMap((c) => ((c.inputs.ports ?? []) as { ip: string; external: number }[]));
+    const published = ofType(run, T.container).flatMap(
+      (c) => (c.inputs.ports ?? []) as { ip: string; external: number }[],
+    );
     expect(published.map((p) => `${p.ip}:${p.external}`).sort()).toEqual(["127.0.0.1:2379", "127.0.0.1:3000"]);
-    expect(ofType(run, T.volume).map((v) => v.inputs.name)).toEqual(expect.arrayContaining(["tikv-dev-pd1-data", "tikv-dev-tikv3-data"]));
+    expect(ofType(run, T.volume).map((v) => v.inputs.name)).toEqual(
+      expect.arrayContaining(["tikv-dev-pd1-data", "tikv-dev-tikv3-data"]),
+    );
   });
 
   test("pids limits go through this machine's engine, found as the docker CLI finds it", () => {
@@ -579,19 +783,26 @@ describe("mode local", () => {
   });
 
   test("no CVM here: no host gates, no data disks, no instance labels, no hostRollout output", () => {
-    expect(ofType(run, "pulumi-nodejs:dynamic/tikv-cvm:RolloutGate").map((g) => g.name).filter((n) => n.includes("host"))).toEqual([]);
+    expect(
+      ofType(run, "pulumi-nodejs:dynamic/tikv-cvm:RolloutGate")
+        .map((g) => g.name)
+        .filter((n) => n.includes("host")),
+    ).toEqual([]);
     for (const c of ofType(run, T.container)) expect([c.name, c.inputs.labels]).toEqual([c.name, undefined]);
     expect(run.outputs.hostRollout).toBeUndefined();
   });
 
   test("certificates name the containers; outputs point at this machine", () => {
-    expect(byName(run, "tikv-dev-cluster-tls-tikv2-csr").inputs.dnsNames).toEqual(expect.arrayContaining(["tikv2", "pd2", "localhost"]));
+    expect(byName(run, "tikv-dev-cluster-tls-tikv2-csr").inputs.dnsNames).toEqual(
+      expect.arrayContaining(["tikv2", "pd2", "localhost"]),
+    );
     expect(run.outputs.pdCtlMembers).toMatch(/^docker exec tikv-dev-pd1 \/pd-ctl -u https:\/\/127\.0\.0\.1:2379/);
     expect(run.outputs.grafanaUrl).toBe("http://127.0.0.1:3000");
     expect(run.outputs.certSetup).toBeUndefined();
     // 127.0.0.1 is where the operator reaches PD, not a public address: no output calls it one.
-    expect((run.outputs.hosts as Record<string, unknown>[]).map((h) => [h.operatorAddress, h.publicIp]))
-      .toEqual([1, 2, 3].map(() => ["127.0.0.1", undefined]));
+    expect((run.outputs.hosts as Record<string, unknown>[]).map((h) => [h.operatorAddress, h.publicIp])).toEqual(
+      [1, 2, 3].map(() => ["127.0.0.1", undefined]),
+    );
     const memory = ofType(run, T.container).reduce((sum, c) => sum + Number(c.inputs.memory), 0);
     expect(memory).toBeLessThanOrEqual(12 * 1024 - 640);
   });
@@ -601,18 +812,34 @@ describe("mode existing", () => {
   const pem = (label: string) => `-----BEGIN ${label}-----\nMIIB\n-----END ${label}-----\n`;
   let run: ProgramRun;
   beforeAll(async () => {
-    run = await runProgram({
-      "tencentcloud:region": undefined, "tikv-cvm:availabilityZone": undefined, "tikv-cvm:operatorCidrs": undefined,
-      "tikv-cvm:mode": "existing",
-      "tikv-cvm:hosts": JSON.stringify([1, 2, 3].map((i) => ({ name: `db${i}`, dockerHost: `tcp://192.0.2.1${i}:2376`, privateIp: `10.9.0.1${i}` }))),
-      "tikv-cvm:dockerCaPem": pem("CERTIFICATE"), "tikv-cvm:dockerCertPem": pem("CERTIFICATE"), "tikv-cvm:dockerKeyPem": pem("EC PRIVATE KEY"),
-    }, { env: { TENCENTCLOUD_SECRET_ID: undefined, TENCENTCLOUD_SECRET_KEY: undefined }, secretKeys: ["tikv-cvm:dockerCaPem", "tikv-cvm:dockerCertPem", "tikv-cvm:dockerKeyPem"] });
+    run = await runProgram(
+      {
+        "tencentcloud:region": undefined,
+        "tikv-cvm:availabilityZone": undefined,
+        "tikv-cvm:operatorCidrs": undefined,
+        "tikv-cvm:mode": "existing",
+        "tikv-cvm:hosts": JSON.stringify(
+          [1, 2, 3].map((i) => ({ name: `db${i}`, dockerHost: `tcp://192.0.2.1${i}:2376`, privateIp: `10.9.0.1${i}` })),
+        ),
+        "tikv-cvm:dockerCaPem": pem("CERTIFICATE"),
+        "tikv-cvm:dockerCertPem": pem("CERTIFICATE"),
+        "tikv-cvm:dockerKeyPem": pem("EC PRIVATE KEY"),
+      },
+      {
+        env: { TENCENTCLOUD_SECRET_ID: undefined, TENCENTCLOUD_SECRET_KEY: undefined },
+        secretKeys: ["tikv-cvm:dockerCaPem", "tikv-cvm:dockerCertPem", "tikv-cvm:dockerKeyPem"],
+      },
+    );
   });
 
   test("deploys only the cluster, on each listed host through its own provider, after a readiness check", () => {
     expect(run.resources.filter((r) => r.type.startsWith("tencentcloud:"))).toEqual([]);
     const providers = ofType(run, T.dockerProvider);
-    expect(providers.map((p) => p.inputs.host)).toEqual(["tcp://192.0.2.11:2376", "tcp://192.0.2.12:2376", "tcp://192.0.2.13:2376"]);
+    expect(providers.map((p) => p.inputs.host)).toEqual([
+      "tcp://192.0.2.11:2376",
+      "tcp://192.0.2.12:2376",
+      "tcp://192.0.2.13:2376",
+    ]);
     expect(isSecret(providers[0].inputs.keyMaterial)).toBe(true);
     expect(ofType(run, T.ready).map((r) => r.inputs.host)).toEqual(["192.0.2.11", "192.0.2.12", "192.0.2.13"]);
     expect(flag(byName(run, "tikv-dev-cluster-tikv3"), "pd")).toBe("10.9.0.11:2379,10.9.0.12:2379,10.9.0.13:2379");
@@ -620,25 +847,42 @@ describe("mode existing", () => {
   });
 
   test("component certificates name the listed addresses", () => {
-    expect(byName(run, "tikv-dev-cluster-tls-tikv1-csr").inputs.ipAddresses).toEqual(["127.0.0.1", "10.9.0.11", "192.0.2.11"]);
-    expect(run.outputs.hosts).toEqual([1, 2, 3].map((i) => ({ name: `db${i}`, operatorAddress: `192.0.2.1${i}`, privateIp: `10.9.0.1${i}`, dockerHost: `tcp://192.0.2.1${i}:2376` })));
+    expect(byName(run, "tikv-dev-cluster-tls-tikv1-csr").inputs.ipAddresses).toEqual([
+      "127.0.0.1",
+      "10.9.0.11",
+      "192.0.2.11",
+    ]);
+    expect(run.outputs.hosts).toEqual(
+      [1, 2, 3].map((i) => ({
+        name: `db${i}`,
+        operatorAddress: `192.0.2.1${i}`,
+        privateIp: `10.9.0.1${i}`,
+        dockerHost: `tcp://192.0.2.1${i}:2376`,
+      })),
+    );
   });
 });
 
 // Runs that throw go last: a failed run's stack registration is still pending when the next starts.
 test("Tencent Cloud credentials in the stack config must be secrets", async () => {
-  const run = await runProgram({ "tencentcloud:secretId": "AKID-x", "tencentcloud:secretKey": "encrypted-key", "tikv-cvm:monitoring": "false" },
-    { secretKeys: ["tencentcloud:secretId", "tencentcloud:secretKey"] });
+  const run = await runProgram(
+    { "tencentcloud:secretId": "AKID-x", "tencentcloud:secretKey": "encrypted-key", "tikv-cvm:monitoring": "false" },
+    { secretKeys: ["tencentcloud:secretId", "tencentcloud:secretKey"] },
+  );
   expect(run.outputs.mode).toBe("cvm");
-  await expect(runProgram({ "tencentcloud:secretKey": "plain-key" })).rejects.toThrow(/tencentcloud:secretKey: is stored in plaintext[\s\S]*--secret/);
+  await expect(runProgram({ "tencentcloud:secretKey": "plain-key" })).rejects.toThrow(
+    /tencentcloud:secretKey: is stored in plaintext[\s\S]*--secret/,
+  );
 });
 
 test("a bad config stops the program with every problem listed", async () => {
-  await expect(runProgram({ "tikv-cvm:nodeCount": "2", "tikv-cvm:operatorCidrs": JSON.stringify(["0.0.0.0/0"]) }))
-    .rejects.toThrow(/tikv-cvm:nodeCount[\s\S]*tikv-cvm:operatorCidrs/);
+  await expect(
+    runProgram({ "tikv-cvm:nodeCount": "2", "tikv-cvm:operatorCidrs": JSON.stringify(["0.0.0.0/0"]) }),
+  ).rejects.toThrow(/tikv-cvm:nodeCount[\s\S]*tikv-cvm:operatorCidrs/);
 });
 
 test("missing credentials are reported with the environment variables to set", async () => {
-  await expect(runProgram({}, { env: { TENCENTCLOUD_SECRET_ID: undefined, TENCENTCLOUD_SECRET_KEY: undefined } }))
-    .rejects.toThrow(/TENCENTCLOUD_SECRET_ID/);
+  await expect(
+    runProgram({}, { env: { TENCENTCLOUD_SECRET_ID: undefined, TENCENTCLOUD_SECRET_KEY: undefined } }),
+  ).rejects.toThrow(/TENCENTCLOUD_SECRET_ID/);
 });

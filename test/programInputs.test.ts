@@ -12,7 +12,9 @@ const members = (run: ProgramRun, kind: "pd" | "tikv"): Declared[] =>
 /** The TOML file uploaded into a container that has a [section] table. */
 function uploadedToml(container: Declared, section: string): Record<string, Record<string, unknown>> {
   const uploads = unwrap(container.inputs.uploads) as { file: string; content?: string }[];
-  const tables = uploads.filter((u) => u.file.endsWith(".toml")).map((u) => parseToml(u.content ?? "") as Record<string, Record<string, unknown>>);
+  const tables = uploads
+    .filter((u) => u.file.endsWith(".toml"))
+    .map((u) => parseToml(u.content ?? "") as Record<string, Record<string, unknown>>);
   const found = tables.find((t) => t[section] !== undefined);
   if (!found) throw new Error(`${container.name} has no uploaded TOML with [${section}]`);
   return found;
@@ -88,11 +90,15 @@ describe("the default stack (dev, monitoring on)", () => {
   });
 
   test("stack dev reads back its own last deployment: the reference names <organization>/<project>/dev", () => {
-    expect(ofType(run, "pulumi:pulumi:StackReference").map((r) => r.inputs.name)).toEqual(["organization/tikv-cvm/dev"]);
+    expect(ofType(run, "pulumi:pulumi:StackReference").map((r) => r.inputs.name)).toEqual([
+      "organization/tikv-cvm/dev",
+    ]);
   });
 });
 
 test("stack staging reads back its own last deployment, not dev's", async () => {
   const run = await runProgram({}, { stack: "staging" });
-  expect(ofType(run, "pulumi:pulumi:StackReference").map((r) => r.inputs.name)).toEqual(["organization/tikv-cvm/staging"]);
+  expect(ofType(run, "pulumi:pulumi:StackReference").map((r) => r.inputs.name)).toEqual([
+    "organization/tikv-cvm/staging",
+  ]);
 });

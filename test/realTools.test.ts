@@ -16,7 +16,10 @@ import { certSpec, renderedHosts, writtenFile } from "./support/program";
 import { serializeProvider, serializeReadyProvider } from "./support/serialized";
 import { describeWithTools } from "./support/tools";
 
-const FIVE_NODES = { "tikv-cvm:nodeCount": "5", "tikv-cvm:sshPublicKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA me@laptop" };
+const FIVE_NODES = {
+  "tikv-cvm:nodeCount": "5",
+  "tikv-cvm:sshPublicKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA me@laptop",
+};
 
 let runs: { label: string; run: ProgramRun }[] = [];
 beforeAll(async () => {
@@ -36,7 +39,12 @@ describeWithTools(["cloud-init"], "cloud-init schema", () => {
         fs.writeFileSync(file, host.cloudConfigText);
         const result = spawnSync("cloud-init", ["schema", "--config-file", file], { encoding: "utf8" });
         const output = `${result.stdout}\n${result.stderr}`;
-        expect([label, host.name, result.status, output]).toEqual([label, host.name, 0, expect.stringContaining("Valid cloud-config")]);
+        expect([label, host.name, result.status, output]).toEqual([
+          label,
+          host.name,
+          0,
+          expect.stringContaining("Valid cloud-config"),
+        ]);
         expect(output).not.toMatch(/deprecat/i);
         checked++;
       }
@@ -53,7 +61,9 @@ describeWithTools(["cloud-init"], "cloud-init schema", () => {
     // The validator ran and named the errors, rather than failing to start.
     expect(result.error).toBeUndefined();
     expect(result.status).toBe(1);
-    expect(`${result.stdout}${result.stderr}`).toMatch(/schema errors: .*packages.*write_files\.0: 'path' is a required property/s);
+    expect(`${result.stdout}${result.stderr}`).toMatch(
+      /schema errors: .*packages.*write_files\.0: 'path' is a required property/s,
+    );
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });
@@ -117,7 +127,9 @@ describeWithTools(["dockerd", "docker", "openssl", "curl"], "a real dockerd with
       tlscacert: ca.certPath,
       tlscert: server.certPath,
       tlskey: server.keyPath,
-      hosts: rendered.hosts.map((h) => (h.startsWith("tcp://") ? `tcp://127.0.0.1:${port}` : `unix://${dir}/docker.sock`)),
+      hosts: rendered.hosts.map((h) =>
+        h.startsWith("tcp://") ? `tcp://127.0.0.1:${port}` : `unix://${dir}/docker.sock`,
+      ),
       // What this machine needs to run dockerd beside others; none of these keys is rendered.
       "storage-driver": "vfs",
       "data-root": `${dir}/root`,
@@ -130,8 +142,22 @@ describeWithTools(["dockerd", "docker", "openssl", "curl"], "a real dockerd with
 
   /** The docker CLI against the test daemon, with the operator's certificate. */
   function dockerCli(args: string[], input?: Buffer) {
-    return spawnSync("docker", ["--tlsverify", "--tlscacert", ca.certPath, "--tlscert", client.certPath, "--tlskey", client.keyPath,
-      "-H", `tcp://127.0.0.1:${port}`, ...args], { encoding: "utf8", input });
+    return spawnSync(
+      "docker",
+      [
+        "--tlsverify",
+        "--tlscacert",
+        ca.certPath,
+        "--tlscert",
+        client.certPath,
+        "--tlskey",
+        client.keyPath,
+        "-H",
+        `tcp://127.0.0.1:${port}`,
+        ...args,
+      ],
+      { encoding: "utf8", input },
+    );
   }
 
   let imported = false;
@@ -158,10 +184,15 @@ describeWithTools(["dockerd", "docker", "openssl", "curl"], "a real dockerd with
     serverSpecIps = serverSpec.ipAddresses ?? [];
     // The program names the EIP; here the address dialled is loopback, so it takes the EIP's place.
     const eip = run.outputs.hosts as { publicIp: string }[];
-    const server = issue(dir, "server", {
-      ...serverSpec,
-      ipAddresses: serverSpecIps.map((ip) => (ip === eip[0].publicIp ? "127.0.0.1" : ip)),
-    }, ca);
+    const server = issue(
+      dir,
+      "server",
+      {
+        ...serverSpec,
+        ipAddresses: serverSpecIps.map((ip) => (ip === eip[0].publicIp ? "127.0.0.1" : ip)),
+      },
+      ca,
+    );
     port = await freePort();
     daemon = await startDockerd(dir, remapped(server), port);
   }, 60_000);
@@ -173,8 +204,15 @@ describeWithTools(["dockerd", "docker", "openssl", "curl"], "a real dockerd with
 
   test("the program's readiness provider succeeds with the operator's client certificate", async () => {
     const result = await dockerReadyProvider.create({
-      host: "127.0.0.1", port, instanceId: "ins-test", caPem: ca.certPem, certPem: client.certPem, keyPem: client.keyPem,
-      label: "tikv-host-1", origin: "cvm", timeoutMinutes: 0.25,
+      host: "127.0.0.1",
+      port,
+      instanceId: "ins-test",
+      caPem: ca.certPem,
+      certPem: client.certPem,
+      keyPem: client.keyPem,
+      label: "tikv-host-1",
+      origin: "cvm",
+      timeoutMinutes: 0.25,
     });
     expect(result.id).toBe(`127.0.0.1:${port}`);
     expect(JSON.stringify(result.outs)).not.toContain("PRIVATE KEY");
@@ -183,15 +221,26 @@ describeWithTools(["dockerd", "docker", "openssl", "curl"], "a real dockerd with
   test("the provider, serialized as the engine does it, probes the real daemon", async () => {
     const provider = (await serializeReadyProvider()).load();
     const result = await provider.create({
-      host: "127.0.0.1", port, instanceId: "ins-test", caPem: ca.certPem, certPem: client.certPem, keyPem: client.keyPem,
-      label: "tikv-host-1", origin: "cvm", timeoutMinutes: 0.25,
+      host: "127.0.0.1",
+      port,
+      instanceId: "ins-test",
+      caPem: ca.certPem,
+      certPem: client.certPem,
+      keyPem: client.keyPem,
+      label: "tikv-host-1",
+      origin: "cvm",
+      timeoutMinutes: 0.25,
     });
     expect(result.outs).toEqual({ host: "127.0.0.1", port, instanceId: "ins-test", caPem: ca.certPem });
   });
 
   test("a client without a certificate is refused", async () => {
-    await expect(pingDocker({ host: "127.0.0.1", port, caPem: ca.certPem, certPem: "", keyPem: "" }, 3000)).rejects.toThrow();
-    const curl = spawnSync("curl", ["-sS", "--cacert", ca.certPath, `https://127.0.0.1:${port}/_ping`], { encoding: "utf8" });
+    await expect(
+      pingDocker({ host: "127.0.0.1", port, caPem: ca.certPem, certPem: "", keyPem: "" }, 3000),
+    ).rejects.toThrow();
+    const curl = spawnSync("curl", ["-sS", "--cacert", ca.certPath, `https://127.0.0.1:${port}/_ping`], {
+      encoding: "utf8",
+    });
     // Refused by the TLS handshake: curl ran (no spawn error) and reports the daemon's alert, exit
     // 35 (CURLE_SSL_CONNECT_ERROR) or, when TLS 1.3 delivers the alert on the first read, 56.
     expect(curl.error).toBeUndefined();
@@ -204,16 +253,33 @@ describeWithTools(["dockerd", "docker", "openssl", "curl"], "a real dockerd with
     const run = runs[0].run;
     const otherCa = issue(otherDir, "ca", certSpec(run, "tikv-dev-pki-ca", "ca"));
     const intruder = issue(otherDir, "client", certSpec(run, "tikv-dev-pki-operator", "leaf"), otherCa);
-    await expect(pingDocker({ host: "127.0.0.1", port, caPem: ca.certPem, certPem: intruder.certPem, keyPem: intruder.keyPem }, 3000))
-      .rejects.toThrow();
+    await expect(
+      pingDocker(
+        { host: "127.0.0.1", port, caPem: ca.certPem, certPem: intruder.certPem, keyPem: intruder.keyPem },
+        3000,
+      ),
+    ).rejects.toThrow();
     fs.rmSync(otherDir, { recursive: true, force: true });
   });
 
   test("docker volume create and ls work over the TLS endpoint with the client certificate", () => {
-    const docker = (...args: string[]) => execFileSync("docker", [
-      "--tlsverify", "--tlscacert", ca.certPath, "--tlscert", client.certPath, "--tlskey", client.keyPath,
-      "-H", `tcp://127.0.0.1:${port}`, ...args,
-    ], { encoding: "utf8" });
+    const docker = (...args: string[]) =>
+      execFileSync(
+        "docker",
+        [
+          "--tlsverify",
+          "--tlscacert",
+          ca.certPath,
+          "--tlscert",
+          client.certPath,
+          "--tlskey",
+          client.keyPath,
+          "-H",
+          `tcp://127.0.0.1:${port}`,
+          ...args,
+        ],
+        { encoding: "utf8" },
+      );
     expect(docker("volume", "create", "tikv-data").trim()).toBe("tikv-data");
     expect(docker("volume", "ls", "--format", "{{.Name}}").split("\n")).toContain("tikv-data");
   });
@@ -226,12 +292,18 @@ describeWithTools(["dockerd", "docker", "openssl", "curl"], "a real dockerd with
   function programClientCerts(): { name: string; cert: Issued }[] {
     const run = runs[0].run;
     // Each CA resource by the certificate the mocks gave it, which its signees receive as caCertPem.
-    const caNames = new Map(run.resources.filter((r) => r.type === "tls:index/selfSignedCert:SelfSignedCert")
-      .map((r) => [mockState(r.type, r.name, r.inputs).certPem as string, r.name]));
+    const caNames = new Map(
+      run.resources
+        .filter((r) => r.type === "tls:index/selfSignedCert:SelfSignedCert")
+        .map((r) => [mockState(r.type, r.name, r.inputs).certPem as string, r.name]),
+    );
     const made = new Map<string, Issued>([["tikv-dev-pki-ca", ca]]);
     const dirFor = tempDir("program-certs");
-    const signed = run.resources.filter((r) => r.type === "tls:index/locallySignedCert:LocallySignedCert" &&
-      (r.inputs.allowedUses as string[]).includes("client_auth"));
+    const signed = run.resources.filter(
+      (r) =>
+        r.type === "tls:index/locallySignedCert:LocallySignedCert" &&
+        (r.inputs.allowedUses as string[]).includes("client_auth"),
+    );
     return signed.map((r) => {
       const prefix = r.name.replace(/-cert$/, "");
       const caName = caNames.get(unwrap(r.inputs.caCertPem) as string)!;
@@ -243,16 +315,41 @@ describeWithTools(["dockerd", "docker", "openssl", "curl"], "a real dockerd with
   test("the Docker API accepts the operator's certificate and refuses every PD/TiKV, Prometheus and admin certificate", async () => {
     const certs = programClientCerts();
     // The operator, three PD/TiKV members, Prometheus and the cluster admin.
-    expect(certs.map((c) => c.name).sort()).toEqual(["tikv-dev-cluster-tls-admin", "tikv-dev-cluster-tls-prometheus",
-      "tikv-dev-cluster-tls-tikv1", "tikv-dev-cluster-tls-tikv2", "tikv-dev-cluster-tls-tikv3", "tikv-dev-pki-operator"]);
-    const dockerInfo = (cert: Issued) => spawnSync("docker", ["--tlsverify", "--tlscacert", ca.certPath, "--tlscert", cert.certPath,
-      "--tlskey", cert.keyPath, "-H", `tcp://127.0.0.1:${port}`, "info", "--format", "{{.ID}}"], { encoding: "utf8" });
+    expect(certs.map((c) => c.name).sort()).toEqual([
+      "tikv-dev-cluster-tls-admin",
+      "tikv-dev-cluster-tls-prometheus",
+      "tikv-dev-cluster-tls-tikv1",
+      "tikv-dev-cluster-tls-tikv2",
+      "tikv-dev-cluster-tls-tikv3",
+      "tikv-dev-pki-operator",
+    ]);
+    const dockerInfo = (cert: Issued) =>
+      spawnSync(
+        "docker",
+        [
+          "--tlsverify",
+          "--tlscacert",
+          ca.certPath,
+          "--tlscert",
+          cert.certPath,
+          "--tlskey",
+          cert.keyPath,
+          "-H",
+          `tcp://127.0.0.1:${port}`,
+          "info",
+          "--format",
+          "{{.ID}}",
+        ],
+        { encoding: "utf8" },
+      );
     for (const { name, cert } of certs) {
       const result = dockerInfo(cert);
       const accepted = result.status === 0;
       expect([name, accepted]).toEqual([name, name === "tikv-dev-pki-operator"]);
       if (!accepted) {
-        await expect(pingDocker({ host: "127.0.0.1", port, caPem: ca.certPem, certPem: cert.certPem, keyPem: cert.keyPem }, 3000)).rejects.toThrow();
+        await expect(
+          pingDocker({ host: "127.0.0.1", port, caPem: ca.certPem, certPem: cert.certPem, keyPem: cert.keyPem }, 3000),
+        ).rejects.toThrow();
       }
     }
   });
@@ -270,12 +367,30 @@ describeWithTools(["dockerd", "docker", "openssl", "curl"], "a real dockerd with
     });
     expect(stolen).toHaveLength(3);
     for (const cert of stolen) {
-      const info = spawnSync("docker", ["--tlsverify", "--tlscacert", ca.certPath, "--tlscert", cert.certPath, "--tlskey", cert.keyPath,
-        "-H", `tcp://127.0.0.1:${port}`, "info", "--format", "{{.ID}}"], { encoding: "utf8" });
+      const info = spawnSync(
+        "docker",
+        [
+          "--tlsverify",
+          "--tlscacert",
+          ca.certPath,
+          "--tlscert",
+          cert.certPath,
+          "--tlskey",
+          cert.keyPath,
+          "-H",
+          `tcp://127.0.0.1:${port}`,
+          "info",
+          "--format",
+          "{{.ID}}",
+        ],
+        { encoding: "utf8" },
+      );
       // Refused in the handshake: an alert or, as TLS 1.3 may deliver it, a reset.
       expect([info.error, info.status]).toEqual([undefined, 1]);
       expect(info.stderr).toMatch(/tls|certificate|connection reset/i);
-      await expect(pingDocker({ host: "127.0.0.1", port, caPem: ca.certPem, certPem: cert.certPem, keyPem: cert.keyPem }, 3000)).rejects.toThrow();
+      await expect(
+        pingDocker({ host: "127.0.0.1", port, caPem: ca.certPem, certPem: cert.certPem, keyPem: cert.keyPem }, 3000),
+      ).rejects.toThrow();
       // The daemon was up and serving meanwhile: the operator still gets in.
       expect(dockerCli(["info", "--format", "{{.ID}}"]).status).toBe(0);
     }
@@ -283,20 +398,46 @@ describeWithTools(["dockerd", "docker", "openssl", "curl"], "a real dockerd with
 
   test("a daemon with TLS on but no client verification is refused by mode existing's readiness check", async () => {
     const otherDir = tempDir("tls-only");
-    const server = issue(otherDir, "server", { ...certSpec(runs[0].run, "tikv-dev-1-docker-server", "leaf"), ipAddresses: ["127.0.0.1"] }, ca);
+    const server = issue(
+      otherDir,
+      "server",
+      { ...certSpec(runs[0].run, "tikv-dev-1-docker-server", "leaf"), ipAddresses: ["127.0.0.1"] },
+      ca,
+    );
     const otherPort = await freePort();
-    const tlsOnly = await startDockerd(otherDir, { ...remapped(server), tlsverify: false, hosts: [`tcp://127.0.0.1:${otherPort}`, `unix://${otherDir}/docker.sock`],
-      "data-root": `${otherDir}/root`, "exec-root": `${otherDir}/exec`, pidfile: `${otherDir}/docker.pid` }, otherPort);
+    const tlsOnly = await startDockerd(
+      otherDir,
+      {
+        ...remapped(server),
+        tlsverify: false,
+        hosts: [`tcp://127.0.0.1:${otherPort}`, `unix://${otherDir}/docker.sock`],
+        "data-root": `${otherDir}/root`,
+        "exec-root": `${otherDir}/exec`,
+        pidfile: `${otherDir}/docker.pid`,
+      },
+      otherPort,
+    );
     try {
       // It really serves anonymous clients...
-      const curl = spawnSync("curl", ["-sS", "--cacert", ca.certPath, `https://127.0.0.1:${otherPort}/_ping`], { encoding: "utf8" });
+      const curl = spawnSync("curl", ["-sS", "--cacert", ca.certPath, `https://127.0.0.1:${otherPort}/_ping`], {
+        encoding: "utf8",
+      });
       expect([curl.status, curl.stdout]).toEqual([0, "OK"]);
       // ...and the readiness check says so, and how to fix daemon.json, at once.
       const started = Date.now();
-      await expect(dockerReadyProvider.create({
-        host: "127.0.0.1", port: otherPort, instanceId: "db1", caPem: ca.certPem, certPem: client.certPem, keyPem: client.keyPem,
-        label: "db1", origin: "existing", timeoutMinutes: 1,
-      })).rejects.toThrow(/without a certificate[\s\S]*"tlsverify": true/);
+      await expect(
+        dockerReadyProvider.create({
+          host: "127.0.0.1",
+          port: otherPort,
+          instanceId: "db1",
+          caPem: ca.certPem,
+          certPem: client.certPem,
+          keyPem: client.keyPem,
+          label: "db1",
+          origin: "existing",
+          timeoutMinutes: 1,
+        }),
+      ).rejects.toThrow(/without a certificate[\s\S]*"tlsverify": true/);
       expect(Date.now() - started).toBeLessThan(10_000);
     } finally {
       await tlsOnly.stop();
@@ -307,13 +448,31 @@ describeWithTools(["dockerd", "docker", "openssl", "curl"], "a real dockerd with
   test("a server certificate that lacks the dialled address is rejected by the probe", async () => {
     // The program's own SANs (EIP and private IP) without the loopback stand-in.
     const otherDir = tempDir("wrong-san");
-    const server = issue(otherDir, "server", { ...certSpec(runs[0].run, "tikv-dev-1-docker-server", "leaf"), ipAddresses: serverSpecIps }, ca);
+    const server = issue(
+      otherDir,
+      "server",
+      { ...certSpec(runs[0].run, "tikv-dev-1-docker-server", "leaf"), ipAddresses: serverSpecIps },
+      ca,
+    );
     const otherPort = await freePort();
-    const second = await startDockerd(otherDir, { ...remapped(server), hosts: [`tcp://127.0.0.1:${otherPort}`, `unix://${otherDir}/docker.sock`],
-      "data-root": `${otherDir}/root`, "exec-root": `${otherDir}/exec`, pidfile: `${otherDir}/docker.pid` }, otherPort);
+    const second = await startDockerd(
+      otherDir,
+      {
+        ...remapped(server),
+        hosts: [`tcp://127.0.0.1:${otherPort}`, `unix://${otherDir}/docker.sock`],
+        "data-root": `${otherDir}/root`,
+        "exec-root": `${otherDir}/exec`,
+        pidfile: `${otherDir}/docker.pid`,
+      },
+      otherPort,
+    );
     try {
-      await expect(pingDocker({ host: "127.0.0.1", port: otherPort, caPem: ca.certPem, certPem: client.certPem, keyPem: client.keyPem }, 3000))
-        .rejects.toThrow(/127.0.0.1/);
+      await expect(
+        pingDocker(
+          { host: "127.0.0.1", port: otherPort, caPem: ca.certPem, certPem: client.certPem, keyPem: client.keyPem },
+          3000,
+        ),
+      ).rejects.toThrow(/127.0.0.1/);
     } finally {
       await second.stop();
       fs.rmSync(otherDir, { recursive: true, force: true });
@@ -331,28 +490,60 @@ describeWithTools(["dockerd", "docker", "openssl", "curl"], "a real dockerd with
     const work = tempDir("hardening");
     busyboxImage();
 
-    interface Spec { capabilities?: { drops: string[] }; securityOpts?: string[]; groupAdds?: string[]; uploads: unknown }
+    interface Spec {
+      capabilities?: { drops: string[] };
+      securityOpts?: string[];
+      groupAdds?: string[];
+      uploads: unknown;
+    }
     const spec = (name: string) => {
       const inputs = unwrap(byName(run, name).inputs) as unknown as Spec;
       const uploads = inputs.uploads as { file: string; content: string; permissions?: string }[];
       return { ...inputs, key: uploads.find((u) => u.content.includes("PRIVATE KEY"))! };
     };
     /** Creates the container from the program's spec, uploads its key, runs `script`, returns its output. */
-    const runAs = (name: string, user: string, script: string, groupAdds?: string[]): { status: number | null; out: string } => {
+    const runAs = (
+      name: string,
+      user: string,
+      script: string,
+      groupAdds?: string[],
+    ): { status: number | null; out: string } => {
       const s = spec(name);
       const flags = [
         ...(s.capabilities?.drops ?? []).flatMap((c) => ["--cap-drop", c]),
         ...(s.securityOpts ?? []).flatMap((o) => ["--security-opt", o]),
         ...(groupAdds ?? s.groupAdds ?? []).flatMap((g) => ["--group-add", g]),
       ];
-      const created = docker(["create", "--network", "none", "--user", user, ...flags, "tikv-cvm-test/busybox:1", "/bin/busybox", "sh", "-c", script]);
+      const created = docker([
+        "create",
+        "--network",
+        "none",
+        "--user",
+        user,
+        ...flags,
+        "tikv-cvm-test/busybox:1",
+        "/bin/busybox",
+        "sh",
+        "-c",
+        script,
+      ]);
       expect(created.status).toBe(0);
       const id = created.stdout.trim();
       // The provider's upload: one tar entry named by the absolute path, no owner, the program's mode.
       const stage = path.join(work, name);
       fs.mkdirSync(path.dirname(path.join(stage, s.key.file)), { recursive: true });
       fs.writeFileSync(path.join(stage, s.key.file), s.key.content);
-      const tarball = execFileSync("tar", ["-C", stage, "--owner=0", "--group=0", "--numeric-owner", `--mode=${s.key.permissions}`, "-cf", "-", s.key.file.slice(1)]);
+      const tarball = execFileSync("tar", [
+        "-C",
+        stage,
+        "--owner=0",
+        "--group=0",
+        "--numeric-owner",
+        `--mode=${s.key.permissions}`,
+        "-cf",
+        "-",
+        s.key.file.slice(1),
+      ]);
       expect(docker(["cp", "-", `${id}:/`], tarball).status).toBe(0);
       const started = docker(["start", "-a", id]);
       docker(["rm", "-f", id]);
@@ -360,10 +551,15 @@ describeWithTools(["dockerd", "docker", "openssl", "curl"], "a real dockerd with
     };
     const pdKey = spec("tikv-dev-cluster-pd1").key.file;
     const promKey = spec("tikv-dev-monitoring-prometheus").key.file;
-    const read = (file: string) => `/bin/busybox stat -c '%a %u:%g' ${file} && /bin/busybox cat ${file} >/dev/null && echo read`;
+    const read = (file: string) =>
+      `/bin/busybox stat -c '%a %u:%g' ${file} && /bin/busybox cat ${file} >/dev/null && echo read`;
 
     // PD runs as root with every capability dropped: it reads its 0400 key, and its effective set is empty.
-    const pd = runAs("tikv-dev-cluster-pd1", "0", `${read(pdKey)}; /bin/busybox grep -E '^(CapEff|NoNewPrivs)' /proc/self/status`);
+    const pd = runAs(
+      "tikv-dev-cluster-pd1",
+      "0",
+      `${read(pdKey)}; /bin/busybox grep -E '^(CapEff|NoNewPrivs)' /proc/self/status`,
+    );
     expect(pd.out).toMatch(/^400 0:0\nread\nCapEff:\s+0000000000000000\nNoNewPrivs:\s+1$/);
     // Prometheus runs as nobody with group 0 added: it reads its 0440 key...
     expect(runAs("tikv-dev-monitoring-prometheus", "65534:65534", read(promKey)).out).toBe("440 0:0\nread");
@@ -375,14 +571,30 @@ describeWithTools(["dockerd", "docker", "openssl", "curl"], "a real dockerd with
 
   test("pids limit: set through the Engine API on the TLS endpoint and on this machine's socket, read back, enforced", async () => {
     busyboxImage();
-    const created = dockerCli(["run", "-d", "--network", "none", "tikv-cvm-test/busybox:1", "/bin/busybox", "sleep", "60"]);
+    const created = dockerCli([
+      "run",
+      "-d",
+      "--network",
+      "none",
+      "tikv-cvm-test/busybox:1",
+      "/bin/busybox",
+      "sleep",
+      "60",
+    ]);
     expect(created.status).toBe(0);
     const id = created.stdout.trim();
     const limitOf = () => JSON.parse(dockerCli(["inspect", id]).stdout)[0].HostConfig.PidsLimit as number | null;
     try {
       expect(limitOf() ?? 0).toBe(0);
       // Mode cvm / existing: the host's TLS endpoint with the operator's certificate.
-      const tlsEndpoint = { kind: "tls" as const, host: "127.0.0.1", port, caPem: ca.certPem, certPem: client.certPem, keyPem: client.keyPem };
+      const tlsEndpoint = {
+        kind: "tls" as const,
+        host: "127.0.0.1",
+        port,
+        caPem: ca.certPem,
+        certPem: client.certPem,
+        keyPem: client.keyPem,
+      };
       const result = await pidsLimitProvider.create({ endpoint: tlsEndpoint, containerId: id, limit: 12 });
       expect(result.outs).toEqual({ containerId: id, limit: 12 });
       expect(limitOf()).toBe(12);
@@ -390,21 +602,38 @@ describeWithTools(["dockerd", "docker", "openssl", "curl"], "a real dockerd with
       const saved = process.env.DOCKER_HOST;
       process.env.DOCKER_HOST = `unix://${dir}/docker.sock`;
       try {
-        await pidsLimitProvider.update!(id, { containerId: id, limit: 12 }, { endpoint: { kind: "environment" }, containerId: id, limit: 10 });
+        await pidsLimitProvider.update!(
+          id,
+          { containerId: id, limit: 12 },
+          { endpoint: { kind: "environment" }, containerId: id, limit: 10 },
+        );
       } finally {
-        if (saved === undefined) delete process.env.DOCKER_HOST; else process.env.DOCKER_HOST = saved;
+        if (saved === undefined) delete process.env.DOCKER_HOST;
+        else process.env.DOCKER_HOST = saved;
       }
       expect(limitOf()).toBe(10);
       // The kernel enforces it: 20 more processes do not fit in 10.
-      const forks = dockerCli(["exec", id, "/bin/busybox", "sh", "-c",
-        "for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do /bin/busybox sleep 5 & done; echo forked"]);
+      const forks = dockerCli([
+        "exec",
+        id,
+        "/bin/busybox",
+        "sh",
+        "-c",
+        "for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do /bin/busybox sleep 5 & done; echo forked",
+      ]);
       expect(`${forks.stdout}${forks.stderr}`).toMatch(/can't fork|Resource temporarily unavailable/);
       // As the engine runs it: serialized, loaded back, then called.
       const serialized = (await serializeProvider(pidsLimitProvider)).load();
-      await serialized.update!(id, { containerId: id, limit: 10 }, { endpoint: tlsEndpoint, containerId: id, limit: 11 });
+      await serialized.update!(
+        id,
+        { containerId: id, limit: 10 },
+        { endpoint: tlsEndpoint, containerId: id, limit: 11 },
+      );
       expect(limitOf()).toBe(11);
       // A refusal names the container.
-      await expect(pidsLimitProvider.create({ endpoint: tlsEndpoint, containerId: "no-such-container", limit: 12 })).rejects.toThrow(/no-such-container/);
+      await expect(
+        pidsLimitProvider.create({ endpoint: tlsEndpoint, containerId: "no-such-container", limit: 12 }),
+      ).rejects.toThrow(/no-such-container/);
     } finally {
       dockerCli(["rm", "-f", id]);
     }

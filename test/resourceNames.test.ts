@@ -7,12 +7,19 @@ import * as path from "path";
 import { ProgramRun, runProgram } from "./support/harness";
 
 const FIXTURE = path.join(__dirname, "fixtures", "resourceUrns.json");
-const NO_CLOUD = { "tencentcloud:region": undefined, "tikv-cvm:availabilityZone": undefined, "tikv-cvm:operatorCidrs": undefined };
+const NO_CLOUD = {
+  "tencentcloud:region": undefined,
+  "tikv-cvm:availabilityZone": undefined,
+  "tikv-cvm:operatorCidrs": undefined,
+};
 const pem = (label: string) => `-----BEGIN ${label}-----\nMIIB\n-----END ${label}-----\n`;
 const EXISTING_KEYS = ["tikv-cvm:dockerCaPem", "tikv-cvm:dockerCertPem", "tikv-cvm:dockerKeyPem"];
 
 /** The URN of every resource the mocks saw registered, sorted. */
-async function urnsOf(config: Record<string, string | undefined>, options: Parameters<typeof runProgram>[1] = {}): Promise<{ run: ProgramRun; urns: string[] }> {
+async function urnsOf(
+  config: Record<string, string | undefined>,
+  options: Parameters<typeof runProgram>[1] = {},
+): Promise<{ run: ProgramRun; urns: string[] }> {
   let monitor: { getRegisteredResources(): Map<string, unknown> } | undefined;
   const run = await runProgram(config, {
     ...options,
@@ -27,29 +34,52 @@ async function urnsOf(config: Record<string, string | undefined>, options: Param
   return { run, urns: [...monitor.getRegisteredResources().keys()].sort() };
 }
 
-const outputsOf = (run: ProgramRun) => ({ rolloutOrder: run.outputs.rolloutOrder, tikvStores: run.outputs.tikvStores,
-  deployment: run.outputs.deployment, hostRollout: run.outputs.hostRollout });
+const outputsOf = (run: ProgramRun) => ({
+  rolloutOrder: run.outputs.rolloutOrder,
+  tikvStores: run.outputs.tikvStores,
+  deployment: run.outputs.deployment,
+  hostRollout: run.outputs.hostRollout,
+});
 
 async function allModes(): Promise<Record<string, string[]>> {
   const cvm = await urnsOf({});
   // A running 4-host cluster scaled in to 3 with an SSH key, data snapshots and public Grafana:
   // every optional resource of mode cvm, host gates and a retirement.
   const four = await urnsOf({ "tikv-cvm:nodeCount": "4" });
-  const cvmFull = await urnsOf({
-    "tikv-cvm:sshPublicKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA me@laptop",
-    "tikv-cvm:dataDiskSnapshotRetentionDays": "7",
-    "tikv-cvm:grafanaPublic": "true",
-  }, { lastOutputs: outputsOf(four.run) });
-  const local = await urnsOf({ ...NO_CLOUD, "tikv-cvm:mode": "local", "tikv-cvm:hostMemoryGiB": "12" },
-    { env: { TENCENTCLOUD_SECRET_ID: undefined, TENCENTCLOUD_SECRET_KEY: undefined } });
-  const existing = await urnsOf({
-    ...NO_CLOUD, "tikv-cvm:mode": "existing",
-    "tikv-cvm:hosts": JSON.stringify([1, 2, 3].map((i) => ({ name: `db${i}`, dockerHost: `tcp://192.0.2.1${i}:2376`, privateIp: `10.9.0.1${i}` }))),
-    "tikv-cvm:dockerCaPem": pem("CERTIFICATE"), "tikv-cvm:dockerCertPem": pem("CERTIFICATE"), "tikv-cvm:dockerKeyPem": pem("EC PRIVATE KEY"),
-  }, { env: { TENCENTCLOUD_SECRET_ID: undefined, TENCENTCLOUD_SECRET_KEY: undefined }, secretKeys: EXISTING_KEYS });
+  const cvmFull = await urnsOf(
+    {
+      "tikv-cvm:sshPublicKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA me@laptop",
+      "tikv-cvm:dataDiskSnapshotRetentionDays": "7",
+      "tikv-cvm:grafanaPublic": "true",
+    },
+    { lastOutputs: outputsOf(four.run) },
+  );
+  const local = await urnsOf(
+    { ...NO_CLOUD, "tikv-cvm:mode": "local", "tikv-cvm:hostMemoryGiB": "12" },
+    { env: { TENCENTCLOUD_SECRET_ID: undefined, TENCENTCLOUD_SECRET_KEY: undefined } },
+  );
+  const existing = await urnsOf(
+    {
+      ...NO_CLOUD,
+      "tikv-cvm:mode": "existing",
+      "tikv-cvm:hosts": JSON.stringify(
+        [1, 2, 3].map((i) => ({ name: `db${i}`, dockerHost: `tcp://192.0.2.1${i}:2376`, privateIp: `10.9.0.1${i}` })),
+      ),
+      "tikv-cvm:dockerCaPem": pem("CERTIFICATE"),
+      "tikv-cvm:dockerCertPem": pem("CERTIFICATE"),
+      "tikv-cvm:dockerKeyPem": pem("EC PRIVATE KEY"),
+    },
+    { env: { TENCENTCLOUD_SECRET_ID: undefined, TENCENTCLOUD_SECRET_KEY: undefined }, secretKeys: EXISTING_KEYS },
+  );
   // The other Tencent Cloud route: the same names under the bridged plugin's type tokens.
   const bridged = await urnsOf({ "tikv-cvm:tencentcloudRoute": "bridged" });
-  return { cvm: cvm.urns, cvmScaledInWithOptions: cvmFull.urns, cvmBridged: bridged.urns, local: local.urns, existing: existing.urns };
+  return {
+    cvm: cvm.urns,
+    cvmScaledInWithOptions: cvmFull.urns,
+    cvmBridged: bridged.urns,
+    local: local.urns,
+    existing: existing.urns,
+  };
 }
 
 test("every mode declares exactly the resources (URNs) it declared before", async () => {

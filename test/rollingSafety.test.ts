@@ -2,7 +2,13 @@
 // answering 5xx: the rollout gate provider (what the engine runs) against local fakes of PD.
 import { rolloutGateProvider } from "../components/rollout";
 import {
-  PdTarget, awaitHostBack, getLeaderName, pdRequest, prepareHostRestart, prepareTikvRestart, restoreTikv,
+  PdTarget,
+  awaitHostBack,
+  getLeaderName,
+  pdRequest,
+  prepareHostRestart,
+  prepareTikvRestart,
+  restoreTikv,
 } from "../lib/pdApi";
 import { FakePd, FakeStore } from "./support/fakePd";
 
@@ -25,13 +31,20 @@ describe("a rolling restart of the stores, gate by gate as the engine chains the
    */
   function restart(store: FakeStore, state: FakeStore["state"], downMs: number): void {
     store.state = state;
-    setTimeout(() => { store.state = "Up"; }, downMs);
+    setTimeout(() => {
+      store.state = "Up";
+    }, downMs);
   }
 
   /** Rolls `stores` one after another with `after`; returns how many stores were down at each restart. */
-  async function roll(stores: readonly string[], state: FakeStore["state"], steps: {
-    before: (address: string) => Promise<unknown>; after: (address: string) => Promise<unknown>;
-  }): Promise<number[]> {
+  async function roll(
+    stores: readonly string[],
+    state: FakeStore["state"],
+    steps: {
+      before: (address: string) => Promise<unknown>;
+      after: (address: string) => Promise<unknown>;
+    },
+  ): Promise<number[]> {
     const downAtOnce: number[] = [];
     for (const address of stores) {
       await steps.before(address);
@@ -46,31 +59,55 @@ describe("a rolling restart of the stores, gate by gate as the engine chains the
   }
 
   // The gate provider as the engine runs it (it polls every 2 s): two stores, tikv and host gates.
-  test.each(["tikv", "host"] as const)("%s gates: the second store restarts only once the first is Up again", async (kind) => {
-    const gate = (phase: "before" | "after", address: string) => rolloutGateProvider.update!("id", {} as never, {
-      kind, phase, member: address, trigger: `${phase}-trigger`, pdEndpoints: [endpoint], timeoutMinutes: 0.1,
-    });
-    expect(await roll(STORES.slice(0, 2), "Disconnected", { before: (a) => gate("before", a), after: (a) => gate("after", a) }))
-      .toEqual([1, 1]);
-  });
+  test.each(["tikv", "host"] as const)(
+    "%s gates: the second store restarts only once the first is Up again",
+    async (kind) => {
+      const gate = (phase: "before" | "after", address: string) =>
+        rolloutGateProvider.update!("id", {} as never, {
+          kind,
+          phase,
+          member: address,
+          trigger: `${phase}-trigger`,
+          pdEndpoints: [endpoint],
+          timeoutMinutes: 0.1,
+        });
+      expect(
+        await roll(STORES.slice(0, 2), "Disconnected", {
+          before: (a) => gate("before", a),
+          after: (a) => gate("after", a),
+        }),
+      ).toEqual([1, 1]);
+    },
+  );
 
   // The same steps with a fast poll, for every state PD reports a store in that is not Up.
-  test.each(["Disconnected", "Down", "Offline"] as const)("a store reported %s is waited for, by a store's and a host's after step", async (state) => {
-    const target: PdTarget = { endpoints: [endpoint], requestTimeoutMs: 1_000 };
-    const policy = { timeoutMs: 3_000, intervalMs: 25 };
-    const place = { rolled: [], pending: [] };
-    expect(await roll(STORES, state, { before: (a) => prepareTikvRestart(target, a, policy), after: (a) => restoreTikv(target, a, policy) }))
-      .toEqual([1, 1, 1]);
-    expect(await roll(STORES, state, {
-      before: (a) => prepareHostRestart(target, { storeAddress: a, place }, policy),
-      after: (a) => awaitHostBack(target, { storeAddress: a, place }, policy),
-    })).toEqual([1, 1, 1]);
-  });
+  test.each(["Disconnected", "Down", "Offline"] as const)(
+    "a store reported %s is waited for, by a store's and a host's after step",
+    async (state) => {
+      const target: PdTarget = { endpoints: [endpoint], requestTimeoutMs: 1_000 };
+      const policy = { timeoutMs: 3_000, intervalMs: 25 };
+      const place = { rolled: [], pending: [] };
+      expect(
+        await roll(STORES, state, {
+          before: (a) => prepareTikvRestart(target, a, policy),
+          after: (a) => restoreTikv(target, a, policy),
+        }),
+      ).toEqual([1, 1, 1]);
+      expect(
+        await roll(STORES, state, {
+          before: (a) => prepareHostRestart(target, { storeAddress: a, place }, policy),
+          after: (a) => awaitHostBack(target, { storeAddress: a, place }, policy),
+        }),
+      ).toEqual([1, 1, 1]);
+    },
+  );
 });
 
 describe("PD answering 5xx on one endpoint", () => {
   const servers: FakePd[] = [];
-  afterEach(() => { for (const s of servers.splice(0)) s.close(); });
+  afterEach(() => {
+    for (const s of servers.splice(0)) s.close();
+  });
   async function started(fake: FakePd): Promise<string> {
     servers.push(fake);
     return fake.listen();
@@ -91,7 +128,9 @@ describe("PD answering 5xx on one endpoint", () => {
     sick.failWith = 503;
     const healthy = new FakePd();
     const target: PdTarget = { endpoints: [await started(sick), await started(healthy)], requestTimeoutMs: 1_000 };
-    await expect(prepareTikvRestart(target, "10.0.1.11:20160", { timeoutMs: 2_000, intervalMs: 50 })).resolves.toBe("evicted leaders of store 1");
+    await expect(prepareTikvRestart(target, "10.0.1.11:20160", { timeoutMs: 2_000, intervalMs: 50 })).resolves.toBe(
+      "evicted leaders of store 1",
+    );
     expect(healthy.evicting.has(1)).toBe(true);
   });
 

@@ -3,7 +3,8 @@ import { chainedMembers, hostGateTarget, pdMembers, pdPlace, rolloutInput, rollo
 import { LastDeployment } from "../lib/lastDeployment";
 import { planCluster } from "../lib/topology";
 
-const plan = (nodes: number, pds: number) => planCluster(nodes, pds, { kind: "subnet", subnetCidr: "10.0.1.0/24" }, true);
+const plan = (nodes: number, pds: number) =>
+  planCluster(nodes, pds, { kind: "subnet", subnetCidr: "10.0.1.0/24" }, true);
 const last = (members: string[]): LastDeployment => ({ members, storeAddresses: [] });
 
 test("rollout order is TiUP's: PD members in host order, then every store", () => {
@@ -18,7 +19,16 @@ test("a first deployment chains nothing: every member is created in parallel", (
 test("a running cluster chains its members; new PD members join one by one, new stores start in parallel", () => {
   const three = ["pd1", "pd2", "pd3", "tikv1", "tikv2", "tikv3"];
   expect(chainedMembers(plan(3, 3), last(three))).toEqual(three);
-  expect(chainedMembers(plan(5, 5), last(three))).toEqual(["pd1", "pd2", "pd3", "pd4", "pd5", "tikv1", "tikv2", "tikv3"]);
+  expect(chainedMembers(plan(5, 5), last(three))).toEqual([
+    "pd1",
+    "pd2",
+    "pd3",
+    "pd4",
+    "pd5",
+    "tikv1",
+    "tikv2",
+    "tikv3",
+  ]);
 });
 
 test("a PD member's place: earlier members are rolled, later ones pending", () => {
@@ -29,7 +39,12 @@ test("a PD member's place: earlier members are rolled, later ones pending", () =
 });
 
 test("a host gate drains its store and, where it runs one, its PD member, placed in host order", () => {
-  expect(hostGateTarget(plan(4, 3), 2)).toEqual({ member: "10.0.1.12:20160", pdMember: "pd2", rolled: ["pd1"], pending: ["pd3"] });
+  expect(hostGateTarget(plan(4, 3), 2)).toEqual({
+    member: "10.0.1.12:20160",
+    pdMember: "pd2",
+    rolled: ["pd1"],
+    pending: ["pd3"],
+  });
   expect(hostGateTarget(plan(4, 3), 4)).toEqual({ member: "10.0.1.14:20160", pdMember: undefined });
 });
 

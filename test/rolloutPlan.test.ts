@@ -2,7 +2,10 @@
 import { HostKeys, RolloutInput, RolloutPlan, digest, planRollout } from "../lib/rolloutPlan";
 
 const host = (index: number, pd = index <= 3) => ({
-  index, name: `tikv-host-${index}`, pdName: pd ? `pd${index}` : undefined, tikvName: `tikv${index}`,
+  index,
+  name: `tikv-host-${index}`,
+  pdName: pd ? `pd${index}` : undefined,
+  tikvName: `tikv${index}`,
 });
 const HOSTS = [1, 2, 3].map((i) => host(i));
 const MEMBERS = ["pd1", "pd2", "pd3", "tikv1", "tikv2", "tikv3"];
@@ -25,8 +28,11 @@ test("container changes only: TiUP's order, PD members then stores, one after an
   // Stores wait for PD containers, as on a first deployment (PD first; no cycle in this shape).
   expect(p).toMatchObject({ shape: "members", rolling: [], tikvAwaitingPd: ["tikv1", "tikv2", "tikv3"] });
   expect(p.links).toEqual({
-    "before:pd2": ["after:pd1"], "before:pd3": ["after:pd2"], "before:tikv1": ["after:pd3"],
-    "before:tikv2": ["after:tikv1"], "before:tikv3": ["after:tikv2"],
+    "before:pd2": ["after:pd1"],
+    "before:pd3": ["after:pd2"],
+    "before:tikv1": ["after:pd3"],
+    "before:tikv2": ["after:tikv1"],
+    "before:tikv3": ["after:tikv2"],
   });
 });
 
@@ -34,9 +40,14 @@ test("any CVM change: host by host, each host's PD then its store inside the hos
   const p = plan({ keys: keys((n) => `new-${n}`) });
   expect(p).toMatchObject({ shape: "hosts", rolling: ["tikv-host-1", "tikv-host-2", "tikv-host-3"] });
   expect(p.links).toEqual({
-    "before:pd1": ["host-before:1"], "before:tikv1": ["after:pd1"],
-    "host-before:2": ["host-after:1"], "before:pd2": ["host-before:2"], "before:tikv2": ["after:pd2"],
-    "host-before:3": ["host-after:2"], "before:pd3": ["host-before:3"], "before:tikv3": ["after:pd3"],
+    "before:pd1": ["host-before:1"],
+    "before:tikv1": ["after:pd1"],
+    "host-before:2": ["host-after:1"],
+    "before:pd2": ["host-before:2"],
+    "before:tikv2": ["after:pd2"],
+    "host-before:3": ["host-after:2"],
+    "before:pd3": ["host-before:3"],
+    "before:tikv3": ["after:pd3"],
   });
   // No running store waits for PD containers: that edge would point at a later host.
   expect(p.tikvAwaitingPd).toEqual([]);
@@ -51,7 +62,12 @@ test("one changed CVM still rolls the deployment host by host, and names only th
 test("hosts without PD join the host chain with their store alone", () => {
   const five = [1, 2, 3, 4, 5].map((i) => host(i));
   const members = [...MEMBERS, "tikv4", "tikv5"];
-  const p = plan({ hosts: five, deployedMembers: members, lastKeys: keys((n) => n, five), keys: keys((n) => `x${n}`, five) });
+  const p = plan({
+    hosts: five,
+    deployedMembers: members,
+    lastKeys: keys((n) => n, five),
+    keys: keys((n) => `x${n}`, five),
+  });
   expect(p.links["host-before:4"]).toEqual(["host-after:3"]);
   expect(p.links["before:tikv4"]).toEqual(["host-before:4"]);
   expect(p.links["before:tikv5"]).toEqual(["host-before:5"]);
@@ -86,10 +102,22 @@ test("PD members joining a running cluster are chained one by one, in either sha
   const five = [1, 2, 3, 4, 5].map((i) => host(i, true));
   const deployedMembers = [...MEMBERS, "tikv4", "tikv5"];
   const chained = [...deployedMembers, "pd4", "pd5"];
-  const steady = plan({ hosts: five, deployedMembers, chained, lastKeys: keys((n) => n, five), keys: keys((n) => n, five) });
+  const steady = plan({
+    hosts: five,
+    deployedMembers,
+    chained,
+    lastKeys: keys((n) => n, five),
+    keys: keys((n) => n, five),
+  });
   expect(steady.links["before:pd4"]).toEqual(["after:pd3"]);
   expect(steady.links["before:pd5"]).toEqual(["after:pd4"]);
-  const rolling = plan({ hosts: five, deployedMembers, chained, lastKeys: keys((n) => n, five), keys: keys((n) => `x${n}`, five) });
+  const rolling = plan({
+    hosts: five,
+    deployedMembers,
+    chained,
+    lastKeys: keys((n) => n, five),
+    keys: keys((n) => `x${n}`, five),
+  });
   // On hosts 4 and 5, deployed: inside their host steps.
   expect(rolling.links["before:pd4"]).toEqual(["host-before:4"]);
   expect(rolling.links["before:tikv5"]).toEqual(["after:pd5"]);

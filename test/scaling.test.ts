@@ -1,6 +1,12 @@
 // The program read against its own last deployment: refusals before anything is declared, PD
 // scaling (3 -> 5 -> 3, 3 -> 1), store retirement, and which changes wake the rollout gates.
-import { IN_PLACE_INPUTS, PROVIDER_IN_PLACE_INPUTS, PROVIDER_REPLACING_INPUTS, REPLACING_INPUTS, replacementDigest } from "../lib/containerReplacement";
+import {
+  IN_PLACE_INPUTS,
+  PROVIDER_IN_PLACE_INPUTS,
+  PROVIDER_REPLACING_INPUTS,
+  REPLACING_INPUTS,
+  replacementDigest,
+} from "../lib/containerReplacement";
 import { Declared, ProgramRun, byName, runProgram, unwrap } from "./support/harness";
 
 const CONTAINER = "docker:index/container:Container";
@@ -10,8 +16,12 @@ const NO_MONITORING = { "tikv-cvm:monitoring": "false" };
 
 /** What the stack reference returns after `run` was deployed. */
 function outputsOf(run: ProgramRun): Record<string, unknown> {
-  return { rolloutOrder: run.outputs.rolloutOrder, tikvStores: run.outputs.tikvStores, deployment: run.outputs.deployment,
-    hostRollout: run.outputs.hostRollout };
+  return {
+    rolloutOrder: run.outputs.rolloutOrder,
+    tikvStores: run.outputs.tikvStores,
+    deployment: run.outputs.deployment,
+    hostRollout: run.outputs.hostRollout,
+  };
 }
 
 function envOf(c: Declared, name: string): string | undefined {
@@ -23,22 +33,30 @@ const json = (r: Declared) => JSON.stringify(unwrap(r.inputs));
 
 describe("a change the running cluster cannot take is refused before any resource is declared", () => {
   let first: ProgramRun;
-  beforeAll(async () => { first = await runProgram(); });
+  beforeAll(async () => {
+    first = await runProgram();
+  });
 
   test.each([
     ["tikvVersion", { "tikv-cvm:tikvVersion": "v8.1.2" }],
     ["subnetCidr", { "tikv-cvm:subnetCidr": "10.0.2.0/24" }],
   ])("%s", async (key, config) => {
-    await expect(runProgram(config, { lastOutputs: outputsOf(first) }))
-      .rejects.toThrow(new RegExp(`tikv-cvm:${key}: [\\s\\S]*nothing was changed`));
+    await expect(runProgram(config, { lastOutputs: outputsOf(first) })).rejects.toThrow(
+      new RegExp(`tikv-cvm:${key}: [\\s\\S]*nothing was changed`),
+    );
   });
 
   test("only the stack's own reference is read before the refusal", async () => {
     const seen: string[] = [];
-    await expect(runProgram({ "tikv-cvm:subnetCidr": "10.0.2.0/24" }, {
-      lastOutputs: outputsOf(first),
-      onResource: (type) => seen.push(type),
-    })).rejects.toThrow(/subnetCidr/);
+    await expect(
+      runProgram(
+        { "tikv-cvm:subnetCidr": "10.0.2.0/24" },
+        {
+          lastOutputs: outputsOf(first),
+          onResource: (type) => seen.push(type),
+        },
+      ),
+    ).rejects.toThrow(/subnetCidr/);
     // The root stack resource exists before any program runs.
     expect(seen.filter((t) => t !== "pulumi:pulumi:Stack")).toEqual(["pulumi:pulumi:StackReference"]);
   });
@@ -51,9 +69,15 @@ describe("scaling PD on a running cluster: 3 -> 5 -> 3, and 3 -> 1", () => {
   let one: ProgramRun;
   beforeAll(async () => {
     three = await runProgram({ ...NO_MONITORING, "tikv-cvm:nodeCount": "5" });
-    five = await runProgram({ ...NO_MONITORING, "tikv-cvm:nodeCount": "5", "tikv-cvm:pdCount": "5" }, { lastOutputs: outputsOf(three) });
+    five = await runProgram(
+      { ...NO_MONITORING, "tikv-cvm:nodeCount": "5", "tikv-cvm:pdCount": "5" },
+      { lastOutputs: outputsOf(three) },
+    );
     backToThree = await runProgram({ ...NO_MONITORING, "tikv-cvm:nodeCount": "5" }, { lastOutputs: outputsOf(five) });
-    one = await runProgram({ ...NO_MONITORING, "tikv-cvm:nodeCount": "5", "tikv-cvm:pdCount": "1" }, { lastOutputs: outputsOf(three) });
+    one = await runProgram(
+      { ...NO_MONITORING, "tikv-cvm:nodeCount": "5", "tikv-cvm:pdCount": "1" },
+      { lastOutputs: outputsOf(three) },
+    );
   });
 
   test("new members join the running cluster, never bootstrap, one after another after the members already there", () => {
@@ -64,8 +88,13 @@ describe("scaling PD on a running cluster: 3 -> 5 -> 3, and 3 -> 1", () => {
     expect(five.options.get("tikv-dev-cluster-pd4-before")!.dependsOn).toEqual(["tikv-dev-cluster-pd3-after"]);
     expect(five.options.get("tikv-dev-cluster-pd5-before")!.dependsOn).toEqual(["tikv-dev-cluster-pd4-after"]);
     // The cluster keeps the initial cluster it was born with.
-    expect(envOf(container(five, "pd1"), "PD_INITIAL_CLUSTER")).toBe(envOf(container(three, "pd1"), "PD_INITIAL_CLUSTER"));
-    expect(five.outputs.deployment).toMatchObject({ pdCount: 5, pdInitialCluster: envOf(container(three, "pd1"), "PD_INITIAL_CLUSTER") });
+    expect(envOf(container(five, "pd1"), "PD_INITIAL_CLUSTER")).toBe(
+      envOf(container(three, "pd1"), "PD_INITIAL_CLUSTER"),
+    );
+    expect(five.outputs.deployment).toMatchObject({
+      pdCount: 5,
+      pdInitialCluster: envOf(container(three, "pd1"), "PD_INITIAL_CLUSTER"),
+    });
   });
 
   test("no store is restarted: TiKV is told about the first three PD members only", () => {
@@ -78,7 +107,10 @@ describe("scaling PD on a running cluster: 3 -> 5 -> 3, and 3 -> 1", () => {
 
   test("going back to 3 removes pd5 then pd4 through PD's API, after the remaining members are rolled", () => {
     const retirements = backToThree.resources.filter((r) => r.type === RETIREMENT);
-    expect(retirements.map((r) => [r.inputs.member, r.inputs.kind])).toEqual([["pd5", "pd"], ["pd4", "pd"]]);
+    expect(retirements.map((r) => [r.inputs.member, r.inputs.kind])).toEqual([
+      ["pd5", "pd"],
+      ["pd4", "pd"],
+    ]);
     expect(retirements[0].inputs.remaining).toEqual(["pd1", "pd2", "pd3"]);
     expect(backToThree.options.get("tikv-dev-cluster-pd5-retire")!.dependsOn).toEqual(["tikv-dev-cluster-pd3-after"]);
     expect(backToThree.options.get("tikv-dev-cluster-pd4-retire")!.dependsOn).toEqual(["tikv-dev-cluster-pd5-retire"]);
@@ -91,7 +123,10 @@ describe("scaling PD on a running cluster: 3 -> 5 -> 3, and 3 -> 1", () => {
   });
 
   test("the retirements are declared for that one deployment only", async () => {
-    const next = await runProgram({ ...NO_MONITORING, "tikv-cvm:nodeCount": "5" }, { lastOutputs: outputsOf(backToThree) });
+    const next = await runProgram(
+      { ...NO_MONITORING, "tikv-cvm:nodeCount": "5" },
+      { lastOutputs: outputsOf(backToThree) },
+    );
     expect(next.resources.filter((r) => r.type === RETIREMENT)).toEqual([]);
   });
 });
@@ -100,21 +135,31 @@ describe("scaling stores in", () => {
   test("a host going away first has its store checked for Tombstone, by address", async () => {
     const five = await runProgram({ ...NO_MONITORING, "tikv-cvm:nodeCount": "5" });
     const four = await runProgram({ ...NO_MONITORING, "tikv-cvm:nodeCount": "4" }, { lastOutputs: outputsOf(five) });
-    expect(four.resources.filter((r) => r.type === RETIREMENT).map((r) => [r.inputs.kind, r.inputs.member])).toEqual([["tikv", "10.0.1.15:20160"]]);
+    expect(four.resources.filter((r) => r.type === RETIREMENT).map((r) => [r.inputs.kind, r.inputs.member])).toEqual([
+      ["tikv", "10.0.1.15:20160"],
+    ]);
   });
 });
 
 describe("the gates wake exactly when the engine replaces a container", () => {
   let base: ProgramRun;
-  beforeAll(async () => { base = await runProgram(NO_MONITORING); });
+  beforeAll(async () => {
+    base = await runProgram(NO_MONITORING);
+  });
 
   test("every input the program sets on PD and TiKV is classified as replacing or in place", () => {
     for (const c of base.resources.filter((r) => r.type === CONTAINER)) {
-      const unclassified = Object.keys(c.inputs).filter((k) => !REPLACING_INPUTS.includes(k) && !IN_PLACE_INPUTS.includes(k));
+      const unclassified = Object.keys(c.inputs).filter(
+        (k) => !REPLACING_INPUTS.includes(k) && !IN_PLACE_INPUTS.includes(k),
+      );
       expect([c.name, unclassified]).toEqual([c.name, []]);
     }
     // The provider's two lists do not overlap.
-    expect((PROVIDER_REPLACING_INPUTS as readonly string[]).filter((k) => (PROVIDER_IN_PLACE_INPUTS as readonly string[]).includes(k))).toEqual([]);
+    expect(
+      (PROVIDER_REPLACING_INPUTS as readonly string[]).filter((k) =>
+        (PROVIDER_IN_PLACE_INPUTS as readonly string[]).includes(k),
+      ),
+    ).toEqual([]);
   });
 
   test("a replacing change (an image upgrade) drains and restores: both gates of every member change", async () => {
@@ -122,7 +167,10 @@ describe("the gates wake exactly when the engine replaces a container", () => {
     for (const m of ["pd1", "pd2", "pd3", "tikv1", "tikv2", "tikv3"]) {
       for (const phase of ["before", "after"]) {
         const name = `tikv-dev-cluster-${m}-${phase}`;
-        expect([name, unwrap(byName(upgraded, name).inputs.trigger)]).not.toEqual([name, unwrap(byName(base, name).inputs.trigger)]);
+        expect([name, unwrap(byName(upgraded, name).inputs.trigger)]).not.toEqual([
+          name,
+          unwrap(byName(base, name).inputs.trigger),
+        ]);
       }
     }
   });
@@ -130,7 +178,12 @@ describe("the gates wake exactly when the engine replaces a container", () => {
   test("an in-place change touches no gate: the trigger ignores every in-place input", () => {
     const pd1 = unwrap(container(base, "pd1").inputs) as Record<string, unknown>;
     const digest = replacementDigest(pd1);
-    const changes: Record<string, unknown> = { restart: "always", wait: false, waitTimeout: 60, destroyGraceSeconds: 5 };
+    const changes: Record<string, unknown> = {
+      restart: "always",
+      wait: false,
+      waitTimeout: 60,
+      destroyGraceSeconds: 5,
+    };
     for (const key of IN_PLACE_INPUTS) {
       expect([key, replacementDigest({ ...pd1, [key]: changes[key] })]).toEqual([key, digest]);
     }
@@ -145,15 +198,25 @@ describe("the gates wake exactly when the engine replaces a container", () => {
     // PD's config is a ratio of its limit: only `memory` (and the swap limit pinned to it) differs.
     const before = unwrap(container(base, "pd1").inputs) as Record<string, unknown>;
     const after = unwrap(pd1.inputs) as Record<string, unknown>;
-    expect(Object.keys(after).filter((k) => JSON.stringify(after[k]) !== JSON.stringify(before[k]))).toEqual(["memory", "memorySwap"]);
-    expect(bigger.options.get("tikv-dev-cluster-pd1")!.replaceOnChanges).toEqual(expect.arrayContaining(["memory", "healthcheck"]));
-    expect(unwrap(byName(bigger, "tikv-dev-cluster-pd1-before").inputs.trigger)).not.toEqual(unwrap(byName(base, "tikv-dev-cluster-pd1-before").inputs.trigger));
+    expect(Object.keys(after).filter((k) => JSON.stringify(after[k]) !== JSON.stringify(before[k]))).toEqual([
+      "memory",
+      "memorySwap",
+    ]);
+    expect(bigger.options.get("tikv-dev-cluster-pd1")!.replaceOnChanges).toEqual(
+      expect.arrayContaining(["memory", "healthcheck"]),
+    );
+    expect(unwrap(byName(bigger, "tikv-dev-cluster-pd1-before").inputs.trigger)).not.toEqual(
+      unwrap(byName(base, "tikv-dev-cluster-pd1-before").inputs.trigger),
+    );
   });
 
   test("a setting that changes no container changes no trigger", async () => {
     const slower = await runProgram({ ...NO_MONITORING, "tikv-cvm:rolloutTimeoutMinutes": "30" });
     for (const gate of slower.resources.filter((r) => r.type === GATE)) {
-      expect([gate.name, unwrap(gate.inputs.trigger)]).toEqual([gate.name, unwrap(byName(base, gate.name).inputs.trigger)]);
+      expect([gate.name, unwrap(gate.inputs.trigger)]).toEqual([
+        gate.name,
+        unwrap(byName(base, gate.name).inputs.trigger),
+      ]);
     }
   });
 });

@@ -19,19 +19,29 @@ import { Declared, ProgramRun, SECRET_SIG, isSecret, runProgram, unwrap } from "
 import { mockState } from "./support/mocks";
 import { loadTfFixture, pulumiName, tfToken } from "./support/tfNames";
 
-interface SdkReference { resources: Record<string, { token: string; outputs: string[] }> }
-const sdk = JSON.parse(fs.readFileSync(path.join(__dirname, "fixtures", "tencentcloud-provider-subset.json"), "utf8")) as SdkReference;
+interface SdkReference {
+  resources: Record<string, { token: string; outputs: string[] }>;
+}
+const sdk = JSON.parse(
+  fs.readFileSync(path.join(__dirname, "fixtures", "tencentcloud-provider-subset.json"), "utf8"),
+) as SdkReference;
 const tf = loadTfFixture();
 
 /** Output names (and the ones the provider itself marks secret) per type token, from each provider's schema. */
-interface OutputSchema { outputs: string[]; providerSecret: string[] }
+interface OutputSchema {
+  outputs: string[];
+  providerSecret: string[];
+}
 
 function tencentSchemas(): Map<string, OutputSchema> {
   const map = new Map<string, OutputSchema>();
   for (const r of Object.values(sdk.resources)) map.set(r.token, { outputs: r.outputs, providerSecret: [] });
   for (const [name, r] of Object.entries(tf.resources)) {
     // Every attribute is in the state; a computed one is filled by the provider itself.
-    map.set(tfToken(name, false), { outputs: Object.entries(r.schema).map(([k, a]) => pulumiName(k, a)), providerSecret: [] });
+    map.set(tfToken(name, false), {
+      outputs: Object.entries(r.schema).map(([k, a]) => pulumiName(k, a)),
+      providerSecret: [],
+    });
   }
   return map;
 }
@@ -42,7 +52,8 @@ function tencentSchemas(): Map<string, OutputSchema> {
  * each provider's schema; a property the schema marks secret lands in that list).
  */
 function sdkSchema(token: string): OutputSchema | undefined {
-  const m = /^(docker|tls|random):index\/(\w+):\w+$/.exec(token) ?? /^pulumi:providers:(docker|tls|random)$/.exec(token);
+  const m =
+    /^(docker|tls|random):index\/(\w+):\w+$/.exec(token) ?? /^pulumi:providers:(docker|tls|random)$/.exec(token);
   if (!m) return undefined;
   const dir = path.join(__dirname, "..", "node_modules", "@pulumi", m[1]);
   const file = m[2] ?? "provider";
@@ -83,7 +94,8 @@ function prepare(run: ProgramRun): Walk {
 
 /** Does this (unwrapped) value carry something that must be secret? */
 function sensitiveContent(w: Walk, value: unknown): boolean {
-  if (typeof value === "string") return value.includes("PRIVATE KEY") || [...w.passwords].some((p) => value.includes(p));
+  if (typeof value === "string")
+    return value.includes("PRIVATE KEY") || [...w.passwords].some((p) => value.includes(p));
   if (Array.isArray(value)) return value.some((v) => sensitiveContent(w, v));
   if (typeof value === "object" && value !== null) return Object.values(value).some((v) => sensitiveContent(w, v));
   return false;
@@ -110,11 +122,15 @@ function holdsSecret(w: Walk, value: unknown): boolean {
 /** The outputs a dynamic provider of this program returns for these inputs. */
 async function dynamicOutputs(r: Declared): Promise<Record<string, unknown> | undefined> {
   const inputs = unwrap(r.inputs) as never;
-  if (r.type === "pulumi-nodejs:dynamic/tikv-cvm:DockerReady") return readyOutputs(inputs) as unknown as Record<string, unknown>;
-  if (r.type === "pulumi-nodejs:dynamic/tikv-cvm:PidsLimit") return pidsLimitOutputs(inputs) as unknown as Record<string, unknown>;
-  if (r.type === "pulumi-nodejs:dynamic/tikv-cvm:RolloutGate") return (await rolloutGateProvider.create(inputs)).outs as unknown as Record<string, unknown>;
+  if (r.type === "pulumi-nodejs:dynamic/tikv-cvm:DockerReady")
+    return readyOutputs(inputs) as unknown as Record<string, unknown>;
+  if (r.type === "pulumi-nodejs:dynamic/tikv-cvm:PidsLimit")
+    return pidsLimitOutputs(inputs) as unknown as Record<string, unknown>;
+  if (r.type === "pulumi-nodejs:dynamic/tikv-cvm:RolloutGate")
+    return (await rolloutGateProvider.create(inputs)).outs as unknown as Record<string, unknown>;
   // Its create talks to PD; what it keeps is the same whatever PD answered.
-  if (r.type === "pulumi-nodejs:dynamic/tikv-cvm:MemberRetirement") return retirementOutputs(inputs, "removed") as unknown as Record<string, unknown>;
+  if (r.type === "pulumi-nodejs:dynamic/tikv-cvm:MemberRetirement")
+    return retirementOutputs(inputs, "removed") as unknown as Record<string, unknown>;
   return undefined;
 }
 
@@ -124,7 +140,8 @@ async function leaks(run: ProgramRun): Promise<{ leaks: string[]; checkedOutputs
   const found: string[] = [];
   let checkedOutputs = 0;
   for (const r of run.resources) {
-    if (r.type === "pulumi:pulumi:Stack" || r.type === "pulumi:pulumi:StackReference" || r.type.startsWith("tikv-cvm:")) continue;
+    if (r.type === "pulumi:pulumi:Stack" || r.type === "pulumi:pulumi:StackReference" || r.type.startsWith("tikv-cvm:"))
+      continue;
     const programSecret = run.options.get(r.name)?.additionalSecretOutputs ?? [];
     for (const [name, value] of Object.entries(r.inputs)) {
       if (name === SECRET_SIG || value === undefined) continue;
@@ -137,7 +154,8 @@ async function leaks(run: ProgramRun): Promise<{ leaks: string[]; checkedOutputs
     if (dynamic) {
       for (const [name, value] of Object.entries(dynamic)) {
         checkedOutputs++;
-        if ((SENSITIVE_NAME.test(name) || sensitiveContent(w, value)) && !holdsSecret(w, r.inputs[name])) found.push(`${r.name}: output ${name} is stored in clear`);
+        if ((SENSITIVE_NAME.test(name) || sensitiveContent(w, value)) && !holdsSecret(w, r.inputs[name]))
+          found.push(`${r.name}: output ${name} is stored in clear`);
       }
       continue;
     }
@@ -151,14 +169,20 @@ async function leaks(run: ProgramRun): Promise<{ leaks: string[]; checkedOutputs
       // A provider's state is its configuration: nothing there it was not given.
       if (r.type.startsWith("pulumi:providers:") && input === undefined) continue;
       checkedOutputs++;
-      const sensitive = SENSITIVE_NAME.test(name) || (SENSITIVE_BY_TYPE[r.type] ?? []).includes(name) ||
+      const sensitive =
+        SENSITIVE_NAME.test(name) ||
+        (SENSITIVE_BY_TYPE[r.type] ?? []).includes(name) ||
         (input !== undefined && sensitiveContent(w, unwrap(input)));
-      const secret = schema.providerSecret.includes(name) || programSecret.includes(name) || (input !== undefined && holdsSecret(w, input));
+      const secret =
+        schema.providerSecret.includes(name) ||
+        programSecret.includes(name) ||
+        (input !== undefined && holdsSecret(w, input));
       if (sensitive && !secret) found.push(`${r.name}: output ${name} is stored in clear`);
     }
   }
   for (const [name, value] of Object.entries(run.outputs)) {
-    if (sensitiveContent(w, value) && !run.secretOutputs.includes(name)) found.push(`stack output ${name} is not secret`);
+    if (sensitiveContent(w, value) && !run.secretOutputs.includes(name))
+      found.push(`stack output ${name} is not secret`);
   }
   // What components register is stored as their outputs too.
   for (const component of run.componentOutputs) {
@@ -179,20 +203,42 @@ describe.each(["terraform", "bridged"] as const)("the %s route", (route) => {
   beforeAll(async () => {
     // Every kind of resource the program can declare in mode cvm: SSH key pair, public Grafana,
     // data disks with their snapshot policy.
-    run = await runProgram({ ...SSH, "tikv-cvm:tencentcloudRoute": route, "tikv-cvm:grafanaPublic": "true",
-      "tikv-cvm:dataDiskSnapshotRetentionDays": "7" });
+    run = await runProgram({
+      ...SSH,
+      "tikv-cvm:tencentcloudRoute": route,
+      "tikv-cvm:grafanaPublic": "true",
+      "tikv-cvm:dataDiskSnapshotRetentionDays": "7",
+    });
   });
 
   test("every component's registered outputs are walked too", () => {
-    expect(run.componentOutputs.map((c) => c.name)).toEqual(expect.arrayContaining(["tikv-dev-pki", "tikv-dev-1", "tikv-dev-cluster-tls", "tikv-dev-net"]));
-    expect(Object.keys(run.componentOutputs.find((c) => c.name === "tikv-dev-pki")!.outputs).sort()).toEqual(["caCertPem", "clientCertPem"]);
+    expect(run.componentOutputs.map((c) => c.name)).toEqual(
+      expect.arrayContaining(["tikv-dev-pki", "tikv-dev-1", "tikv-dev-cluster-tls", "tikv-dev-net"]),
+    );
+    expect(Object.keys(run.componentOutputs.find((c) => c.name === "tikv-dev-pki")!.outputs).sort()).toEqual([
+      "caCertPem",
+      "clientCertPem",
+    ]);
   });
 
   test("no key, password or user data is stored in clear, in any input or schema output", async () => {
     const tencent = run.resources.filter((r) => r.type.startsWith("tencentcloud:"));
-    expect(new Set(tencent.map((r) => r.type))).toEqual(new Set([TOKENS[route].vpc, TOKENS[route].subnet, TOKENS[route].securityGroup,
-      TOKENS[route].securityGroupRuleSet, TOKENS[route].instance, TOKENS[route].eip, TOKENS[route].eipAssociation, TOKENS[route].keyPair,
-      TOKENS[route].cbsStorage, TOKENS[route].cbsStorageAttachment, TOKENS[route].cbsSnapshotPolicy, TOKENS[route].cbsSnapshotPolicyAttachment]));
+    expect(new Set(tencent.map((r) => r.type))).toEqual(
+      new Set([
+        TOKENS[route].vpc,
+        TOKENS[route].subnet,
+        TOKENS[route].securityGroup,
+        TOKENS[route].securityGroupRuleSet,
+        TOKENS[route].instance,
+        TOKENS[route].eip,
+        TOKENS[route].eipAssociation,
+        TOKENS[route].keyPair,
+        TOKENS[route].cbsStorage,
+        TOKENS[route].cbsStorageAttachment,
+        TOKENS[route].cbsSnapshotPolicy,
+        TOKENS[route].cbsSnapshotPolicyAttachment,
+      ]),
+    );
     const result = await leaks(run);
     expect(result.leaks).toEqual([]);
     expect(result.checkedOutputs).toBeGreaterThan(500);
@@ -201,7 +247,9 @@ describe.each(["terraform", "bridged"] as const)("the %s route", (route) => {
   test("the CVM's user data is secret in both outputs that carry it", () => {
     const instance = run.resources.find((r) => r.type === TOKENS[route].instance)!;
     expect(isSecret(instance.inputs.userData)).toBe(true);
-    expect(run.options.get(instance.name)!.additionalSecretOutputs).toEqual(expect.arrayContaining(["userData", "userDataRaw"]));
+    expect(run.options.get(instance.name)!.additionalSecretOutputs).toEqual(
+      expect.arrayContaining(["userData", "userDataRaw"]),
+    );
     // The schema says the provider returns userDataRaw; the program never sets it.
     expect(TENCENT.get(TOKENS[route].instance)!.outputs).toContain("userDataRaw");
     expect(instance.inputs.userDataRaw).toBeUndefined();
@@ -211,9 +259,16 @@ describe.each(["terraform", "bridged"] as const)("the %s route", (route) => {
 test("scaling in leaks nothing: the retirements that talk to PD with the admin's key", async () => {
   // 5 PD members deployed, 3 wanted: pd5 and pd4 leave through PD's API (test/scaling.test.ts).
   const five = await runProgram({ "tikv-cvm:nodeCount": "5", "tikv-cvm:pdCount": "5" });
-  const three = await runProgram({ "tikv-cvm:nodeCount": "5" }, {
-    lastOutputs: { rolloutOrder: five.outputs.rolloutOrder, tikvStores: five.outputs.tikvStores, deployment: five.outputs.deployment },
-  });
+  const three = await runProgram(
+    { "tikv-cvm:nodeCount": "5" },
+    {
+      lastOutputs: {
+        rolloutOrder: five.outputs.rolloutOrder,
+        tikvStores: five.outputs.tikvStores,
+        deployment: five.outputs.deployment,
+      },
+    },
+  );
   const retirements = three.resources.filter((r) => r.type === "pulumi-nodejs:dynamic/tikv-cvm:MemberRetirement");
   expect(retirements.map((r) => r.inputs.member)).toEqual(["pd5", "pd4"]);
   expect(JSON.stringify(unwrap(retirements[0].inputs))).toContain("PRIVATE KEY");
@@ -221,20 +276,40 @@ test("scaling in leaks nothing: the retirements that talk to PD with the admin's
   // A key in clear in a retirement's inputs is found (one that does not come from a provider-secret
   // output: those stay secret wherever they flow, the walk's model of the engine).
   const foreignKey = "-----BEGIN EC PRIVATE KEY-----\nMHcC\n-----END EC PRIVATE KEY-----\n";
-  const clear = three.resources.map((r) => r === retirements[0]
-    ? { ...r, inputs: { ...r.inputs, tls: { ...(unwrap(r.inputs.tls) as object), keyPem: foreignKey } } } : r);
-  expect((await leaks({ ...three, resources: clear })).leaks).toEqual([`${retirements[0].name}: input tls is stored in clear`]);
+  const clear = three.resources.map((r) =>
+    r === retirements[0]
+      ? { ...r, inputs: { ...r.inputs, tls: { ...(unwrap(r.inputs.tls) as object), keyPem: foreignKey } } }
+      : r,
+  );
+  expect((await leaks({ ...three, resources: clear })).leaks).toEqual([
+    `${retirements[0].name}: input tls is stored in clear`,
+  ]);
 });
 
 test("modes local and existing leak nothing either", async () => {
   const pem = (label: string) => `-----BEGIN ${label}-----\nMIIB\n-----END ${label}-----\n`;
-  const local = await runProgram({ "tencentcloud:region": undefined, "tikv-cvm:availabilityZone": undefined, "tikv-cvm:operatorCidrs": undefined,
-    "tikv-cvm:mode": "local", "tikv-cvm:hostMemoryGiB": "12" });
-  const existing = await runProgram({
-    "tencentcloud:region": undefined, "tikv-cvm:availabilityZone": undefined, "tikv-cvm:operatorCidrs": undefined, "tikv-cvm:mode": "existing",
-    "tikv-cvm:hosts": JSON.stringify([1, 2, 3].map((i) => ({ name: `db${i}`, dockerHost: `tcp://192.0.2.1${i}:2376`, privateIp: `10.9.0.1${i}` }))),
-    "tikv-cvm:dockerCaPem": pem("CERTIFICATE"), "tikv-cvm:dockerCertPem": pem("CERTIFICATE"), "tikv-cvm:dockerKeyPem": pem("EC PRIVATE KEY"),
-  }, { secretKeys: ["tikv-cvm:dockerCaPem", "tikv-cvm:dockerCertPem", "tikv-cvm:dockerKeyPem"] });
+  const local = await runProgram({
+    "tencentcloud:region": undefined,
+    "tikv-cvm:availabilityZone": undefined,
+    "tikv-cvm:operatorCidrs": undefined,
+    "tikv-cvm:mode": "local",
+    "tikv-cvm:hostMemoryGiB": "12",
+  });
+  const existing = await runProgram(
+    {
+      "tencentcloud:region": undefined,
+      "tikv-cvm:availabilityZone": undefined,
+      "tikv-cvm:operatorCidrs": undefined,
+      "tikv-cvm:mode": "existing",
+      "tikv-cvm:hosts": JSON.stringify(
+        [1, 2, 3].map((i) => ({ name: `db${i}`, dockerHost: `tcp://192.0.2.1${i}:2376`, privateIp: `10.9.0.1${i}` })),
+      ),
+      "tikv-cvm:dockerCaPem": pem("CERTIFICATE"),
+      "tikv-cvm:dockerCertPem": pem("CERTIFICATE"),
+      "tikv-cvm:dockerKeyPem": pem("EC PRIVATE KEY"),
+    },
+    { secretKeys: ["tikv-cvm:dockerCaPem", "tikv-cvm:dockerCertPem", "tikv-cvm:dockerKeyPem"] },
+  );
   expect((await leaks(local)).leaks).toEqual([]);
   expect((await leaks(existing)).leaks).toEqual([]);
 });
@@ -246,35 +321,60 @@ test("the walk finds a leak: user data, a password in an env, a config key, a st
   const grafana = run.resources.find((r) => r.name === "tikv-dev-monitoring-grafana")!;
   const tampered: ProgramRun = {
     ...run,
-    resources: run.resources.map((r) => r === grafana ? { ...r, inputs: { ...r.inputs, envs: unwrap(r.inputs.envs) } } : r),
+    resources: run.resources.map((r) =>
+      r === grafana ? { ...r, inputs: { ...r.inputs, envs: unwrap(r.inputs.envs) } } : r,
+    ),
     options: new Map([...run.options, [instance.name, { ...opts, additionalSecretOutputs: ["userData", "password"] }]]),
     secretOutputs: run.secretOutputs.filter((o) => o !== "clusterAdminKeyPem"),
     // A component registering its key in clear (Pki registers only certificates).
-    componentOutputs: run.componentOutputs.map((c) => c.name === "tikv-dev-pki"
-      ? { ...c, outputs: { ...c.outputs, operatorKey: run.outputs.clientKeyPem } } : c),
+    componentOutputs: run.componentOutputs.map((c) =>
+      c.name === "tikv-dev-pki" ? { ...c, outputs: { ...c.outputs, operatorKey: run.outputs.clientKeyPem } } : c,
+    ),
   };
-  expect((await leaks(tampered)).leaks.sort()).toEqual([
-    `${instance.name}: output userDataRaw is stored in clear`,
-    "stack output clusterAdminKeyPem is not secret",
-    "tikv-dev-pki: component output operatorKey is stored in clear",
-    "tikv-dev-monitoring-grafana: input envs is stored in clear",
-    "tikv-dev-monitoring-grafana: output envs is stored in clear",
-  ].sort());
+  expect((await leaks(tampered)).leaks.sort()).toEqual(
+    [
+      `${instance.name}: output userDataRaw is stored in clear`,
+      "stack output clusterAdminKeyPem is not secret",
+      "tikv-dev-pki: component output operatorKey is stored in clear",
+      "tikv-dev-monitoring-grafana: input envs is stored in clear",
+      "tikv-dev-monitoring-grafana: output envs is stored in clear",
+    ].sort(),
+  );
 
   // A key from the stack config (mode existing) is secret only because the program keeps it so.
   const pem = (label: string) => `-----BEGIN ${label}-----\nMIIB\n-----END ${label}-----\n`;
-  const existing = await runProgram({
-    "tencentcloud:region": undefined, "tikv-cvm:availabilityZone": undefined, "tikv-cvm:operatorCidrs": undefined, "tikv-cvm:mode": "existing",
-    "tikv-cvm:hosts": JSON.stringify([1, 2, 3].map((i) => ({ name: `db${i}`, dockerHost: `tcp://192.0.2.1${i}:2376`, privateIp: `10.9.0.1${i}` }))),
-    "tikv-cvm:dockerCaPem": pem("CERTIFICATE"), "tikv-cvm:dockerCertPem": pem("CERTIFICATE"), "tikv-cvm:dockerKeyPem": pem("EC PRIVATE KEY"),
-  }, { secretKeys: ["tikv-cvm:dockerCaPem", "tikv-cvm:dockerCertPem", "tikv-cvm:dockerKeyPem"] });
+  const existing = await runProgram(
+    {
+      "tencentcloud:region": undefined,
+      "tikv-cvm:availabilityZone": undefined,
+      "tikv-cvm:operatorCidrs": undefined,
+      "tikv-cvm:mode": "existing",
+      "tikv-cvm:hosts": JSON.stringify(
+        [1, 2, 3].map((i) => ({ name: `db${i}`, dockerHost: `tcp://192.0.2.1${i}:2376`, privateIp: `10.9.0.1${i}` })),
+      ),
+      "tikv-cvm:dockerCaPem": pem("CERTIFICATE"),
+      "tikv-cvm:dockerCertPem": pem("CERTIFICATE"),
+      "tikv-cvm:dockerKeyPem": pem("EC PRIVATE KEY"),
+    },
+    { secretKeys: ["tikv-cvm:dockerCaPem", "tikv-cvm:dockerCertPem", "tikv-cvm:dockerKeyPem"] },
+  );
   const provider = existing.resources.find((r) => r.type === "pulumi:providers:docker")!;
   const ready = existing.resources.find((r) => r.name === "tikv-dev-1-docker-ready")!;
-  const clear = (r: Declared, key: string): Declared => ({ ...r, inputs: { ...r.inputs, [key]: unwrap(r.inputs[key]) } });
-  const leaked = await leaks({ ...existing, resources: existing.resources.map((r) => r === provider ? clear(r, "keyMaterial") : r === ready ? clear(r, "keyPem") : r) });
-  expect(leaked.leaks.sort()).toEqual([
-    `${provider.name}: input keyMaterial is stored in clear`,
-    `${provider.name}: output keyMaterial is stored in clear`,
-    `${ready.name}: input keyPem is stored in clear`,
-  ].sort());
+  const clear = (r: Declared, key: string): Declared => ({
+    ...r,
+    inputs: { ...r.inputs, [key]: unwrap(r.inputs[key]) },
+  });
+  const leaked = await leaks({
+    ...existing,
+    resources: existing.resources.map((r) =>
+      r === provider ? clear(r, "keyMaterial") : r === ready ? clear(r, "keyPem") : r,
+    ),
+  });
+  expect(leaked.leaks.sort()).toEqual(
+    [
+      `${provider.name}: input keyMaterial is stored in clear`,
+      `${provider.name}: output keyMaterial is stored in clear`,
+      `${ready.name}: input keyPem is stored in clear`,
+    ].sort(),
+  );
 });

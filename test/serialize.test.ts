@@ -15,12 +15,29 @@ test("serializes to a small, self-contained module that only requires https", as
 test("the serialized provider loads and still decides diffs as the source does", async () => {
   const provider = (await serializeReadyProvider()).load();
   const olds = { host: "198.51.100.11", port: 2376, instanceId: "ins-1", caPem: "ca" };
-  expect(await provider.diff!("id", olds, { ...olds, keyPem: "k", certPem: "c", label: "h", timeoutMinutes: 15 }))
-    .toEqual({ changes: false, replaces: [] });
-  expect(await provider.diff!("id", olds, { ...olds, instanceId: "ins-2", keyPem: "k", certPem: "c", label: "h", timeoutMinutes: 15 }))
-    .toEqual({ changes: true, replaces: [] });
-  expect(await provider.diff!("id", olds, { ...olds, host: "198.51.100.99", keyPem: "k", certPem: "c", label: "h", timeoutMinutes: 15 }))
-    .toEqual({ changes: true, replaces: ["host"] });
+  expect(
+    await provider.diff!("id", olds, { ...olds, keyPem: "k", certPem: "c", label: "h", timeoutMinutes: 15 }),
+  ).toEqual({ changes: false, replaces: [] });
+  expect(
+    await provider.diff!("id", olds, {
+      ...olds,
+      instanceId: "ins-2",
+      keyPem: "k",
+      certPem: "c",
+      label: "h",
+      timeoutMinutes: 15,
+    }),
+  ).toEqual({ changes: true, replaces: [] });
+  expect(
+    await provider.diff!("id", olds, {
+      ...olds,
+      host: "198.51.100.99",
+      keyPem: "k",
+      certPem: "c",
+      label: "h",
+      timeoutMinutes: 15,
+    }),
+  ).toEqual({ changes: true, replaces: ["host"] });
 });
 
 test("the rollout gate's provider serializes too, needing only http and https", async () => {
@@ -41,10 +58,20 @@ test("the pids-limit provider serializes with Node built-ins only and no secret"
   // Node's own modules only (the serializer may name path as path/posix).
   expect(requires.filter((r) => !builtinModules.includes(r))).toEqual([]);
   const provider = serialized.load();
-  expect(await provider.diff!("id", { containerId: "a", limit: 10 }, { endpoint: { kind: "environment" }, containerId: "a", limit: 10 }))
-    .toEqual({ changes: false, replaces: [] });
-  expect(await provider.diff!("id", { containerId: "a", limit: 10 }, { endpoint: { kind: "environment" }, containerId: "b", limit: 10 }))
-    .toEqual({ changes: true, replaces: ["containerId"] });
+  expect(
+    await provider.diff!(
+      "id",
+      { containerId: "a", limit: 10 },
+      { endpoint: { kind: "environment" }, containerId: "a", limit: 10 },
+    ),
+  ).toEqual({ changes: false, replaces: [] });
+  expect(
+    await provider.diff!(
+      "id",
+      { containerId: "a", limit: 10 },
+      { endpoint: { kind: "environment" }, containerId: "b", limit: 10 },
+    ),
+  ).toEqual({ changes: true, replaces: ["containerId"] });
 });
 
 test("the scale-in retirement provider serializes too, needing only http and https", async () => {

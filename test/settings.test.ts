@@ -17,39 +17,77 @@ describe("validateConfig", () => {
     const result = validateConfig(raw({}));
     if (!result.ok) throw new Error(describeProblems(result.problems));
     expect(result.settings).toMatchObject({
-      mode: "cvm", nodeCount: 3, pdCount: 3, tikvVersion: DEFAULTS.tikvVersion, hostMemoryGiB: 4, diskGB: 50,
-      protect: false, rolloutTimeoutMinutes: 10, clusterTls: true, monitoring: true, nofileLimit: 1_000_000,
+      mode: "cvm",
+      nodeCount: 3,
+      pdCount: 3,
+      tikvVersion: DEFAULTS.tikvVersion,
+      hostMemoryGiB: 4,
+      diskGB: 50,
+      protect: false,
+      rolloutTimeoutMinutes: 10,
+      clusterTls: true,
+      monitoring: true,
+      nofileLimit: 1_000_000,
       cvm: {
-        instanceType: "S5.MEDIUM4", systemDiskType: "CLOUD_PREMIUM", systemDiskSize: 20,
-        dataDisk: { sizeGB: 50, type: "CLOUD_PREMIUM", encrypt: false, retain: true, snapshot: undefined }, vpcCidr: "10.0.0.0/16", subnetCidr: "10.0.1.0/24",
-        bandwidthMbps: 10, registryMirrors: ["https://mirror.ccs.tencentyun.com"], readinessTimeoutMinutes: 15,
-        operatorCidrs: ["5.6.7.8/32"], imageId: undefined, sshPublicKey: undefined, tencentcloudRoute: "terraform",
+        instanceType: "S5.MEDIUM4",
+        systemDiskType: "CLOUD_PREMIUM",
+        systemDiskSize: 20,
+        dataDisk: { sizeGB: 50, type: "CLOUD_PREMIUM", encrypt: false, retain: true, snapshot: undefined },
+        vpcCidr: "10.0.0.0/16",
+        subnetCidr: "10.0.1.0/24",
+        bandwidthMbps: 10,
+        registryMirrors: ["https://mirror.ccs.tencentyun.com"],
+        readinessTimeoutMinutes: 15,
+        operatorCidrs: ["5.6.7.8/32"],
+        imageId: undefined,
+        sshPublicKey: undefined,
+        tencentcloudRoute: "terraform",
       },
     });
   });
 
   test("accepts a 5-node cluster with 3 PD members and an SSH key", () => {
-    const result = validateConfig(raw({
-      nodeCount: "5", pdCount: "3", sshPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA me@laptop",
-      imageId: "img-487zeit5", subnetCidr: "10.0.1.0/27",
-    }));
+    const result = validateConfig(
+      raw({
+        nodeCount: "5",
+        pdCount: "3",
+        sshPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA me@laptop",
+        imageId: "img-487zeit5",
+        subnetCidr: "10.0.1.0/27",
+      }),
+    );
     expect(result.ok).toBe(true);
   });
 
   test("reads the data disk: size for TiKV's reserve-space, type, encryption, retention and a daily snapshot", () => {
-    const result = validateConfig(raw({
-      dataDiskSize: "200", dataDiskType: "CLOUD_SSD", dataDiskEncrypt: "true", retainDataDisks: "false",
-      dataDiskSnapshotRetentionDays: "7", dataDiskSnapshotHour: "2",
-    }));
+    const result = validateConfig(
+      raw({
+        dataDiskSize: "200",
+        dataDiskType: "CLOUD_SSD",
+        dataDiskEncrypt: "true",
+        retainDataDisks: "false",
+        dataDiskSnapshotRetentionDays: "7",
+        dataDiskSnapshotHour: "2",
+      }),
+    );
     if (!result.ok) throw new Error(describeProblems(result.problems));
     if (result.settings.mode !== "cvm") throw new Error("wrong mode");
     expect(result.settings.diskGB).toBe(200);
     expect(result.settings.cvm.dataDisk).toEqual({
-      sizeGB: 200, type: "CLOUD_SSD", encrypt: true, retain: false, snapshot: { hour: 2, retentionDays: 7 },
+      sizeGB: 200,
+      type: "CLOUD_SSD",
+      encrypt: true,
+      retain: false,
+      snapshot: { hour: 2, retentionDays: 7 },
     });
   });
 
-  interface BadCase { label: string; values: Record<string, string | undefined>; key: string; extra?: Partial<RawConfig> }
+  interface BadCase {
+    label: string;
+    values: Record<string, string | undefined>;
+    key: string;
+    extra?: Partial<RawConfig>;
+  }
   const bad: BadCase[] = [
     { label: "nodeCount below 3", values: { nodeCount: "2" }, key: "tikv-cvm:nodeCount" },
     { label: "nodeCount above 20", values: { nodeCount: "21" }, key: "tikv-cvm:nodeCount" },
@@ -66,7 +104,11 @@ describe("validateConfig", () => {
     { label: "tikvVersion before the floor", values: { tikvVersion: "v6.5.3" }, key: "tikv-cvm:tikvVersion" },
     { label: "tikvVersion just before the floor", values: { tikvVersion: "v7.0.9" }, key: "tikv-cvm:tikvVersion" },
     { label: "availabilityZone missing", values: { availabilityZone: undefined }, key: "tikv-cvm:availabilityZone" },
-    { label: "availabilityZone of another region", values: { availabilityZone: "ap-shanghai-2" }, key: "tikv-cvm:availabilityZone" },
+    {
+      label: "availabilityZone of another region",
+      values: { availabilityZone: "ap-shanghai-2" },
+      key: "tikv-cvm:availabilityZone",
+    },
     { label: "instanceType empty", values: { instanceType: " " }, key: "tikv-cvm:instanceType" },
     { label: "imageId malformed", values: { imageId: "ubuntu-22.04" }, key: "tikv-cvm:imageId" },
     { label: "systemDiskType unknown", values: { systemDiskType: "LOCAL_BASIC" }, key: "tikv-cvm:systemDiskType" },
@@ -76,48 +118,119 @@ describe("validateConfig", () => {
     { label: "dataDiskType unknown", values: { dataDiskType: "CLOUD_BASIC" }, key: "tikv-cvm:dataDiskType" },
     { label: "dataDiskEncrypt not a boolean", values: { dataDiskEncrypt: "yes" }, key: "tikv-cvm:dataDiskEncrypt" },
     { label: "retainDataDisks not a boolean", values: { retainDataDisks: "1" }, key: "tikv-cvm:retainDataDisks" },
-    { label: "snapshot retention over a year", values: { dataDiskSnapshotRetentionDays: "400" }, key: "tikv-cvm:dataDiskSnapshotRetentionDays" },
-    { label: "snapshot hour 24", values: { dataDiskSnapshotRetentionDays: "7", dataDiskSnapshotHour: "24" }, key: "tikv-cvm:dataDiskSnapshotHour" },
-    { label: "snapshot hour without snapshots", values: { dataDiskSnapshotHour: "5" }, key: "tikv-cvm:dataDiskSnapshotHour" },
+    {
+      label: "snapshot retention over a year",
+      values: { dataDiskSnapshotRetentionDays: "400" },
+      key: "tikv-cvm:dataDiskSnapshotRetentionDays",
+    },
+    {
+      label: "snapshot hour 24",
+      values: { dataDiskSnapshotRetentionDays: "7", dataDiskSnapshotHour: "24" },
+      key: "tikv-cvm:dataDiskSnapshotHour",
+    },
+    {
+      label: "snapshot hour without snapshots",
+      values: { dataDiskSnapshotHour: "5" },
+      key: "tikv-cvm:dataDiskSnapshotHour",
+    },
     { label: "hostMemoryGiB below 4", values: { hostMemoryGiB: "2" }, key: "tikv-cvm:hostMemoryGiB" },
     { label: "caGeneration zero", values: { caGeneration: "0" }, key: "tikv-cvm:caGeneration" },
     { label: "caRotation unknown", values: { caRotation: "rotate" }, key: "tikv-cvm:caRotation" },
-    { label: "trust-previous without a previous CA", values: { caRotation: "trust-previous" }, key: "tikv-cvm:caRotation" },
+    {
+      label: "trust-previous without a previous CA",
+      values: { caRotation: "trust-previous" },
+      key: "tikv-cvm:caRotation",
+    },
     { label: "vpcCidr invalid", values: { vpcCidr: "10.0.0.0/33" }, key: "tikv-cvm:vpcCidr" },
     { label: "vpcCidr with host bits", values: { vpcCidr: "10.0.0.1/16" }, key: "tikv-cvm:vpcCidr" },
     // Zero-padded octets read as octal to inet_aton and are refused by Go's parser: one spelling only.
-    { label: "vpcCidr zero-padded", values: { vpcCidr: "010.0.0.0/16", subnetCidr: "010.0.1.0/24" }, key: "tikv-cvm:vpcCidr" },
+    {
+      label: "vpcCidr zero-padded",
+      values: { vpcCidr: "010.0.0.0/16", subnetCidr: "010.0.1.0/24" },
+      key: "tikv-cvm:vpcCidr",
+    },
     { label: "subnetCidr zero-padded", values: { subnetCidr: "10.0.01.0/24" }, key: "tikv-cvm:subnetCidr" },
     { label: "vpcCidr with a zero-padded prefix", values: { vpcCidr: "10.0.0.0/016" }, key: "tikv-cvm:vpcCidr" },
     { label: "subnetCidr outside the VPC", values: { subnetCidr: "192.168.1.0/24" }, key: "tikv-cvm:subnetCidr" },
-    { label: "subnetCidr too small for the hosts", values: { subnetCidr: "10.0.1.0/28", nodeCount: "5" }, key: "tikv-cvm:subnetCidr" },
+    {
+      label: "subnetCidr too small for the hosts",
+      values: { subnetCidr: "10.0.1.0/28", nodeCount: "5" },
+      key: "tikv-cvm:subnetCidr",
+    },
     { label: "operatorCidrs missing", values: { operatorCidrs: undefined }, key: "tikv-cvm:operatorCidrs" },
     { label: "operatorCidrs empty", values: { operatorCidrs: "[]" }, key: "tikv-cvm:operatorCidrs" },
-    { label: "operatorCidrs open to the internet", values: { operatorCidrs: JSON.stringify(["0.0.0.0/0"]) }, key: "tikv-cvm:operatorCidrs" },
+    {
+      label: "operatorCidrs open to the internet",
+      values: { operatorCidrs: JSON.stringify(["0.0.0.0/0"]) },
+      key: "tikv-cvm:operatorCidrs",
+    },
     { label: "operatorCidrs not a list", values: { operatorCidrs: "5.6.7.8/32" }, key: "tikv-cvm:operatorCidrs" },
-    { label: "operatorCidrs entry not a CIDR", values: { operatorCidrs: JSON.stringify(["my-laptop"]) }, key: "tikv-cvm:operatorCidrs" },
+    {
+      label: "operatorCidrs entry not a CIDR",
+      values: { operatorCidrs: JSON.stringify(["my-laptop"]) },
+      key: "tikv-cvm:operatorCidrs",
+    },
     { label: "clusterTls off in mode cvm", values: { clusterTls: "false" }, key: "tikv-cvm:clusterTls" },
-    { label: "grafanaPublic without monitoring", values: { grafanaPublic: "true", monitoring: "false" }, key: "tikv-cvm:grafanaPublic" },
+    {
+      label: "grafanaPublic without monitoring",
+      values: { grafanaPublic: "true", monitoring: "false" },
+      key: "tikv-cvm:grafanaPublic",
+    },
     { label: "grafanaPublic not a boolean", values: { grafanaPublic: "yes" }, key: "tikv-cvm:grafanaPublic" },
-    { label: "secretKey in plaintext", values: {}, key: "tencentcloud:secretKey", extra: { providerKeysInClear: ["tencentcloud:secretKey"] } },
-    { label: "secretId in plaintext", values: {}, key: "tencentcloud:secretId", extra: { providerKeysInClear: ["tencentcloud:secretId"] } },
-    { label: "sshPublicKey not a public key", values: { sshPublicKey: "-----BEGIN OPENSSH PRIVATE KEY-----" }, key: "tikv-cvm:sshPublicKey" },
+    {
+      label: "secretKey in plaintext",
+      values: {},
+      key: "tencentcloud:secretKey",
+      extra: { providerKeysInClear: ["tencentcloud:secretKey"] },
+    },
+    {
+      label: "secretId in plaintext",
+      values: {},
+      key: "tencentcloud:secretId",
+      extra: { providerKeysInClear: ["tencentcloud:secretId"] },
+    },
+    {
+      label: "sshPublicKey not a public key",
+      values: { sshPublicKey: "-----BEGIN OPENSSH PRIVATE KEY-----" },
+      key: "tikv-cvm:sshPublicKey",
+    },
     { label: "bandwidthMbps zero", values: { bandwidthMbps: "0" }, key: "tikv-cvm:bandwidthMbps" },
     { label: "bandwidthMbps above 200", values: { bandwidthMbps: "1000" }, key: "tikv-cvm:bandwidthMbps" },
-    { label: "registryMirrors not URLs", values: { registryMirrors: JSON.stringify(["mirror.ccs.tencentyun.com"]) }, key: "tikv-cvm:registryMirrors" },
-    { label: "readinessTimeoutMinutes zero", values: { readinessTimeoutMinutes: "0" }, key: "tikv-cvm:readinessTimeoutMinutes" },
+    {
+      label: "registryMirrors not URLs",
+      values: { registryMirrors: JSON.stringify(["mirror.ccs.tencentyun.com"]) },
+      key: "tikv-cvm:registryMirrors",
+    },
+    {
+      label: "readinessTimeoutMinutes zero",
+      values: { readinessTimeoutMinutes: "0" },
+      key: "tikv-cvm:readinessTimeoutMinutes",
+    },
     { label: "tencentcloudRoute unknown", values: { tencentcloudRoute: "npm" }, key: "tikv-cvm:tencentcloudRoute" },
     { label: "nofileLimit below 1024", values: { nofileLimit: "512" }, key: "tikv-cvm:nofileLimit" },
     { label: "nofileLimit above Linux's nr_open", values: { nofileLimit: "2000000" }, key: "tikv-cvm:nofileLimit" },
     { label: "a misspelt key", values: { nodecount: "5" }, key: "tikv-cvm:nodecount" },
     { label: "region missing", values: {}, key: "tencentcloud:region", extra: { region: undefined } },
-    { label: "credentials missing", values: {}, key: "tencentcloud:secretId/secretKey", extra: { hasSecretId: false, hasSecretKey: false } },
+    {
+      label: "credentials missing",
+      values: {},
+      key: "tencentcloud:secretId/secretKey",
+      extra: { hasSecretId: false, hasSecretKey: false },
+    },
     { label: "secret key missing", values: {}, key: "tencentcloud:secretKey", extra: { hasSecretKey: false } },
     { label: "mode unknown", values: { mode: "kubernetes" }, key: "tikv-cvm:mode" },
     { label: "protect not a boolean", values: { protect: "yes" }, key: "tikv-cvm:protect" },
     { label: "monitoring not a boolean", values: { monitoring: "on" }, key: "tikv-cvm:monitoring" },
-    { label: "rolloutTimeoutMinutes zero", values: { rolloutTimeoutMinutes: "0" }, key: "tikv-cvm:rolloutTimeoutMinutes" },
-    { label: "rolloutTimeoutMinutes above an hour", values: { rolloutTimeoutMinutes: "61" }, key: "tikv-cvm:rolloutTimeoutMinutes" },
+    {
+      label: "rolloutTimeoutMinutes zero",
+      values: { rolloutTimeoutMinutes: "0" },
+      key: "tikv-cvm:rolloutTimeoutMinutes",
+    },
+    {
+      label: "rolloutTimeoutMinutes above an hour",
+      values: { rolloutTimeoutMinutes: "61" },
+      key: "tikv-cvm:rolloutTimeoutMinutes",
+    },
   ];
 
   // One object per case: jest passes a `done` callback to a function with more parameters than a row has.
@@ -139,30 +252,80 @@ describe("validateConfig", () => {
   // Every rule of lib/operatorCidrs.ts, each refusal naming the entry and why.
   const cidrCases: { label: string; cidrs: string[]; entry: string; why: RegExp }[] = [
     { label: "the whole internet", cidrs: ["0.0.0.0/0"], entry: "0.0.0.0/0", why: /whole internet/ },
-    { label: "the internet as two /1 halves", cidrs: ["0.0.0.0/1", "128.0.0.0/1"], entry: "128.0.0.0/1", why: /is a \/1, wider than a \/8/ },
+    {
+      label: "the internet as two /1 halves",
+      cidrs: ["0.0.0.0/1", "128.0.0.0/1"],
+      entry: "128.0.0.0/1",
+      why: /is a \/1, wider than a \/8/,
+    },
     { label: "a /7", cidrs: ["8.0.0.0/7"], entry: "8.0.0.0/7", why: /wider than a \/8/ },
     { label: "a /4", cidrs: ["16.0.0.0/4"], entry: "16.0.0.0/4", why: /wider than a \/8/ },
-    { label: "two /8s together", cidrs: ["8.0.0.0/8", "9.0.0.0/8"], entry: "8.0.0.0/8, 9.0.0.0/8", why: /together cover 33554432 addresses/ },
-    { label: "many /9s adding up past a /8", cidrs: ["8.0.0.0/9", "8.128.0.0/9", "9.0.0.0/9"], entry: "8.0.0.0/9, 8.128.0.0/9, 9.0.0.0/9", why: /together cover/ },
-    { label: "a range inside the VPC", cidrs: ["10.0.1.0/24"], entry: "10.0.1.0/24", why: /overlaps the VPC 10\.0\.0\.0\/16/ },
+    {
+      label: "two /8s together",
+      cidrs: ["8.0.0.0/8", "9.0.0.0/8"],
+      entry: "8.0.0.0/8, 9.0.0.0/8",
+      why: /together cover 33554432 addresses/,
+    },
+    {
+      label: "many /9s adding up past a /8",
+      cidrs: ["8.0.0.0/9", "8.128.0.0/9", "9.0.0.0/9"],
+      entry: "8.0.0.0/9, 8.128.0.0/9, 9.0.0.0/9",
+      why: /together cover/,
+    },
+    {
+      label: "a range inside the VPC",
+      cidrs: ["10.0.1.0/24"],
+      entry: "10.0.1.0/24",
+      why: /overlaps the VPC 10\.0\.0\.0\/16/,
+    },
     { label: "a range containing the VPC", cidrs: ["10.0.0.0/8"], entry: "10.0.0.0/8", why: /overlaps the VPC/ },
     { label: "loopback", cidrs: ["127.0.0.1/32"], entry: "127.0.0.1/32", why: /loopback/ },
-    { label: "link-local (the metadata service)", cidrs: ["169.254.0.23/32"], entry: "169.254.0.23/32", why: /link-local/ },
+    {
+      label: "link-local (the metadata service)",
+      cidrs: ["169.254.0.23/32"],
+      entry: "169.254.0.23/32",
+      why: /link-local/,
+    },
     { label: "multicast", cidrs: ["239.1.0.0/16"], entry: "239.1.0.0/16", why: /multicast/ },
     { label: "reserved", cidrs: ["240.0.0.0/8"], entry: "240.0.0.0/8", why: /reserved/ },
     { label: "the broadcast address", cidrs: ["255.255.255.255/32"], entry: "255.255.255.255/32", why: /broadcast/ },
-    { label: "\"this network\"", cidrs: ["0.0.0.0/8"], entry: "0.0.0.0/8", why: /this network/ },
+    { label: '"this network"', cidrs: ["0.0.0.0/8"], entry: "0.0.0.0/8", why: /this network/ },
     { label: "host bits set", cidrs: ["5.6.7.8/24"], entry: "5.6.7.8/24", why: /write it as 5\.6\.7\.0\/24/ },
     { label: "a zero-padded prefix", cidrs: ["5.6.7.0/024"], entry: "5.6.7.0/024", why: /write it as 5\.6\.7\.0\/24/ },
     { label: "a zero-padded octet", cidrs: ["5.6.7.08/32"], entry: "5.6.7.08/32", why: /not an IPv4 network/ },
     { label: "surrounding spaces", cidrs: [" 5.6.7.8/32"], entry: " 5.6.7.8/32", why: /not an IPv4 network/ },
     { label: "an address without a prefix", cidrs: ["5.6.7.8"], entry: "5.6.7.8", why: /not an IPv4 network/ },
     // RFC 5737: never on the internet, so an operator there is a placeholder nobody replaced.
-    { label: "documentation TEST-NET-1", cidrs: ["192.0.2.0/24"], entry: "192.0.2.0/24", why: /documentation \(TEST-NET-1, RFC 5737\)/ },
-    { label: "documentation TEST-NET-2", cidrs: ["198.51.100.7/32"], entry: "198.51.100.7/32", why: /documentation \(TEST-NET-2, RFC 5737\)/ },
-    { label: "documentation TEST-NET-3 (the stack files' placeholder)", cidrs: ["203.0.113.10/32"], entry: "203.0.113.10/32", why: /documentation \(TEST-NET-3, RFC 5737\).*ifconfig\.me/ },
-    { label: "a range containing a documentation range", cidrs: ["203.0.0.0/16"], entry: "203.0.0.0/16", why: /RFC 5737/ },
-    { label: "the same network twice", cidrs: ["5.6.7.8/32", "9.9.9.0/24", "5.6.7.8/32"], entry: "5.6.7.8/32", why: /is listed twice/ },
+    {
+      label: "documentation TEST-NET-1",
+      cidrs: ["192.0.2.0/24"],
+      entry: "192.0.2.0/24",
+      why: /documentation \(TEST-NET-1, RFC 5737\)/,
+    },
+    {
+      label: "documentation TEST-NET-2",
+      cidrs: ["198.51.100.7/32"],
+      entry: "198.51.100.7/32",
+      why: /documentation \(TEST-NET-2, RFC 5737\)/,
+    },
+    {
+      label: "documentation TEST-NET-3 (the stack files' placeholder)",
+      cidrs: ["203.0.113.10/32"],
+      entry: "203.0.113.10/32",
+      why: /documentation \(TEST-NET-3, RFC 5737\).*ifconfig\.me/,
+    },
+    {
+      label: "a range containing a documentation range",
+      cidrs: ["203.0.0.0/16"],
+      entry: "203.0.0.0/16",
+      why: /RFC 5737/,
+    },
+    {
+      label: "the same network twice",
+      cidrs: ["5.6.7.8/32", "9.9.9.0/24", "5.6.7.8/32"],
+      entry: "5.6.7.8/32",
+      why: /is listed twice/,
+    },
     { label: "hexadecimal", cidrs: ["0xcb.0.113.7/32"], entry: "0xcb.0.113.7/32", why: /not an IPv4 network/ },
     { label: "IPv6", cidrs: ["::/0"], entry: "::/0", why: /not an IPv4 network/ },
   ];
@@ -174,20 +337,49 @@ describe("validateConfig", () => {
   });
 
   test("operatorCidrs: accepts narrow public networks, up to a /8 in all", () => {
-    for (const cidrs of [["5.6.7.8/32"], ["8.0.0.0/8"], ["5.6.7.0/24", "9.9.9.0/28"], ["8.0.0.0/9", "8.128.0.0/9"], ["192.168.0.0/16"], ["5.6.7.0/24", "5.6.7.8/32"]]) {
+    for (const cidrs of [
+      ["5.6.7.8/32"],
+      ["8.0.0.0/8"],
+      ["5.6.7.0/24", "9.9.9.0/28"],
+      ["8.0.0.0/9", "8.128.0.0/9"],
+      ["192.168.0.0/16"],
+      ["5.6.7.0/24", "5.6.7.8/32"],
+    ]) {
       const result = validateConfig(raw({ operatorCidrs: JSON.stringify(cidrs) }));
       expect([cidrs, result.ok ? [] : result.problems]).toEqual([cidrs, []]);
     }
   });
 
   test("operatorCidrs: the VPC rule follows vpcCidr", () => {
-    expect(validateConfig(raw({ operatorCidrs: JSON.stringify(["10.0.1.0/24"]), vpcCidr: "172.16.0.0/16", subnetCidr: "172.16.1.0/24" })).ok).toBe(true);
-    expect(validateConfig(raw({ operatorCidrs: JSON.stringify(["172.16.9.0/24"]), vpcCidr: "172.16.0.0/16", subnetCidr: "172.16.1.0/24" })).ok).toBe(false);
+    expect(
+      validateConfig(
+        raw({ operatorCidrs: JSON.stringify(["10.0.1.0/24"]), vpcCidr: "172.16.0.0/16", subnetCidr: "172.16.1.0/24" }),
+      ).ok,
+    ).toBe(true);
+    expect(
+      validateConfig(
+        raw({
+          operatorCidrs: JSON.stringify(["172.16.9.0/24"]),
+          vpcCidr: "172.16.0.0/16",
+          subnetCidr: "172.16.1.0/24",
+        }),
+      ).ok,
+    ).toBe(false);
   });
 
   test("clusterTls off stays possible where PD is not on the internet; credentials as secrets pass", () => {
     const existing = { mode: "existing", availabilityZone: undefined, operatorCidrs: undefined, clusterTls: "false" };
-    expect(validateConfig(raw({ mode: "local", hostMemoryGiB: "12", availabilityZone: undefined, operatorCidrs: undefined, clusterTls: "false" })).ok).toBe(true);
+    expect(
+      validateConfig(
+        raw({
+          mode: "local",
+          hostMemoryGiB: "12",
+          availabilityZone: undefined,
+          operatorCidrs: undefined,
+          clusterTls: "false",
+        }),
+      ).ok,
+    ).toBe(true);
     const result = validateConfig(raw(existing));
     expect(result.ok ? [] : result.problems.map((p) => p.key)).not.toContain("tikv-cvm:clusterTls");
     expect(validateConfig(raw({}, { providerKeysInClear: [] })).ok).toBe(true);
@@ -197,11 +389,17 @@ describe("validateConfig", () => {
   });
 
   test("collects every problem at once", () => {
-    const result = validateConfig(raw({ nodeCount: "1", tikvVersion: "latest", operatorCidrs: undefined }, { region: undefined }));
+    const result = validateConfig(
+      raw({ nodeCount: "1", tikvVersion: "latest", operatorCidrs: undefined }, { region: undefined }),
+    );
     expect(result.ok).toBe(false);
     if (result.ok) return;
-    expect(result.problems.map((p) => p.key).sort()).toEqual(
-      ["tencentcloud:region", "tikv-cvm:nodeCount", "tikv-cvm:operatorCidrs", "tikv-cvm:tikvVersion"]);
+    expect(result.problems.map((p) => p.key).sort()).toEqual([
+      "tencentcloud:region",
+      "tikv-cvm:nodeCount",
+      "tikv-cvm:operatorCidrs",
+      "tikv-cvm:tikvVersion",
+    ]);
   });
 
   test("explains why the whole internet is refused and how to fix a bad number", () => {
@@ -220,7 +418,11 @@ describe("Pulumi.yaml", () => {
   test("declares every key the program reads, each with a description", () => {
     expect(project.name).toBe("tikv-cvm");
     // Untyped declarations (docs/config.md) let Pulumi.yaml declare `hosts`, a list of objects, too.
-    expect(Object.keys(declared).map((k) => k.replace(/^tikv-cvm:/, "")).sort()).toEqual([...KNOWN_KEYS].sort());
+    expect(
+      Object.keys(declared)
+        .map((k) => k.replace(/^tikv-cvm:/, ""))
+        .sort(),
+    ).toEqual([...KNOWN_KEYS].sort());
     for (const decl of Object.values(declared)) expect(decl.description.length).toBeGreaterThan(10);
   });
 
@@ -243,51 +445,100 @@ describe("Pulumi.yaml", () => {
 
   // The committed stacks carry a documentation address as the operator placeholder: a skipped
   // setup step is refused before anything is created, not found after a 15-minute readiness wait.
-  test.each(["dev", "prod"])("the %s stack's config passes validation once its placeholder operator address is replaced", (name) => {
-    const stack = parse(fs.readFileSync(path.join(__dirname, "..", `Pulumi.${name}.yaml`), "utf8")).config as Record<string, unknown>;
-    const values: Record<string, string> = {};
-    for (const [k, v] of Object.entries(stack)) {
-      if (k.startsWith("tikv-cvm:")) values[k.slice(9)] = typeof v === "string" ? v : JSON.stringify(v);
-    }
-    const validate = (extra: Record<string, string>) =>
-      validateConfig({ values: { ...values, ...extra }, region: stack["tencentcloud:region"] as string, hasSecretId: true, hasSecretKey: true });
-    const committed = validate({});
-    if (committed.ok) throw new Error("the placeholder operator address was accepted");
-    expect(committed.problems).toEqual([expect.objectContaining({ key: "tikv-cvm:operatorCidrs",
-      message: expect.stringMatching(/^"203\.0\.113\.10\/32" overlaps 203\.0\.113\.0\/24: documentation .*pulumi config set --path 'tikv-cvm:operatorCidrs\[0\]'/) })]);
-    expect(validate({ operatorCidrs: JSON.stringify(["5.6.7.8/32"]) }).ok).toBe(true);
-  });
+  test.each(["dev", "prod"])(
+    "the %s stack's config passes validation once its placeholder operator address is replaced",
+    (name) => {
+      const stack = parse(fs.readFileSync(path.join(__dirname, "..", `Pulumi.${name}.yaml`), "utf8")).config as Record<
+        string,
+        unknown
+      >;
+      const values: Record<string, string> = {};
+      for (const [k, v] of Object.entries(stack)) {
+        if (k.startsWith("tikv-cvm:")) values[k.slice(9)] = typeof v === "string" ? v : JSON.stringify(v);
+      }
+      const validate = (extra: Record<string, string>) =>
+        validateConfig({
+          values: { ...values, ...extra },
+          region: stack["tencentcloud:region"] as string,
+          hasSecretId: true,
+          hasSecretKey: true,
+        });
+      const committed = validate({});
+      if (committed.ok) throw new Error("the placeholder operator address was accepted");
+      expect(committed.problems).toEqual([
+        expect.objectContaining({
+          key: "tikv-cvm:operatorCidrs",
+          message: expect.stringMatching(
+            /^"203\.0\.113\.10\/32" overlaps 203\.0\.113\.0\/24: documentation .*pulumi config set --path 'tikv-cvm:operatorCidrs\[0\]'/,
+          ),
+        }),
+      ]);
+      expect(validate({ operatorCidrs: JSON.stringify(["5.6.7.8/32"]) }).ok).toBe(true);
+    },
+  );
 });
 
 describe("modes", () => {
   const CA = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
   const KEY = "-----BEGIN EC PRIVATE KEY-----\nMHcC\n-----END EC PRIVATE KEY-----\n";
-  const HOSTS = JSON.stringify([1, 2, 3].map((i) => ({ name: `db${i}`, dockerHost: `tcp://192.0.2.1${i}:2376`, privateIp: `10.9.0.1${i}` })));
-  const existing = (values: Record<string, string | undefined>, secretKeys = ["dockerCaPem", "dockerCertPem", "dockerKeyPem"]) => validateConfig({
-    values: { mode: "existing", hosts: HOSTS, dockerCaPem: CA, dockerCertPem: CA, dockerKeyPem: KEY, ...values },
-    hasSecretId: false, hasSecretKey: false, secretKeys,
-  });
+  const HOSTS = JSON.stringify(
+    [1, 2, 3].map((i) => ({ name: `db${i}`, dockerHost: `tcp://192.0.2.1${i}:2376`, privateIp: `10.9.0.1${i}` })),
+  );
+  const existing = (
+    values: Record<string, string | undefined>,
+    secretKeys = ["dockerCaPem", "dockerCertPem", "dockerKeyPem"],
+  ) =>
+    validateConfig({
+      values: { mode: "existing", hosts: HOSTS, dockerCaPem: CA, dockerCertPem: CA, dockerKeyPem: KEY, ...values },
+      hasSecretId: false,
+      hasSecretKey: false,
+      secretKeys,
+    });
   /** What the CLI hands over for a stack that only sets mode: every declared default. */
   const cliDefaults = (mode: string): Record<string, string> => ({
-    mode, nodeCount: "3", instanceType: "S5.MEDIUM4", availabilityZone: "", operatorCidrs: "[]", imageId: "",
-    registryMirrors: JSON.stringify(DEFAULTS.registryMirrors), tencentcloudRoute: "terraform", systemDiskSize: "20",
+    mode,
+    nodeCount: "3",
+    instanceType: "S5.MEDIUM4",
+    availabilityZone: "",
+    operatorCidrs: "[]",
+    imageId: "",
+    registryMirrors: JSON.stringify(DEFAULTS.registryMirrors),
+    tencentcloudRoute: "terraform",
+    systemDiskSize: "20",
   });
 
   test("local needs no cloud settings, region or credentials, even with the CLI's defaults present", () => {
-    const result = validateConfig({ values: { ...cliDefaults("local"), hostMemoryGiB: "8" }, hasSecretId: false, hasSecretKey: false });
+    const result = validateConfig({
+      values: { ...cliDefaults("local"), hostMemoryGiB: "8" },
+      hasSecretId: false,
+      hasSecretKey: false,
+    });
     if (!result.ok) throw new Error(describeProblems(result.problems));
     expect(result.settings).toMatchObject({ mode: "local", nodeCount: 3, hostMemoryGiB: 8 });
   });
 
   test("a cvm-only key set in local mode is rejected, naming the key and the mode", () => {
-    const result = validateConfig({ values: { mode: "local", hostMemoryGiB: "8", instanceType: "S5.LARGE8", operatorCidrs: JSON.stringify(["5.6.7.8/32"]) }, hasSecretId: false, hasSecretKey: false });
+    const result = validateConfig({
+      values: {
+        mode: "local",
+        hostMemoryGiB: "8",
+        instanceType: "S5.LARGE8",
+        operatorCidrs: JSON.stringify(["5.6.7.8/32"]),
+      },
+      hasSecretId: false,
+      hasSecretKey: false,
+    });
     if (result.ok) throw new Error("expected failure");
     expect(result.problems.map((p) => p.key).sort()).toEqual(["tikv-cvm:instanceType", "tikv-cvm:operatorCidrs"]);
     expect(result.problems[0].message).toMatch(/only applies to mode cvm, and this stack's mode is local/);
   });
 
   test("local refuses a machine too small for its pairs", () => {
-    const result = validateConfig({ values: { mode: "local", nodeCount: "3" }, hasSecretId: false, hasSecretKey: false });
+    const result = validateConfig({
+      values: { mode: "local", nodeCount: "3" },
+      hasSecretId: false,
+      hasSecretKey: false,
+    });
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.problems.map((p) => p.key)).toEqual(["tikv-cvm:hostMemoryGiB"]);
   });
@@ -297,7 +548,11 @@ describe("modes", () => {
     if (!result.ok) throw new Error(describeProblems(result.problems));
     if (result.settings.mode !== "existing") throw new Error("wrong mode");
     expect(result.settings.nodeCount).toBe(3);
-    expect(result.settings.existing.hosts[2]).toEqual({ name: "db3", dockerHost: "tcp://192.0.2.13:2376", privateIp: "10.9.0.13" });
+    expect(result.settings.existing.hosts[2]).toEqual({
+      name: "db3",
+      dockerHost: "tcp://192.0.2.13:2376",
+      privateIp: "10.9.0.13",
+    });
   });
 
   test.each([
@@ -319,12 +574,17 @@ describe("modes", () => {
   test("existing requires the material to be stored as secrets", () => {
     const result = existing({}, ["dockerCaPem", "dockerCertPem"]);
     if (result.ok) throw new Error("expected failure");
-    expect(result.problems).toEqual([expect.objectContaining({ key: "tikv-cvm:dockerKeyPem", message: expect.stringMatching(/--secret/) })]);
+    expect(result.problems).toEqual([
+      expect.objectContaining({ key: "tikv-cvm:dockerKeyPem", message: expect.stringMatching(/--secret/) }),
+    ]);
   });
 
   test("an unknown mode is rejected with the three choices", () => {
     const result = validateConfig({ values: { mode: "kubernetes" }, hasSecretId: false, hasSecretKey: false });
     if (result.ok) throw new Error("expected failure");
-    expect(result.problems[0]).toMatchObject({ key: "tikv-cvm:mode", message: expect.stringMatching(/cvm, local, existing/) });
+    expect(result.problems[0]).toMatchObject({
+      key: "tikv-cvm:mode",
+      message: expect.stringMatching(/cvm, local, existing/),
+    });
   });
 });

@@ -12,7 +12,10 @@ import { BRIDGED_PLUGIN, TERRAFORM_PACKAGE, TOKENS } from "../tencentcloud/bindi
 import { ProgramRun, runProgram, unwrap } from "./support/harness";
 import { TfAttr, pulumiName, tfToken } from "./support/tfNames";
 
-interface PropSpec { optional: boolean; type: string }
+interface PropSpec {
+  optional: boolean;
+  type: string;
+}
 interface SdkResource {
   token: string;
   inputs: Record<string, PropSpec>;
@@ -22,7 +25,10 @@ interface SdkResource {
 interface SdkReference {
   source: { sdkVersion: string; pluginDownloadURL: string };
   resources: Record<string, SdkResource>;
-  functions: Record<string, { token: string; args: Record<string, PropSpec>; nestedArgTypes?: SdkResource["nestedInputTypes"] }>;
+  functions: Record<
+    string,
+    { token: string; args: Record<string, PropSpec>; nestedArgTypes?: SdkResource["nestedInputTypes"] }
+  >;
 }
 interface TfReference {
   source: { tag: string };
@@ -31,8 +37,12 @@ interface TfReference {
 }
 
 const fixtures = path.join(__dirname, "fixtures");
-const sdk = JSON.parse(fs.readFileSync(path.join(fixtures, "tencentcloud-provider-subset.json"), "utf8")) as SdkReference;
-const tf = JSON.parse(fs.readFileSync(path.join(fixtures, "terraform-provider-tencentcloud-1.82.102.json"), "utf8")) as TfReference;
+const sdk = JSON.parse(
+  fs.readFileSync(path.join(fixtures, "tencentcloud-provider-subset.json"), "utf8"),
+) as SdkReference;
+const tf = JSON.parse(
+  fs.readFileSync(path.join(fixtures, "terraform-provider-tencentcloud-1.82.102.json"), "utf8"),
+) as TfReference;
 
 // ---- One checker for both schemas -------------------------------------------------------------
 
@@ -47,14 +57,20 @@ interface Prop {
 function fromTf(attr: TfAttr): Prop {
   const required = attr.required;
   switch (attr.type) {
-    case "TypeString": return { required, kind: "string" };
-    case "TypeInt": case "TypeFloat": return { required, kind: "number" };
-    case "TypeBool": return { required, kind: "boolean" };
-    case "TypeMap": return { required, kind: "map" };
+    case "TypeString":
+      return { required, kind: "string" };
+    case "TypeInt":
+    case "TypeFloat":
+      return { required, kind: "number" };
+    case "TypeBool":
+      return { required, kind: "boolean" };
+    case "TypeMap":
+      return { required, kind: "map" };
     default: {
-      const item: Prop = typeof attr.elem === "object"
-        ? { required: true, kind: "object", fields: fieldsFromTf(attr.elem) }
-        : fromTf({ type: attr.elem ?? "TypeString", required: true, optional: false, computed: false });
+      const item: Prop =
+        typeof attr.elem === "object"
+          ? { required: true, kind: "object", fields: fieldsFromTf(attr.elem) }
+          : fromTf({ type: attr.elem ?? "TypeString", required: true, optional: false, computed: false });
       return attr.maxItems === 1 ? { ...item, required } : { required, kind: "list", item };
     }
   }
@@ -72,7 +88,10 @@ function fieldsFromTf(schema: Record<string, TfAttr>): Record<string, Prop> {
 
 function fromSdk(type: string, required: boolean, nested: SdkResource["nestedInputTypes"]): Prop {
   let t = type;
-  for (let prev = ""; prev !== t;) { prev = t; t = t.replace(/pulumi\.Input<([^<>]*(?:<[^<>]*>[^<>]*)*)>/, "$1"); }
+  for (let prev = ""; prev !== t;) {
+    prev = t;
+    t = t.replace(/pulumi\.Input<([^<>]*(?:<[^<>]*>[^<>]*)*)>/, "$1");
+  }
   if (t.endsWith("[]")) return { required, kind: "list", item: fromSdk(t.slice(0, -2), true, nested) };
   if (t === "string" || t === "number" || t === "boolean") return { required, kind: t };
   if (t.startsWith("{[key: string]:")) return { required, kind: "map" };
@@ -96,7 +115,8 @@ function checkValue(where: string, value: unknown, prop: Prop): string[] {
       return checkObject(where, value as Record<string, unknown>, prop.fields!);
     case "map":
       return Object.entries(value as Record<string, unknown>).flatMap(([k, v]) =>
-        typeof v === "string" ? [] : [`${where}.${k}: expected string`]);
+        typeof v === "string" ? [] : [`${where}.${k}: expected string`],
+      );
     default:
       return typeof value === prop.kind ? [] : [`${where}: expected ${prop.kind}, got ${typeof value}`];
   }
@@ -158,11 +178,19 @@ test("terraform route: tokens are the bridge's for the pinned Terraform provider
 });
 
 test("the bridge's naming: list blocks pluralised, single-item blocks not", () => {
-  expect(pulumiName("ingress", { type: "TypeList", required: false, optional: true, computed: false })).toBe("ingresses");
-  expect(pulumiName("image_type", { type: "TypeList", required: false, optional: true, computed: false })).toBe("imageTypes");
+  expect(pulumiName("ingress", { type: "TypeList", required: false, optional: true, computed: false })).toBe(
+    "ingresses",
+  );
+  expect(pulumiName("image_type", { type: "TypeList", required: false, optional: true, computed: false })).toBe(
+    "imageTypes",
+  );
   expect(pulumiName("key_ids", { type: "TypeList", required: false, optional: true, computed: false })).toBe("keyIds");
-  expect(pulumiName("settings", { type: "TypeList", required: false, optional: true, computed: false, maxItems: 1 })).toBe("settings");
-  expect(tfToken("tencentcloud_security_group_rule_set", false)).toBe("tencentcloud:index/securityGroupRuleSet:SecurityGroupRuleSet");
+  expect(
+    pulumiName("settings", { type: "TypeList", required: false, optional: true, computed: false, maxItems: 1 }),
+  ).toBe("settings");
+  expect(tfToken("tencentcloud_security_group_rule_set", false)).toBe(
+    "tencentcloud:index/securityGroupRuleSet:SecurityGroupRuleSet",
+  );
   expect(tfToken("tencentcloud_images", true)).toBe("tencentcloud:index/getImages:getImages");
 });
 
@@ -181,19 +209,33 @@ const FIVE = {
 const cases: { route: "terraform" | "bridged"; label: string; config: Record<string, string> }[] = [];
 for (const route of ["terraform", "bridged"] as const) {
   cases.push({ route, label: "default config", config: { "tikv-cvm:tencentcloudRoute": route } });
-  cases.push({ route, label: "5 hosts with SSH and a fixed image", config: { ...FIVE, "tikv-cvm:tencentcloudRoute": route, "tikv-cvm:imageId": "img-abcdefgh" } });
-  cases.push({ route, label: "protected, encrypted data disks with daily snapshots", config: {
-    "tikv-cvm:tencentcloudRoute": route, "tikv-cvm:protect": "true", "tikv-cvm:dataDiskEncrypt": "true",
-    "tikv-cvm:dataDiskType": "CLOUD_SSD", "tikv-cvm:dataDiskSnapshotRetentionDays": "7",
-  } });
+  cases.push({
+    route,
+    label: "5 hosts with SSH and a fixed image",
+    config: { ...FIVE, "tikv-cvm:tencentcloudRoute": route, "tikv-cvm:imageId": "img-abcdefgh" },
+  });
+  cases.push({
+    route,
+    label: "protected, encrypted data disks with daily snapshots",
+    config: {
+      "tikv-cvm:tencentcloudRoute": route,
+      "tikv-cvm:protect": "true",
+      "tikv-cvm:dataDiskEncrypt": "true",
+      "tikv-cvm:dataDiskType": "CLOUD_SSD",
+      "tikv-cvm:dataDiskSnapshotRetentionDays": "7",
+    },
+  });
 }
 
 test.each(cases)("$route route, $label: every tencentcloud input conforms to the schema", async ({ route, config }) => {
   const run = await runProgram(config);
   expect(run.resources.filter((r) => r.type.startsWith("tencentcloud:")).length).toBeGreaterThan(5);
   const t = TOKENS[route];
-  const expected = [t.cbsStorage, t.cbsStorageAttachment,
-    ...(config["tikv-cvm:dataDiskSnapshotRetentionDays"] ? [t.cbsSnapshotPolicy, t.cbsSnapshotPolicyAttachment] : [])];
+  const expected = [
+    t.cbsStorage,
+    t.cbsStorageAttachment,
+    ...(config["tikv-cvm:dataDiskSnapshotRetentionDays"] ? [t.cbsSnapshotPolicy, t.cbsSnapshotPolicyAttachment] : []),
+  ];
   expect(run.resources.map((r) => r.type)).toEqual(expect.arrayContaining(expected));
   expect(schemaProblems(run, route)).toEqual([]);
 });
@@ -206,14 +248,20 @@ test("terraform route also looks images up through the data source, by its schem
 
 test("terraform route registers the parameterized package, once, before any resource", async () => {
   const calls: unknown[] = [];
-  await runProgram({}, {
-    beforeProgram: () => {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { runtime } = require("@pulumi/pulumi") as typeof import("@pulumi/pulumi");
-      const real = runtime.registerPackage;
-      jest.spyOn(runtime, "registerPackage").mockImplementation((args) => { calls.push(args); return real(args); });
+  await runProgram(
+    {},
+    {
+      beforeProgram: () => {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { runtime } = require("@pulumi/pulumi") as typeof import("@pulumi/pulumi");
+        const real = runtime.registerPackage;
+        jest.spyOn(runtime, "registerPackage").mockImplementation((args) => {
+          calls.push(args);
+          return real(args);
+        });
+      },
     },
-  });
+  );
   expect(calls).toHaveLength(1);
   const args = calls[0] as Record<string, string>;
   expect(args).toMatchObject({
@@ -230,24 +278,38 @@ test("terraform route registers the parameterized package, once, before any reso
 
 test("bridged route registers no package and uses the bridged tokens", async () => {
   const calls: unknown[] = [];
-  const run = await runProgram({ "tikv-cvm:tencentcloudRoute": "bridged" }, {
-    beforeProgram: () => {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { runtime } = require("@pulumi/pulumi") as typeof import("@pulumi/pulumi");
-      jest.spyOn(runtime, "registerPackage").mockImplementation((args) => { calls.push(args); return Promise.resolve("x"); });
+  const run = await runProgram(
+    { "tikv-cvm:tencentcloudRoute": "bridged" },
+    {
+      beforeProgram: () => {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { runtime } = require("@pulumi/pulumi") as typeof import("@pulumi/pulumi");
+        jest.spyOn(runtime, "registerPackage").mockImplementation((args) => {
+          calls.push(args);
+          return Promise.resolve("x");
+        });
+      },
     },
-  });
+  );
   expect(calls).toHaveLength(0);
-  expect(run.resources.filter((r) => r.type.startsWith("tencentcloud:")).every((r) => Object.values(TOKENS.bridged).includes(r.type))).toBe(true);
+  expect(
+    run.resources
+      .filter((r) => r.type.startsWith("tencentcloud:"))
+      .every((r) => Object.values(TOKENS.bridged).includes(r.type)),
+  ).toBe(true);
 });
 
 test("the checker catches a misspelt property, a wrong type and a missing required one", () => {
   const fields = SCHEMAS.terraform.get(TOKENS.terraform.securityGroupRuleSet)!;
-  const problems = checkObject("rules", {
-    securityGroupId: "sg-1",
-    ingresses: [{ action: "ACCEPT", cidrBlock: "10.0.0.0/16", ports: "22" }, { cidrBlock: "10.0.0.0/16" }],
-    egresses: "ALL",
-  }, fields);
+  const problems = checkObject(
+    "rules",
+    {
+      securityGroupId: "sg-1",
+      ingresses: [{ action: "ACCEPT", cidrBlock: "10.0.0.0/16", ports: "22" }, { cidrBlock: "10.0.0.0/16" }],
+      egresses: "ALL",
+    },
+    fields,
+  );
   expect(problems).toEqual([
     "rules.ingresses[0].ports: not a property of the schema",
     "rules.ingresses[1].action: required but not set",

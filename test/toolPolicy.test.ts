@@ -17,13 +17,19 @@ test("a missing tool fails the run by default, naming the tool, the install and 
 });
 
 test("an unmet requirement (root) fails the same way", () => {
-  expect(decideTools([], ["needs root for losetup and mount"], {})).toEqual({ kind: "fail", message: expect.stringMatching(/^needs root.*TIKV_CVM_SKIP_REAL_TOOLS=1/) });
+  expect(decideTools([], ["needs root for losetup and mount"], {})).toEqual({
+    kind: "fail",
+    message: expect.stringMatching(/^needs root.*TIKV_CVM_SKIP_REAL_TOOLS=1/),
+  });
 });
 
 test("only TIKV_CVM_SKIP_REAL_TOOLS=1 skips, with the reason", () => {
-  expect(decideTools(["docker", "jq"], ["needs root"], { [SKIP_REAL_TOOLS]: "1" }))
-    .toEqual({ kind: "skip", reason: "docker, jq not installed; needs root" });
-  for (const other of ["0", "", "true", "yes"]) expect(decideTools(["jq"], [], { [SKIP_REAL_TOOLS]: other }).kind).toBe("fail");
+  expect(decideTools(["docker", "jq"], ["needs root"], { [SKIP_REAL_TOOLS]: "1" })).toEqual({
+    kind: "skip",
+    reason: "docker, jq not installed; needs root",
+  });
+  for (const other of ["0", "", "true", "yes"])
+    expect(decideTools(["jq"], [], { [SKIP_REAL_TOOLS]: other }).kind).toBe("fail");
 });
 
 test("CI never skips, even when asked to", () => {

@@ -3,7 +3,14 @@ import { pdArgs, pdConfigToml, tikvArgs, tikvConfigToml } from "../lib/clusterCo
 import { cidrContains, parseCidr } from "../lib/ipv4";
 import { openFilesWarning, tikvRequiredOpenFiles } from "../lib/clusterConfig";
 import {
-  MONITORING_TOTAL_MIB, MemoryBudget, SYSTEM_RESERVE_MIB, hostShare, localShare, planMemory, reserveSpaceGB, reservedSpaceBytes,
+  MONITORING_TOTAL_MIB,
+  MemoryBudget,
+  SYSTEM_RESERVE_MIB,
+  hostShare,
+  localShare,
+  planMemory,
+  reserveSpaceGB,
+  reservedSpaceBytes,
   tikvStartupProblems,
 } from "../lib/memoryBudget";
 import { planCluster } from "../lib/topology";
@@ -45,16 +52,32 @@ describe("planCluster", () => {
 describe("addressing and TLS", () => {
   test("with TLS every PD URL is https; TiKV's --pd stays host:port (TLS comes from its config)", () => {
     const plan = planCluster(3, 3, { kind: "subnet", subnetCidr: "10.0.1.0/24" }, true);
-    expect(plan.initialCluster).toBe("pd1=https://10.0.1.11:2380,pd2=https://10.0.1.12:2380,pd3=https://10.0.1.13:2380");
+    expect(plan.initialCluster).toBe(
+      "pd1=https://10.0.1.11:2380,pd2=https://10.0.1.12:2380,pd3=https://10.0.1.13:2380",
+    );
     expect(pdArgs(plan.hosts[0], plan)).toContain("--advertise-client-urls=https://10.0.1.11:2379");
     expect(tikvArgs(plan.hosts[0], plan)).toContain("--pd=10.0.1.11:2379,10.0.1.12:2379,10.0.1.13:2379");
   });
 
   test("listed hosts keep their names and addresses", () => {
-    const plan = planCluster(3, 1, { kind: "listed", hosts: [
-      { name: "db1", privateIp: "192.168.0.5" }, { name: "db2", privateIp: "192.168.0.6" }, { name: "db3", privateIp: "192.168.0.9" }] }, false);
+    const plan = planCluster(
+      3,
+      1,
+      {
+        kind: "listed",
+        hosts: [
+          { name: "db1", privateIp: "192.168.0.5" },
+          { name: "db2", privateIp: "192.168.0.6" },
+          { name: "db3", privateIp: "192.168.0.9" },
+        ],
+      },
+      false,
+    );
     expect(plan.hosts.map((h) => [h.name, h.pdHost, h.tikvHost])).toEqual([
-      ["db1", "192.168.0.5", "192.168.0.5"], ["db2", "192.168.0.6", "192.168.0.6"], ["db3", "192.168.0.9", "192.168.0.9"]]);
+      ["db1", "192.168.0.5", "192.168.0.5"],
+      ["db2", "192.168.0.6", "192.168.0.6"],
+      ["db3", "192.168.0.9", "192.168.0.9"],
+    ]);
     expect(plan.initialCluster).toBe("pd1=http://192.168.0.5:2380");
   });
 
@@ -99,9 +122,17 @@ describe("memory and disk budget", () => {
   /** Every budget the program can produce: host sizes, with and without PD and monitoring, and mode local. */
   const budgets: { label: string; budget: MemoryBudget; hostMiB: number; reserveMiB: number }[] = [];
   for (const gib of [4, 6, 8, 16, 32, 64, 512]) {
-    for (const [runsPd, runsMonitoring] of [[true, true], [true, false], [false, false]]) {
-      budgets.push({ label: `${gib} GiB pd=${runsPd} monitoring=${runsMonitoring}`, budget: planMemory(hostShare(gib, runsPd, runsMonitoring)),
-        hostMiB: gib * 1024, reserveMiB: SYSTEM_RESERVE_MIB + (runsMonitoring ? MONITORING_TOTAL_MIB : 0) });
+    for (const [runsPd, runsMonitoring] of [
+      [true, true],
+      [true, false],
+      [false, false],
+    ]) {
+      budgets.push({
+        label: `${gib} GiB pd=${runsPd} monitoring=${runsMonitoring}`,
+        budget: planMemory(hostShare(gib, runsPd, runsMonitoring)),
+        hostMiB: gib * 1024,
+        reserveMiB: SYSTEM_RESERVE_MIB + (runsMonitoring ? MONITORING_TOTAL_MIB : 0),
+      });
     }
   }
 
@@ -111,7 +142,9 @@ describe("memory and disk budget", () => {
 
   test("the rule is TiKV's: it rejects what TiKV rejects, and ignores raft-engine's memory", () => {
     const ok = planMemory(hostShare(4, true, false));
-    expect(tikvStartupProblems({ ...ok, tikvWriteBufferLimitMiB: ok.tikvMemoryUsageLimitMiB - ok.tikvBlockCacheMiB + 1 })).toHaveLength(1);
+    expect(
+      tikvStartupProblems({ ...ok, tikvWriteBufferLimitMiB: ok.tikvMemoryUsageLimitMiB - ok.tikvBlockCacheMiB + 1 }),
+    ).toHaveLength(1);
     expect(tikvStartupProblems({ ...ok, tikvMemoryUsageLimitMiB: ok.tikvContainerMiB + 1 })).toHaveLength(1);
     expect(tikvStartupProblems({ ...ok, tikvRaftEngineMiB: ok.tikvContainerMiB * 10 })).toEqual([]);
   });
@@ -139,14 +172,18 @@ describe("memory and disk budget", () => {
   });
 
   test("larger hosts get larger caches", () => {
-    expect(planMemory(hostShare(16, true, false)).tikvBlockCacheMiB).toBeGreaterThan(planMemory(hostShare(4, true, false)).tikvBlockCacheMiB * 3);
+    expect(planMemory(hostShare(16, true, false)).tikvBlockCacheMiB).toBeGreaterThan(
+      planMemory(hostShare(4, true, false)).tikvBlockCacheMiB * 3,
+    );
   });
 
   test("the monitoring host keeps room for Prometheus and Grafana, out of TiKV's share", () => {
     const plain = planMemory(hostShare(4, true, false));
     const withMonitoring = planMemory(hostShare(4, true, true));
     expect(plain.tikvContainerMiB - withMonitoring.tikvContainerMiB).toBe(MONITORING_TOTAL_MIB);
-    expect(withMonitoring.pdContainerMiB + withMonitoring.tikvContainerMiB + MONITORING_TOTAL_MIB).toBeLessThanOrEqual(4096 - 512);
+    expect(withMonitoring.pdContainerMiB + withMonitoring.tikvContainerMiB + MONITORING_TOTAL_MIB).toBeLessThanOrEqual(
+      4096 - 512,
+    );
   });
 
   test("on one machine (mode local) the pairs share what is left evenly", () => {
@@ -185,8 +222,12 @@ describe("memory and disk budget", () => {
 
   test("the TiKV config caps write buffers and PD's config sets a heap target", () => {
     const b = planMemory(hostShare(4, true, false));
-    expect((parse(tikvConfigToml(b, 40, false)) as Record<string, Record<string, unknown>>).rocksdb["write-buffer-limit"]).toBe(`${b.tikvWriteBufferLimitMiB}MB`);
-    expect((parse(pdConfigToml(3, false, b)) as Record<string, Record<string, unknown>>)["pd-server"]["server-memory-limit"]).toBe(b.pdServerMemoryLimit);
+    expect(
+      (parse(tikvConfigToml(b, 40, false)) as Record<string, Record<string, unknown>>).rocksdb["write-buffer-limit"],
+    ).toBe(`${b.tikvWriteBufferLimitMiB}MB`);
+    expect(
+      (parse(pdConfigToml(3, false, b)) as Record<string, Record<string, unknown>>)["pd-server"]["server-memory-limit"],
+    ).toBe(b.pdServerMemoryLimit);
   });
 
   test("with TLS, PD and TiKV name their certificates, with PD's own key names", () => {
@@ -194,10 +235,18 @@ describe("memory and disk budget", () => {
     const tikv = parse(tikvConfigToml(b, 40, true)) as Record<string, Record<string, unknown>>;
     const pd = parse(pdConfigToml(3, true, b)) as Record<string, Record<string, unknown>>;
     // cert-allowed-cn: PD admits the members, Prometheus and the admin; TiKV the members and Prometheus.
-    expect(tikv.security).toEqual({ "ca-path": "/etc/tikv-cvm-tls/ca.pem", "cert-path": "/etc/tikv-cvm-tls/cert.pem", "key-path": "/etc/tikv-cvm-tls/key.pem",
-      "cert-allowed-cn": ["tikv-cvm-member", "tikv-cvm-prometheus"] });
-    expect(pd.security).toEqual({ "cacert-path": "/etc/tikv-cvm-tls/ca.pem", "cert-path": "/etc/tikv-cvm-tls/cert.pem", "key-path": "/etc/tikv-cvm-tls/key.pem",
-      "cert-allowed-cn": ["tikv-cvm-member", "tikv-cvm-prometheus", "tikv-cvm-admin"] });
+    expect(tikv.security).toEqual({
+      "ca-path": "/etc/tikv-cvm-tls/ca.pem",
+      "cert-path": "/etc/tikv-cvm-tls/cert.pem",
+      "key-path": "/etc/tikv-cvm-tls/key.pem",
+      "cert-allowed-cn": ["tikv-cvm-member", "tikv-cvm-prometheus"],
+    });
+    expect(pd.security).toEqual({
+      "cacert-path": "/etc/tikv-cvm-tls/ca.pem",
+      "cert-path": "/etc/tikv-cvm-tls/cert.pem",
+      "key-path": "/etc/tikv-cvm-tls/key.pem",
+      "cert-allowed-cn": ["tikv-cvm-member", "tikv-cvm-prometheus", "tikv-cvm-admin"],
+    });
     // PD checks client names on 2379 only when it lists two or more (tikv/pd server/config/config.go).
     expect((pd.security["cert-allowed-cn"] as string[]).length).toBeGreaterThan(1);
     expect(parse(tikvConfigToml(b, 40, false)).security).toBeUndefined();

@@ -8,12 +8,30 @@ import { parse } from "yaml";
 const dir = path.join(__dirname, "..", ".github", "workflows");
 const files = fs.readdirSync(dir).filter((f) => f.endsWith(".yml"));
 
-interface Step { uses?: string; run?: string; with?: Record<string, unknown>; env?: Record<string, string> }
-interface Job { needs?: string; if?: string; environment?: string; permissions?: Record<string, string>; steps: Step[] }
-interface Workflow { on: Record<string, unknown>; permissions?: Record<string, string>; jobs: Record<string, Job> }
+interface Step {
+  uses?: string;
+  run?: string;
+  with?: Record<string, unknown>;
+  env?: Record<string, string>;
+}
+interface Job {
+  needs?: string;
+  if?: string;
+  environment?: string;
+  permissions?: Record<string, string>;
+  steps: Step[];
+}
+interface Workflow {
+  on: Record<string, unknown>;
+  permissions?: Record<string, string>;
+  jobs: Record<string, Job>;
+}
 
 const load = (file: string) => parse(fs.readFileSync(path.join(dir, file), "utf8")) as Workflow;
-const pulumiStep = (wf: Workflow) => Object.values(wf.jobs).flatMap((j) => j.steps).find((s) => s.uses?.startsWith("pulumi/actions@"))!;
+const pulumiStep = (wf: Workflow) =>
+  Object.values(wf.jobs)
+    .flatMap((j) => j.steps)
+    .find((s) => s.uses?.startsWith("pulumi/actions@"))!;
 
 test.each(files)("%s is a valid workflow", (file) => {
   expect(validateWorkflow(fs.readFileSync(path.join(dir, file), "utf8")).errors).toEqual([]);
@@ -41,14 +59,17 @@ test("pushes to main deploy the dev stack after the tests", () => {
   expect(pulumiStep(wf).with).toMatchObject({ command: "up" });
 });
 
-test.each(["pull-request.yml", "deploy-dev.yml"])("%s takes credentials from repository secrets named in the README", (file) => {
-  const readme = fs.readFileSync(path.join(__dirname, "..", "README.md"), "utf8");
-  const env = pulumiStep(load(file)).env!;
-  for (const name of ["PULUMI_ACCESS_TOKEN", "TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY"]) {
-    expect(env[name]).toBe(`\${{ secrets.${name} }}`);
-    expect(readme).toContain(name);
-  }
-});
+test.each(["pull-request.yml", "deploy-dev.yml"])(
+  "%s takes credentials from repository secrets named in the README",
+  (file) => {
+    const readme = fs.readFileSync(path.join(__dirname, "..", "README.md"), "utf8");
+    const env = pulumiStep(load(file)).env!;
+    for (const name of ["PULUMI_ACCESS_TOKEN", "TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY"]) {
+      expect(env[name]).toBe(`\${{ secrets.${name} }}`);
+      expect(readme).toContain(name);
+    }
+  },
+);
 
 test.each(files)("%s pins every action by commit SHA, tag in a comment", (file) => {
   const text = fs.readFileSync(path.join(dir, file), "utf8");
@@ -64,10 +85,13 @@ test.each(files)("%s grants only read access by default, never runs for pull_req
   expect(wf.permissions).toEqual({ contents: "read" });
   expect(Object.keys(wf.on)).not.toContain("pull_request_target");
   for (const [name, job] of Object.entries(wf.jobs)) {
-    const writes = Object.entries(job.permissions ?? {}).filter(([, v]) => v === "write").map(([k]) => k);
+    const writes = Object.entries(job.permissions ?? {})
+      .filter(([, v]) => v === "write")
+      .map(([k]) => k);
     // Only the PR preview writes, and only its comment.
     expect([name, writes]).toEqual([name, name === "preview" ? ["pull-requests"] : []]);
-    for (const step of job.steps.filter((s) => s.uses?.startsWith("actions/checkout@"))) expect(step.with).toMatchObject({ "persist-credentials": false });
+    for (const step of job.steps.filter((s) => s.uses?.startsWith("actions/checkout@")))
+      expect(step.with).toMatchObject({ "persist-credentials": false });
   }
 });
 

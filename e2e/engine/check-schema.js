@@ -13,72 +13,74 @@ const path = require("path");
 
 const [sdkDir, schemaPath, ...known] = process.argv.slice(2);
 if (!sdkDir || !schemaPath) {
-    console.error("usage: check-schema.js <sdk dir> <schema.json> [known gap]...");
-    process.exit(2);
+  console.error("usage: check-schema.js <sdk dir> <schema.json> [known gap]...");
+  process.exit(2);
 }
 const schema = JSON.parse(fs.readFileSync(schemaPath, "utf8"));
 
 function jsFiles(dir) {
-    return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-        const p = path.join(dir, e.name);
-        if (e.isDirectory()) return e.name === "node_modules" ? [] : jsFiles(p);
-        return e.name.endsWith(".js") ? [p] : [];
-    });
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) return e.name === "node_modules" ? [] : jsFiles(p);
+    return e.name.endsWith(".js") ? [p] : [];
+  });
 }
 
 const problems = [];
 const gaps = [];
 let checked = 0;
 function report(what) {
-    (known.some((k) => what === k || what.startsWith(k + ".") || what.startsWith(k + " ")) ? gaps : problems).push(what);
+  (known.some((k) => what === k || what.startsWith(k + ".") || what.startsWith(k + " ")) ? gaps : problems).push(what);
 }
 function checkNames(token, names, allowed) {
-    for (const n of names) {
-        checked++;
-        if (!(n in allowed)) report(`${token}.${n}`);
-    }
+  for (const n of names) {
+    checked++;
+    if (!(n in allowed)) report(`${token}.${n}`);
+  }
 }
 
 for (const file of jsFiles(sdkDir)) {
-    const src = fs.readFileSync(file, "utf8");
-    const names = [...src.matchAll(/resourceInputs\["([A-Za-z0-9_]+)"\]/g)].map((m) => m[1]);
-    const typeMatch = src.match(/__pulumiType = '([^']+)'/);
-    if (typeMatch) {
-        const token = typeMatch[1];
-        if (path.basename(file) === "provider.js") {
-            checkNames(token, names, schema.provider.inputProperties || {});
-            continue;
-        }
-        const res = schema.resources[token];
-        checked++;
-        if (!res) {
-            report(`${token} (resource)`);
-            continue;
-        }
-        // The SDK lists inputs (create branch) and outputs (get branch) under resourceInputs.
-        checkNames(token, names, { ...res.inputProperties, ...res.properties, id: {} });
+  const src = fs.readFileSync(file, "utf8");
+  const names = [...src.matchAll(/resourceInputs\["([A-Za-z0-9_]+)"\]/g)].map((m) => m[1]);
+  const typeMatch = src.match(/__pulumiType = '([^']+)'/);
+  if (typeMatch) {
+    const token = typeMatch[1];
+    if (path.basename(file) === "provider.js") {
+      checkNames(token, names, schema.provider.inputProperties || {});
+      continue;
     }
-    for (const m of src.matchAll(/invoke(?:Output|SingleOutput)?\("([^"]+)", \{([^}]*)\}/g)) {
-        const token = m[1];
-        const fn = schema.functions[token];
-        checked++;
-        if (!fn) {
-            report(`${token} (function)`);
-            continue;
-        }
-        const argNames = [...m[2].matchAll(/"([A-Za-z0-9_]+)":/g)].map((a) => a[1]);
-        checkNames(token, argNames, (fn.inputs && fn.inputs.properties) || {});
+    const res = schema.resources[token];
+    checked++;
+    if (!res) {
+      report(`${token} (resource)`);
+      continue;
     }
+    // The SDK lists inputs (create branch) and outputs (get branch) under resourceInputs.
+    checkNames(token, names, { ...res.inputProperties, ...res.properties, id: {} });
+  }
+  for (const m of src.matchAll(/invoke(?:Output|SingleOutput)?\("([^"]+)", \{([^}]*)\}/g)) {
+    const token = m[1];
+    const fn = schema.functions[token];
+    checked++;
+    if (!fn) {
+      report(`${token} (function)`);
+      continue;
+    }
+    const argNames = [...m[2].matchAll(/"([A-Za-z0-9_]+)":/g)].map((a) => a[1]);
+    checkNames(token, argNames, (fn.inputs && fn.inputs.properties) || {});
+  }
 }
 
 const name = path.basename(sdkDir);
 for (const g of new Set(gaps)) console.error(`check-schema ${name}: known gap: ${g}`);
 if (problems.length > 0) {
-    console.error(`check-schema ${name}: ${schemaPath} lacks what the SDK uses:\n  ${[...new Set(problems)].join("\n  ")}`);
-    process.exit(1);
+  console.error(
+    `check-schema ${name}: ${schemaPath} lacks what the SDK uses:\n  ${[...new Set(problems)].join("\n  ")}`,
+  );
+  process.exit(1);
 }
 if (checked === 0) {
-    console.error(`check-schema ${name}: found nothing to check in ${sdkDir}`);
-    process.exit(1);
+  console.error(`check-schema ${name}: found nothing to check in ${sdkDir}`);
+  process.exit(1);
 }
 console.error(`check-schema ${name}: ${checked} tokens and properties of the SDK found in the schema`);

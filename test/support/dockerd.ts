@@ -26,7 +26,10 @@ function waitForPort(port: number, deadline: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const attempt = () => {
       const socket = net.connect(port, "127.0.0.1");
-      socket.once("connect", () => { socket.destroy(); resolve(); });
+      socket.once("connect", () => {
+        socket.destroy();
+        resolve();
+      });
       socket.once("error", () => {
         socket.destroy();
         if (Date.now() > deadline) reject(new Error(`nothing listens on 127.0.0.1:${port}`));
@@ -41,7 +44,11 @@ function waitForPort(port: number, deadline: number): Promise<void> {
  * `config` is written as-is to daemon.json; dockerd refuses unknown keys and conflicting ones, so a
  * bad rendering fails here. Resolves once the TLS port accepts connections.
  */
-export async function startDockerd(dir: string, config: Record<string, unknown>, port: number): Promise<RunningDockerd> {
+export async function startDockerd(
+  dir: string,
+  config: Record<string, unknown>,
+  port: number,
+): Promise<RunningDockerd> {
   const configPath = path.join(dir, "daemon.json");
   fs.writeFileSync(configPath, JSON.stringify(config, null, 2));
   const logPath = path.join(dir, "dockerd.log");
@@ -49,19 +56,37 @@ export async function startDockerd(dir: string, config: Record<string, unknown>,
   const child = spawn("dockerd", ["--config-file", configPath], { detached: true, stdio: ["ignore", log, log] });
   child.unref();
   let exited: number | null = null;
-  child.on("exit", (code) => { exited = code ?? -1; });
+  child.on("exit", (code) => {
+    exited = code ?? -1;
+  });
   const pidfile = config.pidfile as string;
 
   const stop = async (): Promise<void> => {
     let pid: number | undefined;
-    try { pid = Number(fs.readFileSync(pidfile, "utf8").trim()); } catch { pid = child.pid; }
+    try {
+      pid = Number(fs.readFileSync(pidfile, "utf8").trim());
+    } catch {
+      pid = child.pid;
+    }
     if (!pid) return;
-    try { process.kill(pid, "SIGTERM"); } catch { return; }
+    try {
+      process.kill(pid, "SIGTERM");
+    } catch {
+      return;
+    }
     for (let i = 0; i < 100; i++) {
-      try { process.kill(pid, 0); } catch { return; }
+      try {
+        process.kill(pid, 0);
+      } catch {
+        return;
+      }
       await new Promise((r) => setTimeout(r, 100));
     }
-    try { process.kill(pid, "SIGKILL"); } catch { /* already gone */ }
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      /* already gone */
+    }
   };
 
   const deadline = Date.now() + 30_000;

@@ -13,14 +13,23 @@ export interface FakeMember {
   clientUrl: string;
 }
 
-export interface FakeStore { id: number; address: string; state: "Up" | "Offline" | "Tombstone" | "Disconnected" | "Down"; leaders: number }
+export interface FakeStore {
+  id: number;
+  address: string;
+  state: "Up" | "Offline" | "Tombstone" | "Disconnected" | "Down";
+  leaders: number;
+}
 
 /** PD's body for cluster routes before the first store bootstraps (server/api/middleware.go, pkg/errs/errno.go). */
 export const NOT_BOOTSTRAPPED = "[PD:cluster:ErrNotBootstrapped]TiKV cluster not bootstrapped, please start TiKV first";
 
 export class FakePd {
   members: FakeMember[] = ["pd1", "pd2", "pd3"].map((name, i) => ({
-    name, started: true, health: true, peerUrl: `http://10.0.1.1${i + 1}:2380`, clientUrl: `http://10.0.1.1${i + 1}:2379`,
+    name,
+    started: true,
+    health: true,
+    peerUrl: `http://10.0.1.1${i + 1}:2380`,
+    clientUrl: `http://10.0.1.1${i + 1}:2379`,
   }));
   leader = "pd1";
   /** Leaders in the order they took over, the first one included. */
@@ -41,8 +50,11 @@ export class FakePd {
   private readonly server = http.createServer((req, res) => this.handle(req, res));
 
   listen(): Promise<string> {
-    return new Promise((resolve) => this.server.listen(0, "127.0.0.1",
-      () => resolve(`http://127.0.0.1:${(this.server.address() as AddressInfo).port}`)));
+    return new Promise((resolve) =>
+      this.server.listen(0, "127.0.0.1", () =>
+        resolve(`http://127.0.0.1:${(this.server.address() as AddressInfo).port}`),
+      ),
+    );
   }
 
   close(): void {
@@ -68,15 +80,23 @@ export class FakePd {
       const started = this.members.filter((m) => m.started);
       if (call === "GET /pd/api/v1/health") {
         this.onHealth();
-        return send(200, started.map((m, i) => ({ name: m.name, member_id: i + 1, client_urls: [m.clientUrl], health: m.health })));
+        return send(
+          200,
+          started.map((m, i) => ({ name: m.name, member_id: i + 1, client_urls: [m.clientUrl], health: m.health })),
+        );
       }
       if (call === "GET /pd/api/v1/members") {
         this.onMembers();
-        const member = (m: FakeMember, i: number) => (m.started
-          ? { name: m.name, member_id: i + 1, peer_urls: [m.peerUrl], client_urls: [m.clientUrl] }
-          : { member_id: i + 1, peer_urls: [m.peerUrl] });
+        const member = (m: FakeMember, i: number) =>
+          m.started
+            ? { name: m.name, member_id: i + 1, peer_urls: [m.peerUrl], client_urls: [m.clientUrl] }
+            : { member_id: i + 1, peer_urls: [m.peerUrl] };
         const leader = this.members.findIndex((m) => m.name === this.leader);
-        return send(200, { header: { cluster_id: 7 }, members: this.members.map(member), leader: member(this.members[leader], leader) });
+        return send(200, {
+          header: { cluster_id: 7 },
+          members: this.members.map(member),
+          leader: member(this.members[leader], leader),
+        });
       }
       if (call === "GET /pd/api/v1/leader") return send(200, { name: this.leader });
       if (call === "POST /pd/api/v1/leader/resign") {
@@ -107,8 +127,13 @@ export class FakePd {
         // Up and Offline by default (server/api/store.go newStoreStateFilter); Disconnected and
         // Down are Up stores whose state name PD derives from their heartbeats.
         const listed = this.stores.filter((s) => s.state !== "Tombstone");
-        return send(200, { count: listed.length, stores: listed.map((s) => ({
-          store: { id: s.id, address: s.address, state_name: s.state }, status: { leader_count: s.leaders } })) });
+        return send(200, {
+          count: listed.length,
+          stores: listed.map((s) => ({
+            store: { id: s.id, address: s.address, state_name: s.state },
+            status: { leader_count: s.leaders },
+          })),
+        });
       }
       if (call === "POST /pd/api/v1/schedulers") {
         const input = JSON.parse(body) as { name: string; store_id: number };
@@ -118,7 +143,12 @@ export class FakePd {
       }
       if (call === "GET /pd/api/v1/scheduler-config/evict-leader-scheduler/list") {
         if (this.evicting.size === 0) return send(404, "404 page not found");
-        return send(200, { "store-id-ranges": Object.fromEntries([...this.evicting].map((id) => [String(id), [{ "start-key": "", "end-key": "" }]])), batch: 3 });
+        return send(200, {
+          "store-id-ranges": Object.fromEntries(
+            [...this.evicting].map((id) => [String(id), [{ "start-key": "", "end-key": "" }]]),
+          ),
+          batch: 3,
+        });
       }
       const del = /^DELETE \/pd\/api\/v1\/schedulers\/evict-leader-scheduler-(\d+)$/.exec(call);
       if (del) {

@@ -110,7 +110,10 @@ export interface RunOptions {
    * Changes what the mock provider returns for a resource, e.g. a certificate renewed on refresh
    * (a new certPem) or a CVM that was replaced (a new id).
    */
-  adjust?: (resource: { type: string; name: string; id: string; state: Record<string, unknown> }) => { id: string; state: Record<string, unknown> };
+  adjust?: (resource: { type: string; name: string; id: string; state: Record<string, unknown> }) => {
+    id: string;
+    state: Record<string, unknown>;
+  };
 }
 
 /**
@@ -124,11 +127,16 @@ const runs = new Map<string, Promise<ProgramRun>>();
  * Loads a fresh copy of the program with the given config (merged over BASE_CONFIG; a value of
  * undefined removes a base key) and waits until every resource is declared.
  */
-export async function runProgram(config: Record<string, string | undefined> = {}, options: RunOptions = {}): Promise<ProgramRun> {
+export async function runProgram(
+  config: Record<string, string | undefined> = {},
+  options: RunOptions = {},
+): Promise<ProgramRun> {
   if (options.fresh || options.beforeProgram || options.onResource || options.adjust) return runFresh(config, options);
   // undefined is meaningful in config and env (it removes a key), so it must reach the key.
-  const key = JSON.stringify([config, options.stack, options.env, options.lastOutputs, options.secretKeys],
-    (_, value: unknown) => (value === undefined ? "\u0000undefined" : value));
+  const key = JSON.stringify(
+    [config, options.stack, options.env, options.lastOutputs, options.secretKeys],
+    (_, value: unknown) => (value === undefined ? "\u0000undefined" : value),
+  );
   let run = runs.get(key);
   if (run === undefined) {
     run = runFresh(config, options);
@@ -167,41 +175,57 @@ async function runFresh(config: Record<string, string | undefined>, options: Run
   const pulumi = (await import("@pulumi/pulumi")) as typeof PulumiModule;
   const resources: Declared[] = [];
   const invokes: Invoked[] = [];
-  await pulumi.runtime.setMocks({
-    newResource(args) {
-      options.onResource?.(args.type, args.name);
-      // The engine reads whichever stack a reference names: only this stack's own name gets its
-      // last outputs (another name reads as a stack with none; throwing here would crash jest).
-      const self = args.inputs.name === `organization/tikv-cvm/${options.stack ?? "dev"}`;
-      // Derived from the name alone, so adding resources never shifts the ids of others.
-      const mocked = {
-        id: `${args.name}-id`,
-        state: args.type === "pulumi:pulumi:StackReference"
-          ? { ...args.inputs, outputs: (self && options.lastOutputs) || {}, secretOutputNames: [] }
-          : mockState(args.type, args.name, args.inputs),
-      };
-      const { id, state } = options.adjust ? options.adjust({ type: args.type, name: args.name, ...mocked }) : mocked;
-      resources.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider, id });
-      return { id, state };
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args) {
+        options.onResource?.(args.type, args.name);
+        // The engine reads whichever stack a reference names: only this stack's own name gets its
+        // last outputs (another name reads as a stack with none; throwing here would crash jest).
+        const self = args.inputs.name === `organization/tikv-cvm/${options.stack ?? "dev"}`;
+        // Derived from the name alone, so adding resources never shifts the ids of others.
+        const mocked = {
+          id: `${args.name}-id`,
+          state:
+            args.type === "pulumi:pulumi:StackReference"
+              ? { ...args.inputs, outputs: (self && options.lastOutputs) || {}, secretOutputNames: [] }
+              : mockState(args.type, args.name, args.inputs),
+        };
+        const { id, state } = options.adjust ? options.adjust({ type: args.type, name: args.name, ...mocked }) : mocked;
+        resources.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider, id });
+        return { id, state };
+      },
+      call(args) {
+        invokes.push({ token: args.token, args: args.inputs });
+        if (
+          args.token === "tencentcloud:Images/getInstance:getInstance" ||
+          args.token === "tencentcloud:index/getImages:getImages"
+        ) {
+          return {
+            images: [{ imageId: FAKE_IMAGE_ID, imageName: "Ubuntu Server 22.04 LTS 64bit", createdTime: "2026-01-01" }],
+          };
+        }
+        throw new Error(`unexpected invoke ${args.token}`);
+      },
     },
-    call(args) {
-      invokes.push({ token: args.token, args: args.inputs });
-      if (args.token === "tencentcloud:Images/getInstance:getInstance" || args.token === "tencentcloud:index/getImages:getImages") {
-        return { images: [{ imageId: FAKE_IMAGE_ID, imageName: "Ubuntu Server 22.04 LTS 64bit", createdTime: "2026-01-01" }] };
-      }
-      throw new Error(`unexpected invoke ${args.token}`);
-    },
-  }, "tikv-cvm", options.stack ?? "dev", false, "organization");
+    "tikv-cvm",
+    options.stack ?? "dev",
+    false,
+    "organization",
+  );
 
   // What the engine is told each resource waits for: the registration request itself, as
   // bench/evaluate.ts reads it. URNs end in the resource's name.
   const dependencies = new Map<string, DeclaredDependencies>();
   const nameOfUrn = (urn: string) => urn.split("::").pop() ?? urn;
-  const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(req: RegistrationRequest, cb: unknown): void };
+  const monitor = pulumi.runtime.getMonitor() as unknown as {
+    registerResource(req: RegistrationRequest, cb: unknown): void;
+  };
   const registerResource = monitor.registerResource.bind(monitor);
   monitor.registerResource = (req, cb) => {
     const byProperty: Record<string, string[]> = {};
-    req.getPropertydependenciesMap().forEach((deps, key) => { byProperty[key] = deps.getUrnsList().map(nameOfUrn); });
+    req.getPropertydependenciesMap().forEach((deps, key) => {
+      byProperty[key] = deps.getUrnsList().map(nameOfUrn);
+    });
     dependencies.set(req.getName(), { all: req.getDependenciesList().map(nameOfUrn), byProperty });
     registerResource(req, cb);
   };
@@ -212,7 +236,9 @@ async function runFresh(config: Record<string, string | undefined>, options: Run
 
   // Components' registerOutputs go to the state but not through the mocks: record them on the way.
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- the copy just loaded, patched in place
-  const runtimeResource = require("@pulumi/pulumi/runtime/resource") as { registerResourceOutputs: (res: unknown, outputs: unknown) => void };
+  const runtimeResource = require("@pulumi/pulumi/runtime/resource") as {
+    registerResourceOutputs: (res: unknown, outputs: unknown) => void;
+  };
   const registered: { res: unknown; outputs: unknown }[] = [];
   const registerResourceOutputs = runtimeResource.registerResourceOutputs;
   runtimeResource.registerResourceOutputs = (res, outputs) => {
@@ -243,10 +269,14 @@ async function runFresh(config: Record<string, string | undefined>, options: Run
         // dependsOn may be a list, a resource, or an Output of a list (resolved later).
         for (const dep of ([] as unknown[]).concat(opts.dependsOn ?? [])) {
           if (pulumi.Output.isInstance(dep)) {
-            pendingDeps.push(new Promise((resolve) => (dep as PulumiModule.Output<unknown>).apply((value) => {
-              declared.dependsOn.push(...([] as unknown[]).concat(value).map(nameOf));
-              resolve();
-            })));
+            pendingDeps.push(
+              new Promise((resolve) =>
+                (dep as PulumiModule.Output<unknown>).apply((value) => {
+                  declared.dependsOn.push(...([] as unknown[]).concat(value).map(nameOf));
+                  resolve();
+                }),
+              ),
+            );
           } else {
             declared.dependsOn.push(nameOf(dep));
           }
@@ -285,9 +315,19 @@ async function runFresh(config: Record<string, string | undefined>, options: Run
     }
     await Promise.all(pendingDeps);
     await pulumi.runtime.disconnect();
-    return { resources, componentOutputs, invokes, outputs, secretOutputs, options: declaredOptions, dependencies, pulumi };
+    return {
+      resources,
+      componentOutputs,
+      invokes,
+      outputs,
+      secretOutputs,
+      options: declaredOptions,
+      dependencies,
+      pulumi,
+    };
   } finally {
-    for (const listener of process.listeners("exit")) if (!exitListeners.has(listener)) process.removeListener("exit", listener);
+    for (const listener of process.listeners("exit"))
+      if (!exitListeners.has(listener)) process.removeListener("exit", listener);
     runtimeResource.registerResourceOutputs = registerResourceOutputs;
     for (const [k, v] of Object.entries(saved)) {
       if (v === undefined) delete process.env[k];

@@ -27,7 +27,11 @@ export function mockState(type: string, name: string, inputs: Record<string, unk
       return { ...inputs, publicIp: `198.51.100.${10 + eipCounter}` };
     case "tls:index/privateKey:PrivateKey":
       // An ECDSA P-256 key in PKCS#8 PEM is 241 bytes; SEC1 is 227.
-      return { ...inputs, privateKeyPem: fakePem("EC PRIVATE KEY", 121, name), publicKeyPem: fakePem("PUBLIC KEY", 91, name) };
+      return {
+        ...inputs,
+        privateKeyPem: fakePem("EC PRIVATE KEY", 121, name),
+        publicKeyPem: fakePem("PUBLIC KEY", 91, name),
+      };
     case "tls:index/selfSignedCert:SelfSignedCert":
     case "tls:index/locallySignedCert:LocallySignedCert":
       // A P-256 certificate with four SANs is about 600 bytes of DER.
@@ -35,11 +39,17 @@ export function mockState(type: string, name: string, inputs: Record<string, unk
     case "tls:index/certRequest:CertRequest":
       return { ...inputs, certRequestPem: fakePem("CERTIFICATE REQUEST", 400, name) };
     case "random:index/randomPassword:RandomPassword":
-      return { ...inputs, result: crypto.createHash("sha256").update(name).digest("hex").slice(0, Number(inputs.length ?? 24)) };
+      return {
+        ...inputs,
+        result: crypto
+          .createHash("sha256")
+          .update(name)
+          .digest("hex")
+          .slice(0, Number(inputs.length ?? 24)),
+      };
     case "docker:index/remoteImage:RemoteImage":
       return { ...inputs, imageId: `sha256:${crypto.createHash("sha256").update(String(inputs.name)).digest("hex")}` };
     default:
       return { ...inputs };
   }
 }
-

@@ -49,13 +49,17 @@ export function extensionsFor(spec: CertSpec): string {
   const unknown = spec.allowedUses.filter((u) => !KEY_USAGE[u] && !EXT_KEY_USAGE[u]);
   if (unknown.length > 0) throw new Error(`no openssl mapping for allowed uses ${unknown.join(", ")}`);
   const sans = [...(spec.ipAddresses ?? []).map((ip) => `IP:${ip}`), ...(spec.dnsNames ?? []).map((d) => `DNS:${d}`)];
-  return [
-    `basicConstraints = critical, CA:${spec.isCa ? "TRUE" : "FALSE"}`,
-    ku.length ? `keyUsage = critical, ${ku.join(", ")}` : "",
-    eku.length ? `extendedKeyUsage = ${eku.join(", ")}` : "",
-    sans.length ? `subjectAltName = ${sans.join(", ")}` : "",
-    "subjectKeyIdentifier = hash",
-  ].filter(Boolean).join("\n") + "\n";
+  return (
+    [
+      `basicConstraints = critical, CA:${spec.isCa ? "TRUE" : "FALSE"}`,
+      ku.length ? `keyUsage = critical, ${ku.join(", ")}` : "",
+      eku.length ? `extendedKeyUsage = ${eku.join(", ")}` : "",
+      sans.length ? `subjectAltName = ${sans.join(", ")}` : "",
+      "subjectKeyIdentifier = hash",
+    ]
+      .filter(Boolean)
+      .join("\n") + "\n"
+  );
 }
 
 /** Issues a certificate in `dir` named `name`; self-signed when no signer is given. */
@@ -64,7 +68,18 @@ export function issue(dir: string, name: string, spec: CertSpec, signer?: Issued
   const certPath = path.join(dir, `${name}-cert.pem`);
   const extPath = path.join(dir, `${name}.ext`);
   if (spec.algorithm === "ECDSA") {
-    openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", `ec_paramgen_curve:${CURVES[spec.ecdsaCurve ?? "P224"]}`, "-out", keyPath], dir);
+    openssl(
+      [
+        "genpkey",
+        "-algorithm",
+        "EC",
+        "-pkeyopt",
+        `ec_paramgen_curve:${CURVES[spec.ecdsaCurve ?? "P224"]}`,
+        "-out",
+        keyPath,
+      ],
+      dir,
+    );
   } else {
     openssl(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", keyPath], dir);
   }
@@ -78,17 +93,56 @@ export function issue(dir: string, name: string, spec: CertSpec, signer?: Issued
     fs.writeFileSync(path.join(db, "index"), "");
     fs.writeFileSync(path.join(db, "serial"), "01\n");
     const config = path.join(dir, `${name}-ca.cnf`);
-    fs.writeFileSync(config, [
-      "[ca]", "default_ca = c", "[c]", `database = ${db}/index`, `serial = ${db}/serial`, `new_certs_dir = ${db}`,
-      "default_md = sha256", "policy = p", "unique_subject = no", "[p]", "commonName = supplied", "organizationName = optional", "",
-    ].join("\n"));
-    openssl(["ca", "-batch", "-config", config, "-cert", signer.certPath, "-keyfile", signer.keyPath, "-in", csrPath, "-out", certPath,
-      "-startdate", "20200101000000Z", "-enddate", "20200102000000Z", "-extfile", extPath, "-notext"], dir);
+    fs.writeFileSync(
+      config,
+      [
+        "[ca]",
+        "default_ca = c",
+        "[c]",
+        `database = ${db}/index`,
+        `serial = ${db}/serial`,
+        `new_certs_dir = ${db}`,
+        "default_md = sha256",
+        "policy = p",
+        "unique_subject = no",
+        "[p]",
+        "commonName = supplied",
+        "organizationName = optional",
+        "",
+      ].join("\n"),
+    );
+    openssl(
+      [
+        "ca",
+        "-batch",
+        "-config",
+        config,
+        "-cert",
+        signer.certPath,
+        "-keyfile",
+        signer.keyPath,
+        "-in",
+        csrPath,
+        "-out",
+        certPath,
+        "-startdate",
+        "20200101000000Z",
+        "-enddate",
+        "20200102000000Z",
+        "-extfile",
+        extPath,
+        "-notext",
+      ],
+      dir,
+    );
     return { certPath, keyPath, certPem: fs.readFileSync(certPath, "utf8"), keyPem: fs.readFileSync(keyPath, "utf8") };
   }
   const signing = signer
     ? ["-CA", signer.certPath, "-CAkey", signer.keyPath, "-CAcreateserial"]
     : ["-signkey", keyPath];
-  openssl(["x509", "-req", "-in", csrPath, ...signing, "-days", "2", "-sha256", "-extfile", extPath, "-out", certPath], dir);
+  openssl(
+    ["x509", "-req", "-in", csrPath, ...signing, "-days", "2", "-sha256", "-extfile", extPath, "-out", certPath],
+    dir,
+  );
   return { certPath, keyPath, certPem: fs.readFileSync(certPath, "utf8"), keyPem: fs.readFileSync(keyPath, "utf8") };
 }

@@ -11,10 +11,14 @@ export interface RenderedHost {
 }
 
 export function renderedHosts(run: ProgramRun): RenderedHost[] {
-  return run.resources.filter((r) => r.type === "tencentcloud:index/instance:Instance" || r.type === "tencentcloud:Instance/instance:Instance").map((instance) => {
-    const text = Buffer.from(unwrap(instance.inputs.userData) as string, "base64").toString("utf8");
-    return { name: instance.name, cloudConfigText: text, cloudConfig: parse(text) as CloudConfig };
-  });
+  return run.resources
+    .filter(
+      (r) => r.type === "tencentcloud:index/instance:Instance" || r.type === "tencentcloud:Instance/instance:Instance",
+    )
+    .map((instance) => {
+      const text = Buffer.from(unwrap(instance.inputs.userData) as string, "base64").toString("utf8");
+      return { name: instance.name, cloudConfigText: text, cloudConfig: parse(text) as CloudConfig };
+    });
 }
 
 export function writtenFile(config: CloudConfig, path: string): string {

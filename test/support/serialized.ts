@@ -30,7 +30,9 @@ export async function serializeReadyProvider(): Promise<SerializedProvider> {
 }
 
 /** Any dynamic provider, serialized as the engine does it and loaded back as the engine's host would. */
-export async function serializeProvider<T>(provider: T): Promise<{ text: string; containsSecrets: boolean; load(): T }> {
+export async function serializeProvider<T>(
+  provider: T,
+): Promise<{ text: string; containsSecrets: boolean; load(): T }> {
   const sf = await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true });
   return {
     text: sf.text,

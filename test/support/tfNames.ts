@@ -20,7 +20,9 @@ export interface TfReference {
 }
 
 export function loadTfFixture(): TfReference {
-  return JSON.parse(fs.readFileSync(path.join(__dirname, "..", "fixtures", "terraform-provider-tencentcloud-1.82.102.json"), "utf8")) as TfReference;
+  return JSON.parse(
+    fs.readFileSync(path.join(__dirname, "..", "fixtures", "terraform-provider-tencentcloud-1.82.102.json"), "utf8"),
+  ) as TfReference;
 }
 
 export function camel(snake: string): string {
@@ -44,5 +46,7 @@ export function pulumiName(tfName: string, attr: TfAttr): string {
 export function tfToken(tfName: string, dataSource: boolean): string {
   const rest = camel(tfName.replace(/^tencentcloud_/, ""));
   const name = dataSource ? `get${rest[0].toUpperCase()}${rest.slice(1)}` : rest;
-  return dataSource ? `tencentcloud:index/${name}:${name}` : `tencentcloud:index/${name}:${name[0].toUpperCase()}${name.slice(1)}`;
+  return dataSource
+    ? `tencentcloud:index/${name}:${name}`
+    : `tencentcloud:index/${name}:${name[0].toUpperCase()}${name.slice(1)}`;
 }

@@ -15,20 +15,60 @@ export interface TlsDockerd {
 const ECDSA = { algorithm: "ECDSA" as const, ecdsaCurve: "P256" as const };
 
 export async function startTlsDockerd(dir: string): Promise<TlsDockerd> {
-  const ca = issue(dir, "ca", { commonName: "test ca", allowedUses: ["cert_signing", "digital_signature"], isCa: true, ...ECDSA });
-  const server = issue(dir, "server", { commonName: "dockerd", allowedUses: ["digital_signature", "server_auth"], ipAddresses: ["127.0.0.1"], ...ECDSA }, ca);
-  const client = issue(dir, "client", { commonName: "operator", allowedUses: ["digital_signature", "client_auth"], ...ECDSA }, ca);
+  const ca = issue(dir, "ca", {
+    commonName: "test ca",
+    allowedUses: ["cert_signing", "digital_signature"],
+    isCa: true,
+    ...ECDSA,
+  });
+  const server = issue(
+    dir,
+    "server",
+    { commonName: "dockerd", allowedUses: ["digital_signature", "server_auth"], ipAddresses: ["127.0.0.1"], ...ECDSA },
+    ca,
+  );
+  const client = issue(
+    dir,
+    "client",
+    { commonName: "operator", allowedUses: ["digital_signature", "client_auth"], ...ECDSA },
+    ca,
+  );
   const port = await freePort();
-  const daemon = await startDockerd(dir, {
-    tls: true, tlsverify: true, tlscacert: ca.certPath, tlscert: server.certPath, tlskey: server.keyPath,
-    hosts: [`tcp://127.0.0.1:${port}`, `unix://${dir}/docker.sock`],
-    "storage-driver": "vfs", "data-root": `${dir}/root`, "exec-root": `${dir}/exec`, pidfile: `${dir}/docker.pid`,
-    iptables: false, bridge: "none",
-  }, port);
-  const docker = (...args: string[]): string => execFileSync("docker", [
-    "--tlsverify", "--tlscacert", ca.certPath, "--tlscert", client.certPath, "--tlskey", client.keyPath,
-    "-H", `tcp://127.0.0.1:${port}`, ...args,
-  ], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  const daemon = await startDockerd(
+    dir,
+    {
+      tls: true,
+      tlsverify: true,
+      tlscacert: ca.certPath,
+      tlscert: server.certPath,
+      tlskey: server.keyPath,
+      hosts: [`tcp://127.0.0.1:${port}`, `unix://${dir}/docker.sock`],
+      "storage-driver": "vfs",
+      "data-root": `${dir}/root`,
+      "exec-root": `${dir}/exec`,
+      pidfile: `${dir}/docker.pid`,
+      iptables: false,
+      bridge: "none",
+    },
+    port,
+  );
+  const docker = (...args: string[]): string =>
+    execFileSync(
+      "docker",
+      [
+        "--tlsverify",
+        "--tlscacert",
+        ca.certPath,
+        "--tlscert",
+        client.certPath,
+        "--tlskey",
+        client.keyPath,
+        "-H",
+        `tcp://127.0.0.1:${port}`,
+        ...args,
+      ],
+      { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] },
+    );
   return { daemon, docker };
 }
 

@@ -10,7 +10,8 @@ import { spawnSync } from "child_process";
 export const SKIP_REAL_TOOLS = "TIKV_CVM_SKIP_REAL_TOOLS";
 
 /** What the CI script installs: the fix to name when a tool is missing. */
-const INSTALL_HINT = ".ci/run installs them (apt-get install -y docker.io cloud-init shellcheck openssl curl busybox-static wget jq e2fsprogs util-linux systemd)";
+const INSTALL_HINT =
+  ".ci/run installs them (apt-get install -y docker.io cloud-init shellcheck openssl curl busybox-static wget jq e2fsprogs util-linux systemd)";
 
 export function hasTool(name: string): boolean {
   return spawnSync("sh", ["-c", `command -v ${name}`], { stdio: "ignore" }).status === 0;
@@ -25,7 +26,11 @@ export type ToolDecision =
  * Whether a group of real-tool tests runs, fails (something is missing and skipping was not
  * asked for, or this is CI) or is skipped (TIKV_CVM_SKIP_REAL_TOOLS=1 outside CI). Pure.
  */
-export function decideTools(missing: readonly string[], unmet: readonly string[], env: Readonly<Record<string, string | undefined>>): ToolDecision {
+export function decideTools(
+  missing: readonly string[],
+  unmet: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): ToolDecision {
   if (missing.length === 0 && unmet.length === 0) return { kind: "run" };
   const reason = [...(missing.length > 0 ? [`${missing.join(", ")} not installed`] : []), ...unmet].join("; ");
   if (env[SKIP_REAL_TOOLS] === "1" && env.CI !== "true") return { kind: "skip", reason };
@@ -45,7 +50,11 @@ export function describeWithTools(
   body: () => void,
   requirements: readonly { readonly met: boolean; readonly reason: string }[] = [],
 ): void {
-  const decision = decideTools(tools.filter((t) => !hasTool(t)), requirements.filter((r) => !r.met).map((r) => r.reason), process.env);
+  const decision = decideTools(
+    tools.filter((t) => !hasTool(t)),
+    requirements.filter((r) => !r.met).map((r) => r.reason),
+    process.env,
+  );
   switch (decision.kind) {
     case "run":
       describe(title, body);

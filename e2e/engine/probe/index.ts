@@ -19,12 +19,18 @@ const cert = new tls.SelfSignedCert("probe-cert", {
 const password = new random.RandomPassword("probe-password", { length: 24, special: false });
 
 const engine = new docker.Provider("probe-docker", { host: config.require("dockerHost") });
-const volume = new docker.Volume("probe-volume", {
-  name: "engine-probe-volume",
-  labels: [{ label: "tikv-cvm.probe", value: "true" }],
-}, { provider: engine });
+const volume = new docker.Volume(
+  "probe-volume",
+  {
+    name: "engine-probe-volume",
+    labels: [{ label: "tikv-cvm.probe", value: "true" }],
+  },
+  { provider: engine },
+);
 
-interface EchoInputs { value: string }
+interface EchoInputs {
+  value: string;
+}
 const echo: pulumi.dynamic.ResourceProvider<EchoInputs, EchoInputs> = {
   async create(inputs) {
     return { id: `echo-${inputs.value}`, outs: { value: inputs.value.toUpperCase() } };
