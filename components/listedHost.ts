@@ -63,16 +63,14 @@ export class ListedHost extends pulumi.ComponentResource {
       { parent: this },
     );
     this.dockerApi = pulumi.secret(
-      pulumi
-        .all([ready.id, caPem, certPem, keyPem])
-        .apply(([, ca, cert, key]): DockerEndpoint => ({
-          kind: "tls",
-          host: url.hostname,
-          port: Number(url.port),
-          caPem: ca,
-          certPem: cert,
-          keyPem: key,
-        })),
+      pulumi.all([ready.id, caPem, certPem, keyPem]).apply(([, ca, cert, key]): DockerEndpoint => ({
+        kind: "tls",
+        host: url.hostname,
+        port: Number(url.port),
+        caPem: ca,
+        certPem: cert,
+        keyPem: key,
+      })),
     );
     // dockerApi carries the client key: it stays out of the state, where outputs would keep it.
     this.registerOutputs({ operatorAddress: this.operatorAddress, dockerHost: this.dockerHost });
