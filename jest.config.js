@@ -12,4 +12,7 @@ module.exports = {
   // suite. It also keeps jest from running in band on a 2-core machine, where it would hold every
   // file's copies in its own process.
   workerIdleMemoryLimit: "512MB",
+  // Two workers, whatever the core count: a worker peaks near 1.2 GB while a file evaluates the
+  // program several times, so more would multiply memory for little time (docs/testing.md).
+  maxWorkers: 2,
 };

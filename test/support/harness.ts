@@ -62,7 +62,6 @@ export interface ProgramRun {
   readonly options: Map<string, DeclaredOptions>;
   /** Resource name -> dependencies sent to the engine, for every resource (components included). */
   readonly dependencies: Map<string, DeclaredDependencies>;
-  readonly pulumi: typeof PulumiModule;
 }
 
 // Each fresh copy of @pulumi/pulumi adds a process exit listener (its promise-leak report), removed
@@ -142,8 +141,7 @@ export async function runProgram(
     run = runFresh(config, options);
     runs.set(key, run);
   }
-  const { pulumi, ...data } = await run;
-  return { ...copy(data), pulumi };
+  return copy(await run);
 }
 
 /**
@@ -356,7 +354,6 @@ async function evaluate(config: Record<string, string | undefined>, options: Run
       secretOutputs,
       options: declaredOptions,
       dependencies,
-      pulumi,
     };
   } finally {
     for (const listener of process.listeners("exit"))
