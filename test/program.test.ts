@@ -4,7 +4,7 @@ import { parse } from "yaml";
 import { tikvRequiredOpenFiles } from "../lib/clusterConfig";
 import { CloudConfig } from "../lib/cloudInit";
 import { TOKENS } from "../tencentcloud/bindings";
-import { Declared, ProgramRun, byName, isSecret, ofType, runProgram, unwrap } from "./support/harness";
+import { Declared, ProgramRun, byName, isSecret, ofType, runProgram, unwrap, EXISTING_STACK } from "./support/harness";
 
 const TC = TOKENS.terraform;
 const T = {
@@ -809,27 +809,9 @@ describe("mode local", () => {
 });
 
 describe("mode existing", () => {
-  const pem = (label: string) => `-----BEGIN ${label}-----\nMIIB\n-----END ${label}-----\n`;
   let run: ProgramRun;
   beforeAll(async () => {
-    run = await runProgram(
-      {
-        "tencentcloud:region": undefined,
-        "tikv-cvm:availabilityZone": undefined,
-        "tikv-cvm:operatorCidrs": undefined,
-        "tikv-cvm:mode": "existing",
-        "tikv-cvm:hosts": JSON.stringify(
-          [1, 2, 3].map((i) => ({ name: `db${i}`, dockerHost: `tcp://192.0.2.1${i}:2376`, privateIp: `10.9.0.1${i}` })),
-        ),
-        "tikv-cvm:dockerCaPem": pem("CERTIFICATE"),
-        "tikv-cvm:dockerCertPem": pem("CERTIFICATE"),
-        "tikv-cvm:dockerKeyPem": pem("EC PRIVATE KEY"),
-      },
-      {
-        env: { TENCENTCLOUD_SECRET_ID: undefined, TENCENTCLOUD_SECRET_KEY: undefined },
-        secretKeys: ["tikv-cvm:dockerCaPem", "tikv-cvm:dockerCertPem", "tikv-cvm:dockerKeyPem"],
-      },
-    );
+    run = await runProgram(EXISTING_STACK.config, EXISTING_STACK.options);
   });
 
   test("deploys only the cluster, on each listed host through its own provider, after a readiness check", () => {

@@ -4,16 +4,9 @@
 // deliberate rename needs `aliases` and a new fixture.
 import * as fs from "fs";
 import * as path from "path";
-import { ProgramRun, runProgram } from "./support/harness";
+import { ProgramRun, runProgram, EXISTING_STACK, NOT_CVM } from "./support/harness";
 
 const FIXTURE = path.join(__dirname, "fixtures", "resourceUrns.json");
-const NO_CLOUD = {
-  "tencentcloud:region": undefined,
-  "tikv-cvm:availabilityZone": undefined,
-  "tikv-cvm:operatorCidrs": undefined,
-};
-const pem = (label: string) => `-----BEGIN ${label}-----\nMIIB\n-----END ${label}-----\n`;
-const EXISTING_KEYS = ["tikv-cvm:dockerCaPem", "tikv-cvm:dockerCertPem", "tikv-cvm:dockerKeyPem"];
 
 /** The URN of every resource the mocks saw registered, sorted. */
 async function urnsOf(
@@ -55,22 +48,10 @@ async function allModes(): Promise<Record<string, string[]>> {
     { lastOutputs: outputsOf(four.run) },
   );
   const local = await urnsOf(
-    { ...NO_CLOUD, "tikv-cvm:mode": "local", "tikv-cvm:hostMemoryGiB": "12" },
+    { ...NOT_CVM, "tikv-cvm:mode": "local", "tikv-cvm:hostMemoryGiB": "12" },
     { env: { TENCENTCLOUD_SECRET_ID: undefined, TENCENTCLOUD_SECRET_KEY: undefined } },
   );
-  const existing = await urnsOf(
-    {
-      ...NO_CLOUD,
-      "tikv-cvm:mode": "existing",
-      "tikv-cvm:hosts": JSON.stringify(
-        [1, 2, 3].map((i) => ({ name: `db${i}`, dockerHost: `tcp://192.0.2.1${i}:2376`, privateIp: `10.9.0.1${i}` })),
-      ),
-      "tikv-cvm:dockerCaPem": pem("CERTIFICATE"),
-      "tikv-cvm:dockerCertPem": pem("CERTIFICATE"),
-      "tikv-cvm:dockerKeyPem": pem("EC PRIVATE KEY"),
-    },
-    { env: { TENCENTCLOUD_SECRET_ID: undefined, TENCENTCLOUD_SECRET_KEY: undefined }, secretKeys: EXISTING_KEYS },
-  );
+  const existing = await urnsOf(EXISTING_STACK.config, EXISTING_STACK.options);
   // The other Tencent Cloud route: the same names under the bridged plugin's type tokens.
   const bridged = await urnsOf({ "tikv-cvm:tencentcloudRoute": "bridged" });
   return {

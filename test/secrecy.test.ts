@@ -15,7 +15,7 @@ import { readyOutputs } from "../components/dockerReady";
 import { pidsLimitOutputs } from "../components/pidsLimit";
 import { retirementOutputs, rolloutGateProvider } from "../components/rollout";
 import { TOKENS } from "../tencentcloud/bindings";
-import { Declared, ProgramRun, SECRET_SIG, isSecret, runProgram, unwrap } from "./support/harness";
+import { Declared, ProgramRun, SECRET_SIG, isSecret, runProgram, unwrap, EXISTING_STACK } from "./support/harness";
 import { mockState } from "./support/mocks";
 import { loadTfFixture, pulumiName, tfToken } from "./support/tfNames";
 
@@ -287,7 +287,6 @@ test("scaling in leaks nothing: the retirements that talk to PD with the admin's
 });
 
 test("modes local and existing leak nothing either", async () => {
-  const pem = (label: string) => `-----BEGIN ${label}-----\nMIIB\n-----END ${label}-----\n`;
   const local = await runProgram({
     "tencentcloud:region": undefined,
     "tikv-cvm:availabilityZone": undefined,
@@ -295,21 +294,7 @@ test("modes local and existing leak nothing either", async () => {
     "tikv-cvm:mode": "local",
     "tikv-cvm:hostMemoryGiB": "12",
   });
-  const existing = await runProgram(
-    {
-      "tencentcloud:region": undefined,
-      "tikv-cvm:availabilityZone": undefined,
-      "tikv-cvm:operatorCidrs": undefined,
-      "tikv-cvm:mode": "existing",
-      "tikv-cvm:hosts": JSON.stringify(
-        [1, 2, 3].map((i) => ({ name: `db${i}`, dockerHost: `tcp://192.0.2.1${i}:2376`, privateIp: `10.9.0.1${i}` })),
-      ),
-      "tikv-cvm:dockerCaPem": pem("CERTIFICATE"),
-      "tikv-cvm:dockerCertPem": pem("CERTIFICATE"),
-      "tikv-cvm:dockerKeyPem": pem("EC PRIVATE KEY"),
-    },
-    { secretKeys: ["tikv-cvm:dockerCaPem", "tikv-cvm:dockerCertPem", "tikv-cvm:dockerKeyPem"] },
-  );
+  const existing = await runProgram(EXISTING_STACK.config, EXISTING_STACK.options);
   expect((await leaks(local)).leaks).toEqual([]);
   expect((await leaks(existing)).leaks).toEqual([]);
 });
@@ -342,22 +327,7 @@ test("the walk finds a leak: user data, a password in an env, a config key, a st
   );
 
   // A key from the stack config (mode existing) is secret only because the program keeps it so.
-  const pem = (label: string) => `-----BEGIN ${label}-----\nMIIB\n-----END ${label}-----\n`;
-  const existing = await runProgram(
-    {
-      "tencentcloud:region": undefined,
-      "tikv-cvm:availabilityZone": undefined,
-      "tikv-cvm:operatorCidrs": undefined,
-      "tikv-cvm:mode": "existing",
-      "tikv-cvm:hosts": JSON.stringify(
-        [1, 2, 3].map((i) => ({ name: `db${i}`, dockerHost: `tcp://192.0.2.1${i}:2376`, privateIp: `10.9.0.1${i}` })),
-      ),
-      "tikv-cvm:dockerCaPem": pem("CERTIFICATE"),
-      "tikv-cvm:dockerCertPem": pem("CERTIFICATE"),
-      "tikv-cvm:dockerKeyPem": pem("EC PRIVATE KEY"),
-    },
-    { secretKeys: ["tikv-cvm:dockerCaPem", "tikv-cvm:dockerCertPem", "tikv-cvm:dockerKeyPem"] },
-  );
+  const existing = await runProgram(EXISTING_STACK.config, EXISTING_STACK.options);
   const provider = existing.resources.find((r) => r.type === "pulumi:providers:docker")!;
   const ready = existing.resources.find((r) => r.name === "tikv-dev-1-docker-ready")!;
   const clear = (r: Declared, key: string): Declared => ({

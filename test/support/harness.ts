@@ -74,6 +74,33 @@ export const BASE_CONFIG: Readonly<Record<string, string>> = {
   "tikv-cvm:operatorCidrs": JSON.stringify(["5.6.7.0/28"]),
 };
 
+/** Removes BASE_CONFIG's mode-cvm keys, for a stack of another mode. */
+export const NOT_CVM: Readonly<Record<string, undefined>> = {
+  "tencentcloud:region": undefined,
+  "tikv-cvm:availabilityZone": undefined,
+  "tikv-cvm:operatorCidrs": undefined,
+};
+
+const pem = (label: string) => `-----BEGIN ${label}-----\nMIIB\n-----END ${label}-----\n`;
+
+/** Mode existing: three listed hosts and PEM-shaped Docker client material, stored as secrets; no cloud credentials. */
+export const EXISTING_STACK: { readonly config: Record<string, string | undefined>; readonly options: RunOptions } = {
+  config: {
+    ...NOT_CVM,
+    "tikv-cvm:mode": "existing",
+    "tikv-cvm:hosts": JSON.stringify(
+      [1, 2, 3].map((i) => ({ name: `db${i}`, dockerHost: `tcp://192.0.2.1${i}:2376`, privateIp: `10.9.0.1${i}` })),
+    ),
+    "tikv-cvm:dockerCaPem": pem("CERTIFICATE"),
+    "tikv-cvm:dockerCertPem": pem("CERTIFICATE"),
+    "tikv-cvm:dockerKeyPem": pem("EC PRIVATE KEY"),
+  },
+  options: {
+    env: { TENCENTCLOUD_SECRET_ID: undefined, TENCENTCLOUD_SECRET_KEY: undefined },
+    secretKeys: ["tikv-cvm:dockerCaPem", "tikv-cvm:dockerCertPem", "tikv-cvm:dockerKeyPem"],
+  },
+};
+
 /** Pulumi's marker for a secret value as the mocks see it. */
 export const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 
