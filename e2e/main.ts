@@ -1,5 +1,5 @@
 // npm run e2e: the program through the real Pulumi engine against Docker engines shaped like the
-// CVMs (see README "Testing against a real engine"). Prints the wall time of each step and the
+// CVMs (see docs/e2e.md, "Testing against a real engine"). Prints the wall time of each step and the
 // stacks' resource counts. Fails, never skips, when something it needs is missing.
 //
 // Environment: TIKV_CVM_E2E_CACHE (cache folder, default ~/.cache/tikv-cvm-e2e),

@@ -102,7 +102,8 @@ function olderThan(version: string, floor: string): boolean {
 }
 
 function tikvVersionProblem(version: string): string | undefined {
-  if (!/^v\d+\.\d+\.\d+$/.test(version)) {
+  // Release tags are v<major>.<minor>.<patch> without leading zeros, as PingCAP tags its images.
+  if (!/^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$/.test(version)) {
     return (
       `must be a release tag like ${DEFAULT_TIKV_VERSION} (got "${version}"); ` +
       "`latest` and nightly tags are refused because an upgrade must be a deliberate change"
@@ -150,7 +151,7 @@ export const CONFIG_KEYS = {
     min: 3,
     max: 20,
     meaning: "one TiKV store per host; 3 is the minimum for three Raft replicas",
-    help: "3..20 hosts, one TiKV store each (mode existing: the number of `hosts`, unless set)",
+    help: "3..20 hosts, one TiKV store each (mode existing: the number of `hosts`; a value other than 3 must agree with it, and 3 is taken as unset because the CLI passes it as the default)",
   },
   pdCount: {
     type: "integer",
@@ -592,7 +593,11 @@ function parseSpec(key: string, spec: KeySpec, text: string | undefined): Parsed
 /** `hosts` of mode existing: [{name, dockerHost: "tcp://<address>:<port>", privateIp}], 3..20 of them. */
 function parseHosts(key: string, spec: HostsKey, text: string | undefined): Parsed {
   const list = parseJsonList(text ?? "[]");
-  if (list === undefined || list.length === 0) return refuse(`is required${spec.required}`);
+  if (list === undefined)
+    return refuse(
+      `must be a list of {name, dockerHost, privateIp} entries (got ${JSON.stringify(text)})${spec.required.replace(/^ in mode existing:/, "; write it as")}`,
+    );
+  if (list.length === 0) return refuse(`is required${spec.required}`);
   if (list.length < 3 || list.length > 20)
     return refuse(`must list 3 to 20 hosts (one TiKV store each); got ${list.length}`);
   const problems: string[] = [];
@@ -604,12 +609,25 @@ function parseHosts(key: string, spec: HostsKey, text: string | undefined): Pars
     };
     const host = { name: field("name"), dockerHost: field("dockerHost"), privateIp: field("privateIp") };
     const where = `${key}[${i}]`;
+    const unknown = typeof entry === "object" && entry !== null ? Object.keys(entry).filter((k) => !(k in host)) : [];
+    if (unknown.length > 0)
+      problems.push(
+        `${where} has ${unknown.map((k) => `"${k}"`).join(", ")}, which is not a field of a host (name, dockerHost, privateIp)`,
+      );
     if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(host.name))
       problems.push(`${where}.name "${host.name}" must be a hostname-like label`);
-    if (!/^tcp:\/\/[A-Za-z0-9.-]+:\d{1,5}$/.test(host.dockerHost))
-      problems.push(`${where}.dockerHost "${host.dockerHost}" must look like tcp://192.0.2.11:2376`);
+    const port = /^tcp:\/\/[A-Za-z0-9.-]+:(\d{1,5})$/.exec(host.dockerHost)?.[1];
+    if (port === undefined || Number(port) < 1 || Number(port) > 65535)
+      problems.push(
+        `${where}.dockerHost "${host.dockerHost}" must look like tcp://192.0.2.11:2376 (a port from 1 to 65535)`,
+      );
     if (!parseCidr(`${host.privateIp}/32`))
       problems.push(`${where}.privateIp "${host.privateIp}" must be an IPv4 address`);
+    // PD and TiKV advertise this address to each other: a loopback or unspecified one reaches no other host.
+    else if (/^(127\.|0\.)/.test(host.privateIp))
+      problems.push(
+        `${where}.privateIp "${host.privateIp}" is not reachable from the other hosts; give the address they reach this host on`,
+      );
     return host;
   });
   for (const field of ["name", "dockerHost", "privateIp"] as const) {

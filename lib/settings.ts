@@ -132,6 +132,12 @@ export const DEFAULTS = Object.fromEntries(CONFIG_KEY_NAMES.map((key) => [key, s
 /** Every key this project reads; anything else in the namespace is a typo to report. */
 export const KNOWN_KEYS: readonly string[] = CONFIG_KEY_NAMES;
 
+/** The odd PD count next to an even one that fits on nodeCount hosts and within pdCount's range. */
+function oddPdCount(pdCount: number, nodeCount: number): number {
+  const up = pdCount + 1;
+  return up <= Math.min(nodeCount, CONFIG_KEYS.pdCount.max) ? up : pdCount - 1;
+}
+
 export function validateConfig(raw: RawConfig): ValidationResult {
   const problems: ConfigProblem[] = [];
   const fail = (key: string, message: string): void => {
@@ -273,7 +279,7 @@ function commonRules({ v, mode, nodeCount, isSet, good, fail }: KeyRules): void 
     fail(
       "pdCount",
       `must be odd so a PD majority survives a split (got ${pdCount}); ` +
-        `fix with: pulumi config set ${PROJECT}:pdCount ${pdCount + 1 <= CONFIG_KEYS.pdCount.max ? pdCount + 1 : pdCount - 1}`,
+        `fix with: pulumi config set ${PROJECT}:pdCount ${oddPdCount(pdCount, good("nodeCount") ? nodeCount : pdCount + 1)}`,
     );
   }
   if (good("pdCount", "nodeCount") && pdCount > nodeCount) {

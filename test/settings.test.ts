@@ -100,6 +100,7 @@ describe("validateConfig", () => {
     { label: "tikvVersion latest", values: { tikvVersion: "latest" }, key: "tikv-cvm:tikvVersion" },
     { label: "tikvVersion without v", values: { tikvVersion: "8.5.7" }, key: "tikv-cvm:tikvVersion" },
     { label: "tikvVersion nightly", values: { tikvVersion: "v8.5.7-nightly" }, key: "tikv-cvm:tikvVersion" },
+    { label: "tikvVersion zero-padded", values: { tikvVersion: "v08.05.07" }, key: "tikv-cvm:tikvVersion" },
     // Alpine-based images with busybox wget (no client certificates), no write-buffer-limit.
     { label: "tikvVersion before the floor", values: { tikvVersion: "v6.5.3" }, key: "tikv-cvm:tikvVersion" },
     { label: "tikvVersion just before the floor", values: { tikvVersion: "v7.0.9" }, key: "tikv-cvm:tikvVersion" },
@@ -564,11 +565,31 @@ describe("modes", () => {
     ["a duplicate address", { hosts: HOSTS.replace("10.9.0.12", "10.9.0.11") }, "tikv-cvm:hosts"],
     ["a zero-padded privateIp", { hosts: HOSTS.replace("10.9.0.12", "10.9.0.012") }, "tikv-cvm:hosts"],
     ["nodeCount disagreeing with hosts", { nodeCount: "5" }, "tikv-cvm:nodeCount"],
+    ["a loopback privateIp", { hosts: HOSTS.replace("10.9.0.12", "127.0.0.1") }, "tikv-cvm:hosts"],
+    ["an unspecified privateIp", { hosts: HOSTS.replace("10.9.0.12", "0.0.0.0") }, "tikv-cvm:hosts"],
+    ["a port above 65535", { hosts: HOSTS.replace(":2376", ":99999") }, "tikv-cvm:hosts"],
+    [
+      "a misspelt field",
+      { hosts: HOSTS.replace('"privateIp":"10.9.0.12"', '"privateIP":"10.9.0.12"') },
+      "tikv-cvm:hosts",
+    ],
+    ["a list given as one string", { hosts: "db1,db2,db3" }, "tikv-cvm:hosts"],
     ["a cvm-only key", { availabilityZone: "ap-guangzhou-3" }, "tikv-cvm:availabilityZone"],
   ] as [string, Record<string, string | undefined>, string][])("existing rejects %s", (_label, values, key) => {
     const result = existing(values);
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.problems.map((p) => p.key)).toContain(key);
+  });
+
+  test("hosts that are not a list, or carry an unknown field, are told so (not 'is required')", () => {
+    const notList = existing({ hosts: "db1,db2,db3" });
+    if (notList.ok) throw new Error("expected failure");
+    expect(notList.problems[0].message).toMatch(/^must be a list of \{name, dockerHost, privateIp\} entries/);
+    const typo = existing({ hosts: HOSTS.replace('"privateIp":"10.9.0.12"', '"privateIP":"10.9.0.12"') });
+    if (typo.ok) throw new Error("expected failure");
+    expect(typo.problems.map((p) => p.message).join("\n")).toContain(
+      'hosts[1] has "privateIP", which is not a field of a host',
+    );
   });
 
   test("existing requires the material to be stored as secrets", () => {
@@ -577,6 +598,26 @@ describe("modes", () => {
     expect(result.problems).toEqual([
       expect.objectContaining({ key: "tikv-cvm:dockerKeyPem", message: expect.stringMatching(/--secret/) }),
     ]);
+  });
+
+  test("the fix offered for an even pdCount is one the stack accepts", () => {
+    for (const [pdCount, nodeCount] of [
+      ["4", "3"],
+      ["2", "3"],
+      ["4", "5"],
+      ["6", "20"],
+    ]) {
+      const base = { mode: "local", hostMemoryGiB: "64", nodeCount };
+      const result = validateConfig({ values: { ...base, pdCount }, hasSecretId: false, hasSecretKey: false });
+      if (result.ok) throw new Error("expected failure");
+      const offered = /pulumi config set tikv-cvm:pdCount (\d+)/.exec(result.problems[0].message)?.[1];
+      expect([
+        pdCount,
+        nodeCount,
+        offered &&
+          validateConfig({ values: { ...base, pdCount: offered }, hasSecretId: false, hasSecretKey: false }).ok,
+      ]).toEqual([pdCount, nodeCount, true]);
+    }
   });
 
   test("an unknown mode is rejected with the three choices", () => {
