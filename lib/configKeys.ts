@@ -126,9 +126,11 @@ const cidrProblem =
     parseCidr(value) ? undefined : `"${value}" is not an IPv4 network in CIDR form with no host bits, e.g. ${example}`;
 
 const pemProblem =
-  (kind: string) =>
+  (kind: string, key: string, file: string) =>
   (value: string): string | undefined =>
-    value.includes("-----BEGIN ") && value.includes(kind) ? undefined : `does not look like a PEM ${kind}`;
+    value.includes("-----BEGIN ") && value.includes(kind)
+      ? undefined
+      : `does not look like a PEM ${kind} (-----BEGIN ...${kind}-----); set it from the file: pulumi config set --secret ${PROJECT}:${key} < ${file}.pem`;
 
 const pemRequired = (what: string, file: string, key: string) =>
   ` in mode existing: the Docker client ${what} as PEM; set it with: pulumi config set --secret ${PROJECT}:${key} < ${file}.pem`;
@@ -413,7 +415,7 @@ export const CONFIG_KEYS = {
     modes: ["existing"],
     default: "",
     secret: true,
-    check: pemProblem("CERTIFICATE"),
+    check: pemProblem("CERTIFICATE", "dockerCaPem", "ca"),
     required: pemRequired("CA certificate", "ca", "dockerCaPem"),
     help: "the CA certificate (PEM) that signed your hosts' Docker server certificates, as a secret",
   },
@@ -422,7 +424,7 @@ export const CONFIG_KEYS = {
     modes: ["existing"],
     default: "",
     secret: true,
-    check: pemProblem("CERTIFICATE"),
+    check: pemProblem("CERTIFICATE", "dockerCertPem", "cert"),
     required: pemRequired("certificate", "cert", "dockerCertPem"),
     help: "your Docker client certificate (PEM), as a secret",
   },
@@ -431,7 +433,7 @@ export const CONFIG_KEYS = {
     modes: ["existing"],
     default: "",
     secret: true,
-    check: pemProblem("PRIVATE KEY"),
+    check: pemProblem("PRIVATE KEY", "dockerKeyPem", "key"),
     required: pemRequired("private key", "key", "dockerKeyPem"),
     help: "your Docker client key (PEM), as a secret",
   },
@@ -615,7 +617,9 @@ function parseHosts(key: string, spec: HostsKey, text: string | undefined): Pars
         `${where} has ${unknown.map((k) => `"${k}"`).join(", ")}, which is not a field of a host (name, dockerHost, privateIp)`,
       );
     if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(host.name))
-      problems.push(`${where}.name "${host.name}" must be a hostname-like label`);
+      problems.push(
+        `${where}.name "${host.name}" must be a hostname-like label: lowercase letters, digits and "-", e.g. db1`,
+      );
     const port = /^tcp:\/\/[A-Za-z0-9.-]+:(\d{1,5})$/.exec(host.dockerHost)?.[1];
     if (port === undefined || Number(port) < 1 || Number(port) > 65535)
       problems.push(

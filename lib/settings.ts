@@ -292,7 +292,8 @@ function commonRules({ v, mode, nodeCount, isSet, good, fail }: KeyRules): void 
     fail(
       "hostMemoryGiB",
       `${v.hostMemoryGiB} GiB is too little for ${nodeCount} PD+TiKV pairs on one machine ` +
-        "(at least 1.5 GiB each); lower nodeCount or raise hostMemoryGiB",
+        "(at least 1.5 GiB each); give the machine's memory with pulumi config set " +
+        `${PROJECT}:hostMemoryGiB ${Math.ceil(nodeCount * 1.5)}, or lower nodeCount`,
     );
   }
   if (mode === "cvm" && good("clusterTls") && !v.clusterTls) {
@@ -310,10 +311,18 @@ function commonRules({ v, mode, nodeCount, isSet, good, fail }: KeyRules): void 
     );
   }
   if (v.grafanaPublic && good("clusterTls") && !v.clusterTls) {
-    fail("grafanaPublic", "needs clusterTls: true: Grafana's HTTPS certificate comes from the cluster CA");
+    fail(
+      "grafanaPublic",
+      "needs clusterTls: true: Grafana's HTTPS certificate comes from the cluster CA; remove it with: " +
+        `pulumi config rm ${PROJECT}:grafanaPublic`,
+    );
   }
   if (v.caRotation === "trust-previous" && good("caGeneration") && v.caGeneration === 1) {
-    fail("caRotation", "trust-previous needs a previous CA: it goes with caGeneration 2 or more");
+    fail(
+      "caRotation",
+      "trust-previous needs a previous CA: it goes with caGeneration 2 or more; the first step of a rotation is " +
+        `pulumi config set ${PROJECT}:caRotation trust-next (see "Rotating the CA" in the README)`,
+    );
   }
 }
 
@@ -354,7 +363,8 @@ function cvmRules({ v, raw, nodeCount, isSet, good, fail }: KeyRules): void {
       fail(
         "operatorCidrs",
         `"${p.entry}" ${p.reason}. These networks reach ${ADMIN_PORTS}; the Docker API gives root on ` +
-          "the hosts to anyone holding the operator certificate, so list only your own networks",
+          "the hosts to anyone holding the operator certificate, so list only your own networks, e.g. your address: " +
+          `pulumi config set --path '${PROJECT}:operatorCidrs[0]' "$(curl -4 -s https://ifconfig.me)/32"`,
       );
     }
   }

@@ -235,12 +235,16 @@ describe("validateConfig", () => {
   ];
 
   // One object per case: jest passes a `done` callback to a function with more parameters than a row has.
+  const FIX = /pulumi config (set|rm)|export |e\.g\.|like |must be one of|write it as|use |lower |raise |choose /;
   test.each(bad)("rejects $label, naming the key", ({ values, key, extra }) => {
     const result = validateConfig(raw(values, extra));
     expect(result.ok).toBe(false);
     if (result.ok) return;
     expect(result.problems.map((p) => p.key)).toContain(key);
     expect(describeProblems(result.problems)).toContain(`${key}:`);
+    // Each says how to fix it: a command, an example, or the allowed values.
+    for (const p of result.problems.filter((p) => p.key === key))
+      expect([p.message, FIX.test(p.message)]).toEqual([p.message, true]);
   });
 
   // Mode existing's own keys are refused in its table below ("mode existing").
