@@ -9,6 +9,7 @@ import {
   ConfigKey,
   ConfigValues,
   ExistingHost,
+  MODES,
   Mode,
   PROJECT,
   declaredDefaultText,
@@ -157,6 +158,9 @@ export function validateConfig(raw: RawConfig): ValidationResult {
   const modeProblems = modeReading.refused.get("mode");
   if (modeProblems) {
     for (const message of modeProblems) fail("mode", message);
+    // Which keys apply depends on the mode; the keys of every mode are still judged on their own.
+    const everyMode = readKeys(raw.values, (key) => specOf(key).modes.length === MODES.length && key !== "mode");
+    for (const [key, messages] of everyMode.refused) for (const message of messages) fail(key, message);
     return { ok: false, problems };
   }
   const mode: Mode = modeReading.values.mode;

@@ -624,6 +624,20 @@ describe("modes", () => {
     }
   });
 
+  test("with an unknown mode, the keys of every mode are still judged, all together", () => {
+    const result = validateConfig({
+      values: { mode: "CVM", nodeCount: "abc", monitoring: "yes" },
+      hasSecretId: false,
+      hasSecretKey: false,
+    });
+    if (result.ok) throw new Error("expected failure");
+    expect(result.problems.map((p) => p.key).sort()).toEqual([
+      "tikv-cvm:mode",
+      "tikv-cvm:monitoring",
+      "tikv-cvm:nodeCount",
+    ]);
+  });
+
   test("an unknown mode is rejected with the three choices", () => {
     const result = validateConfig({ values: { mode: "kubernetes" }, hasSecretId: false, hasSecretKey: false });
     if (result.ok) throw new Error("expected failure");
