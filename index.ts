@@ -139,7 +139,7 @@ export = async () => {
       /** Where the operator's machine reaches the host: the EIP (cvm), the listed address (existing), 127.0.0.1 (local). */
       operatorAddress: h.operatorAddress,
       /** Mode cvm only, where it is the EIP: the name earlier versions gave operatorAddress. */
-      ...(settings.mode === "cvm" ? { publicIp: h.operatorAddress } : {}),
+      ...(mode.operatorAddressIsEip ? { publicIp: h.operatorAddress } : {}),
       privateIp: h.plan.privateIp ?? h.plan.tikvHost,
       dockerHost: placed.dockerHosts[i],
     })),

@@ -269,9 +269,10 @@ export class TikvCluster extends pulumi.ComponentResource {
    * deployment waits for nothing it does not need.
    */
   private rolloutPlan(args: TikvClusterArgs): pulumi.Output<RolloutPlan> {
-    const cvms = args.hosts.every((h) => h.rollKey !== undefined);
+    const rollKeys = args.hosts.flatMap((h) => (h.rollKey === undefined ? [] : [h.rollKey]));
+    const cvms = rollKeys.length === args.hosts.length;
     if (!cvms || args.last.members.length === 0) return pulumi.output(planRollout(rolloutInput(args.plan, args.last)));
-    return pulumi.all(args.hosts.map((h) => h.rollKey!)).apply((rolls) => {
+    return pulumi.all(rollKeys).apply((rolls) => {
       const keys = Object.fromEntries(args.hosts.map((h, i) => [h.plan.name, rolls[i]]));
       const rollout = planRollout(rolloutInput(args.plan, args.last, keys));
       if (rollout.rolling.length > 0)

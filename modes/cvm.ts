@@ -30,6 +30,7 @@ export function cvmMode(settings: SettingsOf<"cvm">, names: StackNames): Mode {
   const cvm = settings.cvm;
   return {
     name: "cvm",
+    operatorAddressIsEip: true,
     // Fixed private addresses in the subnet (lib/topology.ts).
     addressing: { kind: "subnet", subnetCidr: cvm.subnetCidr },
     // One pair per host; monitoring runs on the first.
@@ -133,6 +134,10 @@ function placeCvms(settings: SettingsOf<"cvm">, names: StackNames, { plan, pki, 
       h.operatorAddress.apply((ip) => dockerEnv(certDir(names.stack), `tcp://${ip}:${PORTS.docker}`)),
     ),
     hostRollout: pulumi.all(Object.fromEntries(hosts.map((h) => [h.plan.name, h.deployed]))),
-    drainBy: (gates) => drains.forEach((drain, i) => drain.resolve(gates[i] ? [gates[i]!] : [])),
+    drainBy: (gates) =>
+      drains.forEach((drain, i) => {
+        const gate = gates[i];
+        drain.resolve(gate ? [gate] : []);
+      }),
   };
 }

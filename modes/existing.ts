@@ -29,6 +29,7 @@ export function existingMode(settings: SettingsOf<"existing">, names: StackNames
   const listed = settings.existing.hosts;
   return {
     name: "existing",
+    operatorAddressIsEip: false,
     // The listed names and private addresses, in order.
     addressing: { kind: "listed", hosts: listed },
     // One pair per host; monitoring runs on the first.

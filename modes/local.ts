@@ -7,6 +7,7 @@ import { Mode, Placement, SettingsOf, StackNames } from "./mode";
 export function localMode(settings: SettingsOf<"local">, names: StackNames): Mode {
   return {
     name: "local",
+    operatorAddressIsEip: false,
     // Components reach each other by container name on the user-defined network.
     addressing: { kind: "containers" },
     // One machine for every pair: what is left after the system and monitoring, split evenly.

@@ -58,6 +58,8 @@ export interface Mode {
    * or undefined when this stack issues none the operator needs. Pure.
    */
   readonly certSetup?: string;
+  /** Whether each host's operator address is its EIP (mode cvm), also exported as `publicIp`. */
+  readonly operatorAddressIsEip: boolean;
   /** Declares the hosts (or this machine's engine) the cluster runs on. */
   place(args: PlaceArgs): Placement;
 }
