@@ -16,6 +16,14 @@ import { certSpec, renderedHosts, writtenFile } from "./support/program";
 import { serializeProvider, serializeReadyProvider } from "./support/serialized";
 import { describeWithTools } from "./support/tools";
 
+/** `docker info` against the TLS engine on 127.0.0.1:port, presenting the given client certificate. */
+function dockerInfoOver(caPath: string, cert: { certPath: string; keyPath: string }, port: number) {
+  const tls = ["--tlsverify", "--tlscacert", caPath, "--tlscert", cert.certPath, "--tlskey", cert.keyPath];
+  return spawnSync("docker", [...tls, "-H", `tcp://127.0.0.1:${port}`, "info", "--format", "{{.ID}}"], {
+    encoding: "utf8",
+  });
+}
+
 const FIVE_NODES = {
   "tikv-cvm:nodeCount": "5",
   "tikv-cvm:sshPublicKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA me@laptop",
@@ -323,25 +331,7 @@ describeWithTools(["dockerd", "docker", "openssl", "curl"], "a real dockerd with
       "tikv-dev-cluster-tls-tikv3",
       "tikv-dev-pki-operator",
     ]);
-    const dockerInfo = (cert: Issued) =>
-      spawnSync(
-        "docker",
-        [
-          "--tlsverify",
-          "--tlscacert",
-          ca.certPath,
-          "--tlscert",
-          cert.certPath,
-          "--tlskey",
-          cert.keyPath,
-          "-H",
-          `tcp://127.0.0.1:${port}`,
-          "info",
-          "--format",
-          "{{.ID}}",
-        ],
-        { encoding: "utf8" },
-      );
+    const dockerInfo = (cert: Issued) => dockerInfoOver(ca.certPath, cert, port);
     for (const { name, cert } of certs) {
       const result = dockerInfo(cert);
       const accepted = result.status === 0;
@@ -367,24 +357,7 @@ describeWithTools(["dockerd", "docker", "openssl", "curl"], "a real dockerd with
     });
     expect(stolen).toHaveLength(3);
     for (const cert of stolen) {
-      const info = spawnSync(
-        "docker",
-        [
-          "--tlsverify",
-          "--tlscacert",
-          ca.certPath,
-          "--tlscert",
-          cert.certPath,
-          "--tlskey",
-          cert.keyPath,
-          "-H",
-          `tcp://127.0.0.1:${port}`,
-          "info",
-          "--format",
-          "{{.ID}}",
-        ],
-        { encoding: "utf8" },
-      );
+      const info = dockerInfoOver(ca.certPath, cert, port);
       // Refused in the handshake: an alert or, as TLS 1.3 may deliver it, a reset.
       expect([info.error, info.status]).toEqual([undefined, 1]);
       expect(info.stderr).toMatch(/tls|certificate|connection reset/i);
