@@ -8,7 +8,7 @@ import * as path from "path";
 import { DATA_DISK_SCRIPT_PATH, DATA_DISK_UNIT, DOCKERD_DATA_DISK_FLAGS } from "../lib/dataDisk";
 import { DOCKER_DROP_IN_PATH } from "../lib/cloudInit";
 import { waitForDocker } from "../lib/dockerProbe";
-import { freePort, startDockerd } from "./support/dockerd";
+import { besideOthers, freePort, startDockerd } from "./support/dockerd";
 import { runProgram } from "./support/harness";
 import { Issued, issue, tempDir } from "./support/openssl";
 import { renderedHosts, writtenFile } from "./support/program";
@@ -290,13 +290,10 @@ describeWithTools(
             tlscert: server.certPath,
             tlskey: server.keyPath,
             hosts: [`tcp://127.0.0.1:${port}`, `unix://${home}/docker.sock`],
+            ...besideOthers(home),
+            // What the data-disk script decided, in place of the default data root.
             "data-root": env.TIKV_DOCKER_DATA_ROOT,
             labels: [env.TIKV_DOCKER_LABEL],
-            "storage-driver": "vfs",
-            "exec-root": `${home}/exec`,
-            pidfile: `${home}/docker.pid`,
-            iptables: false,
-            bridge: "none",
           },
           port,
         );

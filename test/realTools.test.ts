@@ -8,18 +8,18 @@ import { DaemonJson } from "../lib/dockerDaemon";
 import { pingDocker } from "../lib/dockerProbe";
 import { dockerReadyProvider } from "../components/dockerReady";
 import { pidsLimitProvider } from "../components/pidsLimit";
-import { RunningDockerd, freePort, startDockerd } from "./support/dockerd";
+import { RunningDockerd, besideOthers, freePort, startDockerd } from "./support/dockerd";
 import { ProgramRun, byName, runProgram, unwrap } from "./support/harness";
 import { mockState } from "./support/mocks";
 import { Issued, issue, tempDir } from "./support/openssl";
 import { certSpec, renderedHosts, writtenFile } from "./support/program";
 import { serializeProvider, serializeReadyProvider } from "./support/serialized";
+import { tlsDockerArgs } from "./support/tlsDockerd";
 import { describeWithTools } from "./support/tools";
 
 /** `docker info` against the TLS engine on 127.0.0.1:port, presenting the given client certificate. */
 function dockerInfoOver(caPath: string, cert: { certPath: string; keyPath: string }, port: number) {
-  const tls = ["--tlsverify", "--tlscacert", caPath, "--tlscert", cert.certPath, "--tlskey", cert.keyPath];
-  return spawnSync("docker", [...tls, "-H", `tcp://127.0.0.1:${port}`, "info", "--format", "{{.ID}}"], {
+  return spawnSync("docker", [...tlsDockerArgs(caPath, cert, port), "info", "--format", "{{.ID}}"], {
     encoding: "utf8",
   });
 }
@@ -138,34 +138,13 @@ describeWithTools(["dockerd", "docker", "openssl", "curl"], "a real dockerd with
       hosts: rendered.hosts.map((h) =>
         h.startsWith("tcp://") ? `tcp://127.0.0.1:${port}` : `unix://${dir}/docker.sock`,
       ),
-      // What this machine needs to run dockerd beside others; none of these keys is rendered.
-      "storage-driver": "vfs",
-      "data-root": `${dir}/root`,
-      "exec-root": `${dir}/exec`,
-      pidfile: `${dir}/docker.pid`,
-      iptables: false,
-      bridge: "none",
+      ...besideOthers(dir),
     };
   }
 
   /** The docker CLI against the test daemon, with the operator's certificate. */
   function dockerCli(args: string[], input?: Buffer) {
-    return spawnSync(
-      "docker",
-      [
-        "--tlsverify",
-        "--tlscacert",
-        ca.certPath,
-        "--tlscert",
-        client.certPath,
-        "--tlskey",
-        client.keyPath,
-        "-H",
-        `tcp://127.0.0.1:${port}`,
-        ...args,
-      ],
-      { encoding: "utf8", input },
-    );
+    return spawnSync("docker", [...tlsDockerArgs(ca.certPath, client, port), ...args], { encoding: "utf8", input });
   }
 
   let imported = false;
@@ -272,22 +251,7 @@ describeWithTools(["dockerd", "docker", "openssl", "curl"], "a real dockerd with
 
   test("docker volume create and ls work over the TLS endpoint with the client certificate", () => {
     const docker = (...args: string[]) =>
-      execFileSync(
-        "docker",
-        [
-          "--tlsverify",
-          "--tlscacert",
-          ca.certPath,
-          "--tlscert",
-          client.certPath,
-          "--tlskey",
-          client.keyPath,
-          "-H",
-          `tcp://127.0.0.1:${port}`,
-          ...args,
-        ],
-        { encoding: "utf8" },
-      );
+      execFileSync("docker", [...tlsDockerArgs(ca.certPath, client, port), ...args], { encoding: "utf8" });
     expect(docker("volume", "create", "tikv-data").trim()).toBe("tikv-data");
     expect(docker("volume", "ls", "--format", "{{.Name}}").split("\n")).toContain("tikv-data");
   });

@@ -109,3 +109,19 @@ export async function startDockerd(
   }
   return { port, dir, logPath, stop };
 }
+
+/**
+ * What a second dockerd on this machine needs beside the one that may already run: its own
+ * roots and pidfile under `dir`, vfs storage, and no iptables or default bridge (none of these
+ * keys is in the daemon.json the program renders).
+ */
+export function besideOthers(dir: string): Record<string, unknown> {
+  return {
+    "storage-driver": "vfs",
+    "data-root": `${dir}/root`,
+    "exec-root": `${dir}/exec`,
+    pidfile: `${dir}/docker.pid`,
+    iptables: false,
+    bridge: "none",
+  };
+}

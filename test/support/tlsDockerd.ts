@@ -3,7 +3,7 @@
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { RunningDockerd, freePort, startDockerd } from "./dockerd";
+import { RunningDockerd, besideOthers, freePort, startDockerd } from "./dockerd";
 import { issue } from "./openssl";
 
 export interface TlsDockerd {
@@ -43,32 +43,15 @@ export async function startTlsDockerd(dir: string): Promise<TlsDockerd> {
       tlscert: server.certPath,
       tlskey: server.keyPath,
       hosts: [`tcp://127.0.0.1:${port}`, `unix://${dir}/docker.sock`],
-      "storage-driver": "vfs",
-      "data-root": `${dir}/root`,
-      "exec-root": `${dir}/exec`,
-      pidfile: `${dir}/docker.pid`,
-      iptables: false,
-      bridge: "none",
+      ...besideOthers(dir),
     },
     port,
   );
   const docker = (...args: string[]): string =>
-    execFileSync(
-      "docker",
-      [
-        "--tlsverify",
-        "--tlscacert",
-        ca.certPath,
-        "--tlscert",
-        client.certPath,
-        "--tlskey",
-        client.keyPath,
-        "-H",
-        `tcp://127.0.0.1:${port}`,
-        ...args,
-      ],
-      { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] },
-    );
+    execFileSync("docker", [...tlsDockerArgs(ca.certPath, client, port), ...args], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+    });
   return { daemon, docker };
 }
 
@@ -86,4 +69,19 @@ export function importBusyboxImage(tls: TlsDockerd, dir: string, name: string, s
   const tarball = path.join(dir, `${path.basename(rootfs)}.tar`);
   execFileSync("tar", ["-C", rootfs, "-cf", tarball, "."]);
   tls.docker("import", "--change", 'ENTRYPOINT ["/bin/sh", "/entrypoint.sh"]', tarball, name);
+}
+
+/** The docker CLI's flags for the TLS engine on 127.0.0.1:port, presenting `cert` as the client. */
+export function tlsDockerArgs(caPath: string, cert: { certPath: string; keyPath: string }, port: number): string[] {
+  return [
+    "--tlsverify",
+    "--tlscacert",
+    caPath,
+    "--tlscert",
+    cert.certPath,
+    "--tlskey",
+    cert.keyPath,
+    "-H",
+    `tcp://127.0.0.1:${port}`,
+  ];
 }
