@@ -8,6 +8,7 @@ import * as path from "path";
 import { parse } from "yaml";
 import { mockState, resetMockState, FAKE_IMAGE_ID } from "../test/support/mocks";
 import type { CertSpec } from "../test/support/openssl";
+import { unwrap } from "../test/support/secrets";
 
 export interface RenderedSpecs {
   /** /etc/docker/daemon.json from host 1's cloud-config. */
@@ -22,18 +23,6 @@ interface Registration {
   readonly type: string;
   readonly name: string;
   readonly inputs: Record<string, unknown>;
-}
-
-const SECRET_SIG = "4dabf18193072939515e22adb298388d";
-
-function unwrap(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(unwrap);
-  if (typeof value === "object" && value !== null) {
-    const record = value as Record<string, unknown>;
-    if (record[SECRET_SIG] !== undefined) return unwrap(record.value);
-    return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, unwrap(v)]));
-  }
-  return value;
 }
 
 async function main(): Promise<void> {

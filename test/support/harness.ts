@@ -1,6 +1,10 @@
 // Runs index.ts in-process under Pulumi mocks and records what it declares.
 import type * as PulumiModule from "@pulumi/pulumi";
 import { FAKE_IMAGE_ID, mockState, resetMockState } from "./mocks";
+import { SECRET_SIG, isSecret, unwrap } from "./secrets";
+
+// Tests read secrets through the harness, as before.
+export { SECRET_SIG, isSecret, unwrap };
 
 export interface Declared {
   readonly type: string;
@@ -100,24 +104,6 @@ export const EXISTING_STACK: { readonly config: Record<string, string | undefine
     secretKeys: ["tikv-cvm:dockerCaPem", "tikv-cvm:dockerCertPem", "tikv-cvm:dockerKeyPem"],
   },
 };
-
-/** Pulumi's marker for a secret value as the mocks see it. */
-export const SECRET_SIG = "4dabf18193072939515e22adb298388d";
-
-export function isSecret(value: unknown): boolean {
-  return typeof value === "object" && value !== null && (value as Record<string, unknown>)[SECRET_SIG] !== undefined;
-}
-
-/** Strips secret envelopes recursively so tests can read the values. */
-export function unwrap(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(unwrap);
-  if (typeof value === "object" && value !== null) {
-    const record = value as Record<string, unknown>;
-    if (record[SECRET_SIG] !== undefined) return unwrap(record.value);
-    return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, unwrap(v)]));
-  }
-  return value;
-}
 
 export interface RunOptions {
   /** Evaluate the program again even if an identical run is cached: for tests of determinism itself. */
