@@ -2,6 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { encodeUserData, renderCloudConfig } from "../lib/cloudInit";
 import { DockerEndpoint } from "../lib/dockerApi";
+import { tlsProviderArgs } from "../lib/dockerProvider";
 import { DeployedHost, digest } from "../lib/rolloutPlan";
 import { DataDiskSettings } from "../lib/settings";
 import { HostPlan, PORTS } from "../lib/topology";
@@ -272,12 +273,12 @@ export class DockerHost extends pulumi.ComponentResource {
     this.dockerHost = pulumi.all([ready.id, eip.publicIp]).apply(([, ip]) => `tcp://${ip}:${PORTS.docker}`);
     this.provider = new docker.Provider(
       `${name}-docker`,
-      {
-        host: this.dockerHost,
-        caMaterial: args.pki.caCertPem,
-        certMaterial: args.pki.clientCertPem,
-        keyMaterial: args.pki.clientKeyPem,
-      },
+      // Nothing from the operator's DOCKER_* environment (lib/dockerProvider.ts).
+      tlsProviderArgs(this.dockerHost, {
+        caPem: args.pki.caCertPem,
+        certPem: args.pki.clientCertPem,
+        keyPem: args.pki.clientKeyPem,
+      }),
       { parent: this },
     );
 

@@ -1,6 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { DockerEndpoint } from "../lib/dockerApi";
+import { tlsProviderArgs } from "../lib/dockerProvider";
 import { TlsMaterial } from "../lib/tlsMaterial";
 import { HostPlan } from "../lib/topology";
 import { DockerReady } from "./dockerReady";
@@ -54,12 +55,8 @@ export class ListedHost extends pulumi.ComponentResource {
     this.dockerHost = ready.id.apply(() => args.dockerHost);
     this.provider = new docker.Provider(
       `${name}-docker`,
-      {
-        host: this.dockerHost,
-        caMaterial: caPem,
-        certMaterial: certPem,
-        keyMaterial: pulumi.secret(keyPem),
-      },
+      // Nothing from the operator's DOCKER_* environment (lib/dockerProvider.ts).
+      tlsProviderArgs(this.dockerHost, { caPem, certPem, keyPem: pulumi.secret(keyPem) }),
       { parent: this },
     );
     this.dockerApi = pulumi.secret(

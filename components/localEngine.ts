@@ -1,14 +1,17 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { LocalEngineTarget, localProviderArgs } from "../lib/dockerProvider";
 
 export interface LocalEngineArgs {
   /** Name of the user-defined network, also the prefix of every container and volume. */
   networkName: string;
+  /** Where the engine is, read once from DOCKER_HOST / DOCKER_TLS_VERIFY / DOCKER_CERT_PATH (modes/local.ts). */
+  target: LocalEngineTarget;
 }
 
 /**
- * This machine's own Docker engine (DOCKER_HOST, or the default socket) and one user-defined
- * network on which containers reach each other by name.
+ * This machine's own Docker engine (DOCKER_HOST, or the default socket; lib/dockerProvider.ts
+ * localEngineTarget) and one user-defined network on which containers reach each other by name.
  */
 export class LocalEngine extends pulumi.ComponentResource {
   public readonly provider: docker.Provider;
@@ -16,8 +19,9 @@ export class LocalEngine extends pulumi.ComponentResource {
 
   constructor(name: string, args: LocalEngineArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tikv-cvm:host:LocalEngine", name, {}, opts);
-    // No host given: the provider follows DOCKER_HOST / DOCKER_CERT_PATH like the docker CLI.
-    this.provider = new docker.Provider(`${name}-docker`, {}, { parent: this });
+    // Every input given: the provider reads no DOCKER_* variable of its own (DOCKER_CONTEXT, the
+    // *_MATERIAL ones), only what localEngineTarget took from the environment.
+    this.provider = new docker.Provider(`${name}-docker`, localProviderArgs(args.target), { parent: this });
     const network = new docker.Network(
       `${name}-network`,
       { name: args.networkName, driver: "bridge" },

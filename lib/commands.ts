@@ -1,5 +1,6 @@
 // Ready-to-paste operator commands for the stack outputs. Pure.
 import { TLS_FILES } from "./clusterConfig";
+import { PROJECT } from "./configKeys";
 import { PORTS } from "./topology";
 
 export interface CommandsInput {
@@ -14,12 +15,29 @@ export function certDir(stack: string): string {
   return `~/.tikv-cvm/${stack}`;
 }
 
+/** Where certSetup takes the Docker client material from. */
+export type DockerMaterialSource =
+  /** Mode cvm: the stack's outputs caCertPem, clientCertPem, clientKeyPem (the stack's Docker CA issued them). */
+  | "outputs"
+  /** Mode existing: the user's own material, from the stack's secret config dockerCaPem, dockerCertPem, dockerKeyPem. */
+  | "config";
+
+/** The config keys mode existing reads the user's Docker client material from (modes/existing.ts). */
+export const DOCKER_MATERIAL_KEYS = {
+  ca: `${PROJECT}:dockerCaPem`,
+  cert: `${PROJECT}:dockerCertPem`,
+  key: `${PROJECT}:dockerKeyPem`,
+} as const;
+
 /**
  * Writes the operator's Docker client material where Docker's TLS convention expects it and, with
  * cluster TLS, the cluster admin's material for pd-ctl in `cluster/` beside it. Two directories for
  * two trust domains: the Docker key is root on every host, the admin key only speaks to PD.
+ * The printed docker commands take their certificates from this directory (`certDir`), so nothing
+ * needs exporting in the shell that also runs `pulumi up` (issue 22: an exported DOCKER_CERT_PATH
+ * once broke it).
  */
-export function certSetupCommand(stack: string, clusterTls: boolean): string {
+export function certSetupCommand(stack: string, clusterTls: boolean, docker: DockerMaterialSource = "outputs"): string {
   const dir = certDir(stack);
   // umask only applies to new files and directories: a key file already there (an earlier copy,
   // another umask) keeps its mode through `>`, so it is removed first and directories are chmod'ed.
@@ -28,11 +46,26 @@ export function certSetupCommand(stack: string, clusterTls: boolean): string {
     secret
       ? `(umask 077 && rm -f ${file} && pulumi stack output --stack ${stack} --show-secrets ${name} > ${file})`
       : `pulumi stack output --stack ${stack} ${name} > ${file}`;
+  // `pulumi config get` prints a secret's plaintext value and a newline, as `stack output --show-secrets`.
+  const fromConfig = (key: string, file: string, secret = false) =>
+    secret
+      ? `(umask 077 && rm -f ${file} && pulumi config get --stack ${stack} ${key} > ${file})`
+      : `pulumi config get --stack ${stack} ${key} > ${file}`;
+  const dockerFiles =
+    docker === "outputs"
+      ? [
+          out("caCertPem", `${dir}/ca.pem`),
+          out("clientCertPem", `${dir}/cert.pem`),
+          out("clientKeyPem", `${dir}/key.pem`, true),
+        ]
+      : [
+          fromConfig(DOCKER_MATERIAL_KEYS.ca, `${dir}/ca.pem`),
+          fromConfig(DOCKER_MATERIAL_KEYS.cert, `${dir}/cert.pem`),
+          fromConfig(DOCKER_MATERIAL_KEYS.key, `${dir}/key.pem`, true),
+        ];
   return [
     privateDir(dir),
-    out("caCertPem", `${dir}/ca.pem`),
-    out("clientCertPem", `${dir}/cert.pem`),
-    out("clientKeyPem", `${dir}/key.pem`, true),
+    ...dockerFiles,
     ...(clusterTls
       ? [
           privateDir(`${dir}/cluster`),
@@ -44,7 +77,13 @@ export function certSetupCommand(stack: string, clusterTls: boolean): string {
   ].join(" && ");
 }
 
-/** Environment that points the docker CLI at one host's engine, over mutual TLS. */
+/**
+ * Environment that points the docker CLI at one host's engine, over mutual TLS: a prefix of that one
+ * command, so the operator's shell keeps no DOCKER_* variable (an exported DOCKER_CERT_PATH or
+ * DOCKER_HOST would also reach `pulumi up`'s Docker provider: lib/dockerProvider.ts). Assignments
+ * before a command override the shell's own DOCKER_HOST/DOCKER_TLS_VERIFY/DOCKER_CERT_PATH, and the
+ * docker CLI ignores DOCKER_CONTEXT when DOCKER_HOST is set.
+ */
 export function dockerEnv(certPath: string, dockerHost: string): string {
   return `DOCKER_HOST=${dockerHost} DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=${certPath}`;
 }

@@ -2,18 +2,11 @@
 // own mutual-TLS Docker API with the user's client material (secret config).
 import * as pulumi from "@pulumi/pulumi";
 import { ListedHost } from "../components/listedHost";
-import { dockerEnv } from "../lib/commands";
+import { certDir, certSetupCommand, dockerEnv } from "../lib/commands";
 import { hostShare } from "../lib/memoryBudget";
 import { PROJECT } from "../lib/settings";
 import { TlsMaterial } from "../lib/tlsMaterial";
 import { Mode, Placement, SettingsOf, StackNames } from "./mode";
-
-/**
- * The client material is the user's own: the printed commands read its directory from the user's
- * DOCKER_CERT_PATH when they run, and stop with this message when it is not set.
- */
-export const USER_CERT_DIR =
-  '"${DOCKER_CERT_PATH:?export DOCKER_CERT_PATH=<the directory of your Docker client ca.pem, cert.pem and key.pem>}"';
 
 /** The user's Docker client material, read as secrets from the stack config. */
 function clientMaterial(): TlsMaterial<pulumi.Output<string>> {
@@ -35,8 +28,10 @@ export function existingMode(settings: SettingsOf<"existing">, names: StackNames
     // One pair per host; monitoring runs on the first.
     memoryShare: (host) =>
       hostShare(settings.hostMemoryGiB, host.pdName !== undefined, settings.monitoring && host.index === 1),
-    // The Docker material is the user's: nothing to copy out of the stack.
-    certSetup: undefined,
+    // The Docker material is the user's, in the stack's secret config: certSetup copies it to
+    // ~/.tikv-cvm/<stack> (as mode cvm's), where the printed commands look for it. Before issue 22
+    // they read an exported DOCKER_CERT_PATH, which also reached `pulumi up` and broke it.
+    certSetup: certSetupCommand(names.stack, settings.clusterTls, "config"),
     place({ plan }): Placement {
       const client = clientMaterial();
       const hosts = plan.hosts.map(
@@ -52,7 +47,7 @@ export function existingMode(settings: SettingsOf<"existing">, names: StackNames
         hosts,
         networking: { kind: "host" },
         dockerHosts: hosts.map((h) => h.dockerHost),
-        dockerEnvs: listed.map((h) => pulumi.output(dockerEnv(USER_CERT_DIR, h.dockerHost))),
+        dockerEnvs: listed.map((h) => pulumi.output(dockerEnv(certDir(names.stack), h.dockerHost))),
         drainBy: () => undefined,
       };
     },

@@ -1,6 +1,8 @@
 // Mode local: every member on this machine's own Docker engine, on one user-defined network.
 import * as pulumi from "@pulumi/pulumi";
+import * as os from "os";
 import { LocalEngine } from "../components/localEngine";
+import { localEngineTarget } from "../lib/dockerProvider";
 import { localShare } from "../lib/memoryBudget";
 import { Mode, Placement, SettingsOf, StackNames } from "./mode";
 
@@ -16,7 +18,15 @@ export function localMode(settings: SettingsOf<"local">, names: StackNames): Mod
     // The engine is this machine's own: no Docker credential comes from the stack.
     certSetup: undefined,
     place({ plan }): Placement {
-      const engine = new LocalEngine(`${names.prefix}-local`, { networkName: names.prefix });
+      // DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH, read here and nowhere else; certificates
+      // beside a local socket stop the deployment before anything is created, naming the fix.
+      let target;
+      try {
+        target = localEngineTarget(process.env, os.homedir());
+      } catch (e) {
+        throw new pulumi.RunError((e as Error).message);
+      }
+      const engine = new LocalEngine(`${names.prefix}-local`, { networkName: names.prefix, target });
       return {
         hosts: plan.hosts.map((hostPlan) => ({
           plan: hostPlan,

@@ -8,7 +8,6 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { certDir, certSetupCommand, dockerEnv, dockerPsCommand, pdCtlCommand } from "../lib/commands";
-import { USER_CERT_DIR } from "../modes/existing";
 import { describeWithTools } from "./support/tools";
 
 const STACK = "dev";
@@ -32,12 +31,13 @@ function localOutputs(): Record<string, string | string[]> {
   return { dockerCommands: [dockerPsCommand("")], pdCtlStores: pdCtlCommand(pd, "store") };
 }
 
-/** Mode existing's: the listed hosts, with the user's own certificate directory from DOCKER_CERT_PATH. */
+/** Mode existing's: the listed hosts, with the user's material copied by certSetup to the stack's directory. */
 function existingOutputs(): Record<string, string | string[]> {
-  const envs = ["192.0.2.11", "192.0.2.12", "192.0.2.13"].map((ip) => dockerEnv(USER_CERT_DIR, `tcp://${ip}:2376`));
+  const envs = ["192.0.2.11", "192.0.2.12", "192.0.2.13"].map((ip) => dockerEnv(certDir(STACK), `tcp://${ip}:2376`));
   return {
     dockerCommands: envs.map(dockerPsCommand),
     pdCtlStores: pdCtlCommand({ dockerEnv: envs[0], pdContainer: "pd1", tls: true }, "store"),
+    certSetup: certSetupCommand(STACK, true, "config"),
   };
 }
 
@@ -66,18 +66,46 @@ describeWithTools(["shellcheck", "jq", "bash"], "printed command lines", () => {
     },
   );
 
-  test("mode existing's commands use the user's DOCKER_CERT_PATH, and stop naming it when it is unset", () => {
-    const [line] = existingOutputs().dockerCommands as string[];
-    const stub = 'docker() { echo "$DOCKER_CERT_PATH $*"; }; ';
-    const set = spawnSync("sh", ["-c", stub + line], {
-      encoding: "utf8",
-      env: { PATH: process.env.PATH, DOCKER_CERT_PATH: "/home/me/docker-certs" },
-    });
-    expect(set.stdout.trim()).toBe("/home/me/docker-certs ps");
-    const unset = spawnSync("sh", ["-c", stub + line], { encoding: "utf8", env: { PATH: process.env.PATH } });
-    expect(unset.status).not.toBe(0);
-    expect(unset.stderr).toContain("export DOCKER_CERT_PATH=");
-    expect(unset.stdout).toBe("");
+  // Issue 22: the operator's shell keeps no DOCKER_* variable for these commands, and one left over
+  // from elsewhere does not steer them: each command carries its own host and certificate directory.
+  test.each([
+    ["cvm", cvmOutputs(), "198.51.100.11"],
+    ["existing", existingOutputs(), "192.0.2.11"],
+  ])(
+    "mode %s's commands name their own host and ~/.tikv-cvm/<stack>, whatever DOCKER_* the shell exports",
+    (_m, outputs, ip) => {
+      const stub = 'docker() { echo "$DOCKER_HOST $DOCKER_TLS_VERIFY $DOCKER_CERT_PATH $*"; }; ';
+      const home = "/home/me";
+      for (const env of [
+        { PATH: process.env.PATH, HOME: home },
+        {
+          PATH: process.env.PATH,
+          HOME: home,
+          DOCKER_CERT_PATH: "/elsewhere",
+          DOCKER_HOST: "tcp://203.0.113.9:2376",
+          DOCKER_TLS_VERIFY: "",
+        },
+      ]) {
+        const [line] = outputs.dockerCommands as string[];
+        const result = spawnSync("sh", ["-c", stub + line], { encoding: "utf8", env });
+        expect([result.status, result.stderr]).toEqual([0, ""]);
+        expect(result.stdout.trim()).toBe(`tcp://${ip}:2376 1 ${home}/.tikv-cvm/${STACK} ps`);
+      }
+    },
+  );
+
+  test("mode existing's certSetup copies the user's material from the stack's secret config, the key 0600", () => {
+    const setup = existingOutputs().certSetup as string;
+    expect(setup).toContain(`pulumi config get --stack ${STACK} tikv-cvm:dockerCaPem > ~/.tikv-cvm/${STACK}/ca.pem`);
+    expect(setup).toContain(
+      `pulumi config get --stack ${STACK} tikv-cvm:dockerCertPem > ~/.tikv-cvm/${STACK}/cert.pem`,
+    );
+    expect(setup).toContain(
+      `(umask 077 && rm -f ~/.tikv-cvm/${STACK}/key.pem && pulumi config get --stack ${STACK} tikv-cvm:dockerKeyPem > ~/.tikv-cvm/${STACK}/key.pem)`,
+    );
+    // The cluster admin's material is the stack's own, as in mode cvm.
+    expect(setup).toContain(`--show-secrets clusterAdminKeyPem > ~/.tikv-cvm/${STACK}/cluster/key.pem`);
+    expect(setup).not.toContain("clientKeyPem");
   });
 
   describe("the README's usage lines, run as written", () => {

@@ -68,10 +68,11 @@ test("memory: one host per pair (monitoring on the first) in cvm and existing; o
   expect(containers).toBeLessThanOrEqual(12 * 1024 - SYSTEM_RESERVE_MIB - MONITORING_TOTAL_MIB);
 });
 
-test("operator commands: only mode cvm hands out Docker client material to copy", () => {
+test("operator commands: modes cvm and existing copy Docker client material to ~/.tikv-cvm/<stack> (cvm from outputs, existing from its config)", () => {
   expect(modeOf(CVM, NAMES).certSetup).toBe(certSetupCommand("dev", true));
   expect(modeOf(LOCAL, NAMES).certSetup).toBeUndefined();
-  expect(modeOf(EXISTING, NAMES).certSetup).toBeUndefined();
+  // Issue 22: mode existing's printed commands no longer read an exported DOCKER_CERT_PATH.
+  expect(modeOf(EXISTING, NAMES).certSetup).toBe(certSetupCommand("dev", true, "config"));
 });
 
 test("key pair names: 1-25 letters, digits or underscores", () => {

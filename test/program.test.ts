@@ -430,6 +430,10 @@ describe("5 hosts, 3 PD members, an SSH key and a fixed image", () => {
         .sort(),
     ).toEqual(["pd-data", "pd-data", "pd-data", "tikv-data", "tikv-data", "tikv-data", "tikv-data", "tikv-data"]);
     expect(ofType(run, T.dockerProvider)).toHaveLength(5);
+    // Issue 22: "" so the operator's DOCKER_CERT_PATH / DOCKER_CONTEXT never fill them in (lib/dockerProvider.ts).
+    for (const p of ofType(run, T.dockerProvider)) {
+      expect([p.name, p.inputs.certPath, p.inputs.context]).toEqual([p.name, "", ""]);
+    }
   });
 
   test("the exact --initial-cluster and --pd strings", () => {
@@ -744,7 +748,15 @@ describe("mode local", () => {
         "tikv-cvm:mode": "local",
         "tikv-cvm:hostMemoryGiB": "12",
       },
-      { env: { TENCENTCLOUD_SECRET_ID: undefined, TENCENTCLOUD_SECRET_KEY: undefined } },
+      {
+        env: {
+          TENCENTCLOUD_SECRET_ID: undefined,
+          TENCENTCLOUD_SECRET_KEY: undefined,
+          DOCKER_HOST: undefined,
+          DOCKER_TLS_VERIFY: undefined,
+          DOCKER_CERT_PATH: undefined,
+        },
+      },
     );
   });
 
@@ -753,7 +765,15 @@ describe("mode local", () => {
     expect(run.invokes).toEqual([]);
     const providers = ofType(run, T.dockerProvider);
     expect(providers).toHaveLength(1);
-    expect(providers[0].inputs.host).toBeUndefined();
+    // Issue 22: every input given, from DOCKER_HOST (unset here: the default socket) and no TLS.
+    expect(providers[0].inputs).toMatchObject({
+      host: "unix:///var/run/docker.sock",
+      certPath: "",
+      context: "",
+      caMaterial: "",
+      certMaterial: "",
+      keyMaterial: "",
+    });
     expect(ofType(run, "docker:index/network:Network").map((n) => n.inputs.name)).toEqual(["tikv-dev"]);
   });
 
@@ -823,6 +843,17 @@ describe("mode existing", () => {
       "tcp://192.0.2.13:2376",
     ]);
     expect(isSecret(providers[0].inputs.keyMaterial)).toBe(true);
+    // Issue 22: "" so the operator's DOCKER_CERT_PATH / DOCKER_CONTEXT never fill them in (lib/dockerProvider.ts).
+    for (const p of providers) expect([p.name, p.inputs.certPath, p.inputs.context]).toEqual([p.name, "", ""]);
+    // Issue 22: the printed commands take certSetup's directory, not an exported DOCKER_CERT_PATH.
+    expect(run.outputs.dockerCommands).toEqual(
+      [1, 2, 3].map(
+        (i) => `DOCKER_HOST=tcp://192.0.2.1${i}:2376 DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=~/.tikv-cvm/dev docker ps`,
+      ),
+    );
+    expect(run.outputs.certSetup).toMatch(
+      /pulumi config get --stack dev tikv-cvm:dockerKeyPem > ~\/.tikv-cvm\/dev\/key.pem/,
+    );
     expect(ofType(run, T.ready).map((r) => r.inputs.host)).toEqual(["192.0.2.11", "192.0.2.12", "192.0.2.13"]);
     expect(flag(byName(run, "tikv-dev-cluster-tikv3"), "pd")).toBe("10.9.0.11:2379,10.9.0.12:2379,10.9.0.13:2379");
     expect(providerName(byName(run, "tikv-dev-cluster-tikv3"))).toBe("tikv-dev-3-docker");
