@@ -58,13 +58,20 @@ const plan = planCluster(settings.nodeCount, settings.pdCount, mode.addressing, 
 /**
  * This stack's own outputs from its last deployment (a stack may read itself back:
  * pulumi/pulumi#3722): which members exist, and what the cluster was built with.
+ * getOutputDetails, not getOutputValue: the engine hands back an output the program exported as a
+ * secret (hostRollout) as a secret, and getOutputValue throws on those
+ * (@pulumi/pulumi stackReference.ts). The secret value only steers decisions here; whatever of it
+ * is exported again is wrapped as a secret where it is exported.
  */
 async function readLast(): Promise<LastDeployment> {
   const self = new pulumi.StackReference(`${prefix}-last-deployment`, {
     name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${stack}`,
   });
   const [rolloutOrder, tikvStores, deployment, hostRollout] = await Promise.all(
-    ["rolloutOrder", "tikvStores", "deployment", "hostRollout"].map((name) => self.getOutputValue(name)),
+    ["rolloutOrder", "tikvStores", "deployment", "hostRollout"].map(async (name) => {
+      const details = await self.getOutputDetails(name);
+      return details.value ?? details.secretValue;
+    }),
   );
   return readLastDeployment({ rolloutOrder, tikvStores, deployment, hostRollout });
 }

@@ -2,7 +2,7 @@
 // under mocks against the previous deployment's own outputs.
 import { rolloutGateProvider } from "../components/rollout";
 import { TOKENS } from "../tencentcloud/bindings";
-import { ProgramRun, byName, ofType, runProgram, unwrap } from "./support/harness";
+import { ProgramRun, byName, lastOutputsOf, ofType, runProgram, unwrap } from "./support/harness";
 
 const TC = TOKENS.terraform;
 const CONTAINER = "docker:index/container:Container";
@@ -328,7 +328,7 @@ describe("a stack deployed before data disks", () => {
       runProgram(
         {},
         {
-          lastOutputs: { ...baseline.outputs, hostRollout: undefined, deployment: { ...record, cvm } },
+          lastOutputs: lastOutputsOf(baseline, undefined, { hostRollout: undefined, deployment: { ...record, cvm } }),
           onResource: (type) => registered.push(type),
         },
       ),

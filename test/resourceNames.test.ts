@@ -4,7 +4,7 @@
 // deliberate rename needs `aliases` and a new fixture.
 import * as fs from "fs";
 import * as path from "path";
-import { ProgramRun, runProgram, EXISTING_STACK, NOT_CVM } from "./support/harness";
+import { ProgramRun, lastOutputsOf, runProgram, EXISTING_STACK, NOT_CVM } from "./support/harness";
 
 const FIXTURE = path.join(__dirname, "fixtures", "resourceUrns.json");
 
@@ -27,12 +27,7 @@ async function urnsOf(
   return { run, urns: [...monitor.getRegisteredResources().keys()].sort() };
 }
 
-const outputsOf = (run: ProgramRun) => ({
-  rolloutOrder: run.outputs.rolloutOrder,
-  tikvStores: run.outputs.tikvStores,
-  deployment: run.outputs.deployment,
-  hostRollout: run.outputs.hostRollout,
-});
+const outputsOf = (run: ProgramRun) => lastOutputsOf(run, ["rolloutOrder", "tikvStores", "deployment", "hostRollout"]);
 
 async function allModes(): Promise<Record<string, string[]>> {
   const cvm = await urnsOf({});

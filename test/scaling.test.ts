@@ -7,7 +7,7 @@ import {
   REPLACING_INPUTS,
   replacementDigest,
 } from "../lib/containerReplacement";
-import { Declared, ProgramRun, byName, runProgram, unwrap } from "./support/harness";
+import { Declared, ProgramRun, byName, lastOutputsOf, runProgram, unwrap } from "./support/harness";
 
 const CONTAINER = "docker:index/container:Container";
 const GATE = "pulumi-nodejs:dynamic/tikv-cvm:RolloutGate";
@@ -16,12 +16,7 @@ const NO_MONITORING = { "tikv-cvm:monitoring": "false" };
 
 /** What the stack reference returns after `run` was deployed. */
 function outputsOf(run: ProgramRun): Record<string, unknown> {
-  return {
-    rolloutOrder: run.outputs.rolloutOrder,
-    tikvStores: run.outputs.tikvStores,
-    deployment: run.outputs.deployment,
-    hostRollout: run.outputs.hostRollout,
-  };
+  return lastOutputsOf(run, ["rolloutOrder", "tikvStores", "deployment", "hostRollout"]);
 }
 
 function envOf(c: Declared, name: string): string | undefined {

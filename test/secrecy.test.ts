@@ -15,7 +15,16 @@ import { readyOutputs } from "../components/dockerReady";
 import { pidsLimitOutputs } from "../components/pidsLimit";
 import { retirementOutputs, rolloutGateProvider } from "../components/rollout";
 import { TOKENS } from "../tencentcloud/bindings";
-import { Declared, ProgramRun, SECRET_SIG, isSecret, runProgram, unwrap, EXISTING_STACK } from "./support/harness";
+import {
+  Declared,
+  ProgramRun,
+  SECRET_SIG,
+  isSecret,
+  lastOutputsOf,
+  runProgram,
+  unwrap,
+  EXISTING_STACK,
+} from "./support/harness";
 import { mockState } from "./support/mocks";
 import { loadTfFixture, pulumiName, tfToken } from "./support/tfNames";
 
@@ -262,11 +271,7 @@ test("scaling in leaks nothing: the retirements that talk to PD with the admin's
   const three = await runProgram(
     { "tikv-cvm:nodeCount": "5" },
     {
-      lastOutputs: {
-        rolloutOrder: five.outputs.rolloutOrder,
-        tikvStores: five.outputs.tikvStores,
-        deployment: five.outputs.deployment,
-      },
+      lastOutputs: lastOutputsOf(five, ["rolloutOrder", "tikvStores", "deployment"]),
     },
   );
   const retirements = three.resources.filter((r) => r.type === "pulumi-nodejs:dynamic/tikv-cvm:MemberRetirement");

@@ -112,8 +112,19 @@ export interface RunOptions {
   env?: Record<string, string | undefined>;
   /** Runs after @pulumi/pulumi is loaded and before the program: the place to install spies. */
   beforeProgram?: () => void;
-  /** Outputs of the stack's last deployment, as its self-reference reads them. */
+  /**
+   * Outputs of the stack's last deployment, as its self-reference reads them: a run's `outputs`, or
+   * `lastOutputsOf(run, ...)`. The engine marks every output the program exported as secret in
+   * `secretOutputNames` and sends its value as a secret; so does the harness, which therefore refuses
+   * a record that did not come from a run (it could not know which of its outputs were secret).
+   */
   lastOutputs?: Record<string, unknown>;
+  /**
+   * A preview of a stack with nothing deployed, as the engine runs it: dry run, and every resource
+   * about to be created has an unknown id and only its inputs; every output the provider computes
+   * (an EIP's address, a certificate, a key) is unknown.
+   */
+  preview?: boolean;
   /** Config keys (with namespace) stored as secrets. */
   secretKeys?: string[];
   /** Called for every resource the program registers, as it registers it. */
@@ -127,6 +138,53 @@ export interface RunOptions {
     state: Record<string, unknown>;
   };
 }
+
+/** Which outputs of a run's `outputs` record (or a record made by lastOutputsOf) were secret. */
+const secretNamesOf = new WeakMap<object, readonly string[]>();
+
+/**
+ * The outputs a stack reference reads after `run` was deployed, optionally only `names` and with
+ * some replaced (`changes`, e.g. a record as an older version wrote it). Secrecy is the run's:
+ * a replaced output keeps the secrecy the program gave it.
+ */
+export function lastOutputsOf(
+  run: ProgramRun,
+  names?: readonly string[],
+  changes: Record<string, unknown> = {},
+): Record<string, unknown> {
+  const picked = names ? Object.fromEntries(names.map((n) => [n, run.outputs[n]])) : { ...run.outputs };
+  const outputs = { ...picked, ...changes };
+  secretNamesOf.set(
+    outputs,
+    run.secretOutputs.filter((n) => n in outputs),
+  );
+  return outputs;
+}
+
+/** The `outputs` and `secretOutputNames` the engine's StackReference read returns for `lastOutputs`. */
+function stackReferenceState(lastOutputs: Record<string, unknown> | undefined): {
+  outputs: Record<string, unknown>;
+  secretOutputNames: string[];
+} {
+  if (lastOutputs === undefined) return { outputs: {}, secretOutputNames: [] };
+  const secret = secretNamesOf.get(lastOutputs);
+  if (secret === undefined) {
+    throw new Error(
+      "lastOutputs must be a run's outputs or lastOutputsOf(run, ...): the engine marks the program's secret " +
+        "outputs secret in a stack reference, and a hand-made record cannot say which those are",
+    );
+  }
+  // The engine's wire form: each secret output's value in a secret envelope, and its name listed. An
+  // undefined output is not in a stack's state at all.
+  const present = Object.entries(lastOutputs).filter(([, v]) => v !== undefined);
+  const outputs = Object.fromEntries(
+    present.map(([k, v]) => [k, secret.includes(k) ? { [SECRET_SIG]: SECRET_VALUE_SIG, value: v } : v]),
+  );
+  return { outputs, secretOutputNames: secret.filter((n) => n in outputs) };
+}
+
+/** @pulumi/pulumi runtime/rpc.ts specialSecretSig: the value of SECRET_SIG in a secret envelope. */
+const SECRET_VALUE_SIG = "1b47061264138c4ac30d75fd1eb44270";
 
 /**
  * Identical runs (same config, stack, env, last outputs and secret keys, and no hook) run once per
@@ -143,10 +201,11 @@ export async function runProgram(
   config: Record<string, string | undefined> = {},
   options: RunOptions = {},
 ): Promise<ProgramRun> {
-  if (options.fresh || options.beforeProgram || options.onResource || options.adjust) return runFresh(config, options);
+  if (options.fresh || options.beforeProgram || options.onResource || options.adjust)
+    return registered(await runFresh(config, options));
   // undefined is meaningful in config and env (it removes a key), so it must reach the key.
   const key = JSON.stringify(
-    [config, options.stack, options.env, options.lastOutputs, options.secretKeys],
+    [config, options.stack, options.env, options.lastOutputs, options.secretKeys, options.preview],
     (_, value: unknown) => (value === undefined ? "\u0000undefined" : value),
   );
   let run = runs.get(key);
@@ -154,7 +213,13 @@ export async function runProgram(
     run = runFresh(config, options);
     runs.set(key, run);
   }
-  return copy(await run);
+  return registered(copy(await run));
+}
+
+/** Remembers which of a run's outputs are secret, for a later run's lastOutputs. */
+function registered(run: ProgramRun): ProgramRun {
+  secretNamesOf.set(run.outputs, run.secretOutputs);
+  return run;
 }
 
 /**
@@ -219,6 +284,7 @@ async function evaluate(config: Record<string, string | undefined>, options: Run
   const pulumi = (await import("@pulumi/pulumi")) as typeof PulumiModule;
   const resources: Declared[] = [];
   const invokes: Invoked[] = [];
+  const selfReference = stackReferenceState(options.lastOutputs);
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
@@ -227,13 +293,16 @@ async function evaluate(config: Record<string, string | undefined>, options: Run
         // last outputs (another name reads as a stack with none; throwing here would crash jest).
         const self = args.inputs.name === `organization/tikv-cvm/${options.stack ?? "dev"}`;
         // Derived from the name alone, so adding resources never shifts the ids of others.
-        const mocked = {
-          id: `${args.name}-id`,
-          state:
-            args.type === "pulumi:pulumi:StackReference"
-              ? { ...args.inputs, outputs: (self && options.lastOutputs) || {}, secretOutputNames: [] }
-              : mockState(args.type, args.name, args.inputs),
-        };
+        const mocked =
+          args.type === "pulumi:pulumi:StackReference"
+            ? {
+                id: `${args.name}-id`,
+                state: { ...args.inputs, ...(self ? selfReference : stackReferenceState(undefined)) },
+              }
+            : options.preview
+              ? // The SDK reads an empty id and a missing output as unknown in a dry run (runtime/resource.ts).
+                { id: "", state: { ...args.inputs } }
+              : { id: `${args.name}-id`, state: mockState(args.type, args.name, args.inputs) };
         const { id, state } = options.adjust ? options.adjust({ type: args.type, name: args.name, ...mocked }) : mocked;
         resources.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider, id });
         return { id, state };
@@ -253,7 +322,7 @@ async function evaluate(config: Record<string, string | undefined>, options: Run
     },
     "tikv-cvm",
     options.stack ?? "dev",
-    false,
+    options.preview === true,
     "organization",
   );
 
@@ -343,7 +412,7 @@ async function evaluate(config: Record<string, string | undefined>, options: Run
     const secretOutputs: string[] = [];
     for (const [key, value] of Object.entries(program)) {
       const output = pulumi.output(value) as unknown as PulumiModule.Output<unknown>;
-      outputs[key] = await new Promise((resolve) => output.apply(resolve));
+      outputs[key] = await settle(output);
       if (await pulumi.isSecret(output)) secretOutputs.push(key);
     }
     const componentOutputs: ComponentOutputs[] = [];
@@ -352,12 +421,13 @@ async function evaluate(config: Record<string, string | undefined>, options: Run
       const secret: string[] = [];
       for (const [key, value] of Object.entries((registeredOutputs ?? {}) as Record<string, unknown>)) {
         const output = pulumi.output(value) as unknown as PulumiModule.Output<unknown>;
-        resolved[key] = await new Promise((resolve) => output.apply(resolve));
+        resolved[key] = await settle(output);
         if (await pulumi.isSecret(output)) secret.push(key);
       }
       componentOutputs.push({ name: nameOf(res), outputs: resolved, secret });
     }
-    await Promise.all(pendingDeps);
+    // In a preview a dependsOn computed from unknowns is never resolved: the engine waits for nothing then.
+    if (!options.preview) await Promise.all(pendingDeps);
     await pulumi.runtime.disconnect();
     return {
       resources,
@@ -377,6 +447,15 @@ async function evaluate(config: Record<string, string | undefined>, options: Run
       else process.env[k] = v;
     }
   }
+}
+
+/** What an output shows in a preview while unknown (the engine's display of a computed value). */
+export const UNKNOWN = "[unknown]";
+
+/** An output's value, or UNKNOWN when it is not known (only in a preview); apply never runs then. */
+async function settle(output: PulumiModule.Output<unknown>): Promise<unknown> {
+  if (!(await output.isKnown)) return UNKNOWN;
+  return new Promise((resolve) => output.apply(resolve));
 }
 
 export function ofType(run: ProgramRun, type: string): Declared[] {
