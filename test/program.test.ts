@@ -772,8 +772,8 @@ describe("mode local", () => {
       context: "",
       caMaterial: "",
       certMaterial: "",
-      keyMaterial: "",
     });
+    expect([isSecret(providers[0].inputs.keyMaterial), unwrap(providers[0].inputs.keyMaterial)]).toEqual([true, ""]);
     expect(ofType(run, "docker:index/network:Network").map((n) => n.inputs.name)).toEqual(["tikv-dev"]);
   });
 
