@@ -454,7 +454,9 @@ export const UNKNOWN = "[unknown]";
 
 /** An output's value, or UNKNOWN when it is not known (only in a preview); apply never runs then. */
 async function settle(output: PulumiModule.Output<unknown>): Promise<unknown> {
-  if (!(await output.isKnown)) return UNKNOWN;
+  // isKnown is internal to the SDK's typings (output.ts), and what its own apply consults.
+  const { isKnown } = output as unknown as { isKnown: Promise<boolean> };
+  if (!(await isKnown)) return UNKNOWN;
   return new Promise((resolve) => output.apply(resolve));
 }
 
