@@ -118,6 +118,9 @@ export class DockerHost extends pulumi.ComponentResource {
         cloud: args.cloud,
         protect: args.protect,
         retainOnDelete: args.dataDisk.retain,
+        // A disk a destroyed deployment retained (dataDiskIds): the engine reads it and takes it into
+        // the stack instead of creating one, provided its inputs match what this declares.
+        import: args.dataDisk.adopt[args.plan.index - 1],
         // Either would make a new, empty disk: a change is refused (lib/dataDisk.ts checkDataDiskChange)
         // rather than applied, and ignored here so that even then the disk stays.
         ignoreChanges: ["availabilityZone", "encrypt"],

@@ -240,6 +240,14 @@ export const CONFIG_KEYS = {
     default: true,
     help: "`pulumi destroy`, or a host removed by a smaller `nodeCount`, leaves the disk (and its data, and its bill) in the cloud; `false` deletes it",
   },
+  dataDiskIds: {
+    type: "list",
+    modes: ["cvm"],
+    default: [],
+    // Tencent Cloud's CBS disk ids: "disk-" and 8 lowercase letters or digits (DescribeDisks).
+    check: (id) => (/^disk-[a-z0-9]{8}$/.test(id) ? undefined : `"${id}" is not a CBS disk id like disk-1a2b3c4d`),
+    help: "retained data disks to adopt, host 1 first (after `pulumi destroy`: the stack's new CVMs come up on the old data); only for a stack with nothing deployed; remove it after that `pulumi up`",
+  },
   dataDiskSnapshotRetentionDays: {
     type: "integer",
     modes: ["cvm"],

@@ -141,6 +141,16 @@ export function refusedChanges(settings: Settings, plan: ClusterPlan, last: Last
     );
   // Deployed before the record existed, and so before data disks: nothing else can be compared.
   if (!was && last.members.length > 0 && settings.mode === "cvm" && last.hosts === undefined) beforeDataDisks();
+  // The engine imports a resource whose state holds another id than its `import` option names, i.e.
+  // it would swap a host's disk for the listed one (pulumi/pulumi pkg/resource/deploy/step_generator.go,
+  // isImport): adopting is only for a stack with nothing deployed.
+  if (settings.mode === "cvm" && settings.cvm.dataDisk.adopt.length > 0 && last.members.length > 0) {
+    refuse(
+      "dataDiskIds",
+      "this stack already has its data disks (it is deployed), and a listed disk would replace a host's own; " +
+        `adopting is for the first \`pulumi up\` after \`pulumi destroy\`. Remove it with: pulumi config rm ${PROJECT}:dataDiskIds`,
+    );
+  }
   if (!was || last.members.length === 0) return problems;
   const back = (key: string, value: unknown) =>
     `set it back with: pulumi config set ${PROJECT}:${key} ${String(value)}`;

@@ -85,6 +85,8 @@ export interface DataDiskSettings {
   readonly retain: boolean;
   /** A daily snapshot policy, when set. */
   readonly snapshot?: { readonly hour: number; readonly retentionDays: number };
+  /** Retained disks to adopt (Pulumi's `import`), by host index from 1; empty: new disks. */
+  readonly adopt: readonly string[];
 }
 
 /** Mode existing: bring-your-own hosts; the client material is read as secrets by index.ts. */
@@ -345,6 +347,15 @@ function cvmRules({ v, raw, nodeCount, isSet, good, fail }: KeyRules): void {
         `pulumi config set ${PROJECT}:dataDiskSnapshotRetentionDays 7`,
     );
   }
+  if (good("dataDiskIds") && good("nodeCount") && v.dataDiskIds.length > v.nodeCount) {
+    fail(
+      "dataDiskIds",
+      `lists ${v.dataDiskIds.length} disks for ${v.nodeCount} hosts; adopt at most one per host, or raise ${PROJECT}:nodeCount`,
+    );
+  }
+  if (good("dataDiskIds") && new Set(v.dataDiskIds).size !== v.dataDiskIds.length) {
+    fail("dataDiskIds", "lists a disk twice; use each id once (a disk holds one host's data)");
+  }
   const vpc = good("vpcCidr") ? parseCidr(v.vpcCidr) : undefined;
   const subnet = good("subnetCidr") ? parseCidr(v.subnetCidr) : undefined;
   if (vpc && subnet && !cidrContains(vpc, subnet)) {
@@ -402,6 +413,7 @@ function cvmSettings(v: ConfigValues, diskGB: number): CvmSettings {
       type: v.dataDiskType,
       encrypt: v.dataDiskEncrypt,
       retain: v.retainDataDisks,
+      adopt: v.dataDiskIds,
       snapshot: retentionDays > 0 ? { hour: v.dataDiskSnapshotHour, retentionDays } : undefined,
     },
     vpcCidr: v.vpcCidr,

@@ -234,6 +234,22 @@ describe("destroy and scale-out semantics", () => {
     for (const v of ofType(off, VOLUME)) expect(off.options.get(v.name)!.retainOnDelete).toBe(true);
   });
 
+  test("after destroy, a new deployment adopts the retained disks it is given (dataDiskIds), host 1 first", async () => {
+    const disks = ["disk-1a2b3c4d", "disk-5e6f7a8b"];
+    const adopting = await runProgram({ "tikv-cvm:dataDiskIds": JSON.stringify(disks) });
+    expect(ofType(adopting, TC.cbsStorage).map((d) => [d.name, adopting.options.get(d.name)!.import])).toEqual([
+      ["tikv-dev-1-data-disk", "disk-1a2b3c4d"],
+      ["tikv-dev-2-data-disk", "disk-5e6f7a8b"],
+      ["tikv-dev-3-data-disk", undefined],
+    ]);
+    // On a deployed stack the engine would swap a host's own disk for the listed one: refused.
+    await expect(
+      runProgram({ "tikv-cvm:dataDiskIds": JSON.stringify(disks) }, { lastOutputs: adopting.outputs }),
+    ).rejects.toThrow(
+      /tikv-cvm:dataDiskIds: this stack already has its data disks.*pulumi config rm tikv-cvm:dataDiskIds/s,
+    );
+  });
+
   test("scaling 3 -> 5 adds two disks and touches no existing disk, CVM or host gate", async () => {
     const five = await runProgram({ "tikv-cvm:nodeCount": "5" }, { lastOutputs: baseline.outputs });
     expect(ofType(five, TC.cbsStorage).map((d) => d.name)).toEqual(

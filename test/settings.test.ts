@@ -32,7 +32,7 @@ describe("validateConfig", () => {
         instanceType: "S5.MEDIUM4",
         systemDiskType: "CLOUD_PREMIUM",
         systemDiskSize: 20,
-        dataDisk: { sizeGB: 50, type: "CLOUD_PREMIUM", encrypt: false, retain: true, snapshot: undefined },
+        dataDisk: { sizeGB: 50, type: "CLOUD_PREMIUM", encrypt: false, retain: true, snapshot: undefined, adopt: [] },
         vpcCidr: "10.0.0.0/16",
         subnetCidr: "10.0.1.0/24",
         bandwidthMbps: 10,
@@ -68,6 +68,7 @@ describe("validateConfig", () => {
         retainDataDisks: "false",
         dataDiskSnapshotRetentionDays: "7",
         dataDiskSnapshotHour: "2",
+        dataDiskIds: JSON.stringify(["disk-1a2b3c4d", "disk-5e6f7a8b"]),
       }),
     );
     if (!result.ok) throw new Error(describeProblems(result.problems));
@@ -78,6 +79,7 @@ describe("validateConfig", () => {
       type: "CLOUD_SSD",
       encrypt: true,
       retain: false,
+      adopt: ["disk-1a2b3c4d", "disk-5e6f7a8b"],
       snapshot: { hour: 2, retentionDays: 7 },
     });
   });
@@ -201,6 +203,21 @@ describe("validateConfig", () => {
       label: "registryMirrors not URLs",
       values: { registryMirrors: JSON.stringify(["mirror.ccs.tencentyun.com"]) },
       key: "tikv-cvm:registryMirrors",
+    },
+    {
+      label: "dataDiskIds not disk ids",
+      values: { dataDiskIds: JSON.stringify(["vol-12345678"]) },
+      key: "tikv-cvm:dataDiskIds",
+    },
+    {
+      label: "dataDiskIds with more disks than hosts",
+      values: { dataDiskIds: JSON.stringify(["disk-aaaaaaa1", "disk-aaaaaaa2", "disk-aaaaaaa3", "disk-aaaaaaa4"]) },
+      key: "tikv-cvm:dataDiskIds",
+    },
+    {
+      label: "dataDiskIds listing a disk twice",
+      values: { dataDiskIds: JSON.stringify(["disk-aaaaaaa1", "disk-aaaaaaa1"]) },
+      key: "tikv-cvm:dataDiskIds",
     },
     {
       label: "readinessTimeoutMinutes zero",

@@ -24,6 +24,8 @@ export interface DeclaredOptions {
   readonly ignoreChanges: string[];
   readonly replaceOnChanges: string[];
   readonly additionalSecretOutputs: string[];
+  /** The id the resource is imported from (`import`), if any. */
+  readonly import?: string;
 }
 
 /** A resource's dependencies as the engine receives them in its registration, by resource name. */
@@ -377,6 +379,7 @@ async function evaluate(config: Record<string, string | undefined>, options: Run
           ignoreChanges: opts.ignoreChanges ?? [],
           replaceOnChanges: opts.replaceOnChanges ?? [],
           additionalSecretOutputs: opts.additionalSecretOutputs ?? [],
+          import: opts.import,
         };
         declaredOptions.set(args.name, declared);
         // dependsOn may be a list, a resource, or an Output of a list (resolved later).
