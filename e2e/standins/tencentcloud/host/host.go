@@ -155,9 +155,14 @@ func (e Env) eipPrefix() int {
 }
 
 // AddEIP puts the EIP on the host's eth0, in the pool's prefix (the operator's link is there).
+// The machine's neighbour entry for the address is dropped: an EIP moved to another instance must
+// answer at once, as the cloud's NAT re-points it, not after the old MAC address goes stale.
 func (e Env) AddEIP(netns, address string) error {
-	_, err := run("ip", "-n", netns, "addr", "replace", fmt.Sprintf("%s/%d", address, e.eipPrefix()), "dev", "eth0")
-	return err
+	if _, err := run("ip", "-n", netns, "addr", "replace", fmt.Sprintf("%s/%d", address, e.eipPrefix()), "dev", "eth0"); err != nil {
+		return err
+	}
+	_, _ = run("ip", "neigh", "flush", "to", address)
+	return nil
 }
 
 // RemoveEIP takes the EIP off the host.
