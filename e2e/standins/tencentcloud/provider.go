@@ -484,13 +484,20 @@ func createEffects(env host.Env, st *cloud.State, r *cloud.Resource) error {
 			return err
 		}
 		// RunInstances returns once the instance is RUNNING; the guest boots on its own.
-		return env.StartBoot(r.ID, r.Host.Netns)
+		if err := env.StartBoot(r.ID, r.Host.Netns); err != nil {
+			_ = env.DestroyHost(r.Host.Netns, r.Host.Veth, env.HostDir(r.ID))
+			return err
+		}
+		return nil
 	case cloud.CBSStorage:
 		size, _ := r.Inputs["storageSize"].(float64)
 		return env.CreateDisk(r.ID, int64(size))
 	case cloud.CBSStorageAttachment:
 		ins := st.Get(cloud.Instance, r.Str("instanceId"))
 		loop, err := env.AttachDisk(r.Str("storageId"), env.HostDir(ins.ID))
+		if err != nil && loop != "" {
+			_ = env.DetachDisk(r.Str("storageId"), env.HostDir(ins.ID), ins.Host.Netns, loop)
+		}
 		r.Loop = loop
 		return err
 	case cloud.EIPAssociation:
