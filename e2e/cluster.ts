@@ -2,8 +2,11 @@
 // outputs run in a shell, the docker CLI over TLS, and PD's HTTP API with the operator's
 // certificate (through the program's own PD client, lib/pdApi.ts).
 import { PdStore, PdTarget, getMemberHealth, getStores, pdRequest } from "../lib/pdApi";
-import { TestHost, TestHosts } from "./hosts";
+import { E2EStack } from "./stack";
 import { assert, run } from "./util";
+
+/** The docker CLI's environment for one host's engine: DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH. */
+export type DockerEnv = NodeJS.ProcessEnv;
 
 /** PD's API as the rollout gates reach it: with the cluster admin's certificate, from the cluster CA. */
 export function pdTarget(outputs: Record<string, unknown>, endpoints: string[]): PdTarget {
@@ -20,33 +23,25 @@ export function pdTarget(outputs: Record<string, unknown>, endpoints: string[]):
   };
 }
 
-/**
- * Runs a command line the stack prints (dockerCommands, pdCtlStores) as a user runs it, with
- * DOCKER_CERT_PATH exported (mode existing's commands read the user's certificate directory from it).
- */
-export function runOutputCommand(command: string, certDir: string, env: NodeJS.ProcessEnv = process.env): string {
-  return run("sh", ["-c", command], { env: { ...env, DOCKER_CERT_PATH: certDir } }).stdout;
-}
-
 interface PdCtlStore {
   store: { id: number; address: string; state_name: string; version: string };
   status: { leader_count: number; region_count: number };
 }
 
-/** `pd-ctl store` through the stack's own pdCtlStores output. */
-export function pdCtlStores(outputs: Record<string, unknown>, certDir: string, env?: NodeJS.ProcessEnv): PdCtlStore[] {
-  const text = runOutputCommand(String(outputs.pdCtlStores), certDir, env);
+/** `pd-ctl store` through the stack's own pdCtlStores output, as printed (after its certSetup). */
+export function pdCtlStores(stack: E2EStack, outputs: Record<string, unknown>, keepDockerEnv = false): PdCtlStore[] {
+  const text = stack.printed(String(outputs.pdCtlStores), keepDockerEnv);
   const parsed = JSON.parse(text) as { count: number; stores: PdCtlStore[] };
   assert(parsed.count === parsed.stores.length, `pd-ctl store count ${parsed.count} matches its list`);
   return parsed.stores;
 }
 
 /** Docker's health status of each named container on a host, over the host's TLS API. */
-export function healthOf(hosts: TestHosts, host: TestHost, names: string[]): Record<string, string> {
+export function healthOf(env: DockerEnv, names: string[]): Record<string, string> {
   const out = run(
     "docker",
     ["inspect", "--format", "{{.Name}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}", ...names],
-    { env: hosts.dockerEnv(host), allowFailure: true },
+    { env, allowFailure: true },
   );
   const result: Record<string, string> = Object.fromEntries(names.map((n) => [n, "missing"]));
   for (const line of out.stdout.trim().split("\n").filter(Boolean)) {
@@ -90,20 +85,20 @@ export async function evictedStores(target: PdTarget): Promise<number[]> {
 }
 
 /** A marker in a container's data volume, written and read with the container's own shell. */
-export function writeMarker(hosts: TestHosts, host: TestHost, container: string, token: string): void {
-  run("docker", ["exec", container, "sh", "-c", `echo ${token} > /data/e2e-marker`], { env: hosts.dockerEnv(host) });
+export function writeMarker(env: DockerEnv, container: string, token: string): void {
+  run("docker", ["exec", container, "sh", "-c", `echo ${token} > /data/e2e-marker`], { env });
 }
 
-export function readMarker(hosts: TestHosts, host: TestHost, container: string): string {
-  return run("docker", ["exec", container, "cat", "/data/e2e-marker"], { env: hosts.dockerEnv(host) }).stdout.trim();
+export function readMarker(env: DockerEnv, container: string): string {
+  return run("docker", ["exec", container, "cat", "/data/e2e-marker"], { env }).stdout.trim();
 }
 
 /** Reads a marker from a volume with no container running (after destroy), with a throwaway one. */
-export function readMarkerInVolume(hosts: TestHosts, host: TestHost, volume: string, image: string): string {
+export function readMarkerInVolume(env: DockerEnv, volume: string, image: string): string {
   return run(
     "docker",
     ["run", "--rm", "--network", "none", "--entrypoint", "cat", "-v", `${volume}:/data`, image, "/data/e2e-marker"],
-    { env: hosts.dockerEnv(host) },
+    { env },
   ).stdout.trim();
 }
 
@@ -114,7 +109,7 @@ export interface ContainerEvent {
   readonly at: number;
 }
 
-export function containerEvents(hosts: TestHosts, host: TestHost, sinceSec: number): ContainerEvent[] {
+export function containerEvents(env: DockerEnv, sinceSec: number): ContainerEvent[] {
   const out = run(
     "docker",
     [
@@ -136,7 +131,7 @@ export function containerEvents(hosts: TestHosts, host: TestHost, sinceSec: numb
       "--format",
       "{{.Actor.Attributes.name}} {{.Action}} {{.TimeNano}}",
     ],
-    { env: hosts.dockerEnv(host) },
+    { env },
   );
   return out.stdout
     .trim()

@@ -20,7 +20,10 @@ import { log, run, waitFor } from "./util";
 
 const PREFIX = "tkve2e";
 const NET_NS = `${PREFIX}-net`;
-const OPERATOR_LINK = `${PREFIX}-op`;
+/** The namespace holding the test network's bridge (br0), which the CVM stand-in's hosts join too. */
+export const BRIDGE_NETNS = NET_NS;
+/** This machine's link into the test network: the operator's side. */
+export const OPERATOR_LINK = `${PREFIX}-op`;
 export const SUBNET = "10.213.0";
 export const OPERATOR_ADDRESS = `${SUBNET}.1`;
 const DOCKER_PORT = 2376;

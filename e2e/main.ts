@@ -7,6 +7,19 @@
 // `node bin/e2e/e2e/main.js --config-only` runs only the first scenario, which needs no hosts (and no root).
 import * as fs from "fs";
 import * as path from "path";
+import {
+  CvmWorld,
+  cleanUpCvm,
+  cvmCaRotation,
+  cvmDestroyAndAdopt,
+  cvmFinalDestroy,
+  cvmFirstUp,
+  cvmHostRoll,
+  cvmNoOp,
+  cvmScale,
+  cvmUpgrade,
+  prepareCloud,
+} from "./cvm";
 import { TestHosts } from "./hosts";
 import { ensureImageTarball, importImages } from "./images";
 import type { RenderedSpecs } from "./render";
@@ -95,6 +108,9 @@ async function main(): Promise<void> {
   let hosts: TestHosts | undefined;
   let failure: unknown;
   const configOnly = process.argv.includes("--config-only");
+  // Keep every stack running after the run, with a script that gives a shell its environment.
+  const keep = process.env.TIKV_CVM_E2E_KEEP === "1";
+
   try {
     if (!configOnly) checkPrerequisites();
     const engineEnv = engineEnvironment(timings);
@@ -111,6 +127,7 @@ async function main(): Promise<void> {
         ensureImageTarball(),
       );
       const specs = JSON.parse(run("node", [path.join(__dirname, "render.js")]).stdout) as RenderedSpecs;
+      cleanUpCvm(workDir);
       TestHosts.cleanUp(workDir);
       hosts = new TestHosts(workDir, specs);
       const h = hosts;
@@ -119,7 +136,17 @@ async function main(): Promise<void> {
         h.createPki();
         for (const i of [1, 2, 3]) importImages((await h.startHost(i)).socket, images, [FIRST_TAG, SECOND_TAG]);
       });
-      const world: World = { hosts, images, engineEnv, stateDir: path.join(workDir, "state"), figures };
+      const cloud = await timed("cvm: Tencent Cloud stand-in built and installed, images saved", () =>
+        prepareCloud(engineEnv, workDir, h.hosts[0].socket, images.standinKey),
+      );
+      const world: World = {
+        hosts,
+        images,
+        engineEnv,
+        stateDir: path.join(workDir, "state"),
+        figures,
+        keepDir: keep ? workDir : undefined,
+      };
       await timed("existing: first up (3 hosts)", () => firstUp(world));
       await timed("existing: no-op preview", () => noOpPreview(world, "right after the first up"));
       await timed(`existing: rolling upgrade ${FIRST_TAG} -> ${SECOND_TAG} (preview + up)`, () =>
@@ -130,20 +157,38 @@ async function main(): Promise<void> {
       await timed("existing: untrusting host fails readiness, then dropped", () => untrustingHost(world));
       await timed("existing: destroy (volumes retained)", () => destroyRetainsData(world));
       await timed("existing: up over the retained volumes", () => upAfterDestroy(world));
-      await timed("existing: final destroy", () => finalDestroy(world));
-      await timed("local: up, no-op preview, destroy", () =>
+      if (keep) world.stack!.writeKeepScript(workDir);
+      else await timed("existing: final destroy", () => finalDestroy(world));
+      await timed("local: up, no-op preview, kept environment, destroy", () =>
         localStack(world, (step, ms) => timings.push({ step, ms })),
       );
+      // Mode cvm's hosts are the stand-in's CVMs: the engines above are done with.
+      if (!keep) h.stopAll();
+      const cvm: CvmWorld = { engineEnv, stateDir: path.join(workDir, "state"), figures, ...cloud };
+      await timed("cvm: first up (3 CVMs)", () => cvmFirstUp(cvm));
+      await timed("cvm: no-op preview", () => cvmNoOp(cvm, "right after the first up"));
+      await timed("cvm: refresh, then no-op preview", () => cvmNoOp(cvm, "after a refresh", true));
+      await timed(`cvm: rolling upgrade ${FIRST_TAG} -> ${SECOND_TAG}`, () => cvmUpgrade(cvm));
+      await timed("cvm: boot-config change, CVMs replaced host by host", () => cvmHostRoll(cvm));
+      await timed("cvm: no-op preview after the host roll", () => cvmNoOp(cvm, "after the host roll"));
+      await timed("cvm: scale 3 -> 4 -> 3", () => cvmScale(cvm));
+      await timed("cvm: CA rotation, three steps", () => cvmCaRotation(cvm));
+      await timed("cvm: destroy, then up on the retained data disks", () => cvmDestroyAndAdopt(cvm));
+      if (keep) cvm.stack!.writeKeepScript(workDir);
+      else await timed("cvm: final destroy", () => cvmFinalDestroy(cvm));
     }
   } catch (err) {
     failure = err;
   } finally {
     if (configOnly) {
       // Nothing of the hosts' was made; the scenario removed its own stack.
-    } else if (process.env.TIKV_CVM_E2E_KEEP === "1") {
-      log(`kept: hosts, ${workDir}/state and Pulumi.e2e*.yaml (PULUMI_BACKEND_URL=file://${workDir}/state/existing)`);
+    } else if (keep) {
+      log(`kept (TIKV_CVM_E2E_KEEP=1): hosts, CVMs, stacks, state in ${workDir}/state, Pulumi.e2e*.yaml`);
+      for (const file of fs.readdirSync(workDir).filter((f) => f.startsWith("keep-") && f.endsWith(".sh")))
+        log(`  drive it with: source ${path.join(workDir, file)}   # then pulumi preview, pulumi stack output, ...`);
     } else {
       hosts?.stopAll();
+      cleanUpCvm(workDir);
       TestHosts.cleanUp(workDir);
       for (const f of fs.readdirSync(REPO).filter((n) => /^Pulumi\.e2e.*\.yaml$/.test(n)))
         fs.rmSync(path.join(REPO, f));

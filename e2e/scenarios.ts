@@ -8,6 +8,7 @@ import { ConfigMap } from "@pulumi/pulumi/automation";
 import { PdTarget } from "../lib/pdApi";
 import {
   ContainerEvent,
+  DockerEnv,
   allMembersHealthy,
   clusterId,
   containerEvents,
@@ -17,12 +18,12 @@ import {
   pdTarget,
   readMarker,
   readMarkerInVolume,
-  runOutputCommand,
   storesUp,
   writeMarker,
 } from "./cluster";
 import { TestHost, TestHosts } from "./hosts";
 import { ImageSet, importImages } from "./images";
+import { operatorShellEnv } from "./operatorShell";
 import { E2EStack, REPO, StepRecord, StepResult, shortName } from "./stack";
 import { assert, assertEqual, log, run, sleep, waitFor } from "./util";
 
@@ -46,6 +47,8 @@ export interface World {
   readonly stateDir: string;
   /** Results worth reporting: resource counts, durations inside a step. */
   readonly figures: Record<string, string | number>;
+  /** TIKV_CVM_E2E_KEEP=1: where each stack's keep script goes; its stacks are not destroyed. */
+  readonly keepDir?: string;
   stack?: E2EStack;
   /** PD's cluster ID and store IDs by address, as first seen; data survival is judged against them. */
   identity?: { clusterId: string; stores: Record<string, number> };
@@ -85,6 +88,10 @@ function clusterHosts(world: World, count: number): TestHost[] {
   return world.hosts.hosts.filter((h) => h.index <= count).sort((a, b) => a.index - b.index);
 }
 
+function asClusterHost(world: World, host: TestHost): ClusterHost {
+  return { name: host.name, index: host.index, privateIp: host.address, env: world.hosts.dockerEnv(host) };
+}
+
 function pdOf(world: World, outputs: Record<string, unknown>): PdTarget {
   const pdHosts = clusterHosts(world, 3);
   return pdTarget(
@@ -97,7 +104,7 @@ function pdOf(world: World, outputs: Record<string, unknown>): PdTarget {
 function expectHealthy(world: World, count: number): void {
   for (const host of clusterHosts(world, count)) {
     const names = [...(host.index <= 3 ? [`pd${host.index}`] : []), `tikv${host.index}`];
-    const health = healthOf(world.hosts, host, names);
+    const health = healthOf(world.hosts.dockerEnv(host), names);
     for (const name of names) assertEqual(health[name], "healthy", `${name} on ${host.name} is healthy`);
   }
 }
@@ -113,7 +120,7 @@ async function expectStoresUp(
     (await storesUp(target)).length === count ? true : undefined,
   );
   // The README's own command: pd-ctl inside pd1, through the stack's pdCtlStores output.
-  const stores = pdCtlStores(outputs, world.hosts.pki!.certDir);
+  const stores = pdCtlStores(world.stack!, outputs);
   assertEqual(stores.length, count, "stores listed by the pdCtlStores output");
   const expected = clusterHosts(world, count)
     .map((h) => `${h.address}:20160`)
@@ -157,11 +164,22 @@ function describeSteps(steps: StepRecord[]): string {
 
 /** First `pulumi up` on three hosts: every container healthy, three stores Up, outputs usable. */
 export async function firstUp(world: World): Promise<StepResult> {
-  world.stack = await E2EStack.open("e2e", path.join(world.stateDir, "existing"), world.engineEnv);
+  // The operator's shell as the README once had it (issue 22): DOCKER_CERT_PATH, DOCKER_HOST and
+  // DOCKER_TLS_VERIFY exported. Every up and preview of this stack runs with them; the program's
+  // providers must ignore them, and the printed commands must need none of them.
+  const host1 = clusterHosts(world, 1)[0];
+  world.stack = await E2EStack.open(
+    "e2e",
+    path.join(world.stateDir, "existing"),
+    world.engineEnv,
+    operatorShellEnv(world.hosts.pki!.certDir, host1.dockerHost),
+  );
   await world.stack.configure(existingConfig(world, clusterHosts(world, 3), FIRST_TAG));
-  const result = await world.stack.up("first deployment on 3 hosts");
+  const result = await world.stack.up("first deployment on 3 hosts, DOCKER_* exported");
   assert(result.stdout.includes("tikv-cvm:nofileLimit is 20000"), "the up warns about the lowered nofile limit");
   const outputs = await world.stack.outputs();
+  // The README's order: up, then certSetup, then the printed commands.
+  await world.stack.certSetup();
   expectHealthy(world, 3);
   const stores = await expectStoresUp(world, outputs, 3, FIRST_TAG);
   world.identity = { clusterId: await clusterId(pdOf(world, outputs)), stores };
@@ -169,7 +187,7 @@ export async function firstUp(world: World): Promise<StepResult> {
   const dockerCommands = outputs.dockerCommands as string[];
   assertEqual(dockerCommands.length, 3, "one docker command per host");
   dockerCommands.forEach((cmd, i) => {
-    const ps = runOutputCommand(cmd, world.hosts.pki!.certDir);
+    const ps = world.stack!.printed(cmd);
     assert(
       ps.includes(`tikv${i + 1}`) && ps.includes(`pd${i + 1}`),
       `docker ps on host ${i + 1} lists pd${i + 1} and tikv${i + 1}`,
@@ -212,18 +230,45 @@ export async function noOpPreview(world: World, label: string): Promise<StepResu
   return result;
 }
 
+/** One host of a deployed cluster as the checks see it, whatever the mode. */
+export interface ClusterHost {
+  readonly name: string;
+  readonly index: number;
+  /** The address PD and TiKV advertise: stores are `<privateIp>:20160`. */
+  readonly privateIp: string;
+  /** The docker CLI's environment for its engine. */
+  readonly env: DockerEnv;
+}
+
+/** What survives every day-2 step: PD's cluster ID and each store's ID by address. */
+export interface ClusterIdentity {
+  readonly clusterId: string;
+  readonly stores: Record<string, number>;
+}
+
+export interface MemberRollout {
+  readonly stack: E2EStack;
+  /** The hosts of the three PD members and their stores, host 1 first. */
+  readonly hosts: readonly ClusterHost[];
+  readonly target: PdTarget;
+  readonly identity: ClusterIdentity;
+  readonly figures: Record<string, string | number>;
+  readonly label: string;
+  /** Every store Up at the new version; returns store IDs by address. */
+  readonly storesUp: (version: string) => Promise<Record<string, number>>;
+}
+
 /**
  * tikvVersion change: the preview lists only images, containers, their gates and pids limits; the up replaces
  * members one at a time (PD first, then TiKV, in host order), PD shows the evict-leader
  * scheduler added before and removed after each store, and markers in the volumes survive.
  */
-export async function rollingUpgrade(world: World): Promise<StepResult> {
-  const stack = world.stack!;
-  const hosts = clusterHosts(world, 3);
+export async function upgradeOneAtATime(r: MemberRollout): Promise<StepResult> {
+  const { stack, hosts, target } = r;
   const token = `marker-${Date.now()}`;
   for (const host of hosts) {
-    writeMarker(world.hosts, host, `pd${host.index}`, token);
-    writeMarker(world.hosts, host, `tikv${host.index}`, token);
+    writeMarker(host.env, `pd${host.index}`, token);
+    writeMarker(host.env, `tikv${host.index}`, token);
   }
   await stack.configure({ "tikv-cvm:tikvVersion": { value: SECOND_TAG } });
 
@@ -237,37 +282,23 @@ export async function rollingUpgrade(world: World): Promise<StepResult> {
     [CONTAINER, GATE, IMAGE, PIDS].sort(),
     `resource types the upgrade preview changes (${describeSteps(unexpected)})`,
   );
-  world.figures["upgrade preview"] = describeSteps(preview.steps).split(", ").length + " steps";
+  r.figures[`${r.label}: upgrade preview`] = describeSteps(preview.steps).split(", ").length + " steps";
 
   const outputs = await stack.outputs();
-  const target = pdOf(world, outputs);
   const order = outputs.rolloutOrder as string[];
   assertEqual(order, ["pd1", "pd2", "pd3", "tikv1", "tikv2", "tikv3"], "documented rollout order");
-  // Watch PD's evict-leader scheduler while the engine works.
-  const samples: { at: number; evicted: number[] }[] = [];
-  let watching = true;
-  const watcher = (async () => {
-    while (watching) {
-      try {
-        samples.push({ at: Date.now(), evicted: await evictedStores(target) });
-      } catch {
-        /* a PD member restarting */
-      }
-      await sleep(200);
-    }
-  })();
+  const watch = watchEvictions(target);
   const since = Math.floor(Date.now() / 1000) - 1;
   let result: StepResult;
   try {
     result = await stack.up(`rolling upgrade to ${SECOND_TAG}`);
   } finally {
-    watching = false;
-    await watcher;
+    await watch.stop();
   }
 
   // Container replacements as each engine saw them.
   const events: (ContainerEvent & { host: string })[] = hosts.flatMap((h) =>
-    containerEvents(world.hosts, h, since).map((e) => ({ ...e, host: h.name })),
+    containerEvents(h.env, since).map((e) => ({ ...e, host: h.name })),
   );
   const window = (member: string) => {
     const own = events.filter((e) => e.name === member);
@@ -288,35 +319,96 @@ export async function rollingUpgrade(world: World): Promise<StepResult> {
   }
   // Evict-leader around each store: present before its container stopped, gone after it started.
   for (const host of hosts) {
-    const id = world.identity!.stores[`${host.address}:20160`];
     const w = windows.find((x) => x.member === `tikv${host.index}`)!;
-    const firstSeen = samples.find((s) => s.evicted.includes(id));
-    assert(firstSeen, `PD showed evict-leader-scheduler for store ${id} (tikv${host.index})`);
-    assert(firstSeen.at < w.die, `evict-leader for store ${id} was added before tikv${host.index} stopped`);
-    const lastSeen = [...samples].reverse().find((s) => s.evicted.includes(id))!;
-    const goneAfter = samples.find((s) => s.at > lastSeen.at);
-    assert(
-      goneAfter && goneAfter.at > w.start,
-      `evict-leader for store ${id} was removed after tikv${host.index} was back`,
-    );
-    assert(
-      samples.every((s) => s.evicted.length <= 1),
-      "at most one store evicted at a time",
+    expectDrainedAround(
+      watch.samples,
+      r.identity.stores[`${host.privateIp}:20160`],
+      `tikv${host.index}`,
+      w.die,
+      w.start,
     );
   }
   assertEqual(await evictedStores(target), [], "no evict-leader scheduler left");
   // Data: the markers, PD's cluster and the stores' identities.
   for (const host of hosts) {
-    assertEqual(readMarker(world.hosts, host, `pd${host.index}`), token, `marker in pd${host.index}'s volume`);
-    assertEqual(readMarker(world.hosts, host, `tikv${host.index}`), token, `marker in tikv${host.index}'s volume`);
+    assertEqual(readMarker(host.env, `pd${host.index}`), token, `marker in pd${host.index}'s volume`);
+    assertEqual(readMarker(host.env, `tikv${host.index}`), token, `marker in tikv${host.index}'s volume`);
   }
-  expectHealthy(world, 3);
-  const stores = await expectStoresUp(world, outputs, 3, SECOND_TAG);
-  assertEqual(stores, world.identity!.stores, "store IDs after the upgrade");
-  assertEqual(await clusterId(target), world.identity!.clusterId, "PD cluster ID after the upgrade");
-  world.figures["evict-leader samples"] = samples.length;
+  const stores = await r.storesUp(SECOND_TAG);
+  assertEqual(stores, r.identity.stores, "store IDs after the upgrade");
+  assertEqual(await clusterId(target), r.identity.clusterId, "PD cluster ID after the upgrade");
+  r.figures[`${r.label}: evict-leader samples`] = watch.samples.length;
   log(`rolled ${order.join(" -> ")}; evict-leader seen around each store`);
   return result;
+}
+
+/** Samples of PD's evict-leader scheduler: which stores it held, when. */
+export interface EvictionSample {
+  readonly at: number;
+  readonly evicted: number[];
+}
+
+/** Watches PD's evict-leader scheduler every 200 ms until stopped. */
+export function watchEvictions(target: PdTarget): { samples: EvictionSample[]; stop(): Promise<void> } {
+  const samples: EvictionSample[] = [];
+  let watching = true;
+  const watcher = (async () => {
+    while (watching) {
+      try {
+        samples.push({ at: Date.now(), evicted: await evictedStores(target) });
+      } catch {
+        /* a PD member restarting */
+      }
+      await sleep(200);
+    }
+  })();
+  return {
+    samples,
+    stop: async () => {
+      watching = false;
+      await watcher;
+    },
+  };
+}
+
+/**
+ * The store was drained around its downtime: PD showed it in the evict-leader scheduler before
+ * `down` and dropped it after `back`; never two stores evicted at once.
+ */
+export function expectDrainedAround(
+  samples: readonly EvictionSample[],
+  storeId: number,
+  what: string,
+  down: number,
+  back: number,
+): void {
+  const firstSeen = samples.find((s) => s.evicted.includes(storeId));
+  assert(firstSeen, `PD showed evict-leader-scheduler for store ${storeId} (${what})`);
+  assert(firstSeen.at < down, `evict-leader for store ${storeId} was added before ${what} went down`);
+  const lastSeen = [...samples].reverse().find((s) => s.evicted.includes(storeId))!;
+  const goneAfter = samples.find((s) => s.at > lastSeen.at);
+  assert(goneAfter && goneAfter.at > back, `evict-leader for store ${storeId} was removed after ${what} was back`);
+  assert(
+    samples.every((s) => s.evicted.length <= 1),
+    "at most one store evicted at a time",
+  );
+}
+
+/** Mode existing's rolling upgrade on its three hosts. */
+export async function rollingUpgrade(world: World): Promise<StepResult> {
+  const outputs = await world.stack!.outputs();
+  return upgradeOneAtATime({
+    stack: world.stack!,
+    hosts: clusterHosts(world, 3).map((h) => asClusterHost(world, h)),
+    target: pdOf(world, outputs),
+    identity: world.identity!,
+    figures: world.figures,
+    label: "existing",
+    storesUp: (version) => {
+      expectHealthy(world, 3);
+      return expectStoresUp(world, outputs, 3, version);
+    },
+  });
 }
 
 /** Scale 3 -> 4 hosts: the preview touches nothing existing; the fourth store comes Up. */
@@ -378,8 +470,8 @@ export async function destroyRetainsData(world: World): Promise<StepResult> {
   const hosts = clusterHosts(world, 4);
   const token = `destroy-${Date.now()}`;
   for (const host of hosts) {
-    if (host.index <= 3) writeMarker(world.hosts, host, `pd${host.index}`, token);
-    writeMarker(world.hosts, host, `tikv${host.index}`, token);
+    if (host.index <= 3) writeMarker(world.hosts.dockerEnv(host), `pd${host.index}`, token);
+    writeMarker(world.hosts.dockerEnv(host), `tikv${host.index}`, token);
   }
   const result = await world.stack!.destroy("containers go, volumes stay");
   assertEqual(await world.stack!.resourceCount(), 0, "resources in the state after destroy");
@@ -391,12 +483,12 @@ export async function destroyRetainsData(world: World): Promise<StepResult> {
     assertEqual(volumes, host.index <= 3 ? ["pd-data", "tikv-data"] : ["tikv-data"], `volumes on ${host.name}`);
     if (host.index <= 3)
       assertEqual(
-        readMarkerInVolume(world.hosts, host, "pd-data", `pingcap/pd:${SECOND_TAG}`),
+        readMarkerInVolume(env, "pd-data", `pingcap/pd:${SECOND_TAG}`),
         token,
         `marker in pd-data on ${host.name}`,
       );
     assertEqual(
-      readMarkerInVolume(world.hosts, host, "tikv-data", `pingcap/tikv:${SECOND_TAG}`),
+      readMarkerInVolume(env, "tikv-data", `pingcap/tikv:${SECOND_TAG}`),
       token,
       `marker in tikv-data on ${host.name}`,
     );
@@ -416,8 +508,8 @@ export async function upAfterDestroy(world: World): Promise<StepResult> {
   const token = String(world.figures["destroy marker"]);
   for (const host of clusterHosts(world, 4)) {
     if (host.index <= 3)
-      assertEqual(readMarker(world.hosts, host, `pd${host.index}`), token, `marker in pd${host.index}`);
-    assertEqual(readMarker(world.hosts, host, `tikv${host.index}`), token, `marker in tikv${host.index}`);
+      assertEqual(readMarker(world.hosts.dockerEnv(host), `pd${host.index}`), token, `marker in pd${host.index}`);
+    assertEqual(readMarker(world.hosts.dockerEnv(host), `tikv${host.index}`), token, `marker in tikv${host.index}`);
   }
   assert(await allMembersHealthy(pdOf(world, outputs)), "every PD member healthy");
   return result;
@@ -436,8 +528,10 @@ export async function finalDestroy(world: World): Promise<StepResult> {
  */
 export async function localStack(world: World, timings: (label: string, ms: number) => void): Promise<void> {
   const engine = clusterHosts(world, 1)[0];
-  const env = { ...world.engineEnv, DOCKER_HOST: engine.socket };
-  const stack = await E2EStack.open("e2e-local", path.join(world.stateDir, "local"), env);
+  // The one place the program reads DOCKER_HOST on purpose (lib/dockerProvider.ts, mode local).
+  const stack = await E2EStack.open("e2e-local", path.join(world.stateDir, "local"), world.engineEnv, {
+    DOCKER_HOST: engine.socket,
+  });
   try {
     const committed = parse(fs.readFileSync(path.join(REPO, "Pulumi.local.yaml"), "utf8")) as {
       config: Record<string, unknown>;
@@ -461,7 +555,7 @@ export async function localStack(world: World, timings: (label: string, ms: numb
       "local containers healthy",
     );
     const stores = await waitFor("3 local stores Up", 60_000, () => {
-      const list = pdCtlStores(outputs, "", env);
+      const list = pdCtlStores(stack, outputs, true);
       return list.length === 3 && list.every((s) => s.store.state_name === "Up") ? list : undefined;
     });
     assertEqual(
@@ -472,6 +566,24 @@ export async function localStack(world: World, timings: (label: string, ms: numb
     world.figures["resources of the local stack"] = await stack.resourceCount();
     const preview = await stack.preview("local no-op", true);
     timings("local: no-op preview", preview.ms);
+    // TIKV_CVM_E2E_KEEP's promise, checked on every run: a shell given the kept environment drives the
+    // stack (its own preview and outputs), with nothing of this process's.
+    const script = stack.writeKeepScript(world.stateDir);
+    const kept = run(
+      "bash",
+      [
+        "-c",
+        `set -e; source '${script}'; pulumi preview --expect-no-changes >/dev/null; pulumi stack output pdCtlStores`,
+      ],
+      {
+        env: { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" },
+      },
+    ).stdout.trim();
+    assertEqual(kept, String(outputs.pdCtlStores), "the kept environment reads the stack's outputs");
+    if (world.keepDir) {
+      stack.writeKeepScript(world.keepDir);
+      return;
+    }
     const destroy = await stack.destroy("local");
     timings("local: destroy", destroy.ms);
     const left = run("docker", [
@@ -500,7 +612,8 @@ export async function localStack(world: World, timings: (label: string, ms: numb
       .sort();
     assertEqual(volumes, names.map((n) => `${n}-data`).sort(), "local data volumes retained");
   } finally {
-    await stack.dispose();
+    // Kept (TIKV_CVM_E2E_KEEP=1) only when it got that far; a failed run still cleans up.
+    if (!(world.keepDir && fs.existsSync(path.join(world.keepDir, `keep-${stack.name}.sh`)))) await stack.dispose();
   }
 }
 

@@ -4,7 +4,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { ConfigMap, EngineEvent, LocalWorkspace, OpType, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
-import { log } from "./util";
+import { assert, log, run } from "./util";
 
 export const REPO = path.join(__dirname, "..", "..", "..");
 
@@ -44,39 +44,103 @@ function recorder(steps: StepRecord[]): (event: EngineEvent) => void {
   };
 }
 
+/** The engine's own variables, passed to every pulumi command (e2e/engine.sh prints them). */
+const ENGINE_VARIABLES = [
+  "PATH",
+  "PULUMI_HOME",
+  "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION",
+  "PULUMI_SKIP_UPDATE_CHECK",
+];
+
 export class E2EStack {
   private constructor(
     readonly name: string,
     readonly stack: Stack,
     private readonly stateDir: string,
+    /** Every variable the stack's pulumi commands run with, beyond the machine's own. */
+    readonly envVars: Readonly<Record<string, string>>,
+    /** The shell's own exports (a subset of envVars). */
+    private readonly shell: Readonly<Record<string, string>>,
   ) {}
 
   /**
    * Creates (or selects) `name` in the project at the repository root. The stack's settings file
-   * Pulumi.<name>.yaml is written there, as a user's would be; `dispose` removes it.
+   * Pulumi.<name>.yaml is written there, as a user's would be; `dispose` removes it. `shell` is
+   * what else the operator's shell exports (DOCKER_* for mode local or to prove they are ignored,
+   * the Tencent Cloud stand-in's settings for mode cvm).
    */
-  static async open(name: string, stateDir: string, env: NodeJS.ProcessEnv): Promise<E2EStack> {
+  static async open(
+    name: string,
+    stateDir: string,
+    env: NodeJS.ProcessEnv,
+    shell: Record<string, string> = {},
+  ): Promise<E2EStack> {
     fs.mkdirSync(stateDir, { recursive: true });
     const envVars: Record<string, string> = {
       PULUMI_BACKEND_URL: `file://${stateDir}`,
       PULUMI_CONFIG_PASSPHRASE: "tikv-cvm end-to-end test passphrase",
+      ...shell,
     };
-    for (const key of [
-      "PATH",
-      "PULUMI_HOME",
-      "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION",
-      "PULUMI_SKIP_UPDATE_CHECK",
-      "DOCKER_HOST",
-      "DOCKER_CERT_PATH",
-      "DOCKER_TLS_VERIFY",
-    ]) {
+    for (const key of ENGINE_VARIABLES) {
       const value = env[key];
       if (value !== undefined) envVars[key] = value;
     }
     const pulumiCommand = await PulumiCommand.get();
     const ws = await LocalWorkspace.create({ workDir: REPO, pulumiCommand, envVars });
     const stack = await Stack.createOrSelect(name, ws);
-    return new E2EStack(name, stack, stateDir);
+    return new E2EStack(name, stack, stateDir, envVars, shell);
+  }
+
+  /** The operator's home for this stack: where certSetup writes ~/.tikv-cvm/<stack>. */
+  get home(): string {
+    return path.join(this.stateDir, "home");
+  }
+
+  /**
+   * A command the stack prints (certSetup, dockerCommands, pdCtlStores), run as a user pastes it:
+   * `sh -c` in the project directory, with the engine and backend settings and this stack's
+   * operator home. Modes cvm and existing: none of the DOCKER_* variables, which their printed
+   * commands must not need (issue 22). Mode local (`keepDockerEnv`): the shell's DOCKER_HOST, which
+   * its commands use on purpose, as its provider does.
+   */
+  printed(command: string, keepDockerEnv = false): string {
+    fs.mkdirSync(this.home, { recursive: true });
+    const env: NodeJS.ProcessEnv = { ...process.env, ...this.envVars, HOME: this.home };
+    for (const name of ["DOCKER_CERT_PATH", "DOCKER_HOST", "DOCKER_TLS_VERIFY", "DOCKER_CONTEXT"]) {
+      delete env[name];
+      if (keepDockerEnv && this.shell[name] !== undefined) env[name] = this.shell[name];
+    }
+    return run("sh", ["-c", command], { env, cwd: REPO }).stdout;
+  }
+
+  /** Runs the stack's certSetup output; returns the directory it wrote (~/.tikv-cvm/<stack>). */
+  async certSetup(): Promise<string> {
+    const outputs = await this.outputs();
+    assert(typeof outputs.certSetup === "string", `${this.name} has a certSetup output`);
+    this.printed(outputs.certSetup);
+    return path.join(this.home, ".tikv-cvm", this.name);
+  }
+
+  /**
+   * Lines that give a shell exactly this stack's environment (TIKV_CVM_E2E_KEEP=1): source them,
+   * then `pulumi preview`, `pulumi stack output`, `pulumi up` work on the kept stack.
+   */
+  writeKeepScript(dir: string): string {
+    const file = path.join(dir, `keep-${this.name}.sh`);
+    fs.writeFileSync(file, this.keepScript());
+    return file;
+  }
+
+  keepScript(): string {
+    const quote = (v: string) => `'${v.replace(/'/g, "'\\''")}'`;
+    return [
+      `# the e2e stack ${this.name}, kept (docs/e2e.md "Keeping a run")`,
+      `cd ${quote(REPO)}`,
+      ...Object.entries(this.envVars).map(([k, v]) => `export ${k}=${quote(v)}`),
+      `export HOME=${quote(this.home)}`,
+      `pulumi stack select ${this.name}`,
+      "",
+    ].join("\n");
   }
 
   async configure(config: ConfigMap): Promise<void> {
@@ -110,6 +174,19 @@ export class E2EStack {
       ms: Date.now() - started,
       steps,
       summary: result.changeSummary as Record<string, number>,
+      stdout: result.stdout,
+    };
+  }
+
+  async refresh(label: string): Promise<StepResult> {
+    const steps: StepRecord[] = [];
+    const started = Date.now();
+    log(`${this.name}: pulumi refresh (${label})`);
+    const result = await this.stack.refresh({ onEvent: recorder(steps), color: "never" });
+    return {
+      ms: Date.now() - started,
+      steps,
+      summary: (result.summary.resourceChanges ?? {}) as Record<string, number>,
       stdout: result.stdout,
     };
   }
