@@ -5,7 +5,7 @@ import * as crypto from "crypto";
 /**
  * Container inputs the program sets whose schema carries ForceNew: a change deletes and recreates
  * the container. From kreuzwerker/terraform-provider-docker v3.9.0 (d7d7ff7f, the upstream of
- * @pulumi/docker 4.11.0, whose patches leave the container alone),
+ * @pulumi/docker 4.11.0 to 4.11.2, whose patches leave the container alone),
  * internal/provider/resource_docker_container.go, named as @pulumi/docker names them.
  */
 export const PROVIDER_REPLACING_INPUTS = [
@@ -32,13 +32,15 @@ export const PROVIDER_REPLACING_INPUTS = [
  * Container inputs without ForceNew. resourceDockerContainerUpdate
  * (internal/provider/resource_docker_container_funcs.go) applies only restart, max_retry_count,
  * cpu_shares, memory, memory_reservation, cpu_set and memory_swap to the running container; the
- * others are only recorded in the state.
+ * others are only recorded in the state (must_run too in v3.9.0; the e2e plugin's newer commit
+ * starts a stopped container when must_run goes from false to true, never the other way).
  */
 export const PROVIDER_IN_PLACE_INPUTS = [
   "memory",
   "memorySwap",
   "healthcheck",
   "restart",
+  "mustRun",
   "wait",
   "waitTimeout",
   "destroyGraceSeconds",
@@ -55,6 +57,25 @@ export const PROVIDER_IN_PLACE_INPUTS = [
  *   keep probing the old way while the state shows the new one.
  */
 export const REPLACE_ON_CHANGES = ["memory", "healthcheck"] as const;
+
+/**
+ * `mustRun` of every PD and TiKV container. What the provider's refresh (resourceDockerContainerRead,
+ * internal/provider/resource_docker_container_funcs.go) does to a container that exists but is not
+ * running (stopped, exited, created; a restarting one counts as running in Docker's state):
+ * - kreuzwerker v3.9.0 (d7d7ff7f), what @pulumi/docker 4.11.0 to 4.11.2 run: with must_run true
+ *   (the default) resourceDockerContainerReadRefreshFunc answers errContainerFailedToBeCreated (no
+ *   creation in this process) and Read calls resourceDockerContainerDelete: the container is
+ *   force-removed from the engine and dropped from the state, and the next `up` creates it again,
+ *   past its rollout gates (kreuzwerker/terraform-provider-docker#590). With false the refresh
+ *   keeps it and records its exit code, but also reads its published ports back empty
+ *   (issue #77 there): pd1 of mode local, the only member with published ports, is then
+ *   replaced by the next `up` (README, Troubleshooting).
+ * - the e2e plugin's commit 96d331c98ff4: with true, Read sets must_run false in the state and the
+ *   next `up` starts the container (resourceDockerContainerUpdate); with false it is left alone.
+ * Either way false: a stopped member is the operator's, not the refresh's. A container that is
+ * gone is dropped from the state by every version (fetchDockerContainer finds nothing).
+ */
+export const MUST_RUN = false;
 
 /** Every input whose change replaces a PD or TiKV container. */
 export const REPLACING_INPUTS: readonly string[] = [...PROVIDER_REPLACING_INPUTS, ...REPLACE_ON_CHANGES];

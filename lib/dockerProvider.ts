@@ -2,9 +2,10 @@
 //
 // The Docker provider fills each input the program leaves out from the environment of `pulumi up`,
 // in three layers:
-//  - @pulumi/docker 4.11.0's SDK: `host` from DOCKER_HOST (node_modules/@pulumi/docker/provider.js);
+//  - @pulumi/docker 4.11's SDK: `host` from DOCKER_HOST (node_modules/@pulumi/docker/provider.js);
 //  - the bridge: `host` from DOCKER_HOST (pulumi-docker v4.11.0 provider/resources.go, Config
-//    "host" DefaultInfo EnvVars), then every Terraform schema default for an input still missing
+//    "host" DefaultInfo EnvVars; from v4.11.1 on, else the platform's socket, ComputeDefault),
+//    then every Terraform schema default for an input still missing
 //    (pulumi-terraform-bridge v3.120.0 pkg/tfbridge/schema.go applyDefaults: `if _, has :=
 //    result[name]; !has` — an input given, even "", is never defaulted);
 //  - kreuzwerker/terraform-provider-docker (v3.9.0, and the 2026-09 commit the e2e plugin wraps)
@@ -20,11 +21,11 @@
 // each of them off. The real-engine probe of issue 22 showed it: with DOCKER_CERT_PATH,
 // DOCKER_HOST and DOCKER_TLS_VERIFY exported, `up` failed on the volume before and passed after.
 //
-// Not reachable from inputs: the published docker plugin 4.11.0 (not the e2e one) also runs
-// pulumi-docker's patch 0002 "Smarter default Docker client behavior", which puts client.FromEnv
-// first in MakeClient and drops WithHost(config.Host) from both TLS branches: its TLS providers
-// read DOCKER_HOST (and load DOCKER_CERT_PATH's files) whatever the inputs say. pulumi-docker
-// v4.11.1 removed the patch (#1623).
+// Not reachable from inputs, hence the pin on @pulumi/docker 4.11.2: the published docker plugin
+// 4.11.0 (not the e2e one) also runs pulumi-docker's patch 0002 "Smarter default Docker client
+// behavior", which puts client.FromEnv first in MakeClient and drops WithHost(config.Host) from
+// both TLS branches: its TLS providers dial DOCKER_HOST (or, unset, the local socket) and load
+// DOCKER_CERT_PATH's files whatever the inputs say. pulumi-docker v4.11.1 removed the patch (#1623).
 import type * as docker from "@pulumi/docker";
 import type * as pulumi from "@pulumi/pulumi";
 import type { TlsMaterial } from "./tlsMaterial";

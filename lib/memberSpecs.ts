@@ -13,6 +13,7 @@ import {
   tikvArgs,
   tikvConfigToml,
 } from "./clusterConfig";
+import { MUST_RUN } from "./containerReplacement";
 import { CONTAINER_HARDENING, PIDS_LIMIT } from "./containerSecurity";
 import { INSTANCE_LABEL } from "./labels";
 import { MemoryBudget } from "./memoryBudget";
@@ -159,6 +160,9 @@ export function memberContainerArgs(spec: MemberSpec, wiring: ContainerWiring): 
       spec.publish.map((p) => ({ ...p })),
     ),
     restart: "unless-stopped",
+    // A member someone stopped stays as it is on `pulumi refresh` / `pulumi up --refresh`
+    // (lib/containerReplacement.ts MUST_RUN explains what each provider does otherwise).
+    mustRun: MUST_RUN,
     // No capabilities, no privilege gain: see lib/containerSecurity.ts for why none is needed.
     capabilities: { drops: [...CONTAINER_HARDENING.capabilities.drops] },
     securityOpts: [...CONTAINER_HARDENING.securityOpts],

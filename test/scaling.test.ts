@@ -175,6 +175,7 @@ describe("the gates wake exactly when the engine replaces a container", () => {
     const digest = replacementDigest(pd1);
     const changes: Record<string, unknown> = {
       restart: "always",
+      mustRun: true,
       wait: false,
       waitTimeout: 60,
       destroyGraceSeconds: 5,

@@ -1,9 +1,13 @@
 // Command pulumi-resource-docker bridges the Terraform docker provider (kreuzwerker) for
-// @pulumi/docker. Tokens and renames follow pulumi-docker v4.11.0's provider/resources.go; its
-// native docker:index/image:Image (buildx) resource is not provided.
+// @pulumi/docker. Tokens and renames follow pulumi-docker's provider/resources.go (v4.11.0 to
+// v4.11.2 differ only in the `host` default, below); its native docker:index/image:Image (buildx)
+// resource is not provided.
 package main
 
 import (
+	"context"
+	"runtime"
+
 	"github.com/pulumi/pulumi-terraform-bridge/v3/pkg/tfbridge"
 	"github.com/pulumi/pulumi-terraform-bridge/v3/pkg/tfbridge/tokens"
 	shimv2 "github.com/pulumi/pulumi-terraform-bridge/v3/pkg/tfshim/sdk-v2"
@@ -23,7 +27,17 @@ func main() {
 			Version:      version,
 			MetadataInfo: meta,
 			Config: map[string]*tfbridge.SchemaInfo{
-				"host":          {Default: &tfbridge.DefaultInfo{EnvVars: []string{"DOCKER_HOST"}}},
+				// DOCKER_HOST, else the platform's socket: pulumi-docker v4.11.1 (#1623) moved this
+				// default into the bridge when it dropped patch 0002 (v4.11.0: DOCKER_HOST only).
+				"host": {Default: &tfbridge.DefaultInfo{
+					EnvVars: []string{"DOCKER_HOST"},
+					ComputeDefault: func(context.Context, tfbridge.ComputeDefaultOptions) (interface{}, error) {
+						if runtime.GOOS == "windows" {
+							return "npipe:////./pipe/docker_engine", nil
+						}
+						return "unix:///var/run/docker.sock", nil
+					},
+				}},
 				"registry_auth": {Name: "registryAuth", MaxItemsOne: tfbridge.False()},
 			},
 			Resources: map[string]*tfbridge.ResourceInfo{
