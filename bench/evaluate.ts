@@ -8,6 +8,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { mockState, resetMockState, FAKE_IMAGE_ID } from "../test/support/mocks";
+import { secretEnvelope } from "../test/support/secrets";
 import { GraphNode } from "./graph";
 import { latencyOf } from "./latencies";
 
@@ -33,6 +34,14 @@ export interface Evaluation {
   /** Canonical JSON of each custom resource's inputs, by URN as in the graph. */
   readonly inputs: Record<string, string>;
   readonly outputs: Record<string, unknown>;
+  /** Names of the outputs the program exported as secrets. */
+  readonly secretOutputs: string[];
+}
+
+/** What the next deployment's self stack reference reads: the outputs, and which were secret. */
+export interface LastOutputs {
+  readonly outputs: Record<string, unknown>;
+  readonly secretOutputs: string[];
 }
 
 export type Mode = "first" | "chained" | "roll";
@@ -40,8 +49,18 @@ export type Mode = "first" | "chained" | "roll";
 async function main(): Promise<void> {
   const nodeCount = Number(process.argv[2] ?? "3");
   const mode = (process.argv[3] ?? "first") as Mode;
-  const lastOutputs =
-    mode === "first" ? {} : (JSON.parse(fs.readFileSync(process.argv[4], "utf8")) as Record<string, unknown>);
+  const last: LastOutputs =
+    mode === "first"
+      ? { outputs: {}, secretOutputs: [] }
+      : (JSON.parse(fs.readFileSync(process.argv[4], "utf8")) as LastOutputs);
+  // As the engine answers a stack reference: each secret output in a secret envelope, and named
+  // in secretOutputNames (test/support/harness.ts does the same).
+  const selfReference = {
+    outputs: Object.fromEntries(
+      Object.entries(last.outputs).map(([k, v]) => [k, last.secretOutputs.includes(k) ? secretEnvelope(v) : v]),
+    ),
+    secretOutputNames: last.secretOutputs,
+  };
   process.env.TENCENTCLOUD_SECRET_ID = "bench";
   process.env.TENCENTCLOUD_SECRET_KEY = "bench";
   const pulumi = await import("@pulumi/pulumi");
@@ -65,7 +84,7 @@ async function main(): Promise<void> {
           id: replaced(args.type) ? `${args.name}-id-2` : `${args.name}-id`,
           state:
             args.type === "pulumi:pulumi:StackReference"
-              ? { ...args.inputs, outputs: lastOutputs }
+              ? { ...args.inputs, ...selfReference }
               : renewed(args.type, args.name, mockState(args.type, args.name, args.inputs)),
         };
       },
@@ -107,7 +126,9 @@ async function main(): Promise<void> {
   const loaded = (await import(path.join(__dirname, "..", "index"))) as { default?: unknown };
   const program = await ((loaded.default ?? loaded) as () => Promise<Record<string, unknown>>)();
   const outputs: Record<string, unknown> = {};
+  const secretOutputs: string[] = [];
   for (const [key, value] of Object.entries(program)) {
+    if (await pulumi.isSecret(pulumi.output(value))) secretOutputs.push(key);
     const output = pulumi.output(value) as unknown as { apply(f: (v: unknown) => void): void };
     await new Promise<void>((resolve) =>
       output.apply((v) => {
@@ -126,6 +147,7 @@ async function main(): Promise<void> {
     graph: normalizeUrns(graph),
     inputs,
     outputs,
+    secretOutputs,
   };
   // The last line: the program may log to stdout (pulumi.log under mocks) before it.
   process.stdout.write(`\n${JSON.stringify(result)}\n`);

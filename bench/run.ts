@@ -6,7 +6,7 @@ import * as os from "os";
 import * as path from "path";
 import { GraphNode, restrictToHost, schedule } from "./graph";
 import { LATENCY_S, ROLL_S, rollLatencyOf } from "./latencies";
-import type { Evaluation, Mode } from "./evaluate";
+import type { Evaluation, LastOutputs, Mode } from "./evaluate";
 
 const MODEL_SIZES = [3, 5, 9, 15];
 const ROLL_SIZES = [3, 9];
@@ -18,7 +18,8 @@ function evaluate(nodeCount: number, mode: Mode = "first", last?: Evaluation): E
   const args = [path.join(__dirname, "evaluate.js"), String(nodeCount), mode];
   if (last) {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "bench-")), "outputs.json");
-    fs.writeFileSync(file, JSON.stringify(last.outputs));
+    const next: LastOutputs = { outputs: last.outputs, secretOutputs: last.secretOutputs };
+    fs.writeFileSync(file, JSON.stringify(next));
     args.push(file);
   }
   const out = execFileSync(process.execPath, args, {

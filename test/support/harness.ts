@@ -1,7 +1,7 @@
 // Runs index.ts in-process under Pulumi mocks and records what it declares.
 import type * as PulumiModule from "@pulumi/pulumi";
 import { FAKE_IMAGE_ID, mockState, resetMockState } from "./mocks";
-import { SECRET_SIG, isSecret, unwrap } from "./secrets";
+import { SECRET_SIG, isSecret, secretEnvelope, unwrap } from "./secrets";
 
 // Tests read secrets through the harness, as before.
 export { SECRET_SIG, isSecret, unwrap };
@@ -179,14 +179,9 @@ function stackReferenceState(lastOutputs: Record<string, unknown> | undefined): 
   // The engine's wire form: each secret output's value in a secret envelope, and its name listed. An
   // undefined output is not in a stack's state at all.
   const present = Object.entries(lastOutputs).filter(([, v]) => v !== undefined);
-  const outputs = Object.fromEntries(
-    present.map(([k, v]) => [k, secret.includes(k) ? { [SECRET_SIG]: SECRET_VALUE_SIG, value: v } : v]),
-  );
+  const outputs = Object.fromEntries(present.map(([k, v]) => [k, secret.includes(k) ? secretEnvelope(v) : v]));
   return { outputs, secretOutputNames: secret.filter((n) => n in outputs) };
 }
-
-/** @pulumi/pulumi runtime/rpc.ts specialSecretSig: the value of SECRET_SIG in a secret envelope. */
-const SECRET_VALUE_SIG = "1b47061264138c4ac30d75fd1eb44270";
 
 /**
  * Identical runs (same config, stack, env, last outputs and secret keys, and no hook) run once per

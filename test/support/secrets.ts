@@ -2,6 +2,13 @@
 
 /** Pulumi's marker for a secret value as the mocks see it. */
 export const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+/** @pulumi/pulumi runtime/rpc.ts specialSecretSig: the value of SECRET_SIG in a secret envelope. */
+export const SECRET_VALUE_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+/** A value in the engine's secret envelope. */
+export function secretEnvelope(value: unknown): Record<string, unknown> {
+  return { [SECRET_SIG]: SECRET_VALUE_SIG, value };
+}
 
 export function isSecret(value: unknown): boolean {
   return typeof value === "object" && value !== null && (value as Record<string, unknown>)[SECRET_SIG] !== undefined;

@@ -207,24 +207,64 @@ func (e Env) boot(logger *log.Logger, b bootState, current func() error) error {
 	if err != nil {
 		return err
 	}
-	args = append(args, "--config-file", daemonJSON)
-	dlog, err := os.OpenFile(filepath.Join(b.dir, "dockerd.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	// The registry a real CVM pulls from is reachable before anyone dials its Docker API, so the
+	// stand-in's "registry" (the saved images) must be too: a first dockerd on the unix socket
+	// only loads them, then the real one starts with the user data's daemon.json.
+	preload, err := unixOnly(daemonJSON)
 	if err != nil {
 		return err
 	}
+	sock := filepath.Join(b.dir, "docker.sock")
+	first, err := startDockerd(logger, b.dir, append(append([]string{}, args...), "--config-file", preload))
+	if err != nil {
+		return err
+	}
+	client := unixClient(sock)
+	if err := waitPing(client, sock, current); err != nil {
+		_ = first.Kill()
+		return err
+	}
+	if err := loadImages(logger, client, e.Images); err != nil {
+		_ = first.Kill()
+		return err
+	}
+	_ = first.Signal(syscall.SIGTERM)
+	if _, err := first.Wait(); err != nil {
+		return fmt.Errorf("the image-loading dockerd: %w", err)
+	}
+	logger.Printf("images loaded; starting dockerd as docker.service does")
+
+	real, err := startDockerd(logger, b.dir, append(args, "--config-file", daemonJSON))
+	if err != nil {
+		return err
+	}
+	_ = real.Release()
+	if err := waitPing(client, sock, current); err != nil {
+		return err
+	}
+	logger.Printf("dockerd answers on %s", sock)
+	return nil
+}
+
+// startDockerd starts dockerd in a session of its own (it outlives this boot), logging to dockerd.log.
+func startDockerd(logger *log.Logger, dir string, args []string) (*os.Process, error) {
+	dlog, err := os.OpenFile(filepath.Join(dir, "dockerd.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	defer dlog.Close()
 	d := exec.Command("dockerd", args...)
 	d.Stdout, d.Stderr = dlog, dlog
 	d.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	logger.Printf("docker.service: dockerd %s", strings.Join(args, " "))
 	if err := d.Start(); err != nil {
-		dlog.Close()
-		return err
+		return nil, err
 	}
-	_ = d.Process.Release()
-	dlog.Close()
+	return d.Process, nil
+}
 
-	sock := filepath.Join(b.dir, "docker.sock")
-	client := unixClient(sock)
+// waitPing waits up to 120 s for dockerd's API on its unix socket.
+func waitPing(client *http.Client, sock string, current func() error) error {
 	deadline := time.Now().Add(120 * time.Second)
 	for {
 		if err := current(); err != nil {
@@ -234,7 +274,7 @@ func (e Env) boot(logger *log.Logger, b bootState, current func() error) error {
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				break
+				return nil
 			}
 		}
 		if time.Now().After(deadline) {
@@ -242,8 +282,29 @@ func (e Env) boot(logger *log.Logger, b bootState, current func() error) error {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	logger.Printf("dockerd answers on %s", sock)
-	return loadImages(logger, client, e.Images)
+}
+
+// unixOnly writes a copy of the moved daemon.json that serves the unix socket only.
+func unixOnly(daemonJSON string) (string, error) {
+	b, err := os.ReadFile(daemonJSON)
+	if err != nil {
+		return "", err
+	}
+	var cfg map[string]any
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		return "", err
+	}
+	var unix []any
+	hosts, _ := cfg["hosts"].([]any)
+	for _, h := range hosts {
+		if s, _ := h.(string); strings.HasPrefix(s, "unix://") {
+			unix = append(unix, s)
+		}
+	}
+	cfg["hosts"] = unix
+	out, _ := json.MarshalIndent(cfg, "", "  ")
+	p := strings.TrimSuffix(daemonJSON, ".json") + ".preload.json"
+	return p, os.WriteFile(p, append(out, '\n'), 0o644)
 }
 
 // writeUnder writes one write_files entry at its path under the host's root.
