@@ -306,10 +306,17 @@ export async function cvmHostRoll(world: CvmWorld): Promise<StepResult> {
   const before = await cloudIds(stack);
   await stack.configure({ "tikv-cvm:registryMirrors[0]": { value: "https://mirror.e2e.example" } });
   const preview = await stack.preview("registryMirrors: a boot-config change");
+  // A replacement shows as replace, create-replacement and delete-replaced (deleteBeforeReplace).
+  const cvmOps = opsOf(preview.steps, INSTANCE);
   assertEqual(
-    opsOf(preview.steps, INSTANCE).sort(),
-    hosts.map((h) => `replace tikv-e2e-cvm-${h.index}-cvm`).sort(),
+    [...new Set(cvmOps.filter((o) => o.startsWith("create-replacement ")))].sort(),
+    hosts.map((h) => `create-replacement tikv-e2e-cvm-${h.index}-cvm`).sort(),
     "the preview replaces every CVM",
+  );
+  assertEqual(
+    cvmOps.filter((o) => !/^(replace|create-replacement|delete-replaced) /.test(o)),
+    [],
+    "nothing but replacements of the CVMs",
   );
   assertEqual(opsOf(preview.steps, DISK), [], "the preview touches no data disk");
 
