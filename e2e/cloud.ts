@@ -8,7 +8,7 @@
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { CACHE_DIR, log, run } from "./util";
+import { CACHE_DIR, goSourceHash, log, run } from "./util";
 
 const SRC = path.join(__dirname, "..", "..", "..", "e2e", "standins", "tencentcloud");
 
@@ -18,30 +18,13 @@ const INSTALLS = [
   { name: "tencentcloud", version: "0.2.3" },
 ] as const;
 
-function listSources(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) return listSources(p);
-    return /\.go$|^go\.(mod|sum)$/.test(e.name) ? [p] : [];
-  });
-}
-
-function hashFiles(files: string[]): string {
-  const h = crypto.createHash("sha256");
-  for (const f of files.sort()) {
-    h.update(path.relative(SRC, f));
-    h.update(fs.readFileSync(f));
-  }
-  return h.digest("hex").slice(0, 12);
-}
-
 function sha256(file: string): string {
   return crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex");
 }
 
 /** Tests and builds the plugin (cached by its sources' hash): one directory per plugin name. */
 function buildStandIn(): { dirs: Record<string, string>; binary: string } {
-  const key = hashFiles(listSources(SRC));
+  const key = goSourceHash(SRC);
   const root = path.join(CACHE_DIR, `tencentcloud-standin-${key}`);
   const dirs: Record<string, string> = {};
   for (const p of INSTALLS) dirs[p.name] = path.join(root, p.name);

@@ -24,7 +24,7 @@ import {
   watchEvictions,
 } from "./scenarios";
 import { E2EStack, StepRecord, StepResult, shortName } from "./stack";
-import { CACHE_DIR, assert, assertEqual, log, run, sleep, waitFor } from "./util";
+import { CACHE_DIR, assert, assertEqual, log, run, waitFor, watch } from "./util";
 
 /** EIPs come from here; the operator's machine is .1 on its own link (its "public" address). */
 const EIP_POOL = "10.213.1.0/24";
@@ -212,22 +212,10 @@ interface HostSample {
 
 /** Samples which hosts' TiKV does not answer, every 500 ms, until stopped. */
 function watchHosts(hosts: readonly CvmHost[]): { samples: HostSample[]; stop(): Promise<void> } {
-  const samples: HostSample[] = [];
-  let watching = true;
-  const watcher = (async () => {
-    while (watching) {
-      const answers = await Promise.all(hosts.map((h) => tikvAnswers(h.eip)));
-      samples.push({ at: Date.now(), down: hosts.filter((_, i) => !answers[i]).map((h) => h.name) });
-      await sleep(500);
-    }
-  })();
-  return {
-    samples,
-    stop: async () => {
-      watching = false;
-      await watcher;
-    },
-  };
+  return watch(500, async () => {
+    const answers = await Promise.all(hosts.map((h) => tikvAnswers(h.eip)));
+    return { down: hosts.filter((_, i) => !answers[i]).map((h) => h.name) };
+  });
 }
 
 /** A host's downtime: first and last sample it was down in. */
@@ -381,25 +369,16 @@ export async function cvmScale(world: CvmWorld): Promise<void> {
 
   await stack.configure({ "tikv-cvm:nodeCount": { value: "3" } });
   // PD's view of store 4 while the engine works, and whether host 4 still answers.
-  const seen: { at: number; state: string; hostUp: boolean }[] = [];
-  let watching = true;
-  const watcher = (async () => {
-    while (watching) {
-      try {
-        const s = (await getStores(pd)).find((x) => x.id === id4);
-        seen.push({ at: Date.now(), state: s?.stateName ?? "gone", hostUp: await tikvAnswers(host4.eip) });
-      } catch {
-        /* PD busy */
-      }
-      await sleep(300);
-    }
-  })();
+  const watcher = watch(300, async () => ({
+    state: (await getStores(pd)).find((x) => x.id === id4)?.stateName ?? "gone",
+    hostUp: await tikvAnswers(host4.eip),
+  }));
+  const seen = watcher.samples;
   let result: StepResult;
   try {
     result = await stack.up("nodeCount 4 -> 3");
   } finally {
-    watching = false;
-    await watcher;
+    await watcher.stop();
   }
   assert(
     result.steps.some((s) => s.type === RETIREMENT),

@@ -8,7 +8,7 @@
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { CACHE_DIR, log, run } from "./util";
+import { CACHE_DIR, goSourceHash, log, run } from "./util";
 
 const SUITE = "bookworm";
 const MIRROR = process.env.TIKV_CVM_E2E_DEBIAN_MIRROR ?? "http://deb.debian.org/debian";
@@ -23,31 +23,13 @@ const TRIM = [
   "var/lib/apt/lists",
 ];
 const STANDIN_SRC = path.join(__dirname, "..", "..", "..", "e2e", "standins");
+/** The Tencent Cloud stand-in is a module of its own (e2e/cloud.ts builds it), not part of the images. */
+const NOT_IN_IMAGES = path.join(STANDIN_SRC, "tencentcloud");
 
 export interface ImageSet {
   /** The tarball every image is imported from. */
   readonly tarball: string;
   readonly standinKey: string;
-}
-
-function hashFiles(files: string[]): string {
-  const h = crypto.createHash("sha256");
-  for (const f of files.sort()) {
-    h.update(path.relative(STANDIN_SRC, f));
-    h.update(fs.readFileSync(f));
-  }
-  return h.digest("hex").slice(0, 12);
-}
-
-/** The Tencent Cloud stand-in is a module of its own (e2e/cloud.ts builds it), not part of the images. */
-const NOT_IN_IMAGES = path.join(STANDIN_SRC, "tencentcloud");
-
-function listSources(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) return p === NOT_IN_IMAGES ? [] : listSources(p);
-    return /\.go$|^go\.(mod|sum)$/.test(e.name) ? [p] : [];
-  });
 }
 
 /** debootstrap once; the trimmed root filesystem is kept as a tarball. */
@@ -71,7 +53,7 @@ export function ensureRootfs(): string {
 
 /** Builds the stand-in once per source revision: a static binary. */
 export function ensureStandin(): { binary: string; key: string } {
-  const key = hashFiles(listSources(STANDIN_SRC));
+  const key = goSourceHash(STANDIN_SRC, [NOT_IN_IMAGES]);
   const binary = path.join(CACHE_DIR, "bin", `standin-${key}`);
   if (fs.existsSync(binary)) return { binary, key };
   fs.mkdirSync(path.dirname(binary), { recursive: true });

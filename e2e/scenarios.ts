@@ -25,7 +25,7 @@ import { TestHost, TestHosts } from "./hosts";
 import { ImageSet, importImages } from "./images";
 import { operatorShellEnv } from "./operatorShell";
 import { E2EStack, REPO, StepRecord, StepResult, shortName } from "./stack";
-import { assert, assertEqual, log, run, sleep, waitFor } from "./util";
+import { assert, assertEqual, log, run, waitFor, watch } from "./util";
 
 /** The release the stacks start on, and a second stand-in tag for the rolling upgrade. */
 export const FIRST_TAG = "v8.5.7";
@@ -350,25 +350,7 @@ export interface EvictionSample {
 
 /** Watches PD's evict-leader scheduler every 200 ms until stopped. */
 export function watchEvictions(target: PdTarget): { samples: EvictionSample[]; stop(): Promise<void> } {
-  const samples: EvictionSample[] = [];
-  let watching = true;
-  const watcher = (async () => {
-    while (watching) {
-      try {
-        samples.push({ at: Date.now(), evicted: await evictedStores(target) });
-      } catch {
-        /* a PD member restarting */
-      }
-      await sleep(200);
-    }
-  })();
-  return {
-    samples,
-    stop: async () => {
-      watching = false;
-      await watcher;
-    },
-  };
+  return watch(200, async () => ({ evicted: await evictedStores(target) }));
 }
 
 /**

@@ -152,56 +152,45 @@ export class E2EStack {
     await this.stack.removeAllConfig(keys, true);
   }
 
-  async up(label: string): Promise<StepResult> {
+  /** Runs one engine operation, timed, with its events recorded. */
+  private async timedOp(
+    what: string,
+    op: (onEvent: (event: EngineEvent) => void) => Promise<{ summary: Record<string, number>; stdout: string }>,
+  ): Promise<StepResult> {
     const steps: StepRecord[] = [];
     const started = Date.now();
-    log(`${this.name}: pulumi up (${label})`);
-    const result = await this.stack.up({ onEvent: recorder(steps), color: "never" });
-    return {
-      ms: Date.now() - started,
-      steps,
-      summary: (result.summary.resourceChanges ?? {}) as Record<string, number>,
-      stdout: result.stdout,
-    };
+    log(`${this.name}: ${what}`);
+    const { summary, stdout } = await op(recorder(steps));
+    return { ms: Date.now() - started, steps, summary, stdout };
   }
 
-  async preview(label: string, expectNoChanges = false): Promise<StepResult> {
-    const steps: StepRecord[] = [];
-    const started = Date.now();
-    log(`${this.name}: pulumi preview${expectNoChanges ? " --expect-no-changes" : ""} (${label})`);
-    const result = await this.stack.preview({ onEvent: recorder(steps), color: "never", diff: true, expectNoChanges });
-    return {
-      ms: Date.now() - started,
-      steps,
-      summary: result.changeSummary as Record<string, number>,
-      stdout: result.stdout,
-    };
+  up(label: string): Promise<StepResult> {
+    return this.timedOp(`pulumi up (${label})`, async (onEvent) => {
+      const r = await this.stack.up({ onEvent, color: "never" });
+      return { summary: (r.summary.resourceChanges ?? {}) as Record<string, number>, stdout: r.stdout };
+    });
   }
 
-  async refresh(label: string): Promise<StepResult> {
-    const steps: StepRecord[] = [];
-    const started = Date.now();
-    log(`${this.name}: pulumi refresh (${label})`);
-    const result = await this.stack.refresh({ onEvent: recorder(steps), color: "never" });
-    return {
-      ms: Date.now() - started,
-      steps,
-      summary: (result.summary.resourceChanges ?? {}) as Record<string, number>,
-      stdout: result.stdout,
-    };
+  preview(label: string, expectNoChanges = false): Promise<StepResult> {
+    const what = `pulumi preview${expectNoChanges ? " --expect-no-changes" : ""} (${label})`;
+    return this.timedOp(what, async (onEvent) => {
+      const r = await this.stack.preview({ onEvent, color: "never", diff: true, expectNoChanges });
+      return { summary: r.changeSummary as Record<string, number>, stdout: r.stdout };
+    });
   }
 
-  async destroy(label: string): Promise<StepResult> {
-    const steps: StepRecord[] = [];
-    const started = Date.now();
-    log(`${this.name}: pulumi destroy (${label})`);
-    const result = await this.stack.destroy({ onEvent: recorder(steps), color: "never" });
-    return {
-      ms: Date.now() - started,
-      steps,
-      summary: (result.summary.resourceChanges ?? {}) as Record<string, number>,
-      stdout: result.stdout,
-    };
+  refresh(label: string): Promise<StepResult> {
+    return this.timedOp(`pulumi refresh (${label})`, async (onEvent) => {
+      const r = await this.stack.refresh({ onEvent, color: "never" });
+      return { summary: (r.summary.resourceChanges ?? {}) as Record<string, number>, stdout: r.stdout };
+    });
+  }
+
+  destroy(label: string): Promise<StepResult> {
+    return this.timedOp(`pulumi destroy (${label})`, async (onEvent) => {
+      const r = await this.stack.destroy({ onEvent, color: "never" });
+      return { summary: (r.summary.resourceChanges ?? {}) as Record<string, number>, stdout: r.stdout };
+    });
   }
 
   /**

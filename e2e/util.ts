@@ -1,5 +1,7 @@
 // Small helpers for the end-to-end test: running commands, waiting, timing, logging.
 import { SpawnSyncOptions, spawnSync } from "child_process";
+import * as crypto from "crypto";
+import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 
@@ -92,4 +94,56 @@ export function assertEqual<T>(actual: T, expected: T, what: string): void {
   const a = JSON.stringify(actual);
   const e = JSON.stringify(expected);
   if (a !== e) throw new Error(`assertion failed: ${what}: expected ${e}, got ${a}`);
+}
+
+/**
+ * A short hash of a Go module's sources (.go, go.mod, go.sum) below `dir`, leaving out the folders in
+ * `skip`: a build is cached under it, so a change to any of them rebuilds.
+ */
+export function goSourceHash(dir: string, skip: readonly string[] = []): string {
+  const list = (d: string): string[] =>
+    fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) return skip.includes(p) ? [] : list(p);
+      return /\.go$|^go\.(mod|sum)$/.test(e.name) ? [p] : [];
+    });
+  const h = crypto.createHash("sha256");
+  for (const f of list(dir).sort()) {
+    h.update(path.relative(dir, f));
+    h.update(fs.readFileSync(f));
+  }
+  return h.digest("hex").slice(0, 12);
+}
+
+/** A sample taken while something else runs, and when it was taken. */
+export type Sample<T> = T & { readonly at: number };
+
+/**
+ * Takes `sample` every `everyMs` until stopped; a sample that throws (a member restarting, PD
+ * busy) is skipped. For watching a cluster while the engine works.
+ */
+export function watch<T extends object>(
+  everyMs: number,
+  sample: () => Promise<T>,
+): { samples: Sample<T>[]; stop(): Promise<void> } {
+  const samples: Sample<T>[] = [];
+  let watching = true;
+  const watcher = (async () => {
+    while (watching) {
+      try {
+        const value = await sample();
+        samples.push({ ...value, at: Date.now() });
+      } catch {
+        /* skipped */
+      }
+      await sleep(everyMs);
+    }
+  })();
+  return {
+    samples,
+    stop: async () => {
+      watching = false;
+      await watcher;
+    },
+  };
 }
