@@ -456,3 +456,39 @@ export async function cvmFinalDestroy(world: CvmWorld): Promise<void> {
   await world.stack!.dispose();
   world.stack = undefined;
 }
+
+/**
+ * The bridged route (`tencentcloudRoute: bridged`, the tencentcloud 0.2.3 plugin's tokens) on the same
+ * stand-in: a first up, three stores Up, a no-op preview, destroy with the disks deleted.
+ */
+export async function cvmBridgedRoute(world: CvmWorld): Promise<void> {
+  const stack = await E2EStack.open(
+    "e2e-cvm-bridged",
+    path.join(world.stateDir, "cvm-bridged"),
+    world.engineEnv,
+    cloudShell(world),
+  );
+  const bridged: CvmWorld = { ...world, stack };
+  try {
+    await stack.configure({
+      ...cvmConfig(),
+      "tikv-cvm:tencentcloudRoute": { value: "bridged" },
+      "tikv-cvm:retainDataDisks": { value: "false" },
+    });
+    const up = await stack.up("bridged route: 3 CVMs");
+    world.figures["cvm bridged: first up (s)"] = (up.ms / 1000).toFixed(1);
+    assert(
+      up.steps.some((s) => s.type === "tencentcloud:Instance/instance:Instance"),
+      "the CVMs are the bridged plugin's tokens",
+    );
+    await expectCluster(bridged, 3, FIRST_TAG);
+    await cvmNoOp(bridged, "bridged route, right after the first up");
+    const { disks } = await cloudIds(stack);
+    assertEqual(Object.keys(disks).length, 3, "three data disks");
+    await stack.destroy("bridged route, disks deleted");
+    const cloud = fs.readFileSync(path.join(world.cloudDir, "cloud.json"), "utf8");
+    for (const id of Object.values(disks)) assert(!cloud.includes(id), `disk ${id} deleted (retainDataDisks false)`);
+  } finally {
+    await stack.dispose();
+  }
+}

@@ -10,6 +10,7 @@ import * as path from "path";
 import {
   CvmWorld,
   cleanUpCvm,
+  cvmBridgedRoute,
   cvmCaRotation,
   cvmDestroyAndAdopt,
   cvmFinalDestroy,
@@ -182,7 +183,10 @@ async function main(): Promise<void> {
       await timed("cvm: scale 3 -> 4 -> 3", () => cvmScale(cvmWorld));
       await timed("cvm: CA rotation, three steps", () => cvmCaRotation(cvmWorld));
       await timed("cvm: destroy, then up on the retained data disks", () => cvmDestroyAndAdopt(cvmWorld));
-      if (!keep) await timed("cvm: final destroy", () => cvmFinalDestroy(cvmWorld));
+      if (!keep) {
+        await timed("cvm: final destroy", () => cvmFinalDestroy(cvmWorld));
+        await timed("cvm, bridged route: up, no-op preview, destroy", () => cvmBridgedRoute(cvmWorld));
+      }
     }
   } catch (err) {
     failure = err;
