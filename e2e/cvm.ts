@@ -368,26 +368,35 @@ export async function cvmScale(world: CvmWorld): Promise<void> {
   const id4 = four[`${host4.privateIp}:20160`];
 
   await stack.configure({ "tikv-cvm:nodeCount": { value: "3" } });
-  // PD's view of store 4 while the engine works, and whether host 4 still answers.
-  const watcher = watch(300, async () => ({
-    state: (await getStores(pd)).find((x) => x.id === id4)?.stateName ?? "gone",
-    hostUp: await tikvAnswers(host4.eip),
-  }));
-  const seen = watcher.samples;
-  let result: StepResult;
-  try {
-    result = await stack.up("nodeCount 4 -> 3");
-  } finally {
-    await watcher.stop();
-  }
+  // Straight to nodeCount 3, skipping the README's first step: refused before anything goes.
+  const refused = await stack.failing("up", "nodeCount 4 -> 3 while store 4 is Up");
+  assert(
+    refused.output.includes(`pd-ctl store delete ${id4}`) && refused.output.includes("Tombstone"),
+    `the refusal names the store and the procedure: ${refused.output.slice(-1500)}`,
+  );
+  assert(await tikvAnswers(host4.eip), "host 4 is still there after the refusal");
+  assertEqual(
+    refused.steps.filter((s) => s.phase === "done" && s.op === "delete").map((s) => shortName(s.urn)),
+    [],
+    "resources the refused scale-in deleted",
+  );
+
+  // The README's steps: `store delete <id>` through the printed pd-ctl command, wait for Tombstone.
+  const { outputs } = await view(world);
+  const pdCtl = String(outputs.pdCtlStores);
+  assert(pdCtl.endsWith(" store"), `pdCtlStores ends in the subcommand: ${pdCtl}`);
+  stack.printed(`${pdCtl} delete ${id4}`);
+  const offlineAt = Date.now();
+  await waitFor(`store ${id4} Tombstone`, 180_000, async () =>
+    (await getStores(pd)).find((x) => x.id === id4)?.stateName === "Tombstone" ? true : undefined,
+  );
+  world.figures["cvm: store 4 Offline -> Tombstone (s)"] = ((Date.now() - offlineAt) / 1000).toFixed(1);
+  const result = await stack.up("nodeCount 4 -> 3, store 4 Tombstone");
   assert(
     result.steps.some((s) => s.type === RETIREMENT),
-    `the scale-in retires through PD (${opsOf(result.steps, RETIREMENT).join(", ")})`,
+    `the scale-in checks the retirement with PD (${opsOf(result.steps, RETIREMENT).join(", ")})`,
   );
-  const firstDown = seen.find((s) => !s.hostUp);
-  const tombstone = seen.find((s) => s.state === "Tombstone");
-  assert(tombstone, `PD reported store ${id4} Tombstone (${[...new Set(seen.map((s) => s.state))].join(", ")})`);
-  assert(firstDown && tombstone.at <= firstDown.at, "store 4 was Tombstone before host 4 went down");
+  assert(!(await tikvAnswers(host4.eip)), "host 4 is gone");
   const three = await expectCluster(world, 3, SECOND_TAG);
   assertEqual(three, world.identity!.stores, "store IDs after scaling back to 3");
   world.figures["cvm: scale 4 -> 3 (s)"] = (result.ms / 1000).toFixed(1);
