@@ -9,6 +9,7 @@ import * as net from "net";
 import * as path from "path";
 import { ConfigMap } from "@pulumi/pulumi/automation";
 import { PdTarget, pdRequest } from "../lib/pdApi";
+import { TOKENS } from "../tencentcloud/bindings";
 import { cleanUpCloud, installTencentCloudStandIn } from "./cloud";
 import { clusterId, healthOf, pdCtlStores, pdTarget, readMarker, storesUp, writeMarker } from "./cluster";
 import { BRIDGE_NETNS, OPERATOR_LINK } from "./hosts";
@@ -32,8 +33,10 @@ const OPERATOR_EIP_SIDE = "10.213.1.1";
 /** The stand-in's host namespaces: tkve2e-c<n>, so TestHosts.cleanUp also finds them. */
 export const CVM_NETNS_PREFIX = "tkve2e-c";
 
-const INSTANCE = "tencentcloud:index/instance:Instance";
-const DISK = "tencentcloud:index/cbsStorage:CbsStorage";
+const INSTANCE = TOKENS.terraform.instance;
+/** Both routes' tokens: the bridged route's stack is read the same way. */
+const INSTANCES = [TOKENS.terraform.instance, TOKENS.bridged.instance];
+const DISKS = [TOKENS.terraform.cbsStorage, TOKENS.bridged.cbsStorage];
 const RETIREMENT = "pulumi-nodejs:dynamic/tikv-cvm:MemberRetirement";
 
 export interface CvmWorld {
@@ -167,13 +170,13 @@ async function cloudIds(
   const state = await stack.stack.exportStack();
   const resources = (state.deployment.resources ?? []) as { type: string; urn: string; id?: string }[];
   // tikv-e2e-cvm-<i>-cvm, tikv-e2e-cvm-<i>-data-disk: host i is tikv-host-<i>.
-  const byHost = (type: string) =>
+  const byHost = (types: readonly string[]) =>
     Object.fromEntries(
       resources
-        .filter((r) => r.type === type)
+        .filter((r) => types.includes(r.type))
         .map((r) => [`tikv-host-${/-(\d+)-(cvm|data-disk)$/.exec(shortName(r.urn))?.[1]}`, String(r.id)]),
     );
-  return { instances: byHost(INSTANCE), disks: byHost(DISK) };
+  return { instances: byHost(INSTANCES), disks: byHost(DISKS) };
 }
 
 function writeMarkers(hosts: readonly CvmHost[], token: string): void {
@@ -313,7 +316,7 @@ export async function cvmHostRoll(world: CvmWorld): Promise<StepResult> {
     [],
     "nothing but replacements of the CVMs",
   );
-  assertEqual(opsOf(preview.steps, DISK), [], "the preview touches no data disk");
+  assertEqual(opsOf(preview.steps, TOKENS.terraform.cbsStorage), [], "the preview touches no data disk");
 
   const evictions = watchEvictions(pd);
   const downs = watchHosts(hosts);
@@ -496,7 +499,7 @@ export async function cvmBridgedRoute(world: CvmWorld): Promise<void> {
     const up = await stack.up("bridged route: 3 CVMs");
     world.figures["cvm bridged: first up (s)"] = (up.ms / 1000).toFixed(1);
     assert(
-      up.steps.some((s) => s.type === "tencentcloud:Instance/instance:Instance"),
+      up.steps.some((s) => s.type === TOKENS.bridged.instance),
       "the CVMs are the bridged plugin's tokens",
     );
     await expectCluster(bridged, 3, FIRST_TAG);
