@@ -174,7 +174,9 @@ async function cloudIds(
     Object.fromEntries(
       resources
         .filter((r) => types.includes(r.type))
-        .map((r) => [`tikv-host-${/-(\d+)-(cvm|data-disk)$/.exec(shortName(r.urn))?.[1]}`, String(r.id)]),
+        .map((r) => [`tikv-host-${/-(\d+)-(cvm|data-disk)$/.exec(shortName(r.urn))?.[1]}`, String(r.id)])
+        // In host order, whatever order the state lists them in (assertEqual compares JSON).
+        .sort(([a], [b]) => a.localeCompare(b, "en", { numeric: true })),
     );
   return { instances: byHost(INSTANCES), disks: byHost(DISKS) };
 }
