@@ -2,7 +2,15 @@
 // under mocks against the previous deployment's own outputs.
 import { rolloutGateProvider } from "../components/rollout";
 import { TOKENS } from "../tencentcloud/bindings";
-import { ProgramRun, byName, lastOutputsOf, ofType, runProgram, unwrap } from "./support/harness";
+import {
+  ProgramRun,
+  byName,
+  lastOutputsAfterFailedUpdate,
+  lastOutputsOf,
+  ofType,
+  runProgram,
+  unwrap,
+} from "./support/harness";
 
 const TC = TOKENS.terraform;
 const CONTAINER = "docker:index/container:Container";
@@ -83,6 +91,24 @@ describe("a cloud-config change (registryMirrors)", () => {
   });
 
   test("changes no data disk and no volume", () => expectDataUntouched(baseline, run));
+});
+
+describe("a host roll whose update failed part-way (pulumi/pulumi#14621)", () => {
+  // The failed run registered `deployment` (plain settings, resolved at once) but not hostRollout,
+  // which waits on every CVM: the stack keeps the old roll record beside the new deployment record.
+  test("the next deployment still rolls every CVM host by host, each behind its gates", async () => {
+    const mirrors = { "tikv-cvm:registryMirrors": JSON.stringify(["https://mirror.example.com"]) };
+    const failed = await runProgram(mirrors, { lastOutputs: baseline.outputs });
+    const retried = await runProgram(mirrors, {
+      lastOutputs: lastOutputsAfterFailedUpdate(baseline, failed, ["deployment"]),
+    });
+    for (const i of HOSTS) {
+      const name = `tikv-dev-${i}-cvm`;
+      expect(unwrap(byName(retried, name).inputs.userData)).toBe(unwrap(byName(failed, name).inputs.userData));
+    }
+    expectHostByHost(retried);
+    expectHostGatesRun(baseline, retried);
+  });
 });
 
 describe("an image change (a pinned imageId)", () => {

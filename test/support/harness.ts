@@ -163,6 +163,26 @@ export function lastOutputsOf(
   return outputs;
 }
 
+/**
+ * The outputs a stack keeps after an update that failed: since pulumi/pulumi#15754 (the fix of
+ * #14621) the engine writes only the stack outputs the failed run registered and keeps the others
+ * from the last successful one. `resolved`: the outputs of `failed` that were registered (those
+ * whose values did not wait on a resource that failed). Secrecy follows each value's own run.
+ */
+export function lastOutputsAfterFailedUpdate(
+  before: ProgramRun,
+  failed: ProgramRun,
+  resolved: readonly string[],
+): Record<string, unknown> {
+  const outputs: Record<string, unknown> = { ...before.outputs };
+  for (const name of resolved) outputs[name] = failed.outputs[name];
+  const secret = Object.keys(outputs).filter((n) =>
+    (resolved.includes(n) ? failed.secretOutputs : before.secretOutputs).includes(n),
+  );
+  secretNamesOf.set(outputs, secret);
+  return outputs;
+}
+
 /** The `outputs` and `secretOutputNames` the engine's StackReference read returns for `lastOutputs`. */
 function stackReferenceState(lastOutputs: Record<string, unknown> | undefined): {
   outputs: Record<string, unknown>;
@@ -281,6 +301,11 @@ async function evaluate(config: Record<string, string | undefined>, options: Run
   const pulumi = (await import("@pulumi/pulumi")) as typeof PulumiModule;
   const resources: Declared[] = [];
   const invokes: Invoked[] = [];
+  if (options.preview && options.lastOutputs) {
+    // The engine previews unchanged resources with their state; this harness models only a stack
+    // with nothing deployed, so it refuses to answer for one that has.
+    throw new Error("preview: true models a first preview only; it cannot be combined with lastOutputs");
+  }
   const selfReference = stackReferenceState(options.lastOutputs);
   await pulumi.runtime.setMocks(
     {
