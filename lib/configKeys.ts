@@ -169,7 +169,13 @@ export const CONFIG_KEYS = {
     modes: MODES,
     default: DEFAULT_TIKV_VERSION,
     check: tikvVersionProblem,
-    help: `\`vX.Y.Z\`, ${MIN_TIKV_VERSION} or newer; the same tag for \`pingcap/pd\` and \`pingcap/tikv\` (never \`latest\`); never below the deployed major.minor`,
+    help: `\`vX.Y.Z\`, ${MIN_TIKV_VERSION} or newer; the same tag for \`pingcap/pd\` and \`pingcap/tikv\` (never \`latest\`); never below the deployed major.minor; below the deployed version only with \`allowDowngrade\``,
+  },
+  allowDowngrade: {
+    type: "boolean",
+    modes: MODES,
+    default: false,
+    help: "`true` lets `tikvVersion` go below the deployed version within its major.minor (a patch downgrade); without it any downgrade is refused. Set it for that one `pulumi up`, then remove it",
   },
   availabilityZone: {
     type: "optional-string",

@@ -118,9 +118,9 @@ export function retiringMembers(last: LastDeployment, plan: ClusterPlan): { pd: 
   };
 }
 
-function minor(version: string): [number, number] {
-  const [major, min] = version.replace(/^v/, "").split(".").map(Number);
-  return [major, min];
+function release(version: string): [number, number, number] {
+  const [major, min, patch] = version.replace(/^v/, "").split(".").map(Number);
+  return [major, min, patch];
 }
 
 /**
@@ -171,15 +171,27 @@ export function refusedChanges(settings: Settings, plan: ClusterPlan, last: Last
         `would no longer reach each other. Switch on a new stack. ${back("clusterTls", was.clusterTls)}`,
     );
   }
-  const [wasMajor, wasMinor] = minor(was.tikvVersion);
-  const [major, min] = minor(settings.tikvVersion);
+  const [wasMajor, wasMinor, wasPatch] = release(was.tikvVersion);
+  const [major, min, patch] = release(settings.tikvVersion);
   if (major < wasMajor || (major === wasMajor && min < wasMinor)) {
     refuse(
       "tikvVersion",
       `${settings.tikvVersion} is older than the deployed ${was.tikvVersion}: PD refuses a store whose ` +
         `major.minor is below the cluster version (tikv/pd server/cluster/cluster.go checkStoreVersion), so every ` +
-        `restarted store would be shut out. Patch releases of ${was.tikvVersion.replace(/\.\d+$/, ".x")} are fine. ` +
+        `restarted store would be shut out; allowDowngrade does not change that. ` +
         back("tikvVersion", was.tikvVersion),
+    );
+  } else if (major === wasMajor && min === wasMinor && patch < wasPatch && !settings.allowDowngrade) {
+    // TiUP refuses any downgrade unless told --ignore-version-check (pingcap/tiup
+    // components/cluster/command/upgrade.go: "Ignore checking if target version is bigger than
+    // current version"): a patch release may write data or config an older one does not read.
+    refuse(
+      "tikvVersion",
+      `${settings.tikvVersion} is older than the deployed ${was.tikvVersion}: a downgrade restarts every member on a ` +
+        `release that may not read what the newer one wrote (RocksDB/raft-engine format or config it does not know: ` +
+        `a store that fails to start stops the roll with that member down), and fixes in ${was.tikvVersion} are lost. ` +
+        `To downgrade on purpose: pulumi config set ${PROJECT}:allowDowngrade true, pulumi up, then pulumi config rm ` +
+        `${PROJECT}:allowDowngrade. Otherwise ${back("tikvVersion", was.tikvVersion)}`,
     );
   }
   const kept = Math.min(plan.hosts.length, was.hostAddresses.length);

@@ -37,6 +37,8 @@ export interface CommonSettings {
   readonly nodeCount: number;
   readonly pdCount: number;
   readonly tikvVersion: string;
+  /** A tikvVersion below the deployed one is accepted (tikv-cvm:allowDowngrade); see lib/lastDeployment.ts. */
+  readonly allowDowngrade: boolean;
   /** Memory of each host (cvm, existing) or of the whole machine (local), GiB. */
   readonly hostMemoryGiB: number;
   /** The disk PD and TiKV data live on, GB (cvm: each host's data disk): TiKV's reserve-space is derived from it. */
@@ -215,6 +217,7 @@ export function validateConfig(raw: RawConfig): ValidationResult {
     nodeCount,
     pdCount: v.pdCount,
     tikvVersion: v.tikvVersion,
+    allowDowngrade: v.allowDowngrade,
     hostMemoryGiB: v.hostMemoryGiB,
     diskGB: mode === "local" ? LOCAL_DISK_GB : v.dataDiskSize,
     protect: v.protect,

@@ -73,7 +73,7 @@ describe("changes a running cluster cannot take are refused, naming the key and 
     expect(refused({}, last)).toEqual([]);
     for (const ok of [
       { tikvVersion: "v8.5.8" },
-      { tikvVersion: "v8.5.1" },
+      { tikvVersion: "v8.5.1", allowDowngrade: "true" },
       { tikvVersion: "v9.0.0" },
       { nodeCount: "5" },
       { pdCount: "1" },
@@ -98,6 +98,13 @@ describe("changes a running cluster cannot take are refused, naming the key and 
       /checkStoreVersion.*set it back with: pulumi config set tikv-cvm:tikvVersion v8\.5\.7/,
     ],
     ["tikvVersion", { tikvVersion: "v7.5.0" }, /below the cluster version/],
+    // Issue 18 item 6: a patch downgrade is refused too unless asked for, saying what it risks.
+    [
+      "tikvVersion",
+      { tikvVersion: "v8.5.1" },
+      /older than the deployed v8\.5\.7: a downgrade .*may not read .*pulumi config set tikv-cvm:allowDowngrade true/,
+    ],
+    ["tikvVersion", { tikvVersion: "v8.4.0", allowDowngrade: "true" }, /allowDowngrade does not change that/],
     ["subnetCidr", { subnetCidr: "10.0.2.0/24" }, /fixed private address/],
     ["vpcCidr", { vpcCidr: "10.1.0.0/16", subnetCidr: "10.1.1.0/24" }, /ForceNew/],
     ["availabilityZone", { availabilityZone: "ap-guangzhou-4" }, /availability_zone is ForceNew/],
