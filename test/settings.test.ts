@@ -239,6 +239,7 @@ describe("validateConfig", () => {
     { label: "mode unknown", values: { mode: "kubernetes" }, key: "tikv-cvm:mode" },
     { label: "protect not a boolean", values: { protect: "yes" }, key: "tikv-cvm:protect" },
     { label: "monitoring not a boolean", values: { monitoring: "on" }, key: "tikv-cvm:monitoring" },
+    { label: "allowDowngrade not a boolean", values: { allowDowngrade: "yes" }, key: "tikv-cvm:allowDowngrade" },
     {
       label: "rolloutTimeoutMinutes zero",
       values: { rolloutTimeoutMinutes: "0" },
