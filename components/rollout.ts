@@ -90,7 +90,11 @@ async function runGate(inputs: GateInputs): Promise<string> {
         policy,
       );
     }
-    await awaitPdHealthy(target, inputs.member, policy);
+    await awaitPdHealthy(target, inputs.member, policy, [
+      ...(inputs.rolled ?? []),
+      inputs.member,
+      ...(inputs.pending ?? []),
+    ]);
     return "healthy";
   }
   if (inputs.phase === "before") return prepareTikvRestart(target, inputs.member, policy);

@@ -228,12 +228,17 @@ export class TikvCluster extends pulumi.ComponentResource {
     const trigger = pulumi
       .output(containerArgs)
       .apply((resolved) => replacementDigest(resolved as Record<string, unknown>));
-    const gate = { ...chain.gateArgs, kind: spec.kind, member: spec.pdMember };
+    // A PD member's place also tells the gates which endpoint is which member (lib/pdApi.ts pdRestartBlocker).
+    const gate = {
+      ...chain.gateArgs,
+      kind: spec.kind,
+      member: spec.pdMember,
+      ...(spec.kind === "pd" ? pdPlace(args.plan, spec.member) : {}),
+    };
     const before = new RolloutGate(
       `${prefix}-before`,
       {
         ...gate,
-        ...(spec.kind === "pd" ? pdPlace(args.plan, spec.member) : {}),
         phase: "before",
         trigger,
       },

@@ -185,6 +185,106 @@ export async function pollUntil(check: () => Promise<boolean>, policy: WaitPolic
   }
 }
 
+/**
+ * Polls `blocker` until it names nothing in the way (undefined), as TiUP and the Operator retry
+ * their checks: an error or a 5xx while PD elects a leader is one more reason to wait, not a
+ * failure (pingcap/tiup#2494). At the deadline, throws `refusal(last reason)`.
+ */
+export async function awaitNoBlocker(
+  blocker: () => Promise<string | undefined>,
+  policy: WaitPolicy,
+  refusal: (reason: string) => string,
+): Promise<void> {
+  let reason = "PD did not answer";
+  const clear = await pollUntil(async () => {
+    try {
+      const found = await blocker();
+      if (found === undefined) return true;
+      reason = found;
+    } catch (err) {
+      reason = err instanceof Error ? err.message : String(err);
+    }
+    return false;
+  }, policy);
+  if (!clear) throw new Error(refusal(reason));
+}
+
+/** PD's readiness path: 200 once the member has loaded its regions, 500 before (v8.5.7 server/apiv2/handlers/ready.go Ready). */
+export const PD_READY_PATH = "/pd/api/v2/ready";
+
+/**
+ * Whether the member behind `base` reports itself ready. The answer is that member's own: PD
+ * registers the handler before its redirector, so it is never forwarded to the leader (v8.5.7
+ * server/apiv2/router.go). Releases before v8.5.2 have no such route (pingcap/tiup
+ * pkg/tidbver/tidbver.go PDSupportReadyAPI): a 404 counts as ready, as TiUP skips the check there.
+ */
+export async function pdMemberReady(target: PdTarget, base: string): Promise<boolean> {
+  const res = await requestOnce(target, base, "GET", PD_READY_PATH);
+  return res.status === 200 || res.status === 404;
+}
+
+/**
+ * Why PD member `member` must not stop now, or undefined: as the Operator's IsPDStable and TiUP,
+ * every other member must be healthy (/pd/api/v1/health), and every other member the gate can
+ * reach by itself must report itself ready. `members` lists the PD members in the order of
+ * `target.endpoints` (one endpoint per member); where the endpoints cannot tell members apart
+ * (mode local publishes pd1 alone), each distinct endpoint other than the member's own is asked.
+ */
+export async function pdRestartBlocker(
+  target: PdTarget,
+  member: string,
+  members: readonly string[],
+): Promise<string | undefined> {
+  const health = await getMemberHealth(target);
+  const sick = health.filter((m) => m.name !== member && !m.health).map((m) => m.name);
+  if (sick.length > 0)
+    return `PD member ${sick.join(", ")} ${sick.length === 1 ? "is" : "are"} not healthy (pd-ctl member; docker logs ${sick[0]} on its host)`;
+  const oneEach = members.length === target.endpoints.length && new Set(target.endpoints).size === members.length;
+  const own = oneEach ? target.endpoints[members.indexOf(member)] : undefined;
+  for (const [i, base] of [...new Set(target.endpoints)].entries()) {
+    if (base === own) continue;
+    let ready: boolean;
+    try {
+      ready = await pdMemberReady(target, base);
+    } catch {
+      // Unreachable from here (an operator network problem): /health above speaks for it.
+      continue;
+    }
+    const who = oneEach ? members[i] : `at ${base}`;
+    if (!ready) return `PD member ${who} is not ready: it has not loaded its regions (${PD_READY_PATH})`;
+  }
+  return undefined;
+}
+
+/** Regions PD lists as missing a replica (GET /pd/api/v1/regions/check/miss-peer, server/api/region.go); none before bootstrap. */
+export async function getMissPeerRegionCount(target: PdTarget): Promise<number> {
+  const res = await pdRequest(target, "GET", "/pd/api/v1/regions/check/miss-peer");
+  if (res.status === 500 && res.body.includes(NOT_BOOTSTRAPPED)) return 0;
+  if (res.status !== 200)
+    throw new Error(`PD GET /pd/api/v1/regions/check/miss-peer: HTTP ${res.status} ${res.body.slice(0, 200)}`);
+  return (JSON.parse(res.body) as { count?: number }).count ?? 0;
+}
+
+/**
+ * Why the store at `address` must not stop now, or undefined: as the Operator's IsTiKVStable
+ * (pkg/pdapi/pdutil.go, v1.6) every other store must be Up, and, as TiUP waits before restarting
+ * a store, no region may be missing a replica: with one down already, stopping another can leave
+ * a region without a majority.
+ */
+export async function tikvRestartBlocker(target: PdTarget, address: string): Promise<string | undefined> {
+  const others = (await getStores(target)).filter((s) => s.address !== address && s.stateName !== "Up");
+  if (others.length > 0)
+    return others.map((s) => `TiKV store ${s.id} (${s.address}) is ${s.stateName}`).join(", ") + " (pd-ctl store)";
+  const missing = await getMissPeerRegionCount(target);
+  if (missing > 0)
+    return `${missing} region(s) are missing a replica and PD is still re-creating them (pd-ctl region check miss-peer)`;
+  return undefined;
+}
+
+const waitThenRetry = (policy: WaitPolicy) =>
+  `for ${policy.timeoutMs / 1000} s. Bring it back (or wait until PD has repaired it), then run pulumi up again; ` +
+  "the roll resumes at this member";
+
 // ---- The steps of a rolling restart, as TiUP takes them ---------------------------------------
 
 /** Where a PD member stands in this rollout, for choosing who takes over its leadership. */
@@ -206,45 +306,76 @@ export function chooseNextLeader(place: PdRolloutPlace, healthy: ReadonlySet<str
   return place.rolled.find((m) => healthy.has(m)) ?? [...place.pending].reverse().find((m) => healthy.has(m));
 }
 
-/** Before a PD member restarts: when it leads, move leadership to the member chooseNextLeader picks. */
+/**
+ * Before a PD member restarts: refuse while another member is unhealthy or not ready (retried
+ * until the deadline), then, when it leads, move leadership to the member chooseNextLeader picks.
+ */
 export async function preparePdRestart(
   target: PdTarget,
   member: string,
   place: PdRolloutPlace,
   policy: WaitPolicy,
 ): Promise<string> {
-  const members = await getMemberHealth(target);
-  if (members.length < 2 || (await getLeaderName(target)) !== member) return "not the leader";
-  const next = chooseNextLeader(place, new Set(members.filter((m) => m.health).map((m) => m.name)));
+  const members = [...place.rolled, member, ...place.pending];
+  await awaitNoBlocker(
+    () => pdRestartBlocker(target, member, members),
+    policy,
+    (reason) => `refusing to stop PD member ${member}: ${reason}, ${waitThenRetry(policy)}`,
+  );
+  const health = await getMemberHealth(target);
+  if (health.length < 2 || (await getLeaderName(target)) !== member) return "not the leader";
+  const next = chooseNextLeader(place, new Set(health.filter((m) => m.health).map((m) => m.name)));
   if (next === undefined)
     throw new Error(`PD member ${member} leads and no other member is healthy to take over; check with: pd-ctl member`);
-  await transferLeader(target, next);
-  const moved = await pollUntil(async () => (await getLeaderName(target)) === next, policy);
+  // A 5xx during an election is retried like any other answer until the deadline.
+  const moved = await pollUntil(async () => {
+    if ((await getLeaderName(target)) === next) return true;
+    await transferLeader(target, next);
+    return (await getLeaderName(target)) === next;
+  }, policy);
   if (!moved)
     throw new Error(`PD leadership did not move from ${member} to ${next} within ${policy.timeoutMs / 1000} s`);
   return `transferred leadership to ${next}`;
 }
 
-/** After a PD member restarted: every member, this one included, reports healthy. */
-export async function awaitPdHealthy(target: PdTarget, member: string, policy: WaitPolicy): Promise<void> {
+/**
+ * After a PD member restarted: every member, this one included, reports healthy, and the member
+ * reports itself ready when the gate can reach it by itself (`members` in endpoint order, as for
+ * pdRestartBlocker), as TiUP's PDInstance.PostRestart waits for CheckReady (pkg/cluster/spec/pd.go).
+ */
+export async function awaitPdHealthy(
+  target: PdTarget,
+  member: string,
+  policy: WaitPolicy,
+  members: readonly string[] = [],
+): Promise<void> {
+  const oneEach = members.length === target.endpoints.length && new Set(target.endpoints).size === members.length;
+  const own = oneEach ? target.endpoints[members.indexOf(member)] : undefined;
   const ok = await pollUntil(async () => {
-    const members = await getMemberHealth(target);
-    return members.some((m) => m.name === member) && members.every((m) => m.health);
+    const health = await getMemberHealth(target);
+    if (!health.some((m) => m.name === member) || !health.every((m) => m.health)) return false;
+    return own === undefined || (await pdMemberReady(target, own));
   }, policy);
   if (!ok)
     throw new Error(
-      `PD member ${member} or a peer is not healthy after ${policy.timeoutMs / 1000} s; ` +
+      `PD member ${member} or a peer is not healthy (or ${member} not ready, ${PD_READY_PATH}) after ${policy.timeoutMs / 1000} s; ` +
         "check with: pd-ctl member, and docker logs " +
         member,
     );
 }
 
 /**
- * Before a TiKV store restarts: evict its Raft leaders. Bounded: when the leaders do not all
+ * Before a TiKV store restarts: refuse while another store is not Up or a region misses a
+ * replica (retried until the deadline); then evict its Raft leaders. Bounded: when the leaders do not all
  * move in time the restart goes ahead, which costs latency, not data. Should anything fail once
  * the scheduler is added, it is removed again before the error is reported.
  */
 export async function prepareTikvRestart(target: PdTarget, address: string, policy: WaitPolicy): Promise<string> {
+  await awaitNoBlocker(
+    () => tikvRestartBlocker(target, address),
+    policy,
+    (reason) => `refusing to stop TiKV store ${address}: ${reason}, ${waitThenRetry(policy)}`,
+  );
   const store = (await getStores(target)).find((s) => s.address === address);
   if (!store) return "store not registered";
   try {
@@ -371,6 +502,7 @@ export async function prepareHostRestart(target: PdTarget, host: HostMembers, po
  * other, and its store's evict-leader scheduler is gone and the store is Up.
  */
 export async function awaitHostBack(target: PdTarget, host: HostMembers, policy: WaitPolicy): Promise<string> {
-  if (host.pdMember !== undefined) await awaitPdHealthy(target, host.pdMember, policy);
+  if (host.pdMember !== undefined)
+    await awaitPdHealthy(target, host.pdMember, policy, [...host.place.rolled, host.pdMember, ...host.place.pending]);
   return restoreTikv(target, host.storeAddress, policy);
 }

@@ -7,6 +7,8 @@ import {
   getLeaderName,
   pdRequest,
   prepareHostRestart,
+  preparePdRestart,
+  awaitPdHealthy,
   prepareTikvRestart,
   restoreTikv,
 } from "../lib/pdApi";
@@ -152,5 +154,108 @@ describe("PD answering 5xx on one endpoint", () => {
     const res = await pdRequest(target, "GET", "/pd/api/v1/leader");
     expect(res.status).toBe(500);
     expect([a.calls.length, b.calls.length]).toEqual([1, 1]);
+  });
+});
+
+// Issue 18 item 2: a gate never stops a member while another is already down, as the Operator's
+// IsPDStable/IsTiKVStable and TiUP refuse; transient answers are waited out, not fatal.
+describe("a member is never stopped while another is down", () => {
+  let pd: FakePd;
+  let endpoints: string[];
+  let target: PdTarget;
+  const policy = { timeoutMs: 600, intervalMs: 25 };
+  const place = (m: string) => {
+    const names = ["pd1", "pd2", "pd3"];
+    const at = names.indexOf(m);
+    return { rolled: names.slice(0, at), pending: names.slice(at + 1) };
+  };
+  beforeEach(async () => {
+    pd = new FakePd();
+    pd.stores = STORES.map((address, i) => ({ id: i + 1, address, state: "Up", leaders: 0 }));
+    // One endpoint per member, in host order, as the gates are given them.
+    endpoints = [await pd.listen("pd1"), await pd.listen("pd2"), await pd.listen("pd3")];
+    target = { endpoints, requestTimeoutMs: 1_000 };
+  });
+  afterEach(() => pd.close());
+
+  test("PD: another member unhealthy: refused, naming it and what to do; leadership untouched", async () => {
+    pd.members[1].health = false;
+    await expect(preparePdRestart(target, "pd1", place("pd1"), policy)).rejects.toThrow(
+      /refusing to stop PD member pd1: PD member pd2 is not healthy .*docker logs pd2.*run pulumi up again/,
+    );
+    expect(pd.calls.filter((c) => c.includes("/leader/transfer"))).toEqual([]);
+  });
+
+  test("PD: another member not ready (regions not loaded) is waited for, then refused, naming it", async () => {
+    pd.notReady.add("pd3");
+    await expect(preparePdRestart(target, "pd1", place("pd1"), policy)).rejects.toThrow(
+      /refusing to stop PD member pd1: PD member pd3 is not ready.*\/pd\/api\/v2\/ready/,
+    );
+    // The member being stopped may be unready itself; a member ready in time lets the step go on.
+    pd.notReady = new Set(["pd1"]);
+    setTimeout(() => pd.notReady.clear(), 100);
+    await expect(preparePdRestart(target, "pd2", place("pd2"), policy)).resolves.toBe("not the leader");
+  });
+
+  test("PD: a release without /pd/api/v2/ready (404) is not held back", async () => {
+    pd.readyApi = false;
+    await expect(preparePdRestart(target, "pd1", place("pd1"), policy)).resolves.toMatch(/transferred leadership/);
+  });
+
+  test("PD: a 503 during a leader change is retried within the timeout, not fatal", async () => {
+    pd.transient503 = 12;
+    await expect(preparePdRestart(target, "pd1", place("pd1"), { timeoutMs: 3_000, intervalMs: 25 })).resolves.toMatch(
+      /transferred leadership to pd3/,
+    );
+    expect(pd.leader).toBe("pd3");
+  });
+
+  test("PD: the after step waits for the restarted member to report itself ready", async () => {
+    pd.notReady.add("pd2");
+    await expect(awaitPdHealthy(target, "pd2", policy, ["pd1", "pd2", "pd3"])).rejects.toThrow(/pd2 not ready/);
+    setTimeout(() => pd.notReady.clear(), 100);
+    await expect(awaitPdHealthy(target, "pd2", policy, ["pd1", "pd2", "pd3"])).resolves.toBeUndefined();
+  });
+
+  test.each(["Disconnected", "Down", "Offline"] as const)(
+    "TiKV: another store %s: refused, naming it; no scheduler added",
+    async (state) => {
+      pd.stores[1].state = state;
+      await expect(prepareTikvRestart(target, STORES[0], policy)).rejects.toThrow(
+        new RegExp(`refusing to stop TiKV store ${STORES[0]}: TiKV store 2 \\(${STORES[1]}\\) is ${state}`),
+      );
+      expect(pd.evicting.size).toBe(0);
+    },
+  );
+
+  test("TiKV: a region missing a replica holds the step until PD has repaired it", async () => {
+    pd.missPeerRegions = 2;
+    await expect(prepareTikvRestart(target, STORES[0], policy)).rejects.toThrow(
+      /2 region\(s\) are missing a replica.*pd-ctl region check miss-peer/,
+    );
+    setTimeout(() => (pd.missPeerRegions = 0), 100);
+    await expect(prepareTikvRestart(target, STORES[0], policy)).resolves.toBe("evicted leaders of store 1");
+  });
+
+  test("TiKV: the store being restarted may itself be down; a 503 is waited out", async () => {
+    pd.stores[0].state = "Disconnected";
+    pd.transient503 = 5;
+    await expect(prepareTikvRestart(target, STORES[0], policy)).resolves.toBe("evicted leaders of store 1");
+  });
+
+  test("the gates as the engine runs them: tikv and host gates refuse while another store is Down", async () => {
+    pd.stores[2].state = "Down";
+    for (const kind of ["tikv", "host"] as const) {
+      await expect(
+        rolloutGateProvider.update!("id", {} as never, {
+          kind,
+          phase: "before",
+          member: STORES[0],
+          trigger: "t",
+          pdEndpoints: endpoints,
+          timeoutMinutes: 0.01,
+        }),
+      ).rejects.toThrow(/TiKV store 3 .* is Down/);
+    }
   });
 });

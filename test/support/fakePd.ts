@@ -1,6 +1,7 @@
 // Just enough of PD's HTTP API (tikv/pd v8.5.7, server/api/router.go), answering as PD does:
 // members and their health, the leader (resign, transfer), stores (HTTP 500 before bootstrap),
-// the evict-leader scheduler and member removal. Records every call.
+// the evict-leader scheduler and member removal, each member's readiness (/pd/api/v2/ready, per
+// listener: listen("pd2") answers as pd2) and regions missing a peer. Records every call.
 import * as http from "http";
 import { AddressInfo } from "net";
 
@@ -47,18 +48,27 @@ export class FakePd {
   onStores: () => void = () => undefined;
   /** Answer every request with this status (e.g. 503 while PD is down); undefined: answer normally. */
   failWith?: number;
-  private readonly server = http.createServer((req, res) => this.handle(req, res));
+  /** Answer this many requests with HTTP 503 first, as PD does while it elects a leader (pingcap/tiup#2494). */
+  transient503 = 0;
+  /** Members that have not loaded their regions: their /pd/api/v2/ready answers 500. */
+  notReady = new Set<string>();
+  /** false: a release before v8.5.2, which has no /pd/api/v2/ready (404). */
+  readyApi = true;
+  /** Regions PD lists under /pd/api/v1/regions/check/miss-peer. */
+  missPeerRegions = 0;
+  private readonly servers: http.Server[] = [];
 
-  listen(): Promise<string> {
+  /** Serves the cluster; `as` names the member this endpoint is (the one /pd/api/v2/ready speaks for). */
+  listen(as = "pd1"): Promise<string> {
+    const server = http.createServer((req, res) => this.handle(req, res, as));
+    this.servers.push(server);
     return new Promise((resolve) =>
-      this.server.listen(0, "127.0.0.1", () =>
-        resolve(`http://127.0.0.1:${(this.server.address() as AddressInfo).port}`),
-      ),
+      server.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)),
     );
   }
 
   close(): void {
-    this.server.close();
+    for (const server of this.servers.splice(0)) server.close();
   }
 
   private setLeader(name: string): void {
@@ -66,7 +76,7 @@ export class FakePd {
     this.leaderHistory.push(name);
   }
 
-  handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+  handle(req: http.IncomingMessage, res: http.ServerResponse, self = "pd1"): void {
     let body = "";
     req.on("data", (c) => (body += c));
     req.on("end", () => {
@@ -77,6 +87,24 @@ export class FakePd {
         res.end(JSON.stringify(value, null, 2));
       };
       if (this.failWith !== undefined) return send(this.failWith, "PD is unavailable");
+      if (this.transient503 > 0) {
+        this.transient503--;
+        return send(503, "no leader");
+      }
+      if (call === "GET /pd/api/v2/ready") {
+        // v8.5.7 server/apiv2/handlers/ready.go Ready: the status alone without ?verbose, never forwarded.
+        if (!this.readyApi) return send(404, "404 page not found");
+        res.writeHead(this.notReady.has(self) ? 500 : 200);
+        return res.end();
+      }
+      if (call === "GET /pd/api/v1/regions/check/miss-peer") {
+        // server/api/region.go getRegionsByType: response.RegionsInfo; cluster routes need bootstrap.
+        if (!this.bootstrapped) return send(500, NOT_BOOTSTRAPPED);
+        return send(200, {
+          count: this.missPeerRegions,
+          regions: Array.from({ length: this.missPeerRegions }, (_, i) => ({ id: 100 + i })),
+        });
+      }
       const started = this.members.filter((m) => m.started);
       if (call === "GET /pd/api/v1/health") {
         this.onHealth();
