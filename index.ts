@@ -118,6 +118,9 @@ export = async () => {
     nofileLimit: settings.nofileLimit,
     last,
     pdInitialCluster: initialCluster,
+    // Nothing of PD deployed yet (a failed first deployment recorded nothing either): the one
+    // deployment whose members may bootstrap the cluster (lib/pdStart.ts).
+    bootstrap: !last.members.some((m) => m.startsWith("pd")),
   });
   placed.drainBy(cluster.hostBeforeGates);
 

@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { TLS_FILES } from "../lib/clusterConfig";
+import { DATA_DIR, TLS_FILES } from "../lib/clusterConfig";
 import { FILE_MODES } from "../lib/containerSecurity";
 import { DockerEndpoint } from "../lib/dockerApi";
 import { REPLACE_ON_CHANGES, replacementDigest } from "../lib/containerReplacement";
@@ -8,11 +8,12 @@ import { RETAIN_LABEL } from "../lib/labels";
 import { LastDeployment, retiringMembers } from "../lib/lastDeployment";
 import { MemberSpec, memberContainerArgs, memberSpecs, memberVolumeName } from "../lib/memberSpecs";
 import { MemoryBudget } from "../lib/memoryBudget";
-import { ClusterNetworking } from "../lib/networking";
+import { ClusterNetworking, containerName } from "../lib/networking";
 import { hostGateTarget, pdMembers, pdPlace, rolloutInput, rolloutOrder } from "../lib/rolloutChain";
 import { RolloutNode, RolloutPlan, planRollout } from "../lib/rolloutPlan";
 import { KeyPair, TlsMaterial } from "../lib/tlsMaterial";
 import { ClusterPlan, HostPlan, PORTS } from "../lib/topology";
+import { BootstrapPermit } from "./bootstrapPermit";
 import { PidsLimit } from "./pidsLimit";
 import { MemberRetirement, MemberRetirementArgs, RolloutGate, RolloutGateArgs } from "./rollout";
 
@@ -62,6 +63,12 @@ export interface TikvClusterArgs {
   last: LastDeployment;
   /** --initial-cluster of the cluster's first deployment (lib/lastDeployment.ts pdInitialCluster). */
   pdInitialCluster: string;
+  /**
+   * The cluster's first deployment (no PD member deployed yet): each member of the initial
+   * cluster gets the bootstrap permit on its volume before it starts (lib/pdStart.ts). Later
+   * deployments never write it, so a PD volume wiped later can never bootstrap a second cluster.
+   */
+  bootstrap: boolean;
 }
 
 /**
@@ -244,12 +251,13 @@ export class TikvCluster extends pulumi.ComponentResource {
       },
       { parent: this, dependsOn: chain.waitsFor },
     );
+    const permit = this.bootstrapPermit(prefix, spec, args, image, volume);
     const container = new docker.Container(prefix, containerArgs, {
       parent: this,
       provider,
       deleteBeforeReplace: true,
       replaceOnChanges: [...REPLACE_ON_CHANGES],
-      dependsOn: pulumi.output(chain.dependsOn).apply((d) => [before, ...d]),
+      dependsOn: pulumi.output(chain.dependsOn).apply((d) => [before, ...(permit ? [permit] : []), ...d]),
     });
     new PidsLimit(
       `${prefix}-pids`,
@@ -267,6 +275,33 @@ export class TikvCluster extends pulumi.ComponentResource {
       { parent: this, dependsOn: [container] },
     );
     return { before, container, after };
+  }
+
+  /**
+   * An initial member's bootstrap permit (components/bootstrapPermit.ts): written onto its
+   * volume before it starts, on the cluster's first deployment only.
+   */
+  private bootstrapPermit(
+    prefix: string,
+    spec: MemberSpec,
+    args: TikvClusterArgs,
+    image: docker.RemoteImage,
+    volume: docker.Volume,
+  ): BootstrapPermit | undefined {
+    const initial = args.pdInitialCluster.split(",").some((entry) => entry.split("=")[0] === spec.member);
+    if (spec.kind !== "pd" || !initial) return undefined;
+    return new BootstrapPermit(
+      `${prefix}-bootstrap-permit`,
+      {
+        endpoint: args.hosts[spec.host.index - 1].dockerApi,
+        image: image.imageId,
+        volumeName: volume.name,
+        name: containerName(args.networking, `${spec.member}-bootstrap-permit`),
+        dataDir: DATA_DIR,
+        bootstrap: args.bootstrap,
+      },
+      { parent: this },
+    );
   }
 
   /**

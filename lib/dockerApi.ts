@@ -1,6 +1,7 @@
 // The few Docker Engine API calls the Docker provider cannot make for us: setting a container's
 // pids limit (POST /containers/{id}/update, "PidsLimit"; Docker Engine API v1.40+) and reading it
-// back. Only Node built-ins are imported: this module is serialized into a dynamic provider.
+// back; and running a one-shot container to completion (the PD bootstrap permit, lib/pdStart.ts).
+// Only Node built-ins are imported: this module is serialized into a dynamic provider.
 import * as fs from "fs";
 import * as http from "http";
 import * as https from "https";
@@ -125,5 +126,54 @@ export async function setPidsLimit(
     throw new Error(
       `Docker at ${target.describe} reports pids limit ${String(actual)} on container ${containerId} after setting ${limit}`,
     );
+  }
+}
+
+/** A one-shot container: what it runs, on which image, with which volume mounted where. */
+export interface OneShot {
+  /** Container name, so a leftover is easy to recognize (`docker ps -a`). */
+  readonly name: string;
+  readonly image: string;
+  readonly entrypoint: readonly string[];
+  readonly cmd: readonly string[];
+  /** `volume:/path` binds. */
+  readonly binds: readonly string[];
+}
+
+/**
+ * Runs `spec` to completion and removes it (Engine API: POST /containers/create, /start, /wait,
+ * DELETE /containers/{id}); no network, no capability, no privilege gain. Throws naming the
+ * engine and the exit code when it does not exit 0; the container is removed either way.
+ */
+export async function runOneShot(endpoint: DockerEndpoint, spec: OneShot, timeoutMs: number): Promise<void> {
+  const target = resolveEndpoint(endpoint);
+  const fail = (what: string, res: { status: number; body: string }) =>
+    new Error(`Docker at ${target.describe}: ${what} ${spec.name}: HTTP ${res.status} ${res.body.slice(0, 300)}`);
+  // A leftover of an interrupted run goes first (404: there was none).
+  const stale = await request(target, "DELETE", `/containers/${encodeURIComponent(spec.name)}?force=true`, timeoutMs);
+  if (stale.status !== 204 && stale.status !== 404) throw fail("could not remove a leftover", stale);
+  const created = await request(target, "POST", `/containers/create?name=${encodeURIComponent(spec.name)}`, timeoutMs, {
+    Image: spec.image,
+    Entrypoint: [...spec.entrypoint],
+    Cmd: [...spec.cmd],
+    NetworkDisabled: true,
+    HostConfig: {
+      Binds: [...spec.binds],
+      NetworkMode: "none",
+      CapDrop: ["ALL"],
+      SecurityOpt: ["no-new-privileges:true"],
+    },
+  });
+  if (created.status !== 201) throw fail("could not create", created);
+  const id = encodeURIComponent((JSON.parse(created.body) as { Id: string }).Id);
+  try {
+    const started = await request(target, "POST", `/containers/${id}/start`, timeoutMs);
+    if (started.status !== 204) throw fail("could not start", started);
+    const waited = await request(target, "POST", `/containers/${id}/wait`, timeoutMs);
+    if (waited.status !== 200) throw fail("could not wait for", waited);
+    const code = (JSON.parse(waited.body) as { StatusCode?: number }).StatusCode;
+    if (code !== 0) throw new Error(`Docker at ${target.describe}: ${spec.name} exited with ${String(code)}`);
+  } finally {
+    await request(target, "DELETE", `/containers/${id}?force=true`, timeoutMs).catch(() => undefined);
   }
 }

@@ -3,7 +3,7 @@
 import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { PD_START_SCRIPT, pdStartEnv } from "../lib/pdStart";
+import { PD_BOOTSTRAP_PERMIT, PD_START_SCRIPT, pdStartEnv } from "../lib/pdStart";
 import { planCluster } from "../lib/topology";
 import { FakePd } from "./support/fakePd";
 import { tempDir } from "./support/openssl";
@@ -64,24 +64,32 @@ describeWithTools(["sh", "wget", "jq"], "the PD start script", () => {
     });
   }
 
-  test("a volume with member data restarts as itself: no --join, no --initial-cluster, PD not asked", async () => {
+  test("a volume with member data restarts as itself: no --join, no --initial-cluster, PD only asked for its members", async () => {
     fs.mkdirSync(path.join(dir, "data", "member", "wal"), { recursive: true });
     const { flags } = await start(2);
     expect(flags).toEqual(["--name=x", "--data-dir=y"]);
-    expect(pd.calls).toEqual([]);
+    expect(pd.calls).toEqual(["GET /pd/api/v1/members"]);
   });
 
-  test("an empty volume while the cluster runs joins it with the other members' client URLs", async () => {
+  /** The client URLs of the fake's started members: what --join is given. */
+  const started = () =>
+    pd.members
+      .filter((m) => m.started)
+      .map((m) => m.clientUrl)
+      .join(",");
+  const permit = () => path.join(dir, "data", PD_BOOTSTRAP_PERMIT);
+
+  test("an empty volume while the cluster runs joins it through the members that answer", async () => {
     pd.members = pd.members.filter((m) => m.name !== "pd3");
     const { flags } = await start(3);
-    expect(flags).toEqual(["--name=x", "--data-dir=y", `--join=${pdUrl}`]);
+    expect(flags).toEqual(["--name=x", "--data-dir=y", `--join=${started()}`]);
   });
 
   test("an empty volume whose member is still listed: that identity is removed through PD's API first, then it joins", async () => {
     const { flags, log } = await start(2);
     expect(pd.calls).toContain("DELETE /pd/api/v1/members/name/pd2");
     expect(pd.members.map((m) => m.name)).toEqual(["pd1", "pd3"]);
-    expect(flags).toEqual(["--name=x", "--data-dir=y", `--join=${pdUrl}`]);
+    expect(flags).toEqual(["--name=x", "--data-dir=y", `--join=${started()}`]);
     expect(log).toMatch(/data is gone/);
   });
 
@@ -91,11 +99,81 @@ describeWithTools(["sh", "wget", "jq"], "the PD start script", () => {
     expect(flags).toEqual(["--name=x", "--data-dir=y", `--initial-cluster=${INITIAL}`]);
   });
 
-  test("nobody answers on the first deployment: a member of the initial cluster bootstraps it", async () => {
+  test("nobody answers on the first deployment (the permit is there): a member of the initial cluster bootstraps it", async () => {
     pd.close();
+    fs.writeFileSync(permit(), "");
     const { flags, log } = await start(1);
     expect(flags).toEqual(["--name=x", "--data-dir=y", `--initial-cluster=${INITIAL}`]);
     expect(log).toMatch(/bootstrapping/);
+  });
+
+  // Issue 18 item 1: once bootstrapped, no member ever bootstraps again.
+  test("a wiped member of the initial cluster, nobody answering, no permit: it never bootstraps, and joins once a member answers", async () => {
+    pd.close();
+    const child = start(1);
+    const asking = running!;
+    const raced = await Promise.race([
+      child.then((r) => `exited with ${r.flags.join(" ")}`),
+      new Promise((r) => setTimeout(() => r("still asking"), 1500)),
+    ]);
+    expect(raced).toBe("still asking");
+    asking.kill();
+    const { log } = await child;
+    expect(log).toMatch(/bootstrapped before \(no bootstrap permit on this volume\): waiting to join it/);
+    pd = new FakePd();
+    pd.members = pd.members.filter((m) => m.name !== "pd1");
+    pd.leader = "pd2";
+    const again = await start(1, { PD_JOIN: await pd.listen() });
+    expect(again.flags).toEqual(["--name=x", "--data-dir=y", `--join=${started()}`]);
+  }, 15_000);
+
+  test("the permit goes as soon as the member has data, so a later wipe cannot bring it back", async () => {
+    fs.mkdirSync(path.join(dir, "data", "member", "wal"), { recursive: true });
+    fs.writeFileSync(permit(), "");
+    await start(1);
+    expect(fs.existsSync(permit())).toBe(false);
+  });
+
+  test("a member that joins a running cluster drops a permit it was given", async () => {
+    fs.writeFileSync(permit(), "");
+    pd.members = pd.members.filter((m) => m.name !== "pd3");
+    await start(3);
+    expect(fs.existsSync(permit())).toBe(false);
+  });
+
+  // Issue 18 item 3: a member removed by a scale-in comes back over its retained volume.
+  test("member data of a removed member (the cluster lists it by neither name nor peer URL): moved aside, then it joins", async () => {
+    fs.mkdirSync(path.join(dir, "data", "member", "wal"), { recursive: true });
+    fs.writeFileSync(path.join(dir, "data", "member", "wal", "0.wal"), "old");
+    fs.writeFileSync(path.join(dir, "data", "join"), "pd1=http://10.0.1.11:2380,pd3=http://10.0.1.13:2380");
+    pd.members = pd.members.filter((m) => m.name !== "pd3");
+    const { flags, log } = await start(3);
+    expect(flags).toEqual(["--name=x", "--data-dir=y", `--join=${started()}`]);
+    expect(log).toMatch(/no longer lists pd3: .*moving it to/);
+    const entries = fs.readdirSync(path.join(dir, "data"));
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatch(/^removed-\d{14}$/);
+    // Kept, not deleted.
+    expect(fs.readFileSync(path.join(dir, "data", entries[0], "member", "wal", "0.wal"), "utf8")).toBe("old");
+    expect(fs.readdirSync(path.join(dir, "data", entries[0])).sort()).toEqual(["join", "member"]);
+  });
+
+  test.each([
+    ["listed by name", () => undefined],
+    ["listed by peer URL only (added, not started)", (fake: FakePd) => (fake.members[2].started = false)],
+  ])("member data of a member the cluster still has (%s): restarts as itself, data untouched", async (_, setup) => {
+    setup(pd);
+    fs.mkdirSync(path.join(dir, "data", "member", "wal"), { recursive: true });
+    const { flags } = await start(3);
+    expect(flags).toEqual(["--name=x", "--data-dir=y"]);
+    expect(fs.readdirSync(path.join(dir, "data"))).toEqual(["member"]);
+  });
+
+  test("member data and nobody answering (a whole-cluster restart): restarts as itself", async () => {
+    pd.close();
+    fs.mkdirSync(path.join(dir, "data", "member", "wal"), { recursive: true });
+    const { flags } = await start(3);
+    expect(flags).toEqual(["--name=x", "--data-dir=y"]);
   });
 
   test("a member outside the initial cluster never bootstraps: it keeps asking until a member answers", async () => {

@@ -88,6 +88,8 @@ describe("3 hosts in the recipe's shape", () => {
       // A before and an after gate per member (6) and per host (3).
       "pulumi-nodejs:dynamic/tikv-cvm:RolloutGate": 18,
       "pulumi-nodejs:dynamic/tikv-cvm:PidsLimit": 6,
+      // The first deployment's bootstrap permit of each PD member (lib/pdStart.ts).
+      "pulumi-nodejs:dynamic/tikv-cvm:BootstrapPermit": 3,
       [TC.cbsStorage]: 3,
       [TC.cbsStorageAttachment]: 3,
       "pulumi:pulumi:StackReference": 1,

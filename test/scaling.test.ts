@@ -216,3 +216,88 @@ describe("the gates wake exactly when the engine replaces a container", () => {
     }
   });
 });
+
+// Issue 18 item 5: adding or removing a PD member restarts no other member. Each container's
+// inputs (and so the digest the engine replaces it on) are the same across the change.
+describe("a pdCount change leaves every other PD member's container as it was", () => {
+  const pdNames = (run: ProgramRun) =>
+    run.resources.filter((r) => r.type === CONTAINER && /-pd\d$/.test(r.name)).map((r) => r.name);
+  const digestOf = (run: ProgramRun, member: string) =>
+    replacementDigest(unwrap(container(run, member).inputs) as Record<string, unknown>);
+
+  test.each([
+    ["3 -> 5", "3", "5"],
+    ["5 -> 3", "5", "3"],
+    ["3 -> 1", "3", "1"],
+    ["1 -> 3", "1", "3"],
+  ])("%s", async (_, from, to) => {
+    const config = (pd: string) => ({ ...NO_MONITORING, "tikv-cvm:nodeCount": "5", "tikv-cvm:pdCount": pd });
+    const first = await runProgram(config("3"));
+    const before = from === "3" ? first : await runProgram(config(from), { lastOutputs: outputsOf(first) });
+    const after = await runProgram(config(to), { lastOutputs: outputsOf(before) });
+    const kept = pdNames(after).filter((n) => pdNames(before).includes(n));
+    expect(kept.length).toBeGreaterThan(0);
+    for (const name of kept) {
+      const member = name.replace(/^tikv-dev-cluster-/, "");
+      expect([member, json(container(after, member))]).toEqual([member, json(container(before, member))]);
+      expect([member, digestOf(after, member)]).toEqual([member, digestOf(before, member)]);
+      expect([member, unwrap(byName(after, `${name}-before`).inputs.trigger)]).toEqual([
+        member,
+        unwrap(byName(before, `${name}-before`).inputs.trigger),
+      ]);
+    }
+  });
+
+  test("a member added back after a scale-in asks the members that may be there: the initial ones and those before it", async () => {
+    const three = await runProgram({ ...NO_MONITORING, "tikv-cvm:nodeCount": "5" });
+    const five = await runProgram(
+      { ...NO_MONITORING, "tikv-cvm:nodeCount": "5", "tikv-cvm:pdCount": "5" },
+      { lastOutputs: outputsOf(three) },
+    );
+    const url = (i: number) => `https://10.0.1.1${i}:2379`;
+    expect(envOf(container(five, "pd1"), "PD_JOIN")).toBe([2, 3].map(url).join(","));
+    expect(envOf(container(five, "pd3"), "PD_JOIN")).toBe([1, 2].map(url).join(","));
+    expect(envOf(container(five, "pd5"), "PD_JOIN")).toBe([1, 2, 3, 4].map(url).join(","));
+  });
+});
+
+// Issue 18 item 1: only the cluster's first deployment leaves the bootstrap permit.
+describe("the bootstrap permit", () => {
+  const PERMIT = "pulumi-nodejs:dynamic/tikv-cvm:BootstrapPermit";
+  const permits = (run: ProgramRun) =>
+    run.resources.filter((r) => r.type === PERMIT).map((r) => [r.name, unwrap(r.inputs.bootstrap)]);
+
+  test("is written on the first deployment, to each initial member's volume, before the member starts", async () => {
+    const first = await runProgram(NO_MONITORING);
+    expect(permits(first)).toEqual(["pd1", "pd2", "pd3"].map((m) => [`tikv-dev-cluster-${m}-bootstrap-permit`, true]));
+    const permit = byName(first, "tikv-dev-cluster-pd1-bootstrap-permit");
+    expect(unwrap(permit.inputs)).toMatchObject({
+      name: "pd1-bootstrap-permit",
+      dataDir: "/data",
+      volumeName: (unwrap(container(first, "pd1").inputs.volumes) as { volumeName: string }[])[0].volumeName,
+    });
+    expect(first.options.get("tikv-dev-cluster-pd1")!.dependsOn).toContain("tikv-dev-cluster-pd1-bootstrap-permit");
+  });
+
+  test("later deployments, and members joining later, get no permit written", async () => {
+    const first = await runProgram({ ...NO_MONITORING, "tikv-cvm:nodeCount": "5" });
+    const second = await runProgram({ ...NO_MONITORING, "tikv-cvm:nodeCount": "5" }, { lastOutputs: outputsOf(first) });
+    const five = await runProgram(
+      { ...NO_MONITORING, "tikv-cvm:nodeCount": "5", "tikv-cvm:pdCount": "5" },
+      { lastOutputs: outputsOf(second) },
+    );
+    expect(permits(second)).toEqual(
+      ["pd1", "pd2", "pd3"].map((m) => [`tikv-dev-cluster-${m}-bootstrap-permit`, false]),
+    );
+    expect(permits(five)).toEqual(permits(second));
+    // Nothing of the PD containers depends on it: they are the same on both deployments.
+    for (const m of ["pd1", "pd2", "pd3"]) expect(json(container(second, m))).toBe(json(container(first, m)));
+  });
+
+  test("a failed first deployment recorded nothing: the next run may still bootstrap", async () => {
+    // The stack keeps the outputs it had before (pulumi/pulumi#14621): none.
+    const failed = await runProgram(NO_MONITORING);
+    const retry = await runProgram(NO_MONITORING, { lastOutputs: lastOutputsOf(failed, []) });
+    expect(permits(retry).every(([, b]) => b === true)).toBe(true);
+  });
+});

@@ -12,6 +12,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { readyOutputs } from "../components/dockerReady";
+import { permitOutputs } from "../components/bootstrapPermit";
 import { pidsLimitOutputs } from "../components/pidsLimit";
 import { retirementOutputs, rolloutGateProvider } from "../components/rollout";
 import { TOKENS } from "../tencentcloud/bindings";
@@ -135,6 +136,8 @@ async function dynamicOutputs(r: Declared): Promise<Record<string, unknown> | un
     return readyOutputs(inputs) as unknown as Record<string, unknown>;
   if (r.type === "pulumi-nodejs:dynamic/tikv-cvm:PidsLimit")
     return pidsLimitOutputs(inputs) as unknown as Record<string, unknown>;
+  if (r.type === "pulumi-nodejs:dynamic/tikv-cvm:BootstrapPermit")
+    return permitOutputs(inputs, "permit written") as unknown as Record<string, unknown>;
   if (r.type === "pulumi-nodejs:dynamic/tikv-cvm:RolloutGate")
     return (await rolloutGateProvider.create(inputs)).outs as unknown as Record<string, unknown>;
   // Its create talks to PD; what it keeps is the same whatever PD answered.
