@@ -3,12 +3,12 @@ import {
   PdTarget,
   awaitHostBack,
   awaitPdHealthy,
-  checkStoreRetired,
   prepareHostRestart,
   preparePdRestart,
   prepareTikvRestart,
   removePdMember,
   restoreTikv,
+  retireStore,
 } from "../lib/pdApi";
 import { TlsMaterial } from "../lib/tlsMaterial";
 
@@ -147,7 +147,9 @@ interface RetirementInputs {
 /**
  * Declared for one deployment only, when scaling in removes a member: created before the engine
  * deletes the member's container (deletions come last in a deployment), it removes a PD member
- * from PD, or checks that a TiKV store is already Tombstone and fails the deployment otherwise.
+ * from PD, or retires a TiKV store (Offline, then Tombstone; lib/pdApi.ts retireStore) and fails
+ * the deployment while it is not Tombstone yet. The member's guard (components/memberGuard.ts)
+ * does the same from the state, for members these outputs-based retirements do not know of.
  * Deleting it, on the next deployment, does nothing.
  */
 interface RetirementOutputs {
@@ -168,7 +170,7 @@ export const retirementProvider: pulumi.dynamic.ResourceProvider<RetirementInput
     const outcome =
       inputs.kind === "pd"
         ? await removePdMember(target, inputs.member, inputs.remaining, policy)
-        : await checkStoreRetired(target, inputs.member);
+        : await retireStore(target, inputs.member, policy);
     return { id: `retire-${inputs.kind}-${inputs.member}`, outs: retirementOutputs(inputs, outcome) };
   },
   async diff() {

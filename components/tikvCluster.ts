@@ -14,6 +14,7 @@ import { RolloutNode, RolloutPlan, planRollout } from "../lib/rolloutPlan";
 import { KeyPair, TlsMaterial } from "../lib/tlsMaterial";
 import { ClusterPlan, HostPlan, PORTS } from "../lib/topology";
 import { BootstrapPermit } from "./bootstrapPermit";
+import { MemberGuard } from "./memberGuard";
 import { PidsLimit } from "./pidsLimit";
 import { MemberRetirement, MemberRetirementArgs, RolloutGate, RolloutGateArgs } from "./rollout";
 
@@ -146,6 +147,25 @@ export class TikvCluster extends pulumi.ComponentResource {
           rollout.apply((p) => (p.tikvAwaitingPd.includes(spec.member) ? [...pdContainers] : [])),
         ),
       );
+
+    // Guards: each member is retired through PD before the engine deletes its container, whatever
+    // the last outputs say (components/memberGuard.ts). PD members leave highest first.
+    let previousPdGuard: MemberGuard | undefined;
+    specs.forEach((spec, i) => {
+      const guard = new MemberGuard(
+        `${name}-${spec.member}-guard`,
+        { ...gateArgs, kind: spec.kind, member: spec.pdMember },
+        {
+          parent: this,
+          dependsOn: [
+            [...pdContainers, ...tikvContainers][i],
+            ...(spec.kind === "pd" && previousPdGuard ? [previousPdGuard] : []),
+          ],
+          deletedWith: this,
+        },
+      );
+      if (spec.kind === "pd") previousPdGuard = guard;
+    });
 
     // Host gates around each CVM made here: drain before it changes, healthy again after.
     this.#hostBeforeGates = args.hosts.map((host) => {

@@ -463,20 +463,55 @@ export async function removePdMember(
 }
 
 /**
- * Before a TiKV host goes: its store must be gone from PD's default store list (Tombstone or
- * never registered), or its replicas would go with it. Throws naming the procedure otherwise.
+ * Every store PD knows, Tombstone ones included (?state=0&state=1&state=2: metapb Up, Offline,
+ * Tombstone; server/api/store.go newStoreStateFilter). Before bootstrap: none.
  */
-export async function checkStoreRetired(target: PdTarget, address: string): Promise<string> {
-  const store = (await getStores(target)).find((s) => s.address === address);
-  if (!store) return "no live store";
-  const next =
-    store.stateName === "Offline"
-      ? "it is Offline: PD is still moving its regions away; wait until pd-ctl store shows it Tombstone"
-      : `first run pd-ctl store delete ${store.id} and wait until it is Tombstone`;
-  throw new Error(
-    `tikv-cvm:nodeCount: TiKV store ${store.id} (${address}) is ${store.stateName} and still holds data; ${next}, ` +
-      "then run pulumi up again",
+export async function getAllStores(target: PdTarget): Promise<PdStore[]> {
+  const path = "/pd/api/v1/stores?state=0&state=1&state=2";
+  const res = await pdRequest(target, "GET", path);
+  if (res.status === 500 && res.body.includes(NOT_BOOTSTRAPPED)) return [];
+  if (res.status !== 200) throw new Error(`PD GET ${path}: HTTP ${res.status} ${res.body.slice(0, 200)}`);
+  const raw = JSON.parse(res.body) as RawStores;
+  return (raw.stores ?? []).map((s) => ({
+    id: s.store.id,
+    address: s.store.address,
+    stateName: s.store.state_name,
+    leaderCount: s.status?.leader_count ?? 0,
+  }));
+}
+
+/**
+ * Retires the store at `address` before its host or container goes, as TiUP's scale-in does:
+ * `DELETE /pd/api/v1/store/{id}` makes it Offline (server/cluster/cluster.go RemoveStore; PD
+ * refuses, ErrStoresNotEnough, when fewer Up stores than max-replicas would remain), PD moves
+ * its regions away, and the store becomes Tombstone. Waits for that within the policy; throws
+ * naming the store and what to do when it is still Offline at the deadline.
+ */
+export async function retireStore(target: PdTarget, address: string, policy: WaitPolicy): Promise<string> {
+  const live = (await getAllStores(target)).find((s) => s.address === address && s.stateName !== "Tombstone");
+  if (!live) return "no live store";
+  if (live.stateName !== "Offline") {
+    const res = await pdRequest(target, "DELETE", `/pd/api/v1/store/${live.id}`);
+    // 410: already removed (server/api/store.go DeleteStore).
+    if (res.status !== 200 && res.status !== 410) {
+      throw new Error(
+        `tikv-cvm:nodeCount: PD refused to retire TiKV store ${live.id} (${address}): HTTP ${res.status} ` +
+          `${res.body.slice(0, 300)}; nothing was deleted`,
+      );
+    }
+  }
+  const gone = await pollUntil(
+    async () => !(await getAllStores(target)).some((s) => s.id === live.id && s.stateName !== "Tombstone"),
+    policy,
   );
+  if (!gone) {
+    throw new Error(
+      `tikv-cvm:nodeCount: TiKV store ${live.id} (${address}) is Offline: PD is still moving its regions away ` +
+        `(${policy.timeoutMs / 1000} s so far). Its container and data stay until it is Tombstone; check with pd-ctl store ` +
+        `${live.id}, then run pulumi up again`,
+    );
+  }
+  return `store ${live.id} retired (Tombstone)`;
 }
 
 // ---- A whole host, before and after its CVM changes ------------------------------------------

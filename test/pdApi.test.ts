@@ -8,7 +8,7 @@ import { issue, tempDir } from "./support/openssl";
 import {
   PdTarget,
   awaitPdHealthy,
-  checkStoreRetired,
+  retireStore,
   chooseNextLeader,
   getStores,
   pdRequest,
@@ -272,14 +272,30 @@ describe("scaling in", () => {
     expect(pd.members.map((m) => m.name)).toEqual(["pd1", "pd2"]);
   });
 
-  test("a TiKV store must be Tombstone before its host goes; otherwise the deployment stops, naming the procedure", async () => {
-    await expect(checkStoreRetired(target, "10.0.1.12:20160")).rejects.toThrow(
-      /store 4 \(10.0.1.12:20160\) is Up.*pd-ctl store delete 4/,
+  test("a TiKV store is retired through PD before its host goes: Offline, then Tombstone", async () => {
+    pd.stores.push({ id: 7, address: "10.0.1.13:20160", state: "Up", leaders: 0 });
+    pd.stores.push({ id: 9, address: "10.0.1.14:20160", state: "Up", leaders: 0 });
+    const policy = { timeoutMs: 2_000, intervalMs: 25 };
+    await expect(retireStore(target, "10.0.1.14:20160", policy)).resolves.toBe("store 9 retired (Tombstone)");
+    expect(pd.calls).toContain("DELETE /pd/api/v1/store/9");
+    await expect(retireStore(target, "10.0.1.14:20160", policy)).resolves.toBe("no live store");
+  });
+
+  test("a store still moving its regions at the deadline stops the deployment, naming it and what to do", async () => {
+    pd.stores.push({ id: 7, address: "10.0.1.13:20160", state: "Up", leaders: 0 });
+    pd.stores.push({ id: 9, address: "10.0.1.14:20160", state: "Up", leaders: 0 });
+    pd.tombstoneAfter = Infinity;
+    await expect(retireStore(target, "10.0.1.14:20160", { timeoutMs: 200, intervalMs: 25 })).rejects.toThrow(
+      /store 9 \(10.0.1.14:20160\) is Offline: PD is still moving .*pd-ctl store 9, then run pulumi up again/,
     );
-    pd.stores[1].state = "Offline";
-    await expect(checkStoreRetired(target, "10.0.1.12:20160")).rejects.toThrow(/Offline.*wait until/);
-    pd.stores[1].state = "Tombstone";
-    await expect(checkStoreRetired(target, "10.0.1.12:20160")).resolves.toBe("no live store");
+  });
+
+  test("PD refuses to retire a store that would leave fewer Up stores than replicas: nothing is deleted", async () => {
+    pd.stores.push({ id: 7, address: "10.0.1.13:20160", state: "Up", leaders: 0 });
+    await expect(retireStore(target, "10.0.1.13:20160", { timeoutMs: 200, intervalMs: 25 })).rejects.toThrow(
+      /PD refused to retire TiKV store 7 .*ErrStoresNotEnough.*nothing was deleted/,
+    );
+    expect(pd.stores.find((x) => x.id === 7)!.state).toBe("Up");
   });
 });
 

@@ -90,6 +90,8 @@ describe("3 hosts in the recipe's shape", () => {
       "pulumi-nodejs:dynamic/tikv-cvm:PidsLimit": 6,
       // The first deployment's bootstrap permit of each PD member (lib/pdStart.ts).
       "pulumi-nodejs:dynamic/tikv-cvm:BootstrapPermit": 3,
+      // One guard per member: its delete retires the member through PD (components/memberGuard.ts).
+      "pulumi-nodejs:dynamic/tikv-cvm:MemberGuard": 6,
       [TC.cbsStorage]: 3,
       [TC.cbsStorageAttachment]: 3,
       "pulumi:pulumi:StackReference": 1,

@@ -7,6 +7,8 @@ import {
   REPLACING_INPUTS,
   replacementDigest,
 } from "../lib/containerReplacement";
+import { GuardInputs, memberGuardProvider } from "../components/memberGuard";
+import { FakePd } from "./support/fakePd";
 import { Declared, ProgramRun, byName, lastOutputsOf, runProgram, unwrap } from "./support/harness";
 
 const CONTAINER = "docker:index/container:Container";
@@ -299,5 +301,92 @@ describe("the bootstrap permit", () => {
     const failed = await runProgram(NO_MONITORING);
     const retry = await runProgram(NO_MONITORING, { lastOutputs: lastOutputsOf(failed, []) });
     expect(permits(retry).every(([, b]) => b === true)).toBe(true);
+  });
+});
+
+// Issue 18 item 4: scale-in safety does not depend on the last successful outputs. A failed
+// deployment is modelled by giving the next run the outputs of the run before the failed one
+// (the stack keeps them, pulumi/pulumi#14621).
+describe("a store created by a failed scale-out is retired through PD before it goes", () => {
+  const GUARD = "pulumi-nodejs:dynamic/tikv-cvm:MemberGuard";
+  let three: ProgramRun;
+  let failedFour: ProgramRun;
+  let revert: ProgramRun;
+  beforeAll(async () => {
+    three = await runProgram({ ...NO_MONITORING, "tikv-cvm:nodeCount": "3" });
+    failedFour = await runProgram({ ...NO_MONITORING, "tikv-cvm:nodeCount": "4" }, { lastOutputs: outputsOf(three) });
+    // The failed run recorded nothing: the revert sees the outputs of the run before it.
+    revert = await runProgram({ ...NO_MONITORING, "tikv-cvm:nodeCount": "3" }, { lastOutputs: outputsOf(three) });
+  });
+
+  test("the outputs cannot tell: the revert declares no outputs-based retirement for tikv4", () => {
+    expect(revert.resources.filter((r) => r.type === RETIREMENT)).toEqual([]);
+    expect(revert.resources.some((r) => r.name === "tikv-dev-cluster-tikv4")).toBe(false);
+  });
+
+  test("every member has a guard that lives exactly as long as its container and is deleted before it", () => {
+    const guards = failedFour.resources.filter((r) => r.type === GUARD);
+    expect(guards.map((g) => [g.name, g.inputs.kind, g.inputs.member]).sort()).toEqual([
+      ["tikv-dev-cluster-pd1-guard", "pd", "pd1"],
+      ["tikv-dev-cluster-pd2-guard", "pd", "pd2"],
+      ["tikv-dev-cluster-pd3-guard", "pd", "pd3"],
+      ...[1, 2, 3, 4].map((i) => [`tikv-dev-cluster-tikv${i}-guard`, "tikv", `10.0.1.1${i}:20160`]),
+    ]);
+    // Depends on its container: the engine deletes dependents first, so the guard's delete (the
+    // retirement) runs while the container still stands, and a failed retirement keeps it.
+    expect(failedFour.options.get("tikv-dev-cluster-tikv4-guard")!.dependsOn).toEqual(["tikv-dev-cluster-tikv4"]);
+    // PD members leave one at a time, highest first.
+    expect(failedFour.options.get("tikv-dev-cluster-pd3-guard")!.dependsOn).toEqual([
+      "tikv-dev-cluster-pd3",
+      "tikv-dev-cluster-pd2-guard",
+    ]);
+    // Not on destroy, which keeps the data: skipped when the cluster component goes with it.
+    for (const g of guards) expect(failedFour.options.get(g.name)!.deletedWith).toBe("tikv-dev-cluster");
+    expect(failedFour.options.get("tikv-dev-cluster-tikv4-guard")!.additionalSecretOutputs).toEqual(["tls"]);
+    // The revert no longer declares it: the engine deletes it.
+    expect(revert.resources.some((r) => r.name === "tikv-dev-cluster-tikv4-guard")).toBe(false);
+  });
+
+  test("the guard's delete, with what it kept, retires the store through PD: Offline, then Tombstone", async () => {
+    const pd = new FakePd();
+    pd.stores = [1, 2, 3, 4].map((i) => ({ id: i, address: `10.0.1.1${i}:20160`, state: "Up" as const, leaders: 0 }));
+    const endpoint = await pd.listen();
+    try {
+      const kept = {
+        ...(unwrap(byName(failedFour, "tikv-dev-cluster-tikv4-guard").inputs) as GuardInputs),
+        pdEndpoints: [endpoint],
+        tls: undefined,
+        timeoutMinutes: 0.05,
+      };
+      await memberGuardProvider.delete!("guard-tikv-10.0.1.14:20160", kept);
+      expect(pd.calls).toContain("DELETE /pd/api/v1/store/4");
+      expect(pd.stores.find((s) => s.id === 4)!.state).toBe("Tombstone");
+      // A PD member's guard removes the member, handing leadership over first.
+      pd.leader = "pd3";
+      await memberGuardProvider.delete!("guard-pd-pd3", { ...kept, kind: "pd", member: "pd3" });
+      expect(pd.members.map((m) => m.name)).toEqual(["pd1", "pd2"]);
+      expect(pd.leaderHistory).toContain("pd1");
+    } finally {
+      pd.close();
+    }
+  });
+
+  test("a store PD cannot retire yet fails the delete, so the engine keeps its container", async () => {
+    const pd = new FakePd();
+    pd.stores = [1, 2, 3, 4].map((i) => ({ id: i, address: `10.0.1.1${i}:20160`, state: "Up" as const, leaders: 0 }));
+    pd.tombstoneAfter = Infinity;
+    const endpoint = await pd.listen();
+    try {
+      await expect(
+        memberGuardProvider.delete!("guard-tikv-10.0.1.14:20160", {
+          kind: "tikv",
+          member: "10.0.1.14:20160",
+          pdEndpoints: [endpoint],
+          timeoutMinutes: 0.005,
+        }),
+      ).rejects.toThrow(/store 4 \(10.0.1.14:20160\) is Offline.*run pulumi up again/);
+    } finally {
+      pd.close();
+    }
   });
 });

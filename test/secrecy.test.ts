@@ -13,6 +13,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { readyOutputs } from "../components/dockerReady";
 import { permitOutputs } from "../components/bootstrapPermit";
+import { memberGuardProvider } from "../components/memberGuard";
 import { pidsLimitOutputs } from "../components/pidsLimit";
 import { retirementOutputs, rolloutGateProvider } from "../components/rollout";
 import { TOKENS } from "../tencentcloud/bindings";
@@ -136,6 +137,9 @@ async function dynamicOutputs(r: Declared): Promise<Record<string, unknown> | un
     return readyOutputs(inputs) as unknown as Record<string, unknown>;
   if (r.type === "pulumi-nodejs:dynamic/tikv-cvm:PidsLimit")
     return pidsLimitOutputs(inputs) as unknown as Record<string, unknown>;
+  // It keeps the admin's client material for its delete; `tls` is marked secret (additionalSecretOutputs).
+  if (r.type === "pulumi-nodejs:dynamic/tikv-cvm:MemberGuard")
+    return (await memberGuardProvider.create(inputs)).outs as unknown as Record<string, unknown>;
   if (r.type === "pulumi-nodejs:dynamic/tikv-cvm:BootstrapPermit")
     return permitOutputs(inputs, "permit written") as unknown as Record<string, unknown>;
   if (r.type === "pulumi-nodejs:dynamic/tikv-cvm:RolloutGate")

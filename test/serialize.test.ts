@@ -83,3 +83,22 @@ test("the scale-in retirement provider serializes too, needing only http and htt
   expect(new Set(requires)).toEqual(new Set(["http", "https"]));
   expect(sf.text.length).toBeLessThan(32 * 1024);
 });
+
+test("the member guard's and the bootstrap permit's providers serialize with Node built-ins only and no secret", async () => {
+  const { memberGuardProvider } = await import("../components/memberGuard");
+  const { bootstrapPermitProvider } = await import("../components/bootstrapPermit");
+  for (const provider of [memberGuardProvider, bootstrapPermitProvider]) {
+    const serialized = await serializeProvider(provider);
+    expect(serialized.containsSecrets).toBe(false);
+    const requires = [...serialized.text.matchAll(/require\(["']([^"']+)["']\)/g)].map((m) => m[1]);
+    expect(requires.filter((r) => !builtinModules.includes(r))).toEqual([]);
+    expect(serialized.text.length).toBeLessThan(48 * 1024);
+  }
+  const guard = (await serializeProvider(memberGuardProvider)).load();
+  const kept = { kind: "tikv" as const, member: "10.0.1.14:20160", pdEndpoints: ["http://x:2379"], timeoutMinutes: 10 };
+  expect(await guard.diff!("id", kept, { ...kept })).toEqual({
+    changes: false,
+    replaces: [],
+    deleteBeforeReplace: false,
+  });
+});

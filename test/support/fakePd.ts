@@ -56,6 +56,11 @@ export class FakePd {
   readyApi = true;
   /** Regions PD lists under /pd/api/v1/regions/check/miss-peer. */
   missPeerRegions = 0;
+  /** PD's max-replicas: RemoveStore refuses to leave fewer Up stores. */
+  maxReplicas = 3;
+  /** Store listings after which an Offline store has moved its regions and is Tombstone. */
+  tombstoneAfter = 1;
+  private offlineFor = new Map<number, number>();
   private readonly servers: http.Server[] = [];
 
   /** Serves the cluster; `as` names the member this endpoint is (the one /pd/api/v2/ready speaks for). */
@@ -145,16 +150,46 @@ export class FakePd {
         if (this.leader === name) this.setLeader(this.members[0].name);
         return send(200, `removed, pd: ${name}`);
       }
+      const deleteStore = /^DELETE \/pd\/api\/v1\/store\/(\d+)$/.exec(call);
+      if (deleteStore) {
+        // server/api/store.go DeleteStore, server/cluster/cluster.go RemoveStore, pkg/errs/errno.go.
+        const id = Number(deleteStore[1]);
+        const store = this.stores.find((x) => x.id === id);
+        if (!store) return send(404, `[PD:core:ErrStoreNotFound]store id ${id} not found`);
+        if (store.state === "Tombstone") return send(410, `[PD:core:ErrStoreRemoved]store ${id} has been removed`);
+        if (store.state === "Offline") return send(200, "The store is set as Offline.");
+        const up = this.stores.filter((x) => !["Offline", "Tombstone"].includes(x.state)).length - 1;
+        if (up < this.maxReplicas)
+          return send(
+            400,
+            `[PD:core:ErrStoresNotEnough]can not remove store ${id} since the number of up stores would be ${up} while need ${this.maxReplicas}`,
+          );
+        store.state = "Offline";
+        this.offlineFor.set(id, 0);
+        return send(200, "The store is set as Offline.");
+      }
       if (req.method === "GET" && req.url?.startsWith("/pd/api/v1/stores")) {
         if (!this.bootstrapped) return send(500, NOT_BOOTSTRAPPED);
         this.onStores();
+        for (const [id, polls] of this.offlineFor) {
+          const store = this.stores.find((x) => x.id === id);
+          if (store?.state !== "Offline") this.offlineFor.delete(id);
+          else if (polls + 1 >= this.tombstoneAfter) {
+            store.state = "Tombstone";
+            this.offlineFor.delete(id);
+          } else this.offlineFor.set(id, polls + 1);
+        }
         for (const id of this.evicting) {
           const s = this.stores.find((x) => x.id === id);
           if (s) s.leaders = Math.max(0, s.leaders - 2);
         }
-        // Up and Offline by default (server/api/store.go newStoreStateFilter); Disconnected and
-        // Down are Up stores whose state name PD derives from their heartbeats.
-        const listed = this.stores.filter((s) => s.state !== "Tombstone");
+        // Up and Offline by default, else the metapb states asked for (?state=0&state=2: Up,
+        // Tombstone; server/api/store.go newStoreStateFilter); Disconnected and Down are Up stores
+        // whose state name PD derives from their heartbeats.
+        const asked = new URL(req.url, "http://pd").searchParams.getAll("state").map(Number);
+        const metaState = (x: FakeStore) => (x.state === "Offline" ? 1 : x.state === "Tombstone" ? 2 : 0);
+        const accepts = asked.length > 0 ? asked : [0, 1];
+        const listed = this.stores.filter((x) => accepts.includes(metaState(x)));
         return send(200, {
           count: listed.length,
           stores: listed.map((s) => ({

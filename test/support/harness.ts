@@ -26,6 +26,8 @@ export interface DeclaredOptions {
   readonly additionalSecretOutputs: string[];
   /** The id the resource is imported from (`import`), if any. */
   readonly import?: string;
+  /** The name of the resource whose deletion skips this one's (`deletedWith`), if any. */
+  readonly deletedWith?: string;
 }
 
 /** A resource's dependencies as the engine receives them in its registration, by resource name. */
@@ -400,6 +402,7 @@ async function evaluate(config: Record<string, string | undefined>, options: Run
           replaceOnChanges: opts.replaceOnChanges ?? [],
           additionalSecretOutputs: opts.additionalSecretOutputs ?? [],
           import: opts.import,
+          ...(opts.deletedWith ? { deletedWith: nameOf(opts.deletedWith) } : {}),
         };
         declaredOptions.set(args.name, declared);
         // dependsOn may be a list, a resource, or an Output of a list (resolved later).
