@@ -15,6 +15,7 @@ import { KeyPair, TlsMaterial } from "../lib/tlsMaterial";
 import { ClusterPlan, HostPlan, PORTS } from "../lib/topology";
 import { BootstrapPermit } from "./bootstrapPermit";
 import { MemberGuard } from "./memberGuard";
+import { RetiredStoreData } from "./retiredStoreData";
 import { PidsLimit } from "./pidsLimit";
 import { MemberRetirement, MemberRetirementArgs, RolloutGate, RolloutGateArgs } from "./rollout";
 
@@ -271,7 +272,23 @@ export class TikvCluster extends pulumi.ComponentResource {
       },
       { parent: this, dependsOn: chain.waitsFor },
     );
-    const permit = this.bootstrapPermit(prefix, spec, args, image, volume);
+    const permit =
+      spec.kind === "pd"
+        ? this.bootstrapPermit(prefix, spec, args, image, volume)
+        : new RetiredStoreData(
+            `${prefix}-retired-data`,
+            {
+              ...chain.gateArgs,
+              address: spec.pdMember,
+              endpoint: host.dockerApi,
+              image: image.imageId,
+              volumeName: volume.name,
+              name: containerName(args.networking, `${spec.member}-retired-data`),
+              dataDir: DATA_DIR,
+              firstDeployment: args.bootstrap,
+            },
+            { parent: this },
+          );
     const container = new docker.Container(prefix, containerArgs, {
       parent: this,
       provider,

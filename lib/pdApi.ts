@@ -514,6 +514,18 @@ export async function retireStore(target: PdTarget, address: string, policy: Wai
   return `store ${live.id} retired (Tombstone)`;
 }
 
+/**
+ * The Tombstone store whose data a volume at `address` may still hold, when no live store has
+ * that address: PD refuses a Tombstone store that comes back ("store is tombstone", v8.5.7
+ * server/grpc_service.go) and lets a new store register at the address of a removed one
+ * (server/cluster/cluster.go PutStore skips removed stores in its duplicated-address check).
+ */
+export function retiredStoreAt(stores: readonly PdStore[], address: string): PdStore | undefined {
+  const at = stores.filter((s) => s.address === address);
+  if (at.some((s) => s.stateName !== "Tombstone")) return undefined;
+  return at.sort((a, b) => b.id - a.id)[0];
+}
+
 // ---- A whole host, before and after its CVM changes ------------------------------------------
 
 /** One CVM host's members, and where its PD member stands in this rollout. */

@@ -20,8 +20,9 @@ function changed(a: ProgramRun, b: ProgramRun): { name: string; type: string }[]
   return (
     b.resources
       .filter((r) => before.has(r.name) && before.get(r.name) !== JSON.stringify(unwrap(r.inputs)))
-      // Its provider's diff never reports a change (components/bootstrapPermit.ts): no step, whatever its inputs.
-      .filter((r) => r.type !== "pulumi-nodejs:dynamic/tikv-cvm:BootstrapPermit")
+      // Their providers' diff never reports a change (components/bootstrapPermit.ts,
+      // retiredStoreData.ts): no step, whatever their inputs.
+      .filter((r) => !/^pulumi-nodejs:dynamic\/tikv-cvm:(BootstrapPermit|RetiredStoreData)$/.test(r.type))
       .map((r) => ({ name: r.name, type: r.type }))
   );
 }

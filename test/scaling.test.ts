@@ -390,3 +390,47 @@ describe("a store created by a failed scale-out is retired through PD before it 
     }
   });
 });
+
+// Issue 18 item 3: nodeCount 4 -> 3 -> 4 and pdCount 3 -> 1 -> 3 come back over the retained volumes.
+describe("scaling back out over retained volumes", () => {
+  const RETIRED = "pulumi-nodejs:dynamic/tikv-cvm:RetiredStoreData";
+  test("4 -> 3 -> 4: the store created again first has its Tombstone predecessor's data moved aside, asked of PD", async () => {
+    const four = await runProgram({ ...NO_MONITORING, "tikv-cvm:nodeCount": "4" });
+    const three = await runProgram({ ...NO_MONITORING, "tikv-cvm:nodeCount": "3" }, { lastOutputs: outputsOf(four) });
+    const again = await runProgram({ ...NO_MONITORING, "tikv-cvm:nodeCount": "4" }, { lastOutputs: outputsOf(three) });
+    // Retired through PD on the way in (the outputs-based retirement and the guard), on the same volume name.
+    expect(three.resources.filter((r) => r.type === RETIREMENT).map((r) => r.inputs.member)).toEqual([
+      "10.0.1.14:20160",
+    ]);
+    const check = byName(again, "tikv-dev-cluster-tikv4-retired-data");
+    expect(check.type).toBe(RETIRED);
+    expect(unwrap(check.inputs)).toMatchObject({
+      address: "10.0.1.14:20160",
+      firstDeployment: false,
+      dataDir: "/data",
+    });
+    expect(again.options.get("tikv-dev-cluster-tikv4")!.dependsOn).toContain("tikv-dev-cluster-tikv4-retired-data");
+    expect(unwrap(byName(again, "tikv-dev-cluster-tikv4-data").inputs.name)).toBe(
+      unwrap(byName(four, "tikv-dev-cluster-tikv4-data").inputs.name),
+    );
+    // On the first deployment there is nothing to ask PD.
+    expect(unwrap(byName(four, "tikv-dev-cluster-tikv4-retired-data").inputs.firstDeployment)).toBe(true);
+  });
+
+  test("3 -> 1 -> 3: pd2 and pd3 come back as themselves on their volumes; their start script joins them afresh", async () => {
+    const three = await runProgram({ ...NO_MONITORING, "tikv-cvm:nodeCount": "3" });
+    const one = await runProgram(
+      { ...NO_MONITORING, "tikv-cvm:nodeCount": "3", "tikv-cvm:pdCount": "1" },
+      { lastOutputs: outputsOf(three) },
+    );
+    const back = await runProgram({ ...NO_MONITORING, "tikv-cvm:nodeCount": "3" }, { lastOutputs: outputsOf(one) });
+    for (const m of ["pd2", "pd3"]) {
+      // The same volume and the same container spec as before they left: the start script
+      // (lib/pdStart.ts, test/pdStart.test.ts) finds the removed member's data and joins.
+      expect(json(container(back, m))).toBe(json(container(three, m)));
+    }
+    // pd1 was never restarted by any of it.
+    expect(json(container(one, "pd1"))).toBe(json(container(three, "pd1")));
+    expect(json(container(back, "pd1"))).toBe(json(container(three, "pd1")));
+  });
+});

@@ -84,10 +84,11 @@ test("the scale-in retirement provider serializes too, needing only http and htt
   expect(sf.text.length).toBeLessThan(32 * 1024);
 });
 
-test("the member guard's and the bootstrap permit's providers serialize with Node built-ins only and no secret", async () => {
+test("the member guard's, the bootstrap permit's and the retired-store providers serialize with Node built-ins only and no secret", async () => {
   const { memberGuardProvider } = await import("../components/memberGuard");
   const { bootstrapPermitProvider } = await import("../components/bootstrapPermit");
-  for (const provider of [memberGuardProvider, bootstrapPermitProvider]) {
+  const { retiredStoreDataProvider } = await import("../components/retiredStoreData");
+  for (const provider of [memberGuardProvider, bootstrapPermitProvider, retiredStoreDataProvider] as const) {
     const serialized = await serializeProvider(provider);
     expect(serialized.containsSecrets).toBe(false);
     const requires = [...serialized.text.matchAll(/require\(["']([^"']+)["']\)/g)].map((m) => m[1]);

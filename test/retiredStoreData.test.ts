@@ -1,0 +1,123 @@
+// Issue 18 item 3 (TiKV): a store made Tombstone by a scale-in comes back over its retained
+// volume; before its container is created, the volume's old contents are moved aside (kept),
+// decided from PD's store list (the live cluster), never touching a live store's data.
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { RetiredDataInputs, moveAsideCommand, retiredStoreDataProvider } from "../components/retiredStoreData";
+import { PdStore, retiredStoreAt } from "../lib/pdApi";
+import { FakeEngine } from "./support/fakeEngine";
+import { FakePd } from "./support/fakePd";
+import { tempDir } from "./support/openssl";
+import { describeWithTools } from "./support/tools";
+
+const store = (id: number, address: string, stateName: string): PdStore => ({ id, address, stateName, leaderCount: 0 });
+
+describe("retiredStoreAt", () => {
+  const A = "10.0.1.14:20160";
+  test.each([
+    [
+      "a Tombstone store and no live one at the address: the latest Tombstone",
+      [store(4, A, "Tombstone"), store(9, A, "Tombstone")],
+      9,
+    ],
+    ["a live store at the address (its data is live)", [store(4, A, "Tombstone"), store(9, A, "Up")], undefined],
+    ["an Offline store at the address (still being retired)", [store(4, A, "Offline")], undefined],
+    ["a Disconnected store (an Up store not heartbeating)", [store(4, A, "Disconnected")], undefined],
+    ["nothing at the address", [store(1, "10.0.1.11:20160", "Tombstone")], undefined],
+  ])("%s", (_, stores, id) => {
+    expect(retiredStoreAt(stores, A)?.id).toBe(id);
+  });
+});
+
+describe("the retired-store provider, against a fake PD and a fake Docker engine", () => {
+  let pd: FakePd;
+  let engine: FakeEngine;
+  let stop: () => void;
+  let inputs: RetiredDataInputs;
+  beforeEach(async () => {
+    pd = new FakePd();
+    pd.stores = [1, 2, 3].map((i) => ({ id: i, address: `10.0.1.1${i}:20160`, state: "Up" as const, leaders: 0 }));
+    engine = new FakeEngine();
+    stop = await engine.listen();
+    inputs = {
+      address: "10.0.1.14:20160",
+      endpoint: { kind: "environment" },
+      image: "sha256:tikv",
+      volumeName: "tikv-data",
+      name: "tikv4-retired-data",
+      dataDir: "/data",
+      pdEndpoints: [await pd.listen()],
+      timeoutMinutes: 0.01,
+      firstDeployment: false,
+    };
+  });
+  afterEach(() => {
+    pd.close();
+    stop();
+  });
+
+  test("store 4 Tombstone, none live at its address: the volume's contents move aside before the store starts", async () => {
+    pd.stores.push({ id: 4, address: "10.0.1.14:20160", state: "Tombstone", leaders: 0 });
+    const { outs } = await retiredStoreDataProvider.create(inputs);
+    expect(outs?.outcome).toMatch(/^store 4 is Tombstone: its data moved to retired-store-4-\d{14} on tikv-data$/);
+    expect(engine.calls.filter((c) => c.startsWith("POST"))).toEqual([
+      "POST /containers/create?name=tikv4-retired-data",
+      "POST /containers/abc/start",
+      "POST /containers/abc/wait",
+    ]);
+    expect(engine.bodies[0]).toMatchObject({ Image: "sha256:tikv", HostConfig: { Binds: ["tikv-data:/data"] } });
+  });
+
+  test.each([
+    [
+      "a live store at the address",
+      () => pd.stores.push({ id: 4, address: "10.0.1.14:20160", state: "Up", leaders: 0 }),
+    ],
+    ["no store at the address (a new host)", () => undefined],
+  ])("%s: nothing is touched", async (_, setup) => {
+    setup();
+    const { outs } = await retiredStoreDataProvider.create(inputs);
+    expect(outs?.outcome).toBe("no retired store at this address");
+    expect(engine.calls).toEqual([]);
+  });
+
+  test("the first deployment asks nobody: PD is not up yet", async () => {
+    pd.close();
+    const { outs } = await retiredStoreDataProvider.create({ ...inputs, firstDeployment: true });
+    expect(outs?.outcome).toMatch(/first deployment/);
+    expect(engine.calls).toEqual([]);
+  });
+
+  test("PD not answering later: the deployment stops before the store, nothing changed", async () => {
+    pd.failWith = 503;
+    await expect(retiredStoreDataProvider.create(inputs)).rejects.toThrow(
+      /before creating TiKV store 10.0.1.14:20160: PD did not answer .*nothing was changed/,
+    );
+    expect(engine.calls).toEqual([]);
+  });
+
+  test("never runs again for the same member", async () => {
+    await expect(
+      retiredStoreDataProvider.diff!("x", { address: inputs.address, outcome: "…" }, { ...inputs, image: "other" }),
+    ).resolves.toEqual({ changes: false, replaces: [] });
+  });
+});
+
+describeWithTools(["sh"], "the move-aside command, run by a real sh", () => {
+  test("moves every entry, hidden ones too, into the aside directory, and keeps earlier asides where they are", () => {
+    const dir = tempDir("retired");
+    fs.mkdirSync(path.join(dir, "db"));
+    fs.writeFileSync(path.join(dir, "db", "CURRENT"), "x");
+    fs.writeFileSync(path.join(dir, "LOCK"), "");
+    fs.writeFileSync(path.join(dir, ".hidden"), "");
+    fs.mkdirSync(path.join(dir, "retired-store-2-20260101000000"));
+    const [flag, script] = moveAsideCommand(dir, "retired-store-4-20261207000000");
+    const result = spawnSync("sh", [flag, script], { encoding: "utf8" });
+    expect([result.status, result.stderr]).toEqual([0, ""]);
+    expect(fs.readdirSync(dir).sort()).toEqual(["retired-store-2-20260101000000", "retired-store-4-20261207000000"]);
+    expect(fs.readdirSync(path.join(dir, "retired-store-4-20261207000000")).sort()).toEqual([".hidden", "LOCK", "db"]);
+    expect(fs.readFileSync(path.join(dir, "retired-store-4-20261207000000", "db", "CURRENT"), "utf8")).toBe("x");
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
