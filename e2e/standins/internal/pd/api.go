@@ -82,6 +82,7 @@ func (a *api) handler() http.Handler {
 	mux.HandleFunc("GET /pd/api/v1/config/replicate", a.replicationConfig)
 	mux.HandleFunc("GET /pd/api/v1/stores", a.bootstrapped(a.stores))
 	mux.HandleFunc("GET /pd/api/v1/store/{id}", a.bootstrapped(a.store))
+	mux.HandleFunc("GET /pd/api/v1/regions/check/miss-peer", a.bootstrapped(a.missPeer))
 	mux.HandleFunc("DELETE /pd/api/v1/store/{id}", a.bootstrapped(a.deleteStore))
 	mux.HandleFunc("GET /pd/api/v1/schedulers", a.schedulers)
 	mux.HandleFunc("POST /pd/api/v1/schedulers", a.createScheduler)
@@ -364,6 +365,33 @@ func (a *api) stores(w http.ResponseWriter, r *http.Request, s *clusterState) {
 		list = append(list, buildStoreInfo(s, id, now))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"count": len(list), "stores": list})
+}
+
+// missPeerRegions lists the regions with fewer peers than max-replicas, as PD's region statistics
+// classify them MissPeer (tikv/pd v8.5.7 pkg/statistics/region_collection.go, Observe: fewer
+// peers than the rules' count, here max-replicas).
+func missPeerRegions(s *clusterState) []*region {
+	out := []*region{}
+	for _, r := range s.Regions {
+		if uint64(len(r.Stores)) < s.MaxReplicas {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// missPeer is GET /pd/api/v1/regions/check/miss-peer (server/api/region.go GetMissPeerRegions):
+// response.RegionsInfo, {"count", "regions"}, each region with its id and peers.
+func (a *api) missPeer(w http.ResponseWriter, _ *http.Request, s *clusterState) {
+	regions := []map[string]any{}
+	for _, r := range missPeerRegions(s) {
+		peers := []map[string]uint64{}
+		for _, sid := range r.Stores {
+			peers = append(peers, map[string]uint64{"store_id": sid})
+		}
+		regions = append(regions, map[string]any{"id": r.ID, "peers": peers})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"count": len(regions), "regions": regions})
 }
 
 func (a *api) storeID(w http.ResponseWriter, r *http.Request, s *clusterState) (uint64, bool) {

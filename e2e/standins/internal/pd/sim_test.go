@@ -71,3 +71,15 @@ func TestSilentStoreLosesLeadersAndOfflineBecomesTombstone(t *testing.T) {
 		t.Fatalf("store 4 is %s", s.Stores[4].Meta.State)
 	}
 }
+
+func TestMissPeerRegionsCountsRegionsBelowMaxReplicas(t *testing.T) {
+	s := &clusterState{MaxReplicas: 3, Regions: []*region{
+		{ID: 1, Stores: []uint64{1, 2, 3}},
+		{ID: 2, Stores: []uint64{1, 2}},
+		{ID: 3, Stores: []uint64{1}},
+	}}
+	got := missPeerRegions(s)
+	if len(got) != 2 || got[0].ID != 2 || got[1].ID != 3 {
+		t.Fatalf("miss-peer regions = %+v, want regions 2 and 3", got)
+	}
+}
