@@ -259,3 +259,35 @@ describe("a member is never stopped while another is down", () => {
     }
   });
 });
+
+// Issue 18 item 7: the one path that leaves an evict-leader scheduler behind (a TiKV container
+// whose own health wait fails, so its "after" gate never runs) is cleaned by the next `up`.
+describe("a store whose container failed its health wait", () => {
+  test("keeps its scheduler until the next up's after gate, which removes it first, even while the store is down", async () => {
+    const pd = new FakePd();
+    pd.stores = STORES.map((address, i) => ({ id: i + 1, address, state: "Up" as const, leaders: 0 }));
+    const endpoint = await pd.listen();
+    try {
+      const gate = (phase: "before" | "after", trigger: string) =>
+        rolloutGateProvider.update!("id", {} as never, {
+          kind: "tikv",
+          phase,
+          member: STORES[1],
+          trigger,
+          pdEndpoints: [endpoint],
+          timeoutMinutes: 0.005,
+        });
+      await gate("before", "new-spec");
+      // The replacement fails its health wait: the deployment ends here, the after gate unrun.
+      pd.stores[1].state = "Down";
+      expect([...pd.evicting]).toEqual([2]);
+      // Next up: the retried container gets a new id, so the after gate's trigger changes and it runs.
+      await expect(gate("after", "new-spec/new-container-id")).rejects.toThrow(
+        /store 10.0.1.12:20160 \(id 2\) is not Up/,
+      );
+      expect(pd.evicting.size).toBe(0);
+    } finally {
+      pd.close();
+    }
+  });
+});
