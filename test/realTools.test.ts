@@ -7,7 +7,10 @@ import { TUNING_SCRIPT_PATH } from "../lib/cloudInit";
 import { DaemonJson } from "../lib/dockerDaemon";
 import { pingDocker } from "../lib/dockerProbe";
 import { dockerReadyProvider } from "../components/dockerReady";
+import { bootstrapPermitProvider } from "../components/bootstrapPermit";
 import { pidsLimitProvider } from "../components/pidsLimit";
+import { moveAsideCommand } from "../components/retiredStoreData";
+import { runOneShot } from "../lib/dockerApi";
 import { RunningDockerd, besideOthers, freePort, startDockerd } from "./support/dockerd";
 import { ProgramRun, byName, runProgram, unwrap } from "./support/harness";
 import { mockState } from "./support/mocks";
@@ -573,6 +576,101 @@ describeWithTools(["dockerd", "docker", "openssl", "curl"], "a real dockerd with
       ).rejects.toThrow(/no-such-container/);
     } finally {
       dockerCli(["rm", "-f", id]);
+    }
+  }, 60_000);
+
+  // Issue 18: the one-shot containers (the PD bootstrap permit, a retired store's data moved
+  // aside) through the real Engine API, with no network and no capability, as the providers run them.
+  test("a one-shot container writes on a named volume and is removed; a failing one is reported and removed too", async () => {
+    const work = tempDir("busybox-sh");
+    fs.mkdirSync(path.join(work, "rootfs", "bin"), { recursive: true });
+    fs.copyFileSync("/bin/busybox", path.join(work, "rootfs", "bin", "busybox"));
+    for (const applet of ["sh", "touch", "mkdir", "mv", "ls"])
+      fs.symlinkSync("busybox", path.join(work, "rootfs", "bin", applet));
+    execFileSync("tar", ["-C", path.join(work, "rootfs"), "-cf", path.join(work, "rootfs.tar"), "."]);
+    expect(dockerCli(["import", path.join(work, "rootfs.tar"), "tikv-cvm-test/busybox-sh:1"]).status).toBe(0);
+    fs.rmSync(work, { recursive: true, force: true });
+    const endpoint = {
+      kind: "tls" as const,
+      host: "127.0.0.1",
+      port,
+      caPem: ca.certPem,
+      certPem: client.certPem,
+      keyPem: client.keyPem,
+    };
+    const ls = (volume: string, dirPath = "/d") =>
+      dockerCli([
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "-v",
+        `${volume}:/d`,
+        "tikv-cvm-test/busybox-sh:1",
+        "/bin/ls",
+        "-A",
+        dirPath,
+      ])
+        .stdout.trim()
+        .split("\n")
+        .filter(Boolean);
+    try {
+      const permit = await bootstrapPermitProvider.create({
+        endpoint,
+        image: "tikv-cvm-test/busybox-sh:1",
+        volumeName: "pd-data-test",
+        name: "pd1-bootstrap-permit",
+        dataDir: "/data",
+        bootstrap: true,
+      });
+      expect(permit.outs?.outcome).toBe("permit written");
+      expect(ls("pd-data-test")).toEqual(["tikv-cvm-bootstrap-permit"]);
+      expect(
+        dockerCli(["ps", "-a", "--filter", "name=pd1-bootstrap-permit", "--format", "{{.Names}}"]).stdout.trim(),
+      ).toBe("");
+
+      dockerCli([
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "-v",
+        "tikv-data-test:/d",
+        "tikv-cvm-test/busybox-sh:1",
+        "/bin/mkdir",
+        "-p",
+        "/d/db",
+      ]);
+      await runOneShot(
+        endpoint,
+        {
+          name: "tikv4-retired-data",
+          image: "tikv-cvm-test/busybox-sh:1",
+          entrypoint: ["/bin/sh"],
+          cmd: moveAsideCommand("/data", "retired-store-4-20261207000000"),
+          binds: ["tikv-data-test:/data"],
+        },
+        30_000,
+      );
+      expect(ls("tikv-data-test")).toEqual(["retired-store-4-20261207000000"]);
+      expect(ls("tikv-data-test", "/d/retired-store-4-20261207000000")).toEqual(["db"]);
+
+      await expect(
+        runOneShot(
+          endpoint,
+          {
+            name: "fails",
+            image: "tikv-cvm-test/busybox-sh:1",
+            entrypoint: ["/bin/sh"],
+            cmd: ["-c", "exit 3"],
+            binds: [],
+          },
+          30_000,
+        ),
+      ).rejects.toThrow(/fails exited with 3/);
+      expect(dockerCli(["ps", "-a", "--filter", "name=fails", "--format", "{{.Names}}"]).stdout.trim()).toBe("");
+    } finally {
+      dockerCli(["volume", "rm", "-f", "pd-data-test", "tikv-data-test"]);
     }
   }, 60_000);
 });
