@@ -50,8 +50,27 @@ export function pdArgs(host: HostPlan, plan: ClusterPlan): string[] {
 /** How many PD members TiKV is told about at start. */
 const PD_SEEDS = 3;
 
+/**
+ * The PD client addresses TiKV starts from: the first three members of the cluster's initial
+ * cluster (`name=scheme://host:2380,…`, lib/lastDeployment.ts pdInitialCluster), fixed for the
+ * cluster's life, so a pdCount change never changes a store's flags. Seeds that are gone are
+ * skipped: TiKV ignores a PD endpoint that does not answer as long as one does (tikv/tikv
+ * components/pd_client/src/util.rs validate_endpoints, "Ignore failed PD node") and learns the
+ * current members from PD. Without an initial cluster: the plan's first three members.
+ */
+export function pdSeeds(plan: ClusterPlan, initialCluster?: string): string[] {
+  const fromInitial = (initialCluster ?? "")
+    .split(",")
+    .filter((entry) => entry.includes("="))
+    .map((entry) => {
+      const url = new URL(entry.slice(entry.indexOf("=") + 1));
+      return `${url.hostname}:${PORTS.pdClient}`;
+    });
+  return (fromInitial.length > 0 ? fromInitial : [...plan.pdEndpoints]).slice(0, PD_SEEDS);
+}
+
 /** tikv-server flags; the status address defaults to 127.0.0.1, which nothing outside could reach. */
-export function tikvArgs(host: HostPlan, plan: ClusterPlan): string[] {
+export function tikvArgs(host: HostPlan, plan: ClusterPlan, initialCluster?: string): string[] {
   return [
     `--addr=0.0.0.0:${PORTS.tikv}`,
     `--advertise-addr=${host.tikvHost}:${PORTS.tikv}`,
@@ -60,9 +79,9 @@ export function tikvArgs(host: HostPlan, plan: ClusterPlan): string[] {
     `--data-dir=${DATA_DIR}`,
     // tikv-server has no TLS flags: with clusterTls, [security] in the config file makes these TLS.
     // Only where TiKV first looks for PD (it learns the members from PD and retries forever:
-    // tikv/tikv components/pd_client/src/config.rs, retry_max_count isize::MAX): the first three
-    // members, so changing pdCount above three restarts no store.
-    `--pd=${plan.pdEndpoints.slice(0, PD_SEEDS).join(",")}`,
+    // tikv/tikv components/pd_client/src/config.rs, retry_max_count isize::MAX): pdSeeds, so
+    // changing pdCount restarts no store.
+    `--pd=${pdSeeds(plan, initialCluster).join(",")}`,
     `--config=${TIKV_CONFIG_PATH}`,
   ];
 }

@@ -112,7 +112,7 @@ export function memberSpecs(input: MemberSpecsInput): MemberSpec[] {
       host,
       pdMember: `${host.tikvHost}:${PORTS.tikv}`,
       image: `pingcap/tikv:${input.tikvVersion}`,
-      command: tikvArgs(host, plan),
+      command: tikvArgs(host, plan, input.pdInitialCluster),
       memoryMiB: budget.tikvContainerMiB,
       files: [{ file: TIKV_CONFIG_PATH, content: tikvConfigToml(budget, input.diskGB, tls) }],
       healthUrl: `${plan.scheme}://127.0.0.1:${PORTS.tikvStatus}/status`,
