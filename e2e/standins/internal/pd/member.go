@@ -308,7 +308,13 @@ func (n *node) pollPeers(ctx context.Context) map[string]peerStatus {
 		go func(name, peerURL string) {
 			defer wg.Done()
 			var st peerStatus
-			if err := n.peerCall(ctx, http.MethodGet, peerURL+"/standin/v1/status", nil, &st); err == nil && st.Name == name {
+			err := n.peerCall(ctx, http.MethodGet, peerURL+"/standin/v1/status?from="+n.self.Name, nil, &st)
+			if errors.Is(err, errMemberRemoved) {
+				// etcd stops a member its peers reject as removed (rafthttp answers 410 Gone,
+				// etcdserver: "the member has been permanently removed from the cluster").
+				log.Fatalf("[FATAL] %s: %v", n.self.Name, err)
+			}
+			if err == nil && st.Name == name {
 				mu.Lock()
 				out[name] = st
 				mu.Unlock()
@@ -338,6 +344,23 @@ func (n *node) replicate(ctx context.Context, msg appendMsg) int {
 	return acks
 }
 
+// errMemberRemoved is etcd's ErrMemberRemoved (server/etcdserver/errors.go).
+var errMemberRemoved = errors.New("the member has been permanently removed from the cluster")
+
+// removedRequester reports whether `from` is a member this cluster removed: the cluster exists
+// (it has an ID) and no longer lists that name. An unnamed requester (an older stand-in) is not judged.
+func removedRequester(s *clusterState, from string) bool {
+	if from == "" || s == nil || s.ClusterID == 0 {
+		return false
+	}
+	for _, m := range s.Members {
+		if m.Name == from {
+			return false
+		}
+	}
+	return true
+}
+
 func (n *node) peerCall(ctx context.Context, method, url string, body, out any) error {
 	ctx, cancel := context.WithTimeout(ctx, peerTimeout)
 	defer cancel()
@@ -357,6 +380,9 @@ func (n *node) peerCall(ctx context.Context, method, url string, body, out any) 
 		return err
 	}
 	defer res.Body.Close()
+	if res.StatusCode == http.StatusGone {
+		return errMemberRemoved
+	}
 	if res.StatusCode != http.StatusOK {
 		return fmt.Errorf("%s %s: HTTP %d", method, url, res.StatusCode)
 	}
@@ -369,7 +395,16 @@ func (n *node) peerCall(ctx context.Context, method, url string, body, out any) 
 // peerHandler serves the members' own protocol on the peer URL.
 func (n *node) peerHandler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /standin/v1/status", func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("GET /standin/v1/status", func(w http.ResponseWriter, r *http.Request) {
+		n.mu.Lock()
+		removed := removedRequester(n.state, r.URL.Query().Get("from"))
+		n.mu.Unlock()
+		if removed {
+			// etcd rafthttp (server/etcdserver/api/rafthttp/http.go): a removed member's
+			// messages get 410 Gone, "removed member".
+			http.Error(w, "removed member", http.StatusGone)
+			return
+		}
 		writeJSON(w, http.StatusOK, n.status())
 	})
 	mux.HandleFunc("POST /standin/v1/append", func(w http.ResponseWriter, r *http.Request) {

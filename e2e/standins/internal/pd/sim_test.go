@@ -83,3 +83,15 @@ func TestMissPeerRegionsCountsRegionsBelowMaxReplicas(t *testing.T) {
 		t.Fatalf("miss-peer regions = %+v, want regions 2 and 3", got)
 	}
 }
+
+func TestRemovedRequesterIsAMemberTheClusterNoLongerLists(t *testing.T) {
+	s := &clusterState{ClusterID: 7, Members: []member{{Name: "pd1"}, {Name: "pd2"}}}
+	for from, want := range map[string]bool{"pd1": false, "pd3": true, "": false} {
+		if got := removedRequester(s, from); got != want {
+			t.Errorf("removedRequester(%q) = %v, want %v", from, got, want)
+		}
+	}
+	if removedRequester(&clusterState{Members: []member{{Name: "pd1"}}}, "pd3") {
+		t.Error("a cluster still forming (no ID) judges nobody removed")
+	}
+}
