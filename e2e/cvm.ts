@@ -380,36 +380,14 @@ export async function cvmScale(world: CvmWorld): Promise<void> {
   const id4 = four[`${host4.privateIp}:20160`];
 
   await stack.configure({ "tikv-cvm:nodeCount": { value: "3" } });
-  // Straight to nodeCount 3, skipping the README's first step: refused before anything goes.
-  const refused = await stack.failing("up", "nodeCount 4 -> 3 while store 4 is Up");
-  assert(
-    refused.output.includes(`pd-ctl store delete ${id4}`) && refused.output.includes("Tombstone"),
-    `the refusal names the store and the procedure: ${refused.output.slice(-1500)}`,
-  );
-  assert(await tikvAnswers(host4.eip), "host 4 is still there after the refusal");
-  assertEqual(
-    refused.steps.filter((s) => s.phase === "done" && s.op === "delete").map((s) => shortName(s.urn)),
-    [],
-    "resources the refused scale-in deleted",
-  );
-
-  // The README's steps: `store delete <id>` through the printed pd-ctl command, wait for Tombstone.
-  const { outputs } = await view(world);
-  const pdCtl = String(outputs.pdCtlStores);
-  assert(pdCtl.endsWith(" store"), `pdCtlStores ends in the subcommand: ${pdCtl}`);
-  stack.printed(`${pdCtl} delete ${id4}`);
-  const offlineAt = Date.now();
-  // PD's store list leaves Tombstone stores out (tikv/pd server/api/store.go, newStoreStateFilter:
-  // without ?state, every store but tombstones); the store's own route shows its state.
-  await waitFor(`store ${id4} Tombstone`, 180_000, async () =>
-    (await storeState(pd, id4)) === "Tombstone" ? true : undefined,
-  );
-  world.figures["cvm: store 4 Offline -> Tombstone (s)"] = ((Date.now() - offlineAt) / 1000).toFixed(1);
-  const result = await stack.up("nodeCount 4 -> 3, store 4 Tombstone");
+  // One deployment, as the README's scale-in: store 4 retires through PD (Offline, then Tombstone)
+  // before its container and CVM go.
+  const result = await stack.up("nodeCount 4 -> 3, store 4 retired through PD");
   assert(
     result.steps.some((s) => s.type === RETIREMENT),
-    `the scale-in checks the retirement with PD (${opsOf(result.steps, RETIREMENT).join(", ")})`,
+    `the scale-in retires the store through PD (${opsOf(result.steps, RETIREMENT).join(", ")})`,
   );
+  assertEqual(await storeState(pd, id4), "Tombstone", `store ${id4} after the scale-in`);
   assert(!(await tikvAnswers(host4.eip)), "host 4 is gone");
   const three = await expectCluster(world, 3, SECOND_TAG);
   assertEqual(three, world.identity!.stores, "store IDs after scaling back to 3");

@@ -22,6 +22,12 @@ import {
   prepareCloud,
 } from "./cvm";
 import { TestHosts } from "./hosts";
+import {
+  pdThreeToOneToThree,
+  storesInAndBackOut,
+  upgradeRefusedWhileStoreDown,
+  wipedPdNeverBootstraps,
+} from "./membership";
 import { ensureImageTarball, importImages } from "./images";
 import type { RenderedSpecs } from "./render";
 import {
@@ -157,11 +163,19 @@ async function main(): Promise<void> {
       if (only !== "cvm") {
         await timed("existing: first up (3 hosts)", () => firstUp(existing));
         await timed("existing: no-op preview", () => noOpPreview(existing, "right after the first up"));
+        await timed("existing: upgrade refused while a store is down, no member touched", () =>
+          upgradeRefusedWhileStoreDown(existing, SECOND_TAG),
+        );
         await timed(`existing: rolling upgrade ${FIRST_TAG} -> ${SECOND_TAG} (preview + up)`, () =>
           rollingUpgrade(existing),
         );
         await timed("existing: no-op preview after the upgrade", () => noOpPreview(existing, "after the upgrade"));
         await timed("existing: scale 3 -> 4 hosts (host, preview, up)", () => scaleOut(existing));
+        await timed("existing: stores 4 -> 3 -> 4 over the retained volume", () => storesInAndBackOut(existing));
+        await timed("existing: pdCount 3 -> 1 -> 3 over the retained volumes", () => pdThreeToOneToThree(existing));
+        await timed("existing: a wiped PD member waits, never bootstraps, rejoins", () =>
+          wipedPdNeverBootstraps(existing),
+        );
         await timed("existing: untrusting host fails readiness, then dropped", () => untrustingHost(existing));
         await timed("existing: destroy (volumes retained)", () => destroyRetainsData(existing));
         await timed("existing: up over the retained volumes", () => upAfterDestroy(existing));

@@ -6,7 +6,7 @@
 import { PdTarget, getAllStores, getMembers } from "../lib/pdApi";
 import { clusterId, healthOf, pdTarget } from "./cluster";
 import { TestHost } from "./hosts";
-import { SECOND_TAG, World } from "./scenarios";
+import { CONTAINER, SECOND_TAG, World } from "./scenarios";
 import { StepResult } from "./stack";
 import { assert, assertEqual, log, run, waitFor } from "./util";
 
@@ -193,4 +193,55 @@ export async function wipedPdNeverBootstraps(world: World): Promise<void> {
   assertEqual(await clusterId(target), id, "PD's cluster ID after pd1 rejoined");
   // The program sees nothing to change: the member's container and spec are as deployed.
   await world.stack!.preview("after pd1 rejoined", true);
+}
+
+/**
+ * Item 2: with host 3's TiKV container stopped (its store Disconnected in PD), the rolling upgrade
+ * is refused at its first gate, naming the store: no member is stopped. Once the store is back
+ * the stack is as before, with the new tikvVersion in its config for the upgrade that follows.
+ */
+export async function upgradeRefusedWhileStoreDown(world: World, nextTag: string): Promise<void> {
+  const stack = world.stack!;
+  const target = pdOf(world, await stack.outputs());
+  const address3 = `${host(world, 3).address}:20160`;
+  const members = [1, 2, 3].flatMap((i) => [`pd${i}`, `tikv${i}`].map((m) => ({ i, m })));
+  const before = members.map(({ i, m }) => containerId(world, i, m));
+  const env3 = world.hosts.dockerEnv(host(world, 3));
+
+  run("docker", ["stop", "tikv3"], { env: env3 });
+  try {
+    // PD calls a store Disconnected 20 s after its last heartbeat (pkg/core/store.go).
+    await waitFor(`store ${address3} Disconnected`, 90_000, async () =>
+      (await getAllStores(target)).find((s) => s.address === address3)?.stateName === "Disconnected" ? true : undefined,
+    );
+    await stack.configure({
+      "tikv-cvm:tikvVersion": { value: nextTag },
+      "tikv-cvm:rolloutTimeoutMinutes": { value: "1" },
+    });
+    const refused = await stack.failing("up", `tikvVersion -> ${nextTag} while tikv3 is stopped`);
+    assert(
+      refused.output.includes("refusing to stop PD member pd1") &&
+        refused.output.includes(`(${address3}) is Disconnected`),
+      `the refusal names the first member and the down store: ${refused.output.slice(-1500)}`,
+    );
+    assertEqual(
+      refused.steps
+        .filter((s) => s.phase === "done" && s.type === CONTAINER && s.op !== "same")
+        .map((s) => `${s.op} ${s.urn.split("::").pop()}`),
+      [],
+      "containers the refused upgrade touched",
+    );
+    assertEqual(
+      members.map(({ i, m }) => containerId(world, i, m)),
+      before,
+      "every member's container is the one from before the refused upgrade",
+    );
+    world.figures["existing: upgrade refused at its first gate (s)"] = (refused.ms / 1000).toFixed(1);
+  } finally {
+    run("docker", ["start", "tikv3"], { env: env3 });
+  }
+  await waitFor(`store ${address3} Up again`, 120_000, async () =>
+    (await getAllStores(target)).find((s) => s.address === address3)?.stateName === "Up" ? true : undefined,
+  );
+  await stack.configure({ "tikv-cvm:rolloutTimeoutMinutes": { value: "3" } });
 }

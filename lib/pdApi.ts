@@ -307,18 +307,22 @@ export function chooseNextLeader(place: PdRolloutPlace, healthy: ReadonlySet<str
 }
 
 /**
- * Before a PD member restarts: refuse while another member is unhealthy or not ready (retried
- * until the deadline), then, when it leads, move leadership to the member chooseNextLeader picks.
+ * Before a PD member restarts: refuse while another member is unhealthy or not ready, or while a
+ * store other than `ownStore` (the store on the same host, in a host roll) is not Up or a region
+ * misses a replica (retried until the deadline): a rollout starts on a healthy cluster only, so
+ * an upgrade stops before its first member when a store is down. Then, when it leads, move
+ * leadership to the member chooseNextLeader picks.
  */
 export async function preparePdRestart(
   target: PdTarget,
   member: string,
   place: PdRolloutPlace,
   policy: WaitPolicy,
+  ownStore = "",
 ): Promise<string> {
   const members = [...place.rolled, member, ...place.pending];
   await awaitNoBlocker(
-    () => pdRestartBlocker(target, member, members),
+    async () => (await pdRestartBlocker(target, member, members)) ?? (await tikvRestartBlocker(target, ownStore)),
     policy,
     (reason) => `refusing to stop PD member ${member}: ${reason}, ${waitThenRetry(policy)}`,
   );
@@ -539,7 +543,9 @@ export interface HostMembers {
 export async function prepareHostRestart(target: PdTarget, host: HostMembers, policy: WaitPolicy): Promise<string> {
   const steps: string[] = [];
   if (host.pdMember !== undefined)
-    steps.push(`${host.pdMember}: ${await preparePdRestart(target, host.pdMember, host.place, policy)}`);
+    steps.push(
+      `${host.pdMember}: ${await preparePdRestart(target, host.pdMember, host.place, policy, host.storeAddress)}`,
+    );
   steps.push(await prepareTikvRestart(target, host.storeAddress, policy));
   return steps.join("; ");
 }

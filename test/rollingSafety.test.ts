@@ -197,6 +197,25 @@ describe("a member is never stopped while another is down", () => {
     await expect(preparePdRestart(target, "pd2", place("pd2"), policy)).resolves.toBe("not the leader");
   });
 
+  test("PD: a store down stops the rollout before its first member, naming the store", async () => {
+    pd.stores[2].state = "Disconnected";
+    await expect(preparePdRestart(target, "pd1", place("pd1"), policy)).rejects.toThrow(
+      new RegExp(`refusing to stop PD member pd1: TiKV store 3 \\(${STORES[2]}\\) is Disconnected \\(pd-ctl store\\)`),
+    );
+    expect(pd.calls.filter((c) => c.includes("/leader/transfer"))).toEqual([]);
+  });
+
+  test("host: the store on the host being rolled may be down itself (a retried host roll)", async () => {
+    pd.stores[0].state = "Disconnected";
+    await expect(
+      prepareHostRestart(target, { pdMember: "pd1", storeAddress: STORES[0], place: place("pd1") }, policy),
+    ).resolves.toMatch(/^pd1: transferred leadership.*; evicted leaders of store 1$/);
+    pd.stores[1].state = "Down";
+    await expect(
+      prepareHostRestart(target, { pdMember: "pd1", storeAddress: STORES[0], place: place("pd1") }, policy),
+    ).rejects.toThrow(/refusing to stop PD member pd1: TiKV store 2 .* is Down/);
+  });
+
   test("PD: a release without /pd/api/v2/ready (404) is not held back", async () => {
     pd.readyApi = false;
     await expect(preparePdRestart(target, "pd1", place("pd1"), policy)).resolves.toMatch(/transferred leadership/);
