@@ -120,7 +120,8 @@ async function main(): Promise<void> {
   const only = process.env.TIKV_CVM_E2E_ONLY;
   let world: World | undefined;
   let cvm: CvmWorld | undefined;
-  if (only !== undefined && only !== "cvm") throw new Error(`TIKV_CVM_E2E_ONLY=${only}: the only value is cvm`);
+  if (only !== undefined && only !== "cvm" && only !== "membership")
+    throw new Error(`TIKV_CVM_E2E_ONLY=${only}: the values are cvm and membership`);
 
   try {
     if (!configOnly) checkPrerequisites();
@@ -159,7 +160,16 @@ async function main(): Promise<void> {
         keepDir: keep ? workDir : undefined,
       };
       world = existing;
-      // TIKV_CVM_E2E_ONLY=cvm: a developer's shortcut to mode cvm's steps (CI runs everything).
+      // TIKV_CVM_E2E_ONLY=cvm: a developer's shortcut to mode cvm's steps; =membership: the first
+      // up and the membership steps of mode existing, on 3 hosts (CI runs everything).
+      if (only === "membership") {
+        await timed("existing: first up (3 hosts)", () => firstUp(existing));
+        await timed("existing: pdCount 3 -> 1 -> 3 over the retained volumes", () => pdThreeToOneToThree(existing));
+        await timed("existing: a wiped PD member waits, never bootstraps, rejoins", () =>
+          wipedPdNeverBootstraps(existing),
+        );
+        return;
+      }
       if (only !== "cvm") {
         await timed("existing: first up (3 hosts)", () => firstUp(existing));
         await timed("existing: no-op preview", () => noOpPreview(existing, "right after the first up"));

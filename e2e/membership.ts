@@ -15,6 +15,11 @@ function hostsUpTo(world: World, count: number): TestHost[] {
   return world.hosts.hosts.filter((h) => h.index <= count).sort((a, b) => a.index - b.index);
 }
 
+/** Stores the stack runs: one per test host started (3, or 4 after the scale-out). */
+function storeCount(world: World): number {
+  return world.hosts.hosts.length;
+}
+
 function host(world: World, index: number): TestHost {
   const found = world.hosts.hosts.find((h) => h.index === index);
   assert(found, `test host ${index} is running`);
@@ -105,7 +110,7 @@ export async function storesInAndBackOut(world: World): Promise<StepResult[]> {
 
   await useHosts(world, 4);
   const back = await world.stack!.up("nodeCount 3 -> 4 over the retained volume");
-  await expectAllHealthy(world, target, 4, ["pd1", "pd2", "pd3"]);
+  await expectAllHealthy(world, target, storeCount(world), ["pd1", "pd2", "pd3"]);
   const live = (await getAllStores(target)).filter((s) => s.address === address4 && s.stateName === "Up");
   assertEqual(live.length, 1, `one live store at ${address4}`);
   assert(live[0].id !== old.id, `a new store ID at ${address4} (was ${old.id}, now ${live[0].id})`);
@@ -129,12 +134,12 @@ export async function pdThreeToOneToThree(world: World): Promise<StepResult[]> {
   await world.stack!.configure({ "tikv-cvm:pdCount": { value: "1" } });
   const one = await world.stack!.up("pdCount 3 -> 1");
   const onlyPd1: PdTarget = { ...target, endpoints: target.endpoints.slice(0, 1) };
-  await expectAllHealthy(world, onlyPd1, 4, ["pd1"]);
+  await expectAllHealthy(world, onlyPd1, storeCount(world), ["pd1"]);
   assertEqual(containerId(world, 1, "pd1"), pd1, "pd1's container is the same after 3 -> 1");
 
   await world.stack!.removeConfig(["tikv-cvm:pdCount"]);
   const three = await world.stack!.up("pdCount 1 -> 3 over the retained volumes");
-  await expectAllHealthy(world, target, 4, ["pd1", "pd2", "pd3"]);
+  await expectAllHealthy(world, target, storeCount(world), ["pd1", "pd2", "pd3"]);
   assertEqual(containerId(world, 1, "pd1"), pd1, "pd1's container is the same after 1 -> 3");
   for (const index of [2, 3]) {
     const entries = volumeEntries(world, index, "pd-data");
@@ -189,7 +194,7 @@ export async function wipedPdNeverBootstraps(world: World): Promise<void> {
 
   run("docker", ["start", "pd2"], { env: env(2) });
   run("docker", ["start", "pd3"], { env: env(3) });
-  await expectAllHealthy(world, target, 4, ["pd1", "pd2", "pd3"]);
+  await expectAllHealthy(world, target, storeCount(world), ["pd1", "pd2", "pd3"]);
   assertEqual(await clusterId(target), id, "PD's cluster ID after pd1 rejoined");
   // The program sees nothing to change: the member's container and spec are as deployed.
   await world.stack!.preview("after pd1 rejoined", true);

@@ -78,6 +78,7 @@ func (a *api) handler() http.Handler {
 	mux.HandleFunc("POST /pd/api/v1/leader/resign", a.resign)
 	mux.HandleFunc("POST /pd/api/v1/leader/transfer/{next}", a.transfer)
 	mux.HandleFunc("DELETE /pd/api/v1/members/name/{name}", a.deleteMember)
+	mux.HandleFunc("POST /standin/v1/members", a.addMember)
 	mux.HandleFunc("GET /pd/api/v1/cluster", a.bootstrapped(a.cluster))
 	mux.HandleFunc("GET /pd/api/v1/config/replicate", a.replicationConfig)
 	mux.HandleFunc("GET /pd/api/v1/stores", a.bootstrapped(a.stores))

@@ -72,6 +72,9 @@ type node struct {
 	ready       chan struct{}
 	readyOnce   sync.Once
 	kick        chan struct{}
+	// joining: started by --join with no data; never a candidate before the leader's state
+	// (with the cluster ID) has reached it.
+	joining bool
 }
 
 // The state lives under <data-dir>/member, where etcd keeps a member's data: PD (server/join
@@ -215,7 +218,7 @@ func (n *node) tick(ctx context.Context) {
 	}
 	alive := []candidate{}
 	maxTerm := n.term
-	if !now.Before(n.resignUntil) {
+	if !now.Before(n.resignUntil) && !(n.joining && n.state.ClusterID == 0) {
 		alive = append(alive, candidate{n.self.Name, n.state.Revision, rank[n.self.Name]})
 	}
 	for name, st := range statuses {

@@ -112,11 +112,6 @@ func run(cfg *config, version string) error {
 			return fmt.Errorf("URL %s does not match the TLS configuration (security paths set: %v)", u, tlsOn)
 		}
 	}
-	if cfg.Join != "" {
-		// The program's start script joins only when PD members are added to a running cluster
-		// or one lost its data; no e2e scenario does either.
-		return fmt.Errorf("--join (%s) is not supported by the PD stand-in", cfg.Join)
-	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return err
 	}
@@ -133,6 +128,14 @@ func run(cfg *config, version string) error {
 		}
 	}
 	transport := &http.Transport{TLSClientConfig: clientTLS, MaxIdleConnsPerHost: 4, IdleConnTimeout: 30 * time.Second}
+	joining := false
+	if cfg.Join != "" {
+		initial, err := prepareJoin(cfg, &http.Client{Transport: transport, Timeout: 5 * time.Second})
+		if err != nil {
+			return err
+		}
+		cfg.InitialCluster, joining = initial, initial != ""
+	}
 
 	n := &node{
 		dir:        cfg.DataDir,
@@ -171,7 +174,13 @@ func run(cfg *config, version string) error {
 		if !seen {
 			return fmt.Errorf("couldn't find local name %q in the initial cluster configuration", cfg.Name)
 		}
-		log.Printf("[INFO] empty data dir %s: bootstrapping member %s of %d", cfg.DataDir, cfg.Name, len(initial))
+		if joining {
+			// initial-cluster-state=existing: the state comes from the leader.
+			n.joining = true
+			log.Printf("[INFO] empty data dir %s: member %s joins a cluster of %d", cfg.DataDir, cfg.Name, len(initial))
+		} else {
+			log.Printf("[INFO] empty data dir %s: bootstrapping member %s of %d", cfg.DataDir, cfg.Name, len(initial))
+		}
 	} else {
 		log.Printf("[INFO] restarting member %s with cluster %d (revision %d) from %s", cfg.Name, state.ClusterID, state.Revision, cfg.DataDir)
 	}
