@@ -46,26 +46,22 @@ async function useHosts(world: World, count: number): Promise<void> {
   await world.stack!.configure(config);
 }
 
+/** A throwaway container with `volume` at /data and no network, on a test host; its stdout. */
+function onVolume(world: World, hostIndex: number, volume: string, image: string, command: string[]): string {
+  const [entrypoint, ...args] = command;
+  return run(
+    "docker",
+    ["run", "--rm", "--network", "none", "--entrypoint", entrypoint, "-v", `${volume}:/data`, image, ...args],
+    { env: world.hosts.dockerEnv(host(world, hostIndex)) },
+  ).stdout;
+}
+
 /** The names in a volume's root, read with a throwaway container of the TiKV image. */
 function volumeEntries(world: World, hostIndex: number, volume: string): string[] {
-  const out = run(
-    "docker",
-    [
-      "run",
-      "--rm",
-      "--network",
-      "none",
-      "--entrypoint",
-      "ls",
-      "-v",
-      `${volume}:/data`,
-      `pingcap/tikv:${SECOND_TAG}`,
-      "-A",
-      "/data",
-    ],
-    { env: world.hosts.dockerEnv(host(world, hostIndex)) },
-  );
-  return out.stdout.trim().split("\n").filter(Boolean);
+  return onVolume(world, hostIndex, volume, `pingcap/tikv:${SECOND_TAG}`, ["ls", "-A", "/data"])
+    .trim()
+    .split("\n")
+    .filter(Boolean);
 }
 
 function containerId(world: World, hostIndex: number, name: string): string {
@@ -167,23 +163,7 @@ export async function wipedPdNeverBootstraps(world: World): Promise<void> {
   run("docker", ["stop", "pd3"], { env: env(3) });
   run("docker", ["stop", "pd1"], { env: env(1) });
   // Wipe pd1's data with a throwaway container (the PD image's shell), keeping the volume.
-  run(
-    "docker",
-    [
-      "run",
-      "--rm",
-      "--network",
-      "none",
-      "--entrypoint",
-      "sh",
-      "-v",
-      "pd-data:/data",
-      `pingcap/pd:${SECOND_TAG}`,
-      "-c",
-      "rm -rf /data/* /data/.[!.]*",
-    ],
-    { env: env(1) },
-  );
+  onVolume(world, 1, "pd-data", `pingcap/pd:${SECOND_TAG}`, ["sh", "-c", "rm -rf /data/* /data/.[!.]*"]);
   run("docker", ["start", "pd1"], { env: env(1) });
   await waitFor("pd1 says it waits instead of bootstrapping", 60_000, async () => {
     const logs = run("docker", ["logs", "pd1"], { env: env(1), allowFailure: true });

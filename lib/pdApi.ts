@@ -139,9 +139,13 @@ const NOT_BOOTSTRAPPED = "PD:cluster:ErrNotBootstrapped";
  * bootstrapped" (server/api/middleware.go): no stores yet.
  */
 export async function getStores(target: PdTarget): Promise<PdStore[]> {
-  const res = await pdRequest(target, "GET", "/pd/api/v1/stores");
+  return storesFrom(target, "/pd/api/v1/stores");
+}
+
+async function storesFrom(target: PdTarget, path: string): Promise<PdStore[]> {
+  const res = await pdRequest(target, "GET", path);
   if (res.status === 500 && res.body.includes(NOT_BOOTSTRAPPED)) return [];
-  if (res.status !== 200) throw new Error(`PD GET /pd/api/v1/stores: HTTP ${res.status} ${res.body.slice(0, 200)}`);
+  if (res.status !== 200) throw new Error(`PD GET ${path}: HTTP ${res.status} ${res.body.slice(0, 200)}`);
   const raw = JSON.parse(res.body) as RawStores;
   return (raw.stores ?? []).map((s) => ({
     id: s.store.id,
@@ -471,17 +475,7 @@ export async function removePdMember(
  * Tombstone; server/api/store.go newStoreStateFilter). Before bootstrap: none.
  */
 export async function getAllStores(target: PdTarget): Promise<PdStore[]> {
-  const path = "/pd/api/v1/stores?state=0&state=1&state=2";
-  const res = await pdRequest(target, "GET", path);
-  if (res.status === 500 && res.body.includes(NOT_BOOTSTRAPPED)) return [];
-  if (res.status !== 200) throw new Error(`PD GET ${path}: HTTP ${res.status} ${res.body.slice(0, 200)}`);
-  const raw = JSON.parse(res.body) as RawStores;
-  return (raw.stores ?? []).map((s) => ({
-    id: s.store.id,
-    address: s.store.address,
-    stateName: s.store.state_name,
-    leaderCount: s.status?.leader_count ?? 0,
-  }));
+  return storesFrom(target, "/pd/api/v1/stores?state=0&state=1&state=2");
 }
 
 /**

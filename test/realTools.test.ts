@@ -128,6 +128,15 @@ describeWithTools(["dockerd", "docker", "openssl", "curl"], "a real dockerd with
   let client: Issued;
   let rendered: DaemonJson;
   let serverSpecIps: string[] = [];
+  /** The daemon's TLS endpoint as mode cvm / existing reach it, with the operator's certificate. */
+  const tlsEndpoint = () => ({
+    kind: "tls" as const,
+    host: "127.0.0.1",
+    port,
+    caPem: ca.certPem,
+    certPem: client.certPem,
+    keyPem: client.keyPem,
+  });
 
   /** The rendered daemon.json with only its file paths and TCP address moved into `dir`. */
   function remapped(server: Issued): Record<string, unknown> {
@@ -526,16 +535,8 @@ describeWithTools(["dockerd", "docker", "openssl", "curl"], "a real dockerd with
     const limitOf = () => JSON.parse(dockerCli(["inspect", id]).stdout)[0].HostConfig.PidsLimit as number | null;
     try {
       expect(limitOf() ?? 0).toBe(0);
-      // Mode cvm / existing: the host's TLS endpoint with the operator's certificate.
-      const tlsEndpoint = {
-        kind: "tls" as const,
-        host: "127.0.0.1",
-        port,
-        caPem: ca.certPem,
-        certPem: client.certPem,
-        keyPem: client.keyPem,
-      };
-      const result = await pidsLimitProvider.create({ endpoint: tlsEndpoint, containerId: id, limit: 12 });
+      const endpoint = tlsEndpoint();
+      const result = await pidsLimitProvider.create({ endpoint, containerId: id, limit: 12 });
       expect(result.outs).toEqual({ containerId: id, limit: 12 });
       expect(limitOf()).toBe(12);
       // Mode local: the engine found as the docker CLI finds it.
@@ -567,12 +568,12 @@ describeWithTools(["dockerd", "docker", "openssl", "curl"], "a real dockerd with
       await serialized.update!(
         id,
         { containerId: id, limit: 10 },
-        { endpoint: tlsEndpoint, containerId: id, limit: 11 },
+        { endpoint, containerId: id, limit: 11 },
       );
       expect(limitOf()).toBe(11);
       // A refusal names the container.
       await expect(
-        pidsLimitProvider.create({ endpoint: tlsEndpoint, containerId: "no-such-container", limit: 12 }),
+        pidsLimitProvider.create({ endpoint, containerId: "no-such-container", limit: 12 }),
       ).rejects.toThrow(/no-such-container/);
     } finally {
       dockerCli(["rm", "-f", id]);
@@ -590,14 +591,7 @@ describeWithTools(["dockerd", "docker", "openssl", "curl"], "a real dockerd with
     execFileSync("tar", ["-C", path.join(work, "rootfs"), "-cf", path.join(work, "rootfs.tar"), "."]);
     expect(dockerCli(["import", path.join(work, "rootfs.tar"), "tikv-cvm-test/busybox-sh:1"]).status).toBe(0);
     fs.rmSync(work, { recursive: true, force: true });
-    const endpoint = {
-      kind: "tls" as const,
-      host: "127.0.0.1",
-      port,
-      caPem: ca.certPem,
-      certPem: client.certPem,
-      keyPem: client.keyPem,
-    };
+    const endpoint = tlsEndpoint();
     const ls = (volume: string, dirPath = "/d") =>
       dockerCli([
         "run",
