@@ -15,7 +15,7 @@ import { KeyPair, TlsMaterial } from "../lib/tlsMaterial";
 import { ClusterPlan, HostPlan, PORTS } from "../lib/topology";
 import { BootstrapPermit } from "./bootstrapPermit";
 import { MemberGuard } from "./memberGuard";
-import { RetiredStoreData } from "./retiredStoreData";
+import { RetiredMemberData } from "./retiredMemberData";
 import { PidsLimit } from "./pidsLimit";
 import { MemberRetirement, MemberRetirementArgs, RolloutGate, RolloutGateArgs } from "./rollout";
 
@@ -272,29 +272,29 @@ export class TikvCluster extends pulumi.ComponentResource {
       },
       { parent: this, dependsOn: chain.waitsFor },
     );
-    const permit =
-      spec.kind === "pd"
-        ? this.bootstrapPermit(prefix, spec, args, image, volume)
-        : new RetiredStoreData(
-            `${prefix}-retired-data`,
-            {
-              ...chain.gateArgs,
-              address: spec.pdMember,
-              endpoint: host.dockerApi,
-              image: image.imageId,
-              volumeName: volume.name,
-              name: containerName(args.networking, `${spec.member}-retired-data`),
-              dataDir: DATA_DIR,
-              firstDeployment: args.bootstrap,
-            },
-            { parent: this },
-          );
+    const permit = this.bootstrapPermit(prefix, spec, args, image, volume);
+    const retiredData = new RetiredMemberData(
+      `${prefix}-retired-data`,
+      {
+        ...chain.gateArgs,
+        kind: spec.kind,
+        member: spec.pdMember,
+        ...(spec.kind === "pd" ? { peerUrl: `${args.plan.scheme}://${spec.host.pdHost}:${PORTS.pdPeer}` } : {}),
+        endpoint: host.dockerApi,
+        image: image.imageId,
+        volumeName: volume.name,
+        name: containerName(args.networking, `${spec.member}-retired-data`),
+        dataDir: DATA_DIR,
+        firstDeployment: args.bootstrap,
+      },
+      { parent: this },
+    );
     const container = new docker.Container(prefix, containerArgs, {
       parent: this,
       provider,
       deleteBeforeReplace: true,
       replaceOnChanges: [...REPLACE_ON_CHANGES],
-      dependsOn: pulumi.output(chain.dependsOn).apply((d) => [before, ...(permit ? [permit] : []), ...d]),
+      dependsOn: pulumi.output(chain.dependsOn).apply((d) => [before, retiredData, ...(permit ? [permit] : []), ...d]),
     });
     new PidsLimit(
       `${prefix}-pids`,

@@ -22,8 +22,11 @@ export const PD_BOOTSTRAP_PERMIT = "tikv-cvm-bootstrap-permit";
  * - the volume holds a member (`<data>/member` is not empty, PD's own test in server/join/join.go
  *   isDataExist): restart as itself; etcd reads its membership from its data. Except when a
  *   member answers and lists this member neither by name nor by peer URL: it was removed (a
- *   pdCount scale-in) and etcd refuses its old ID ("A deleted PD joins the previous cluster",
- *   join.go PrepareJoinCluster). Its old data is moved aside (never deleted) and it joins afresh;
+ *   pdCount scale-in, or pd-ctl member delete) and etcd refuses its old ID. It then waits, never
+ *   rejoining by itself: a member removed by a scale-in restarts (etcd stops it) while its
+ *   container waits to be deleted, and adding itself back would leave the cluster one more
+ *   member it cannot count on. A deployment that declares it again moves that data aside first
+ *   (components/retiredMemberData.ts), and it joins afresh;
  * - PD left a `join` file (it joined but has no member data yet): --join, which PD resolves
  *   from that file;
  * - otherwise ask the other members for the member list:
@@ -74,12 +77,9 @@ if [ -n "$(ls -A "$PD_DATA_DIR/member" 2>/dev/null)" ]; then
     say "member data found: restarting as $PD_NAME"
     exec "$PD_SERVER" "$@"
   fi
-  aside="$PD_DATA_DIR/removed-$(date +%Y%m%d%H%M%S)"
-  say "$removed no longer lists $PD_NAME: this data is a removed member's, which etcd refuses; moving it to $aside and joining afresh"
-  mkdir -p "$aside"
-  for entry in "$PD_DATA_DIR"/* ; do
-    case "$entry" in "$PD_DATA_DIR"/removed-*) ;; *) mv "$entry" "$aside/" ;; esac
-  done
+  say "$removed no longer lists $PD_NAME: this member was removed from the cluster; not rejoining by itself (its data stays). A pulumi up that declares it moves this data aside and adds it back"
+  # shellcheck disable=SC2093 # exec: the container's stop signal reaches the sleep
+  exec sleep 2147483647
 fi
 if [ -s "$PD_DATA_DIR/join" ] && [ -n "$PD_JOIN" ]; then
   rm -f "$PERMIT"

@@ -21,8 +21,8 @@ function changed(a: ProgramRun, b: ProgramRun): { name: string; type: string }[]
     b.resources
       .filter((r) => before.has(r.name) && before.get(r.name) !== JSON.stringify(unwrap(r.inputs)))
       // Their providers' diff never reports a change (components/bootstrapPermit.ts,
-      // retiredStoreData.ts): no step, whatever their inputs.
-      .filter((r) => !/^pulumi-nodejs:dynamic\/tikv-cvm:(BootstrapPermit|RetiredStoreData)$/.test(r.type))
+      // retiredMemberData.ts): no step, whatever their inputs.
+      .filter((r) => !/^pulumi-nodejs:dynamic\/tikv-cvm:(BootstrapPermit|RetiredMemberData)$/.test(r.type))
       .map((r) => ({ name: r.name, type: r.type }))
   );
 }

@@ -23,8 +23,8 @@ function changedNames(a: ProgramRun, b: ProgramRun): string[] {
     b.resources
       .filter((r) => before.has(r.name) && before.get(r.name) !== JSON.stringify(unwrap(r.inputs)))
       // Their providers' diff never reports a change (components/bootstrapPermit.ts,
-      // retiredStoreData.ts): no step, whatever their inputs.
-      .filter((r) => !/^pulumi-nodejs:dynamic\/tikv-cvm:(BootstrapPermit|RetiredStoreData)$/.test(r.type))
+      // retiredMemberData.ts): no step, whatever their inputs.
+      .filter((r) => !/^pulumi-nodejs:dynamic\/tikv-cvm:(BootstrapPermit|RetiredMemberData)$/.test(r.type))
       .map((r) => r.name)
   );
 }

@@ -141,22 +141,26 @@ describeWithTools(["sh", "wget", "jq"], "the PD start script", () => {
     expect(fs.existsSync(permit())).toBe(false);
   });
 
-  // Issue 18 item 3: a member removed by a scale-in comes back over its retained volume.
-  test("member data of a removed member (the cluster lists it by neither name nor peer URL): moved aside, then it joins", async () => {
+  // Issue 18 item 3: a member removed by a scale-in restarts (etcd stops it) while its container
+  // waits to be deleted: it must not add itself back, which would cost the cluster its quorum.
+  test("member data of a removed member (the cluster lists it by neither name nor peer URL): it waits, data untouched, never rejoins", async () => {
     fs.mkdirSync(path.join(dir, "data", "member", "wal"), { recursive: true });
     fs.writeFileSync(path.join(dir, "data", "member", "wal", "0.wal"), "old");
-    fs.writeFileSync(path.join(dir, "data", "join"), "pd1=http://10.0.1.11:2380,pd3=http://10.0.1.13:2380");
     pd.members = pd.members.filter((m) => m.name !== "pd3");
-    const { flags, log } = await start(3);
-    expect(flags).toEqual(["--name=x", "--data-dir=y", `--join=${started()}`]);
-    expect(log).toMatch(/no longer lists pd3: .*moving it to/);
-    const entries = fs.readdirSync(path.join(dir, "data"));
-    expect(entries).toHaveLength(1);
-    expect(entries[0]).toMatch(/^removed-\d{14}$/);
-    // Kept, not deleted.
-    expect(fs.readFileSync(path.join(dir, "data", entries[0], "member", "wal", "0.wal"), "utf8")).toBe("old");
-    expect(fs.readdirSync(path.join(dir, "data", entries[0])).sort()).toEqual(["join", "member"]);
-  });
+    const child = start(3);
+    const waiting = running!;
+    const raced = await Promise.race([
+      child.then((r) => `exited with ${r.flags.join(" ")}`),
+      new Promise((r) => setTimeout(() => r("still waiting"), 1500)),
+    ]);
+    expect(raced).toBe("still waiting");
+    waiting.kill();
+    const { log } = await child;
+    expect(log).toMatch(/no longer lists pd3: this member was removed from the cluster; not rejoining by itself/);
+    expect(fs.readdirSync(path.join(dir, "data"))).toEqual(["member"]);
+    expect(fs.readFileSync(path.join(dir, "data", "member", "wal", "0.wal"), "utf8")).toBe("old");
+    expect(pd.calls.filter((c) => !c.startsWith("GET"))).toEqual([]);
+  }, 15_000);
 
   test.each([
     ["listed by name", () => undefined],

@@ -92,8 +92,8 @@ describe("3 hosts in the recipe's shape", () => {
       "pulumi-nodejs:dynamic/tikv-cvm:BootstrapPermit": 3,
       // One guard per member: its delete retires the member through PD (components/memberGuard.ts).
       "pulumi-nodejs:dynamic/tikv-cvm:MemberGuard": 6,
-      // Per store: a retired predecessor's data moved aside before it is created (components/retiredStoreData.ts).
-      "pulumi-nodejs:dynamic/tikv-cvm:RetiredStoreData": 3,
+      // Per member: a retired predecessor's data moved aside before it is created (components/retiredMemberData.ts).
+      "pulumi-nodejs:dynamic/tikv-cvm:RetiredMemberData": 6,
       [TC.cbsStorage]: 3,
       [TC.cbsStorageAttachment]: 3,
       "pulumi:pulumi:StackReference": 1,

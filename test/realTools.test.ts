@@ -9,7 +9,7 @@ import { pingDocker } from "../lib/dockerProbe";
 import { dockerReadyProvider } from "../components/dockerReady";
 import { bootstrapPermitProvider } from "../components/bootstrapPermit";
 import { pidsLimitProvider } from "../components/pidsLimit";
-import { moveAsideCommand } from "../components/retiredStoreData";
+import { moveAsideCommand } from "../components/retiredMemberData";
 import { runOneShot } from "../lib/dockerApi";
 import { RunningDockerd, besideOthers, freePort, startDockerd } from "./support/dockerd";
 import { ProgramRun, byName, runProgram, unwrap } from "./support/harness";
@@ -565,16 +565,12 @@ describeWithTools(["dockerd", "docker", "openssl", "curl"], "a real dockerd with
       expect(`${forks.stdout}${forks.stderr}`).toMatch(/can't fork|Resource temporarily unavailable/);
       // As the engine runs it: serialized, loaded back, then called.
       const serialized = (await serializeProvider(pidsLimitProvider)).load();
-      await serialized.update!(
-        id,
-        { containerId: id, limit: 10 },
-        { endpoint, containerId: id, limit: 11 },
-      );
+      await serialized.update!(id, { containerId: id, limit: 10 }, { endpoint, containerId: id, limit: 11 });
       expect(limitOf()).toBe(11);
       // A refusal names the container.
-      await expect(
-        pidsLimitProvider.create({ endpoint, containerId: "no-such-container", limit: 12 }),
-      ).rejects.toThrow(/no-such-container/);
+      await expect(pidsLimitProvider.create({ endpoint, containerId: "no-such-container", limit: 12 })).rejects.toThrow(
+        /no-such-container/,
+      );
     } finally {
       dockerCli(["rm", "-f", id]);
     }

@@ -396,7 +396,7 @@ describe("a store created by a failed scale-out is retired through PD before it 
 
 // Issue 18 item 3: nodeCount 4 -> 3 -> 4 and pdCount 3 -> 1 -> 3 come back over the retained volumes.
 describe("scaling back out over retained volumes", () => {
-  const RETIRED = "pulumi-nodejs:dynamic/tikv-cvm:RetiredStoreData";
+  const RETIRED = "pulumi-nodejs:dynamic/tikv-cvm:RetiredMemberData";
   test("4 -> 3 -> 4: the store created again first has its Tombstone predecessor's data moved aside, asked of PD", async () => {
     const four = await runProgram({ ...NO_MONITORING, "tikv-cvm:nodeCount": "4" });
     const three = await runProgram({ ...NO_MONITORING, "tikv-cvm:nodeCount": "3" }, { lastOutputs: outputsOf(four) });
@@ -408,7 +408,8 @@ describe("scaling back out over retained volumes", () => {
     const check = byName(again, "tikv-dev-cluster-tikv4-retired-data");
     expect(check.type).toBe(RETIRED);
     expect(unwrap(check.inputs)).toMatchObject({
-      address: "10.0.1.14:20160",
+      kind: "tikv",
+      member: "10.0.1.14:20160",
       firstDeployment: false,
       dataDir: "/data",
     });
@@ -420,7 +421,7 @@ describe("scaling back out over retained volumes", () => {
     expect(unwrap(byName(four, "tikv-dev-cluster-tikv4-retired-data").inputs.firstDeployment)).toBe(true);
   });
 
-  test("3 -> 1 -> 3: pd2 and pd3 come back as themselves on their volumes; their start script joins them afresh", async () => {
+  test("3 -> 1 -> 3: pd2 and pd3 come back on their volumes, their removed member data moved aside first (asked of PD)", async () => {
     const three = await runProgram({ ...NO_MONITORING, "tikv-cvm:nodeCount": "3" });
     const one = await runProgram(
       { ...NO_MONITORING, "tikv-cvm:nodeCount": "3", "tikv-cvm:pdCount": "1" },
@@ -428,9 +429,19 @@ describe("scaling back out over retained volumes", () => {
     );
     const back = await runProgram({ ...NO_MONITORING, "tikv-cvm:nodeCount": "3" }, { lastOutputs: outputsOf(one) });
     for (const m of ["pd2", "pd3"]) {
-      // The same volume and the same container spec as before they left: the start script
-      // (lib/pdStart.ts, test/pdStart.test.ts) finds the removed member's data and joins.
+      // The same volume and the same container spec as before they left; before the container,
+      // PD's member list decides whether the volume's member data is a removed member's
+      // (components/retiredMemberData.ts), and the start script then joins it afresh.
       expect(json(container(back, m))).toBe(json(container(three, m)));
+      const check = byName(back, `tikv-dev-cluster-${m}-retired-data`);
+      expect(check.type).toBe(RETIRED);
+      expect(unwrap(check.inputs)).toMatchObject({
+        kind: "pd",
+        member: m,
+        peerUrl: `https://10.0.1.1${m.slice(2)}:2380`,
+        firstDeployment: false,
+      });
+      expect(back.options.get(`tikv-dev-cluster-${m}`)!.dependsOn).toContain(`tikv-dev-cluster-${m}-retired-data`);
     }
     // pd1 was never restarted by any of it.
     expect(json(container(one, "pd1"))).toBe(json(container(three, "pd1")));

@@ -14,7 +14,7 @@ import * as path from "path";
 import { readyOutputs } from "../components/dockerReady";
 import { permitOutputs } from "../components/bootstrapPermit";
 import { memberGuardProvider } from "../components/memberGuard";
-import { retiredDataOutputs } from "../components/retiredStoreData";
+import { retiredDataOutputs } from "../components/retiredMemberData";
 import { pidsLimitOutputs } from "../components/pidsLimit";
 import { retirementOutputs, rolloutGateProvider } from "../components/rollout";
 import { TOKENS } from "../tencentcloud/bindings";
@@ -141,7 +141,7 @@ async function dynamicOutputs(r: Declared): Promise<Record<string, unknown> | un
   // It keeps the admin's client material for its delete; `tls` is marked secret (additionalSecretOutputs).
   if (r.type === "pulumi-nodejs:dynamic/tikv-cvm:MemberGuard")
     return (await memberGuardProvider.create(inputs)).outs as unknown as Record<string, unknown>;
-  if (r.type === "pulumi-nodejs:dynamic/tikv-cvm:RetiredStoreData")
+  if (r.type === "pulumi-nodejs:dynamic/tikv-cvm:RetiredMemberData")
     return retiredDataOutputs(inputs, "no retired store at this address") as unknown as Record<string, unknown>;
   if (r.type === "pulumi-nodejs:dynamic/tikv-cvm:BootstrapPermit")
     return permitOutputs(inputs, "permit written") as unknown as Record<string, unknown>;

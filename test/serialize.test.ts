@@ -87,8 +87,8 @@ test("the scale-in retirement provider serializes too, needing only http and htt
 test("the member guard's, the bootstrap permit's and the retired-store providers serialize with Node built-ins only and no secret", async () => {
   const { memberGuardProvider } = await import("../components/memberGuard");
   const { bootstrapPermitProvider } = await import("../components/bootstrapPermit");
-  const { retiredStoreDataProvider } = await import("../components/retiredStoreData");
-  for (const provider of [memberGuardProvider, bootstrapPermitProvider, retiredStoreDataProvider] as const) {
+  const { retiredMemberDataProvider } = await import("../components/retiredMemberData");
+  for (const provider of [memberGuardProvider, bootstrapPermitProvider, retiredMemberDataProvider] as const) {
     const serialized = await serializeProvider(provider);
     expect(serialized.containsSecrets).toBe(false);
     const requires = [...serialized.text.matchAll(/require\(["']([^"']+)["']\)/g)].map((m) => m[1]);

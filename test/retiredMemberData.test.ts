@@ -1,10 +1,11 @@
-// Issue 18 item 3 (TiKV): a store made Tombstone by a scale-in comes back over its retained
-// volume; before its container is created, the volume's old contents are moved aside (kept),
-// decided from PD's store list (the live cluster), never touching a live store's data.
+// Issue 18 item 3: a store made Tombstone by a scale-in, or a PD member removed by one, comes back
+// over its retained volume; before its container is created, the volume's old contents are moved
+// aside (kept), decided from PD's store or member list (the live cluster), never touching a live
+// member's data.
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { RetiredDataInputs, moveAsideCommand, retiredStoreDataProvider } from "../components/retiredStoreData";
+import { RetiredDataInputs, moveAsideCommand, retiredMemberDataProvider } from "../components/retiredMemberData";
 import { PdStore, retiredStoreAt } from "../lib/pdApi";
 import { FakeEngine } from "./support/fakeEngine";
 import { FakePd } from "./support/fakePd";
@@ -41,7 +42,8 @@ describe("the retired-store provider, against a fake PD and a fake Docker engine
     engine = new FakeEngine();
     stop = await engine.listen();
     inputs = {
-      address: "10.0.1.14:20160",
+      kind: "tikv",
+      member: "10.0.1.14:20160",
       endpoint: { kind: "environment" },
       image: "sha256:tikv",
       volumeName: "tikv-data",
@@ -59,7 +61,7 @@ describe("the retired-store provider, against a fake PD and a fake Docker engine
 
   test("store 4 Tombstone, none live at its address: the volume's contents move aside before the store starts", async () => {
     pd.stores.push({ id: 4, address: "10.0.1.14:20160", state: "Tombstone", leaders: 0 });
-    const { outs } = await retiredStoreDataProvider.create(inputs);
+    const { outs } = await retiredMemberDataProvider.create(inputs);
     expect(outs?.outcome).toMatch(/^store 4 is Tombstone: its data moved to retired-store-4-\d{14} on tikv-data$/);
     expect(engine.calls.filter((c) => c.startsWith("POST"))).toEqual([
       "POST /containers/create?name=tikv4-retired-data",
@@ -77,21 +79,21 @@ describe("the retired-store provider, against a fake PD and a fake Docker engine
     ["no store at the address (a new host)", () => undefined],
   ])("%s: nothing is touched", async (_, setup) => {
     setup();
-    const { outs } = await retiredStoreDataProvider.create(inputs);
+    const { outs } = await retiredMemberDataProvider.create(inputs);
     expect(outs?.outcome).toBe("no retired store at this address");
     expect(engine.calls).toEqual([]);
   });
 
   test("the first deployment asks nobody: PD is not up yet", async () => {
     pd.close();
-    const { outs } = await retiredStoreDataProvider.create({ ...inputs, firstDeployment: true });
+    const { outs } = await retiredMemberDataProvider.create({ ...inputs, firstDeployment: true });
     expect(outs?.outcome).toMatch(/first deployment/);
     expect(engine.calls).toEqual([]);
   });
 
   test("PD not answering later: the deployment stops before the store, nothing changed", async () => {
     pd.failWith = 503;
-    await expect(retiredStoreDataProvider.create(inputs)).rejects.toThrow(
+    await expect(retiredMemberDataProvider.create(inputs)).rejects.toThrow(
       /before creating TiKV store 10.0.1.14:20160: PD did not answer .*nothing was changed/,
     );
     expect(engine.calls).toEqual([]);
@@ -99,8 +101,73 @@ describe("the retired-store provider, against a fake PD and a fake Docker engine
 
   test("never runs again for the same member", async () => {
     await expect(
-      retiredStoreDataProvider.diff!("x", { address: inputs.address, outcome: "…" }, { ...inputs, image: "other" }),
+      retiredMemberDataProvider.diff!(
+        "x",
+        { kind: "tikv", member: inputs.member, outcome: "…" },
+        { ...inputs, image: "other" },
+      ),
     ).resolves.toEqual({ changes: false, replaces: [] });
+  });
+});
+
+describe("the retired-member provider for a PD member (pdCount 3 -> 1 -> 3)", () => {
+  let pd: FakePd;
+  let engine: FakeEngine;
+  let stop: () => void;
+  let inputs: RetiredDataInputs;
+  beforeEach(async () => {
+    pd = new FakePd();
+    engine = new FakeEngine();
+    stop = await engine.listen();
+    inputs = {
+      kind: "pd",
+      member: "pd3",
+      peerUrl: "http://10.0.1.13:2380",
+      endpoint: { kind: "environment" },
+      image: "sha256:pd",
+      volumeName: "pd-data",
+      name: "pd3-retired-data",
+      dataDir: "/data",
+      pdEndpoints: [await pd.listen()],
+      timeoutMinutes: 0.01,
+      firstDeployment: false,
+    };
+  });
+  afterEach(() => {
+    pd.close();
+    stop();
+  });
+
+  test("a member PD no longer lists: its member data, if any, moves aside before it starts", async () => {
+    pd.members = pd.members.filter((m) => m.name !== "pd3");
+    const { outs } = await retiredMemberDataProvider.create(inputs);
+    expect(outs?.outcome).toMatch(
+      /^PD member pd3 is not in the cluster: member data on pd-data, if any, moved to removed-\d{14}$/,
+    );
+    expect(engine.calls.filter((c) => c.startsWith("POST"))).toEqual([
+      "POST /containers/create?name=pd3-retired-data",
+      "POST /containers/abc/start",
+      "POST /containers/abc/wait",
+    ]);
+    expect(engine.bodies[0]).toMatchObject({ Image: "sha256:pd", HostConfig: { Binds: ["pd-data:/data"] } });
+  });
+
+  test.each([
+    ["listed by name", () => undefined],
+    ["listed by peer URL only (added, not started)", () => (pd.members[2].started = false)],
+  ])("a member PD still has (%s): nothing is touched", async (_, setup) => {
+    setup();
+    const { outs } = await retiredMemberDataProvider.create(inputs);
+    expect(outs?.outcome).toBe("PD member pd3 is in the cluster: its data is its own");
+    expect(engine.calls).toEqual([]);
+  });
+
+  test("PD not answering: the deployment stops before the member, nothing changed", async () => {
+    pd.failWith = 503;
+    await expect(retiredMemberDataProvider.create(inputs)).rejects.toThrow(
+      /before creating PD member pd3: PD did not answer .*nothing was changed/,
+    );
+    expect(engine.calls).toEqual([]);
   });
 });
 
@@ -118,6 +185,27 @@ describeWithTools(["sh"], "the move-aside command, run by a real sh", () => {
     expect(fs.readdirSync(dir).sort()).toEqual(["retired-store-2-20260101000000", "retired-store-4-20261207000000"]);
     expect(fs.readdirSync(path.join(dir, "retired-store-4-20261207000000")).sort()).toEqual([".hidden", "LOCK", "db"]);
     expect(fs.readFileSync(path.join(dir, "retired-store-4-20261207000000", "db", "CURRENT"), "utf8")).toBe("x");
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("for a PD member: only when the volume holds member data; earlier asides of both kinds stay", () => {
+    const dir = tempDir("removed");
+    const [flag, script] = moveAsideCommand(dir, "removed-20261207000000", "member");
+    fs.writeFileSync(path.join(dir, "join"), "pd1=…");
+    let result = spawnSync("sh", [flag, script], { encoding: "utf8" });
+    expect([result.status, result.stdout.trim()]).toEqual([0, "no member data"]);
+    expect(fs.readdirSync(dir)).toEqual(["join"]);
+    fs.mkdirSync(path.join(dir, "member", "wal"), { recursive: true });
+    fs.mkdirSync(path.join(dir, "removed-20260101000000"));
+    fs.mkdirSync(path.join(dir, "retired-store-2-20260101000000"));
+    result = spawnSync("sh", [flag, script], { encoding: "utf8" });
+    expect([result.status, result.stderr]).toEqual([0, ""]);
+    expect(fs.readdirSync(dir).sort()).toEqual([
+      "removed-20260101000000",
+      "removed-20261207000000",
+      "retired-store-2-20260101000000",
+    ]);
+    expect(fs.readdirSync(path.join(dir, "removed-20261207000000")).sort()).toEqual(["join", "member"]);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });
