@@ -43,6 +43,12 @@ export function healthOf(env: DockerEnv, names: string[]): Record<string, string
     ["inspect", "--format", "{{.Name}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}", ...names],
     { env, allowFailure: true },
   );
+  // A missing container is an answer; any other failure (the engine not answering) is not.
+  const problems = out.stderr.split("\n").filter((l) => l.trim() !== "" && !/No such (object|container)/i.test(l));
+  if (out.status !== 0 && problems.length > 0)
+    throw new Error(
+      `docker inspect ${names.join(" ")} at ${env.DOCKER_HOST ?? "the local engine"}: ${problems.join("; ")}`,
+    );
   const result: Record<string, string> = Object.fromEntries(names.map((n) => [n, "missing"]));
   for (const line of out.stdout.trim().split("\n").filter(Boolean)) {
     const [name, status] = line.split(" ");
