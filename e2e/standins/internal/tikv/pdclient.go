@@ -184,7 +184,6 @@ func (c *pdClient) storeHeartbeat(ctx context.Context, stats *pdpb.StoreStats) e
 	})
 }
 
-
 func (c *pdClient) getAllStores(ctx context.Context) ([]*metapb.Store, error) {
 	var stores []*metapb.Store
 	err := c.call(ctx, func(ctx context.Context, cl pdpb.PDClient, h *pdpb.RequestHeader) (*pdpb.ResponseHeader, error) {
