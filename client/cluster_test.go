@@ -100,6 +100,7 @@ type cluster struct {
 	pd      string
 	tikv    []*exec.Cmd
 	tikvArg [][]string
+	stores  []string
 }
 
 func (c *cluster) start(name string, args ...string) *exec.Cmd {
@@ -146,6 +147,7 @@ func startCluster(t *testing.T, ca testCA) *cluster {
 		args := []string{"tikv-server", "--addr=" + addr, "--advertise-addr=" + addr, "--status-addr=" + status,
 			"--data-dir=" + filepath.Join(dir, fmt.Sprintf("tikv%d", i)), "--pd=" + c.pd, "--config=" + tikvConf}
 		c.tikvArg = append(c.tikvArg, args)
+		c.stores = append(c.stores, addr)
 		c.tikv = append(c.tikv, c.start(fmt.Sprintf("tikv%d", i), args...))
 	}
 	return c
@@ -219,6 +221,9 @@ func TestClientAgainstStandinCluster(t *testing.T) {
 	operator := dockerCA.issue(t, filepath.Join(c.dir, "operator"), "operator", "", []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth})
 	// The operator's certificate next to the cluster CA, so only the server's check can refuse it.
 	os.WriteFile(filepath.Join(operator, "ca.pem"), clusterCA.pem, 0o600)
+	if out, code := c.client(client, append([]string{"probe"}, c.stores...)...); code != 0 {
+		t.Fatalf("the client's own certificate, straight to the stores: %s", out)
+	}
 	for name, dir := range map[string]string{"unadmitted name": other, "Docker CA": operator} {
 		out, code := c.client(dir, "check", "--keys", "1", "--tag", "kept")
 		if code == 0 {
@@ -226,6 +231,10 @@ func TestClientAgainstStandinCluster(t *testing.T) {
 		}
 		if !strings.Contains(out, "FAILED") {
 			t.Errorf("%s: no failure reported:\n%s", name, out)
+		}
+		// The stores themselves refuse it too, not only PD.
+		if out, code := c.client(dir, append([]string{"probe"}, c.stores...)...); code != 3 {
+			t.Errorf("%s: straight to the stores, exit %d (want 3, every store refused):\n%s", name, code, out)
 		}
 	}
 
