@@ -52,7 +52,7 @@ import { CACHE_DIR, log, run } from "./util";
 /** The key set written through client-go after each first up and read back after every day-2 step. */
 const KEPT_KEYS = "kept-through-day-2";
 
-const REQUIRED_TOOLS = ["dockerd", "docker", "ip", "nsenter", "debootstrap", "openssl", "tar", "go"];
+const REQUIRED_TOOLS = ["dockerd", "docker", "ip", "nsenter", "debootstrap", "openssl", "tar", "go", "jq"];
 
 interface Timing {
   readonly step: string;
