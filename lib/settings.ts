@@ -330,10 +330,11 @@ function commonRules({ v, mode, nodeCount, isSet, good, fail }: KeyRules): void 
     );
   }
   if (good("clients") && new Set(v.clients).size !== v.clients.length) {
-    const twice = v.clients.filter((c, i) => v.clients.indexOf(c) !== i);
+    const again = v.clients.findIndex((c, k) => v.clients.indexOf(c) !== k);
     fail(
       "clients",
-      `lists ${[...new Set(twice)].join(", ")} twice; each client has one certificate, list each name once`,
+      `lists ${v.clients[again]} twice; each client has one certificate: remove the second with ` +
+        `pulumi config rm --path '${PROJECT}:clients[${again}]'`,
     );
   }
   if (good("clients", "clusterTls") && v.clients.length > 0 && !v.clusterTls) {

@@ -47,7 +47,7 @@ describe("config: clients", () => {
 
   test("a name listed twice is refused", () => {
     expect(problems({ clients: JSON.stringify(["app", "bench", "app"]) })).toEqual([
-      "tikv-cvm:clients: lists app twice; each client has one certificate, list each name once",
+      "tikv-cvm:clients: lists app twice; each client has one certificate: remove the second with pulumi config rm --path 'tikv-cvm:clients[2]'",
     ]);
   });
 
