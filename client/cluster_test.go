@@ -80,13 +80,19 @@ func (ca testCA) issue(t *testing.T, dir, cn, ou string, usages []x509.ExtKeyUsa
 	return dir
 }
 
-func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+// freePorts picks n distinct free ports, holding each until all are picked (one released early
+// could be handed out again).
+func freePorts(t *testing.T, n int) []int {
+	var ports []int
+	for i := 0; i < n; i++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return ports
 }
 
 // The names PD and TiKV admit, as lib/clusterConfig.ts renders them.
@@ -130,7 +136,8 @@ func startCluster(t *testing.T, ca testCA) *cluster {
 	}
 	c := &cluster{t: t, bin: bin, dir: dir}
 	c.member = ca.issue(t, filepath.Join(dir, "member"), "tikv-cvm-member", "", []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth})
-	pdPort, peerPort := freePort(t), freePort(t)
+	ports := freePorts(t, 8)
+	pdPort, peerPort := ports[0], ports[1]
 	c.pd = fmt.Sprintf("127.0.0.1:%d", pdPort)
 	pdConf := filepath.Join(dir, "pd.toml")
 	os.WriteFile(pdConf, []byte(fmt.Sprintf("[replication]\nmax-replicas = 3\n[security]\ncacert-path = %q\ncert-path = %q\nkey-path = %q\ncert-allowed-cn = [\"tikv-cvm-member\", \"tikv-cvm-prometheus\", \"tikv-cvm-admin\", \"tikv-cvm-client\"]\n",
@@ -143,7 +150,7 @@ func startCluster(t *testing.T, ca testCA) *cluster {
 	os.WriteFile(tikvConf, []byte(fmt.Sprintf("[security]\nca-path = %q\ncert-path = %q\nkey-path = %q\ncert-allowed-cn = %s\n",
 		c.member+"/ca.pem", c.member+"/cert.pem", c.member+"/key.pem", allowedCN)), 0o600)
 	for i := 1; i <= 3; i++ {
-		addr, status := fmt.Sprintf("127.0.0.1:%d", freePort(t)), fmt.Sprintf("127.0.0.1:%d", freePort(t))
+		addr, status := fmt.Sprintf("127.0.0.1:%d", ports[2*i]), fmt.Sprintf("127.0.0.1:%d", ports[2*i+1])
 		args := []string{"tikv-server", "--addr=" + addr, "--advertise-addr=" + addr, "--status-addr=" + status,
 			"--data-dir=" + filepath.Join(dir, fmt.Sprintf("tikv%d", i)), "--pd=" + c.pd, "--config=" + tikvConf}
 		c.tikvArg = append(c.tikvArg, args)
@@ -151,6 +158,19 @@ func startCluster(t *testing.T, ca testCA) *cluster {
 		c.tikv = append(c.tikv, c.start(fmt.Sprintf("tikv%d", i), args...))
 	}
 	return c
+}
+
+// dumpLogs prints the tail of every member's log, for a failure's reader.
+func (c *cluster) dumpLogs() {
+	logs, _ := filepath.Glob(filepath.Join(c.dir, "*.log"))
+	for _, l := range logs {
+		data, _ := os.ReadFile(l)
+		lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+		if len(lines) > 25 {
+			lines = lines[len(lines)-25:]
+		}
+		c.t.Logf("--- %s\n%s", filepath.Base(l), strings.Join(lines, "\n"))
+	}
 }
 
 func (c *cluster) restartTikv(i int) {
@@ -188,6 +208,7 @@ func TestClientAgainstStandinCluster(t *testing.T) {
 		time.Sleep(2 * time.Second)
 	}
 	if code != 0 {
+		c.dumpLogs()
 		t.Fatalf("smoke never passed:\n%s", out)
 	}
 	for _, want := range []string{"put     30 keys", "get     30 keys", "-> 30 keys in order", "delete  30 keys; get and scan find none", "OK: RawKV"} {
@@ -198,6 +219,12 @@ func TestClientAgainstStandinCluster(t *testing.T) {
 
 	if out, code := c.client(client, "write", "--keys", "50", "--tag", "kept"); code != 0 {
 		t.Fatalf("write: %s", out)
+	}
+	// The stand-in's stores stand for Raft replicas: each one holds the key, not only the one the
+	// client wrote through (docs/e2e.md).
+	out, code = c.client(client, append([]string{"probe", "--key", string(keyOf("kept", 7))}, c.stores...)...)
+	if want := fmt.Sprintf("= %q", valueOf("kept", 7)); code != 0 || strings.Count(out, want) != len(c.stores) {
+		t.Fatalf("every store holds the key (want %s %d times):\n%s", want, len(c.stores), out)
 	}
 	// Every store holds every key: restart each in turn and read everything back.
 	for i := range c.tikv {
@@ -210,6 +237,7 @@ func TestClientAgainstStandinCluster(t *testing.T) {
 			}
 		}
 		if !ok {
+			c.dumpLogs()
 			t.Fatalf("after restarting tikv%d: %s", i+1, out)
 		}
 	}

@@ -23,8 +23,9 @@ import (
 // 0 when every store answered, 3 when every store refused, 1 otherwise.
 func probe(args []string, tlsDir string) int {
 	fs := flag.NewFlagSet("probe", flag.ContinueOnError)
+	key := fs.String("key", "tikv-cvm/probe", "the key each store is asked for (RawGet); found values are printed")
 	if err := fs.Parse(args); err != nil || fs.NArg() == 0 {
-		fmt.Fprintln(os.Stderr, "usage: tikv-cvm-client probe STORE_ADDR...")
+		fmt.Fprintln(os.Stderr, "usage: tikv-cvm-client probe [--key K] STORE_ADDR...")
 		return 2
 	}
 	creds := insecure.NewCredentials()
@@ -46,9 +47,10 @@ func probe(args []string, tlsDir string) int {
 	answered := 0
 	for _, addr := range fs.Args() {
 		conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(creds))
+		var res *kvrpcpb.RawGetResponse
 		if err == nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			_, err = tikvpb.NewTikvClient(conn).RawGet(ctx, &kvrpcpb.RawGetRequest{Key: []byte("tikv-cvm/probe")})
+			res, err = tikvpb.NewTikvClient(conn).RawGet(ctx, &kvrpcpb.RawGetRequest{Key: []byte(*key)})
 			cancel()
 			conn.Close()
 		}
@@ -57,7 +59,14 @@ func probe(args []string, tlsDir string) int {
 			continue
 		}
 		answered++
-		fmt.Printf("store %s answered\n", addr)
+		switch {
+		case res.GetRegionError() != nil:
+			fmt.Printf("store %s answered: region error %s\n", addr, res.GetRegionError().GetMessage())
+		case res.GetNotFound():
+			fmt.Printf("store %s answered: %s not found\n", addr, *key)
+		default:
+			fmt.Printf("store %s answered: %s = %q\n", addr, *key, res.GetValue())
+		}
 	}
 	switch answered {
 	case len(fs.Args()):

@@ -31,6 +31,7 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
+	"google.golang.org/grpc/keepalive"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"tikv-cvm.test/standins/internal/tlsx"
@@ -248,7 +249,9 @@ func run(cfg *tikvConfig, version string) error {
 
 	// TiKV's gRPC port: RawKV for clients (rawkv.go) and the standard health service client-go
 	// asks about a store it cannot reach (tikv/tikv components/server/src/server.rs registers it).
-	grpcSrv := grpc.NewServer(grpc.Creds(creds))
+	// Client-go pings every 10 s on idle connections (config TiKVClient.GrpcKeepAliveTime); TiKV's
+	// grpcio server accepts that, where grpc-go's default policy answers "too_many_pings".
+	grpcSrv := grpc.NewServer(grpc.Creds(creds), grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: time.Second, PermitWithoutStream: true}))
 	tikvpb.RegisterTikvServer(grpcSrv, &rawService{s: st})
 	healthSrv := health.NewServer()
 	healthpb.RegisterHealthServer(grpcSrv, healthSrv)
