@@ -50,8 +50,13 @@ func run(args []string) int {
 		global.Usage()
 		return 2
 	}
-	if !*verbose {
-		log.SetLevel(zapcore.WarnLevel)
+	// client-go's own log goes to stderr, so stdout carries only what this tool reports.
+	level := "warn"
+	if *verbose {
+		level = "info"
+	}
+	if lg, props, err := log.InitLoggerWithWriteSyncer(&log.Config{Level: level}, zapcore.AddSync(os.Stderr), zapcore.AddSync(os.Stderr)); err == nil {
+		log.ReplaceGlobals(lg, props)
 	}
 	if *pd == "" && global.Arg(0) != "probe" {
 		fmt.Fprintln(os.Stderr, "no PD endpoints: pass --pd or set TIKV_CVM_PD (the stack's clientCommands set it)")
