@@ -6,7 +6,7 @@ import { Monitoring } from "./components/monitoring";
 import { Pki } from "./components/pki";
 import { TikvCluster } from "./components/tikvCluster";
 import { openFilesWarning } from "./lib/clusterConfig";
-import { dockerPsCommand, pdCtlCommand } from "./lib/commands";
+import { clientRunCommand, dockerPsCommand, pdCtlCommand } from "./lib/commands";
 import {
   LastDeployment,
   deploymentRecord,
@@ -100,6 +100,7 @@ export = async () => {
         monitoring: settings.monitoring,
         grafanaAddress: settings.grafanaPublic ? hosts[0].operatorAddress : undefined,
         ca: settings.ca,
+        clients: settings.clients,
       })
     : undefined;
 
@@ -142,6 +143,21 @@ export = async () => {
       pdCtlCommand({ dockerEnv: env, pdContainer, tls: settings.clusterTls }, subcommand),
     );
 
+  // Application clients run on the first host's engine, on the members' own network (cvm and
+  // existing: the host's, inside the VPC; local: the cluster's user-defined network).
+  const clientNetwork = pulumi.output(placed.networking.kind === "bridge" ? placed.networking.network : "host");
+  const clientCommands = Object.fromEntries(
+    settings.clients.map((client) => [
+      client,
+      pulumi
+        .all([placed.dockerEnvs[0], clientNetwork])
+        .apply(([env, network]) =>
+          clientRunCommand({ stack, client, dockerEnv: env, network, pdEndpoints: plan.pdEndpoints }),
+        ),
+    ]),
+  );
+  const clientCerts = clusterTls?.clientCerts ?? {};
+
   return {
     mode: settings.mode,
     hosts: hosts.map((h, i) => ({
@@ -168,6 +184,13 @@ export = async () => {
     clusterCaCertPem: clusterTls?.caCertPem,
     clusterAdminCertPem: clusterTls?.adminCert.certPem,
     clusterAdminKeyPem: clusterTls && pulumi.secret(clusterTls.adminCert.keyPem),
+    /** By client name: its certificate (cluster CA) and key (secret), for TiKV clients; certSetup writes them. */
+    clientCerts: Object.fromEntries(Object.entries(clientCerts).map(([c, cert]) => [c, cert.certPem])),
+    clientKeys: pulumi.secret(
+      pulumi.all(Object.fromEntries(Object.entries(clientCerts).map(([c, cert]) => [c, cert.keyPem]))),
+    ),
+    /** By client name: runs a client image inside the cluster's network (append the image and its arguments). */
+    clientCommands,
     certSetup: mode.certSetup,
     dockerCommands: placed.dockerEnvs.map((env) => env.apply(dockerPsCommand)),
     pdCtlMembers: pdCommand("member"),

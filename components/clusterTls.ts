@@ -17,6 +17,8 @@ export interface ClusterTlsArgs {
   grafanaAddress?: pulumi.Input<string>;
   /** Which CA generation issues, and which others are trusted during a rotation (lib/certificates.ts). */
   ca?: CaRotation;
+  /** Application clients (config `clients`): one client certificate each. */
+  clients?: readonly string[];
 }
 
 const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
@@ -35,6 +37,8 @@ export class ClusterTls extends pulumi.ComponentResource {
   public readonly adminCert: IssuedCertificate;
   public readonly monitoringCert?: IssuedCertificate;
   public readonly grafanaCert?: IssuedCertificate;
+  /** By client name: its certificate (common name tikv-cvm-client, its name as OU) and key. */
+  public readonly clientCerts: Readonly<Record<string, IssuedCertificate>>;
 
   constructor(name: string, args: ClusterTlsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tikv-cvm:pki:ClusterTls", name, {}, opts);
@@ -72,6 +76,19 @@ export class ClusterTls extends pulumi.ComponentResource {
         this,
       );
     }
+    // Client only, and named by resource after the client: adding or removing one touches no other
+    // certificate and no member (their allowed names are fixed: lib/clusterConfig.ts CLUSTER_CN.client).
+    this.clientCerts = Object.fromEntries(
+      (args.clients ?? []).map((client) => [
+        client,
+        ca.issue(
+          `${name}-client-${client}`,
+          org,
+          { commonName: CLUSTER_CN.client, organizationalUnit: client, allowedUses: CLIENT_USES },
+          this,
+        ),
+      ]),
+    );
     if (args.grafanaAddress !== undefined) {
       const address = pulumi.output(args.grafanaAddress);
       // Server auth only: PD and TiKV refuse it as a client (no client_auth, and its name is not admitted).
@@ -95,6 +112,7 @@ export class ClusterTls extends pulumi.ComponentResource {
       adminCertPem: this.adminCert.certPem,
       monitoringCertPem: this.monitoringCert?.certPem,
       grafanaCertPem: this.grafanaCert?.certPem,
+      clientCertPems: Object.fromEntries(Object.entries(this.clientCerts).map(([c, cert]) => [c, cert.certPem])),
     });
   }
 }

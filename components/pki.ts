@@ -32,6 +32,8 @@ export type IssuedCertificate = KeyPair<pulumi.Output<string>>;
 
 export interface LeafSpec {
   commonName: string;
+  /** The subject's OU: which of several holders of one common name this is (application clients). */
+  organizationalUnit?: string;
   ipAddresses?: pulumi.Input<pulumi.Input<string>[]>;
   dnsNames?: pulumi.Input<pulumi.Input<string>[]>;
   allowedUses: string[];
@@ -68,7 +70,11 @@ export class CertificateAuthority {
       `${name}-csr`,
       {
         privateKeyPem: key.privateKeyPem,
-        subject: { commonName: spec.commonName, organization },
+        subject: {
+          commonName: spec.commonName,
+          organization,
+          ...(spec.organizationalUnit ? { organizationalUnit: spec.organizationalUnit } : {}),
+        },
         ipAddresses: spec.ipAddresses,
         dnsNames: spec.dnsNames,
       },

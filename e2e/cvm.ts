@@ -12,6 +12,7 @@ import { PdTarget, pdRequest } from "../lib/pdApi";
 import { TOKENS } from "../tencentcloud/bindings";
 import { cleanUpCloud, installTencentCloudStandIn } from "./cloud";
 import { clusterId, healthOf, pdCtlStores, pdTarget, readMarker, storesUp, writeMarker } from "./cluster";
+import { CLIENT, CLIENT_IMAGE } from "./dataPath";
 import { BRIDGE_NETNS, OPERATOR_LINK } from "./hosts";
 import {
   ClusterHost,
@@ -61,7 +62,7 @@ export function prepareCloud(
   run("ip", ["addr", "add", `${OPERATOR_EIP_SIDE}/24`, "dev", OPERATOR_LINK]);
   const savedImages = path.join(CACHE_DIR, `saved-images-${standinKey}.tar`);
   if (!fs.existsSync(savedImages)) {
-    const images = [FIRST_TAG, SECOND_TAG].flatMap((t) => [`pingcap/pd:${t}`, `pingcap/tikv:${t}`]);
+    const images = [...[FIRST_TAG, SECOND_TAG].flatMap((t) => [`pingcap/pd:${t}`, `pingcap/tikv:${t}`]), CLIENT_IMAGE];
     run("docker", ["-H", host1Socket, "save", "-o", `${savedImages}.tmp`, ...images]);
     fs.renameSync(`${savedImages}.tmp`, savedImages);
   }
@@ -101,6 +102,7 @@ function cvmConfig(): ConfigMap {
     "tikv-cvm:nofileLimit": { value: String(SANDBOX_NOFILE) },
     "tikv-cvm:readinessTimeoutMinutes": { value: "3" },
     "tikv-cvm:rolloutTimeoutMinutes": { value: "3" },
+    "tikv-cvm:clients[0]": { value: CLIENT },
   };
 }
 

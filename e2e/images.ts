@@ -8,6 +8,7 @@
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
+import { CLIENT_IMAGE } from "./dataPath";
 import { CACHE_DIR, goSourceHash, log, run } from "./util";
 
 const SUITE = "bookworm";
@@ -30,6 +31,8 @@ export interface ImageSet {
   /** The tarball every image is imported from. */
   readonly tarball: string;
   readonly standinKey: string;
+  /** The client image's tarball (ensureClientImageTarball), imported beside them as CLIENT_IMAGE. */
+  readonly client: string;
 }
 
 /** debootstrap once; the trimmed root filesystem is kept as a tarball. */
@@ -72,7 +75,8 @@ export function ensureImageTarball(): ImageSet {
   const rootfs = ensureRootfs();
   const { binary, key } = ensureStandin();
   const tarball = path.join(CACHE_DIR, `image-${path.basename(rootfs, ".tar")}-${key}.tar`);
-  if (fs.existsSync(tarball)) return { tarball, standinKey: key };
+  const client = ensureClientImageTarball();
+  if (fs.existsSync(tarball)) return { tarball, standinKey: key, client };
   const extra = path.join(CACHE_DIR, `extra-${key}`);
   fs.rmSync(extra, { recursive: true, force: true });
   fs.mkdirSync(extra, { recursive: true });
@@ -92,11 +96,12 @@ export function ensureImageTarball(): ImageSet {
   ]);
   fs.renameSync(`${tarball}.tmp`, tarball);
   fs.rmSync(extra, { recursive: true, force: true });
-  return { tarball, standinKey: key };
+  return { tarball, standinKey: key, client };
 }
 
-/** Loads pingcap/pd:<tag> and pingcap/tikv:<tag> for each tag into the engine at `socket`. */
+/** Loads pingcap/pd:<tag> and pingcap/tikv:<tag> for each tag, and the client image, into the engine at `socket`. */
 export function importImages(socket: string, images: ImageSet, tags: readonly string[]): void {
+  importClientImage(socket, images.client, CLIENT_IMAGE);
   for (const tag of tags) {
     for (const [repo, entry] of [
       ["pingcap/pd", "/pd-server"],
@@ -121,4 +126,48 @@ export function importImages(socket: string, images: ImageSet, tags: readonly st
       ]);
     }
   }
+}
+
+const CLIENT_SRC = path.join(__dirname, "..", "..", "..", "client");
+
+/**
+ * The client image of client/ (issue 19): the Go test that runs it against the stand-ins, then a
+ * static binary in an image of its own (the binary and an empty /etc, where clientCommands copies
+ * the client's material), imported under CLIENT_IMAGE (e2e/dataPath.ts). client/Dockerfile is the
+ * users' way to the same binary; no base image can be pulled here.
+ */
+export function ensureClientImageTarball(): string {
+  const key = goSourceHash(CLIENT_SRC);
+  const tarball = path.join(CACHE_DIR, `client-image-${key}.tar`);
+  if (fs.existsSync(tarball)) return tarball;
+  log(`testing and building the client (${CLIENT_SRC})`);
+  run("go", ["vet", "./..."], { cwd: CLIENT_SRC });
+  run("go", ["test", "-count=1", "./..."], { cwd: CLIENT_SRC });
+  const staging = path.join(CACHE_DIR, `client-${key}.tmp`);
+  fs.rmSync(staging, { recursive: true, force: true });
+  fs.mkdirSync(path.join(staging, "etc"), { recursive: true });
+  fs.mkdirSync(path.join(staging, "tmp"), { recursive: true });
+  run("go", ["build", "-trimpath", "-ldflags", "-s -w", "-o", path.join(staging, "tikv-cvm-client"), "."], {
+    cwd: CLIENT_SRC,
+    env: { ...process.env, CGO_ENABLED: "0" },
+  });
+  run("tar", ["-C", staging, "--owner=0", "--group=0", "--numeric-owner", "-cf", `${tarball}.tmp`, "."]);
+  fs.renameSync(`${tarball}.tmp`, tarball);
+  fs.rmSync(staging, { recursive: true, force: true });
+  return tarball;
+}
+
+/** Loads the client image into the engine at `socket`. */
+export function importClientImage(socket: string, tarball: string, name: string): void {
+  run("docker", [
+    "-H",
+    socket,
+    "import",
+    "--change",
+    'ENTRYPOINT ["/tikv-cvm-client"]',
+    "--message",
+    "tikv-cvm client (client/), built by the end-to-end test",
+    tarball,
+    name,
+  ]);
 }

@@ -45,10 +45,14 @@ import {
   untrustingHost,
   upAfterDestroy,
 } from "./scenarios";
+import { DataPath } from "./dataPath";
 import { REPO } from "./stack";
 import { CACHE_DIR, log, run } from "./util";
 
-const REQUIRED_TOOLS = ["dockerd", "docker", "ip", "nsenter", "debootstrap", "openssl", "tar", "go"];
+/** The key set written through client-go after each first up and read back after every day-2 step. */
+const KEPT_KEYS = "kept-through-day-2";
+
+const REQUIRED_TOOLS = ["dockerd", "docker", "ip", "nsenter", "debootstrap", "openssl", "tar", "go", "jq"];
 
 interface Timing {
   readonly step: string;
@@ -120,8 +124,11 @@ async function main(): Promise<void> {
   const only = process.env.TIKV_CVM_E2E_ONLY;
   let world: World | undefined;
   let cvm: CvmWorld | undefined;
-  if (only !== undefined && only !== "cvm" && only !== "membership")
-    throw new Error(`TIKV_CVM_E2E_ONLY=${only}: the values are cvm and membership`);
+  // Developer shortcuts (CI runs everything): cvm runs only mode cvm's steps; data runs mode
+  // existing's first up, the data-path steps around its rolling upgrade and destroy/up, and the
+  // local stack; membership runs mode existing's first up and its PD membership steps.
+  if (only !== undefined && only !== "cvm" && only !== "data" && only !== "membership")
+    throw new Error(`TIKV_CVM_E2E_ONLY=${only}: the values are cvm, data and membership`);
 
   try {
     if (!configOnly) checkPrerequisites();
@@ -149,7 +156,12 @@ async function main(): Promise<void> {
         for (const i of [1, 2, 3]) importImages((await h.startHost(i)).socket, images, [FIRST_TAG, SECOND_TAG]);
       });
       const cloud = await timed("cvm: Tencent Cloud stand-in built and installed, images saved", () =>
-        prepareCloud(engineEnv, workDir, h.hosts[0].socket, images.standinKey),
+        prepareCloud(
+          engineEnv,
+          workDir,
+          h.hosts[0].socket,
+          `${images.standinKey}-${path.basename(images.client, ".tar")}`,
+        ),
       );
       const existing: World = {
         hosts,
@@ -172,23 +184,47 @@ async function main(): Promise<void> {
       }
       if (only !== "cvm") {
         await timed("existing: first up (3 hosts)", () => firstUp(existing));
-        await timed("existing: no-op preview", () => noOpPreview(existing, "right after the first up"));
-        await timed("existing: upgrade refused while a store is down, no member touched", () =>
-          upgradeRefusedWhileStoreDown(existing, SECOND_TAG),
+        const data = new DataPath(existing.stack!);
+        await timed(
+          "existing: data path: smoke check, keys written through client-go, refused certificates",
+          async () => {
+            await data.smoke(figures, "existing");
+            await data.write(KEPT_KEYS);
+            await data.refusals((await existing.stack!.outputs()).tikvStores as string[], figures, "existing");
+          },
         );
+        await timed("existing: no-op preview", () => noOpPreview(existing, "right after the first up"));
+        if (only !== "data")
+          await timed("existing: upgrade refused while a store is down, no member touched", () =>
+            upgradeRefusedWhileStoreDown(existing, SECOND_TAG),
+          );
         await timed(`existing: rolling upgrade ${FIRST_TAG} -> ${SECOND_TAG} (preview + up)`, () =>
           rollingUpgrade(existing),
         );
-        await timed("existing: no-op preview after the upgrade", () => noOpPreview(existing, "after the upgrade"));
-        await timed("existing: scale 3 -> 4 hosts (host, preview, up)", () => scaleOut(existing));
-        await timed("existing: stores 4 -> 3 -> 4 over the retained volume", () => storesInAndBackOut(existing));
-        await timed("existing: pdCount 3 -> 1 -> 3 over the retained volumes", () => pdThreeToOneToThree(existing));
-        await timed("existing: a wiped PD member waits, never bootstraps, rejoins", () =>
-          wipedPdNeverBootstraps(existing),
+        await timed("existing: keys read back after the rolling upgrade", () =>
+          data.check(KEPT_KEYS, "the rolling upgrade"),
         );
-        await timed("existing: untrusting host fails readiness, then dropped", () => untrustingHost(existing));
-        await timed("existing: destroy (volumes retained)", () => destroyRetainsData(existing));
-        await timed("existing: up over the retained volumes", () => upAfterDestroy(existing));
+        await timed("existing: no-op preview after the upgrade", () => noOpPreview(existing, "after the upgrade"));
+        if (only !== "data") {
+          await timed("existing: scale 3 -> 4 hosts (host, preview, up)", () => scaleOut(existing));
+          await timed("existing: stores 4 -> 3 -> 4 over the retained volume", () => storesInAndBackOut(existing));
+          await timed("existing: pdCount 3 -> 1 -> 3 over the retained volumes", () => pdThreeToOneToThree(existing));
+          await timed("existing: a wiped PD member waits, never bootstraps, rejoins", () =>
+            wipedPdNeverBootstraps(existing),
+          );
+          await timed("existing: keys read back after the membership changes", () =>
+            data.check(KEPT_KEYS, "stores 3 -> 4 -> 3 -> 4 and pdCount 3 -> 1 -> 3"),
+          );
+          await timed("existing: untrusting host fails readiness, then dropped", () => untrustingHost(existing));
+        }
+        await timed("existing: destroy (volumes retained)", () =>
+          destroyRetainsData(existing, only === "data" ? 3 : 4),
+        );
+        await timed("existing: up over the retained volumes", () => upAfterDestroy(existing, only === "data" ? 3 : 4));
+        await timed("existing: keys read back after destroy and up; the workload", async () => {
+          await data.check(KEPT_KEYS, "destroy and a new up");
+          await data.workload(figures, "existing");
+        });
         if (!keep) await timed("existing: final destroy", () => finalDestroy(existing));
         await timed("local: up, no-op preview, kept environment, destroy", () =>
           localStack(existing, (step, ms) => timings.push({ step, ms })),
@@ -196,20 +232,38 @@ async function main(): Promise<void> {
       }
       // Mode cvm's hosts are the stand-in's CVMs: the engines above are done with.
       if (!keep) h.stopAll();
-      const cvmWorld: CvmWorld = { engineEnv, stateDir: path.join(workDir, "state"), figures, ...cloud };
-      cvm = cvmWorld;
-      await timed("cvm: first up (3 CVMs)", () => cvmFirstUp(cvmWorld));
-      await timed("cvm: no-op preview", () => cvmNoOp(cvmWorld, "right after the first up"));
-      await timed("cvm: refresh, then no-op preview", () => cvmNoOp(cvmWorld, "after a refresh", true));
-      await timed(`cvm: rolling upgrade ${FIRST_TAG} -> ${SECOND_TAG}`, () => cvmUpgrade(cvmWorld));
-      await timed("cvm: boot-config change, CVMs replaced host by host", () => cvmHostRoll(cvmWorld));
-      await timed("cvm: no-op preview after the host roll", () => cvmNoOp(cvmWorld, "after the host roll"));
-      await timed("cvm: scale 3 -> 4 -> 3", () => cvmScale(cvmWorld));
-      await timed("cvm: CA rotation, three steps", () => cvmCaRotation(cvmWorld));
-      await timed("cvm: destroy, then up on the retained data disks", () => cvmDestroyAndAdopt(cvmWorld));
-      if (!keep) {
-        await timed("cvm: final destroy", () => cvmFinalDestroy(cvmWorld));
-        await timed("cvm, bridged route: up, no-op preview, destroy", () => cvmBridgedRoute(cvmWorld));
+      if (only !== "data") {
+        const cvmWorld: CvmWorld = { engineEnv, stateDir: path.join(workDir, "state"), figures, ...cloud };
+        cvm = cvmWorld;
+        await timed("cvm: first up (3 CVMs)", () => cvmFirstUp(cvmWorld));
+        const cvmData = new DataPath(cvmWorld.stack!);
+        await timed("cvm: data path: smoke check, keys written through client-go, refused certificates", async () => {
+          await cvmData.smoke(figures, "cvm");
+          await cvmData.write(KEPT_KEYS);
+          await cvmData.refusals((await cvmWorld.stack!.outputs()).tikvStores as string[], figures, "cvm");
+        });
+        await timed("cvm: no-op preview", () => cvmNoOp(cvmWorld, "right after the first up"));
+        await timed("cvm: refresh, then no-op preview", () => cvmNoOp(cvmWorld, "after a refresh", true));
+        await timed(`cvm: rolling upgrade ${FIRST_TAG} -> ${SECOND_TAG}`, () => cvmUpgrade(cvmWorld));
+        await timed("cvm: keys read back after the rolling upgrade", () =>
+          cvmData.check(KEPT_KEYS, "the rolling upgrade"),
+        );
+        await timed("cvm: boot-config change, CVMs replaced host by host", () => cvmHostRoll(cvmWorld));
+        await timed("cvm: keys read back after the host roll", () => cvmData.check(KEPT_KEYS, "the host roll"));
+        await timed("cvm: no-op preview after the host roll", () => cvmNoOp(cvmWorld, "after the host roll"));
+        await timed("cvm: scale 3 -> 4 -> 3", () => cvmScale(cvmWorld));
+        await timed("cvm: keys read back after scale 3 -> 4 -> 3", () => cvmData.check(KEPT_KEYS, "scale 3 -> 4 -> 3"));
+        await timed("cvm: CA rotation, three steps", () => cvmCaRotation(cvmWorld));
+        await timed("cvm: keys read back after the CA rotation", () => cvmData.check(KEPT_KEYS, "the CA rotation"));
+        await timed("cvm: destroy, then up on the retained data disks", () => cvmDestroyAndAdopt(cvmWorld));
+        await timed("cvm: keys read back after destroy and up on the retained disks; the workload", async () => {
+          await cvmData.check(KEPT_KEYS, "destroy and up on the retained disks");
+          await cvmData.workload(figures, "cvm");
+        });
+        if (!keep) {
+          await timed("cvm: final destroy", () => cvmFinalDestroy(cvmWorld));
+          await timed("cvm, bridged route: up, no-op preview, destroy", () => cvmBridgedRoute(cvmWorld));
+        }
       }
     }
   } catch (err) {

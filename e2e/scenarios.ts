@@ -22,6 +22,7 @@ import {
   writeMarker,
 } from "./cluster";
 import { TestHost, TestHosts } from "./hosts";
+import { CLIENT, DataPath } from "./dataPath";
 import { ImageSet, importImages } from "./images";
 import { operatorShellEnv } from "./operatorShell";
 import { E2EStack, REPO, StepRecord, StepResult, shortName } from "./stack";
@@ -67,6 +68,7 @@ function existingConfig(world: World, hosts: readonly TestHost[], tag: string): 
     // The smallest readiness bound, so the untrusting host fails as fast as the program allows.
     "tikv-cvm:readinessTimeoutMinutes": { value: "1" },
     "tikv-cvm:rolloutTimeoutMinutes": { value: "3" },
+    "tikv-cvm:clients[0]": { value: CLIENT },
     "tikv-cvm:dockerCaPem": { value: fs.readFileSync(pki.ca.certPath, "utf8"), secret: true },
     "tikv-cvm:dockerCertPem": { value: fs.readFileSync(pki.client.certPath, "utf8"), secret: true },
     "tikv-cvm:dockerKeyPem": { value: fs.readFileSync(pki.client.keyPath, "utf8"), secret: true },
@@ -449,8 +451,8 @@ export async function untrustingHost(world: World): Promise<number> {
 }
 
 /** destroy: containers gone, data volumes retained with their markers. */
-export async function destroyRetainsData(world: World): Promise<StepResult> {
-  const hosts = clusterHosts(world, 4);
+export async function destroyRetainsData(world: World, hostCount = 4): Promise<StepResult> {
+  const hosts = clusterHosts(world, hostCount);
   const token = `destroy-${Date.now()}`;
   for (const host of hosts) {
     if (host.index <= 3) writeMarker(world.hosts.dockerEnv(host), `pd${host.index}`, token);
@@ -481,15 +483,15 @@ export async function destroyRetainsData(world: World): Promise<StepResult> {
 }
 
 /** A new up after destroy finds the data: same PD cluster, same stores, markers in place. */
-export async function upAfterDestroy(world: World): Promise<StepResult> {
+export async function upAfterDestroy(world: World, hostCount = 4): Promise<StepResult> {
   const result = await world.stack!.up("new deployment over the retained volumes");
   const outputs = await world.stack!.outputs();
-  expectHealthy(world, 4);
-  const stores = await expectStoresUp(world, outputs, 4, SECOND_TAG);
+  expectHealthy(world, hostCount);
+  const stores = await expectStoresUp(world, outputs, hostCount, SECOND_TAG);
   assertEqual(stores, world.identity!.stores, "store IDs after destroy and up");
   assertEqual(await clusterId(pdOf(world, outputs)), world.identity!.clusterId, "PD cluster ID after destroy and up");
   const token = String(world.figures["destroy marker"]);
-  for (const host of clusterHosts(world, 4)) {
+  for (const host of clusterHosts(world, hostCount)) {
     if (host.index <= 3)
       assertEqual(readMarker(world.hosts.dockerEnv(host), `pd${host.index}`), token, `marker in pd${host.index}`);
     assertEqual(readMarker(world.hosts.dockerEnv(host), `tikv${host.index}`), token, `marker in tikv${host.index}`);
@@ -524,6 +526,7 @@ export async function localStack(world: World, timings: (label: string, ms: numb
     );
     config["tikv-cvm:monitoring"] = { value: "false" };
     config["tikv-cvm:nofileLimit"] = { value: String(SANDBOX_NOFILE) };
+    config["tikv-cvm:clients[0]"] = { value: CLIENT };
     await stack.configure(config);
     const up = await stack.up("local mode on one engine");
     timings("local: up", up.ms);
@@ -546,6 +549,14 @@ export async function localStack(world: World, timings: (label: string, ms: numb
       ["tikv1:20160", "tikv2:20160", "tikv3:20160"],
       "local store addresses",
     );
+    // The data path on the cluster's own network, through the same clientCommands.
+    const started = Date.now();
+    const data = new DataPath(stack, true);
+    await data.smoke(world.figures, "local");
+    await data.write("local-keys");
+    await data.check("local-keys", "a second client run");
+    await data.workload(world.figures, "local", 3);
+    timings("local: data path (smoke, write, check, workload)", Date.now() - started);
     world.figures["resources of the local stack"] = await stack.resourceCount();
     const preview = await stack.preview("local no-op", true);
     timings("local: no-op preview", preview.ms);

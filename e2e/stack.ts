@@ -4,7 +4,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { ConfigMap, EngineEvent, LocalWorkspace, OpType, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
-import { assert, log, run } from "./util";
+import { RunResult, assert, log, run } from "./util";
 
 export const REPO = path.join(__dirname, "..", "..", "..");
 
@@ -111,6 +111,17 @@ export class E2EStack {
       if (keepDockerEnv && this.shell[name] !== undefined) env[name] = this.shell[name];
     }
     return run("sh", ["-c", command], { env, cwd: REPO }).stdout;
+  }
+
+  /** As `printed`, but a failure is returned (status, output) instead of thrown. */
+  printedResult(command: string, keepDockerEnv = false): RunResult {
+    fs.mkdirSync(this.home, { recursive: true });
+    const env: NodeJS.ProcessEnv = { ...process.env, ...this.envVars, HOME: this.home };
+    for (const name of ["DOCKER_CERT_PATH", "DOCKER_HOST", "DOCKER_TLS_VERIFY", "DOCKER_CONTEXT"]) {
+      delete env[name];
+      if (keepDockerEnv && this.shell[name] !== undefined) env[name] = this.shell[name];
+    }
+    return run("sh", ["-c", command], { env, cwd: REPO, allowFailure: true });
   }
 
   /** Runs the stack's certSetup output; returns the directory it wrote (~/.tikv-cvm/<stack>). */

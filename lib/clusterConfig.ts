@@ -25,9 +25,26 @@ export const CLUSTER_CN = {
   admin: "tikv-cvm-admin",
   /** Grafana's server certificate; admitted nowhere. */
   grafana: "tikv-cvm-grafana",
+  /**
+   * Every application client (config `clients`) shares this one name; the client's own name is in
+   * the subject's organizational unit. TiKV's cert-allowed-cn is a set of Common Names, compared
+   * with the peer certificate's CN alone (tikv/tikv v8.5 components/security/src/lib.rs,
+   * `check_common_name`), and PD's is the same list handed to etcd's TLS check on the CN
+   * (server/config/config.go GenEmbedEtcdConfig): so one fixed name is the only way a client can
+   * come or go without a new member config, i.e. without restarting every member. The cost:
+   * neither can tell clients apart or refuse one, so a client removed from `clients` stays
+   * admitted until its certificate expires or the CA rotates (docs/security.md).
+   */
+  client: "tikv-cvm-client",
 } as const;
-export const PD_ALLOWED_CN: readonly string[] = [CLUSTER_CN.member, CLUSTER_CN.prometheus, CLUSTER_CN.admin];
-export const TIKV_ALLOWED_CN: readonly string[] = [CLUSTER_CN.member, CLUSTER_CN.prometheus];
+export const PD_ALLOWED_CN: readonly string[] = [
+  CLUSTER_CN.member,
+  CLUSTER_CN.prometheus,
+  CLUSTER_CN.admin,
+  CLUSTER_CN.client,
+];
+/** Listed whether or not any client exists yet, so the first client restarts no store either. */
+export const TIKV_ALLOWED_CN: readonly string[] = [CLUSTER_CN.member, CLUSTER_CN.prometheus, CLUSTER_CN.client];
 
 /**
  * pd-server flags (tikv/pd server/config); logs go to stderr so Docker rotates them. The start

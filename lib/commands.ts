@@ -20,7 +20,9 @@ export type DockerMaterialSource =
   /** Mode cvm: the stack's outputs caCertPem, clientCertPem, clientKeyPem (the stack's Docker CA issued them). */
   | "outputs"
   /** Mode existing: the user's own material, from the stack's secret config dockerCaPem, dockerCertPem, dockerKeyPem. */
-  | "config";
+  | "config"
+  /** Mode local: this machine's own engine, no Docker material to write. */
+  | "none";
 
 /** The config keys mode existing reads the user's Docker client material from (modes/existing.ts). */
 export const DOCKER_MATERIAL_KEYS = {
@@ -37,7 +39,12 @@ export const DOCKER_MATERIAL_KEYS = {
  * needs exporting in the shell that also runs `pulumi up` (issue 22: an exported DOCKER_CERT_PATH
  * once broke it).
  */
-export function certSetupCommand(stack: string, clusterTls: boolean, docker: DockerMaterialSource = "outputs"): string {
+export function certSetupCommand(
+  stack: string,
+  clusterTls: boolean,
+  docker: DockerMaterialSource = "outputs",
+  clients: readonly string[] = [],
+): string {
   const dir = certDir(stack);
   // umask only applies to new files and directories: a key file already there (an earlier copy,
   // another umask) keeps its mode through `>`, so it is removed first and directories are chmod'ed.
@@ -51,18 +58,27 @@ export function certSetupCommand(stack: string, clusterTls: boolean, docker: Doc
     secret
       ? `(umask 077 && rm -f ${file} && pulumi config get --stack ${stack} ${key} > ${file})`
       : `pulumi config get --stack ${stack} ${key} > ${file}`;
+  // One client's entry of a map output: jq reads the name as a string, never as a filter, and with
+  // -e fails when it is missing or pulumi printed nothing (a pipeline's status is jq's).
+  const clientOut = (output: string, client: string, file: string, secret = false) => {
+    const show = secret ? " --show-secrets" : "";
+    const write = `pulumi stack output --stack ${stack} --json${show} ${output} | jq -er --arg c ${client} '.[$c]' > ${file}`;
+    return secret ? `(umask 077 && rm -f ${file} && ${write})` : write;
+  };
   const dockerFiles =
-    docker === "outputs"
-      ? [
-          out("caCertPem", `${dir}/ca.pem`),
-          out("clientCertPem", `${dir}/cert.pem`),
-          out("clientKeyPem", `${dir}/key.pem`, true),
-        ]
-      : [
-          fromConfig(DOCKER_MATERIAL_KEYS.ca, `${dir}/ca.pem`),
-          fromConfig(DOCKER_MATERIAL_KEYS.cert, `${dir}/cert.pem`),
-          fromConfig(DOCKER_MATERIAL_KEYS.key, `${dir}/key.pem`, true),
-        ];
+    docker === "none"
+      ? []
+      : docker === "outputs"
+        ? [
+            out("caCertPem", `${dir}/ca.pem`),
+            out("clientCertPem", `${dir}/cert.pem`),
+            out("clientKeyPem", `${dir}/key.pem`, true),
+          ]
+        : [
+            fromConfig(DOCKER_MATERIAL_KEYS.ca, `${dir}/ca.pem`),
+            fromConfig(DOCKER_MATERIAL_KEYS.cert, `${dir}/cert.pem`),
+            fromConfig(DOCKER_MATERIAL_KEYS.key, `${dir}/key.pem`, true),
+          ];
   return [
     privateDir(dir),
     ...dockerFiles,
@@ -72,9 +88,62 @@ export function certSetupCommand(stack: string, clusterTls: boolean, docker: Doc
           out("clusterCaCertPem", `${dir}/cluster/ca.pem`),
           out("clusterAdminCertPem", `${dir}/cluster/cert.pem`),
           out("clusterAdminKeyPem", `${dir}/cluster/key.pem`, true),
+          ...(clients.length > 0 ? [privateDir(`${dir}/clients`)] : []),
+          ...clients.flatMap((client) => {
+            const cdir = clientDir(stack, client);
+            return [
+              privateDir(cdir),
+              out("clusterCaCertPem", `${cdir}/ca.pem`),
+              clientOut("clientCerts", client, `${cdir}/cert.pem`),
+              clientOut("clientKeys", client, `${cdir}/key.pem`, true),
+            ];
+          }),
         ]
       : []),
   ].join(" && ");
+}
+
+/** Where certSetup writes one application client's ca.pem, cert.pem and key.pem. */
+export function clientDir(stack: string, client: string): string {
+  return `${certDir(stack)}/clients/${client}`;
+}
+
+/** Where a client container finds its material and the PD endpoints (client/README.md). */
+export const CLIENT_TLS_DIR = "/etc/tikv-cvm-client";
+export const CLIENT_ENV = { pd: "TIKV_CVM_PD", tlsDir: "TIKV_CVM_TLS_DIR", name: "TIKV_CVM_CLIENT" } as const;
+
+export interface ClientRunInput {
+  readonly stack: string;
+  readonly client: string;
+  /** Environment pointing the docker CLI at the engine that runs the client ("" for this machine's own). */
+  readonly dockerEnv: string;
+  /** `host` (a host's own network: cvm, existing) or the cluster's user-defined network (local). */
+  readonly network: string;
+  /** PD client addresses as members advertise them (`host:2379`), reachable from that network. */
+  readonly pdEndpoints: readonly string[];
+}
+
+/**
+ * Runs a client image inside the cluster's network with that client's material: the operator
+ * appends the image and its arguments (`eval "$(…) IMAGE ARGS…"`). The key goes into the container
+ * with `docker cp` (a file, 0600), never into its environment or a command line, which `docker
+ * inspect` and `ps` show; the container is removed afterwards whatever happens. It runs as the
+ * image's user with every capability dropped, like the members.
+ */
+export function clientRunCommand(input: ClientRunInput): string {
+  // The environment prefixes each docker command (a POSIX shell expands `~` after `=` there, not
+  // necessarily in `export` arguments).
+  const docker = input.dockerEnv ? `${input.dockerEnv} docker` : "docker";
+  const script =
+    `set -e; ` +
+    `c=$(${docker} create --network ${input.network} --cap-drop ALL --security-opt no-new-privileges ` +
+    `--label tikv-cvm-client=${input.client} ` +
+    `-e ${CLIENT_ENV.pd}=${input.pdEndpoints.join(",")} -e ${CLIENT_ENV.tlsDir}=${CLIENT_TLS_DIR} ` +
+    `-e ${CLIENT_ENV.name}=${input.client} "$@"); ` +
+    `trap "${docker} rm -f $c >/dev/null" EXIT; ` +
+    `${docker} cp ${clientDir(input.stack, input.client)}/. $c:${CLIENT_TLS_DIR}; ` +
+    `${docker} start -a $c`;
+  return `sh -c '${script}' tikv-cvm-client`;
 }
 
 /**

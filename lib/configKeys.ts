@@ -389,6 +389,17 @@ export const CONFIG_KEYS = {
     default: false,
     help: "Grafana serves HTTPS on 3000 of host 1 (cvm: opened to `operatorCidrs`), with a certificate from the cluster CA; off: loopback only. Needs `monitoring` and `clusterTls`",
   },
+  clients: {
+    // Names go into certificate subjects, file paths and output keys: lower-case words only.
+    type: "list",
+    modes: MODES,
+    default: [],
+    check: (name) =>
+      /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/.test(name)
+        ? undefined
+        : `"${name}" is not a client name: 2..32 lower-case letters, digits and hyphens, starting with a letter, e.g. bench-1`,
+    help: "application clients, by name: each gets a certificate and key from the cluster CA that PD and TiKV admit (common name `tikv-cvm-client`, the name in the subject's OU), exported in `clientCerts`/`clientKeys` and written by `certSetup`; `clientCommands` runs a client image inside the cluster's network with them. Adding or removing one restarts no member. Needs `clusterTls`",
+  },
   caGeneration: {
     type: "integer",
     modes: MODES,

@@ -54,6 +54,8 @@ export interface CommonSettings {
   readonly grafanaPublic: boolean;
   /** The issuing CA generation and where a rotation stands (lib/certificates.ts). */
   readonly ca: CaRotation;
+  /** Application clients, by name: each gets its own certificate from the cluster CA. */
+  readonly clients: readonly string[];
   /** nofile ulimit (soft = hard) of the PD and TiKV containers; see clusterConfig openFilesWarning. */
   readonly nofileLimit: number;
 }
@@ -226,6 +228,7 @@ export function validateConfig(raw: RawConfig): ValidationResult {
     monitoring: v.monitoring,
     grafanaPublic: v.grafanaPublic,
     ca: { generation: v.caGeneration, rotation: v.caRotation },
+    clients: v.clients,
     nofileLimit: v.nofileLimit,
   };
   switch (mode) {
@@ -324,6 +327,21 @@ function commonRules({ v, mode, nodeCount, isSet, good, fail }: KeyRules): void 
       "grafanaPublic",
       "needs clusterTls: true: Grafana's HTTPS certificate comes from the cluster CA; remove it with: " +
         `pulumi config rm ${PROJECT}:grafanaPublic`,
+    );
+  }
+  if (good("clients") && new Set(v.clients).size !== v.clients.length) {
+    const again = v.clients.findIndex((c, k) => v.clients.indexOf(c) !== k);
+    fail(
+      "clients",
+      `lists ${v.clients[again]} twice; each client has one certificate: remove the second with ` +
+        `pulumi config rm --path '${PROJECT}:clients[${again}]'`,
+    );
+  }
+  if (good("clients", "clusterTls") && v.clients.length > 0 && !v.clusterTls) {
+    fail(
+      "clients",
+      "needs clusterTls: true: a client's certificate comes from the cluster CA, and without TLS PD and TiKV " +
+        `admit anyone who reaches them; remove it with: pulumi config rm ${PROJECT}:clients`,
     );
   }
   if (v.caRotation === "trust-previous" && good("caGeneration") && v.caGeneration === 1) {

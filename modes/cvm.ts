@@ -36,7 +36,7 @@ export function cvmMode(settings: SettingsOf<"cvm">, names: StackNames): Mode {
     // One pair per host; monitoring runs on the first.
     memoryShare: (host) =>
       hostShare(settings.hostMemoryGiB, host.pdName !== undefined, settings.monitoring && host.index === 1),
-    certSetup: certSetupCommand(names.stack, settings.clusterTls),
+    certSetup: certSetupCommand(names.stack, settings.clusterTls, "outputs", settings.clients),
     place: (args) => placeCvms(settings, names, args),
   };
 }

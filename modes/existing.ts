@@ -31,7 +31,7 @@ export function existingMode(settings: SettingsOf<"existing">, names: StackNames
     // The Docker material is the user's, in the stack's secret config: certSetup copies it to
     // ~/.tikv-cvm/<stack> (as mode cvm's), where the printed commands look for it. Before issue 22
     // they read an exported DOCKER_CERT_PATH, which also reached `pulumi up` and broke it.
-    certSetup: certSetupCommand(names.stack, settings.clusterTls, "config"),
+    certSetup: certSetupCommand(names.stack, settings.clusterTls, "config", settings.clients),
     place({ plan }): Placement {
       const client = clientMaterial();
       const hosts = plan.hosts.map(

@@ -2,6 +2,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as os from "os";
 import { LocalEngine } from "../components/localEngine";
+import { certSetupCommand } from "../lib/commands";
 import { localEngineTarget } from "../lib/dockerProvider";
 import { localShare } from "../lib/memoryBudget";
 import { Mode, Placement, SettingsOf, StackNames } from "./mode";
@@ -15,8 +16,12 @@ export function localMode(settings: SettingsOf<"local">, names: StackNames): Mod
     // One machine for every pair: what is left after the system and monitoring, split evenly.
     memoryShare: (host) =>
       localShare(settings.hostMemoryGiB, settings.nodeCount, host.pdName !== undefined, settings.monitoring),
-    // The engine is this machine's own: no Docker credential comes from the stack.
-    certSetup: undefined,
+    // The engine is this machine's own: no Docker credential comes from the stack; with clients,
+    // their material (and the cluster admin's) still needs writing out.
+    certSetup:
+      settings.clusterTls && settings.clients.length > 0
+        ? certSetupCommand(names.stack, true, "none", settings.clients)
+        : undefined,
     place({ plan }): Placement {
       // DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH, read here and nowhere else; certificates
       // beside a local socket stop the deployment before anything is created, naming the fix.

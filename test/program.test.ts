@@ -388,7 +388,7 @@ describe("3 hosts in the recipe's shape", () => {
     expect(o.tikvStores).toEqual(["10.0.1.11:20160", "10.0.1.12:20160", "10.0.1.13:20160"]);
     expect(o.caCertPem).toMatch(/BEGIN CERTIFICATE/);
     expect(o.clientCertPem).toMatch(/BEGIN CERTIFICATE/);
-    expect(run.secretOutputs.sort()).toEqual(["clientKeyPem", "clusterAdminKeyPem", "hostRollout"]);
+    expect(run.secretOutputs.sort()).toEqual(["clientKeyPem", "clientKeys", "clusterAdminKeyPem", "hostRollout"]);
     // What the next deployment compares: each CVM's roll key and the user data it was given.
     const rollout = o.hostRollout as Record<string, { roll: string; terminationProtection: boolean; userData: string }>;
     expect(Object.keys(rollout)).toEqual(["tikv-host-1", "tikv-host-2", "tikv-host-3"]);
@@ -657,14 +657,17 @@ describe("trust domains: the Docker CA opens Docker, the cluster CA only the clu
           u.file.endsWith(".toml"),
         )!.content,
       ) as { security: Record<string, unknown> };
+    // Application clients share one name (lib/clusterConfig.ts CLUSTER_CN.client), listed with no client yet.
     expect(config("tikv-dev-cluster-pd1").security["cert-allowed-cn"]).toEqual([
       "tikv-cvm-member",
       "tikv-cvm-prometheus",
       "tikv-cvm-admin",
+      "tikv-cvm-client",
     ]);
     expect(config("tikv-dev-cluster-tikv3").security["cert-allowed-cn"]).toEqual([
       "tikv-cvm-member",
       "tikv-cvm-prometheus",
+      "tikv-cvm-client",
     ]);
   });
 });

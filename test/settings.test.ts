@@ -246,6 +246,12 @@ describe("validateConfig", () => {
       key: "tikv-cvm:rolloutTimeoutMinutes",
     },
     {
+      label: "clients: a name that is not one",
+      values: { clients: JSON.stringify(["My App"]) },
+      key: "tikv-cvm:clients",
+    },
+    { label: "clients: a name twice", values: { clients: JSON.stringify(["a1", "a1"]) }, key: "tikv-cvm:clients" },
+    {
       label: "rolloutTimeoutMinutes above an hour",
       values: { rolloutTimeoutMinutes: "61" },
       key: "tikv-cvm:rolloutTimeoutMinutes",

@@ -14,7 +14,7 @@ import (
 
 // pdService is the part of PD's gRPC API (kvproto pdpb.PD, tikv/pd server/grpc_service.go) a
 // TiKV store uses to join: GetMembers, IsBootstrapped, Bootstrap, AllocID, PutStore, GetStore
-// and StoreHeartbeat. Everything else answers Unimplemented.
+// and StoreHeartbeat; and what a TiKV client asks (route.go). Everything else answers Unimplemented.
 type pdService struct {
 	pdpb.UnimplementedPDServer
 	n       *node

@@ -184,3 +184,12 @@ func (c *pdClient) storeHeartbeat(ctx context.Context, stats *pdpb.StoreStats) e
 	})
 }
 
+func (c *pdClient) getAllStores(ctx context.Context) ([]*metapb.Store, error) {
+	var stores []*metapb.Store
+	err := c.call(ctx, func(ctx context.Context, cl pdpb.PDClient, h *pdpb.RequestHeader) (*pdpb.ResponseHeader, error) {
+		res, err := cl.GetAllStores(ctx, &pdpb.GetAllStoresRequest{Header: h, ExcludeTombstoneStores: true})
+		stores = res.GetStores()
+		return res.GetHeader(), err
+	})
+	return stores, err
+}

@@ -20,14 +20,19 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/pingcap/kvproto/pkg/metapb"
 	"github.com/pingcap/kvproto/pkg/pdpb"
+	"github.com/pingcap/kvproto/pkg/tikvpb"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health"
+	"google.golang.org/grpc/keepalive"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"tikv-cvm.test/standins/internal/tlsx"
 	"tikv-cvm.test/standins/internal/wire"
@@ -223,18 +228,40 @@ func run(cfg *tikvConfig, version string) error {
 	if err != nil {
 		return err
 	}
-	grpcSrv := grpc.NewServer(grpc.Creds(creds))
-	go func() { _ = grpcSrv.Serve(grpcLn) }()
-	defer grpcSrv.Stop()
-
 	client, err := newPDClient(cfg.pdEndpoints, files, tlsOn)
 	if err != nil {
 		return err
 	}
 	st := &store{cfg: cfg, version: version, dataDir: dataDir, pd: client, start: time.Now()}
+	if st.raw, err = openRawData(dataDir); err != nil {
+		return err
+	}
+	var peerTLS *tls.Config
+	if tlsOn {
+		if peerTLS, err = files.Client(); err != nil {
+			return err
+		}
+		if st.memberCN, err = commonName(cfg.certPath); err != nil {
+			return err
+		}
+	}
+	st.peerHTTP = &http.Client{Transport: &http.Transport{TLSClientConfig: peerTLS}, Timeout: 5 * time.Second}
+
+	// TiKV's gRPC port: RawKV for clients (rawkv.go) and the standard health service client-go
+	// asks about a store it cannot reach (tikv/tikv components/server/src/server.rs registers it).
+	// Client-go pings every 10 s on idle connections (config TiKVClient.GrpcKeepAliveTime); TiKV's
+	// grpcio server accepts that, where grpc-go's default policy answers "too_many_pings".
+	grpcSrv := grpc.NewServer(grpc.Creds(creds), grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: time.Second, PermitWithoutStream: true}))
+	tikvpb.RegisterTikvServer(grpcSrv, &rawService{s: st})
+	healthSrv := health.NewServer()
+	healthpb.RegisterHealthServer(grpcSrv, healthSrv)
+	go func() { _ = grpcSrv.Serve(grpcLn) }()
+	defer grpcSrv.Stop()
+
 	if err := st.join(ctx); err != nil {
 		return err
 	}
+	go st.keepCaughtUp(ctx)
 
 	statusSrv := &http.Server{Handler: st.statusHandler(), ReadHeaderTimeout: 5 * time.Second}
 	var statusLn net.Listener
@@ -287,6 +314,11 @@ type store struct {
 	start   time.Time
 	ident   storeIdent
 	beats   int
+	// RawKV (rawdata.go, rawkv.go, replicate.go).
+	raw      *rawData
+	caughtUp atomic.Bool
+	peerHTTP *http.Client
+	memberCN string
 }
 
 func (s *store) identPath() string { return filepath.Join(s.dataDir, "standin-tikv", "store.json") }
@@ -421,6 +453,7 @@ func (s *store) heartbeat(ctx context.Context) {
 func (s *store) statusHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /status", func(http.ResponseWriter, *http.Request) {})
+	s.rawHandlers(mux)
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 		fmt.Fprintf(w, "# TYPE tikv_store_size_bytes gauge\ntikv_store_size_bytes{type=\"capacity\"} %d\n", s.cfg.capacity)
