@@ -76,6 +76,9 @@ export class E2EStack {
     shell: Record<string, string> = {},
   ): Promise<E2EStack> {
     fs.mkdirSync(stateDir, { recursive: true });
+    // A kept or interrupted run leaves its stack settings behind (TIKV_CVM_E2E_KEEP=1 on purpose):
+    // every run starts from none, or a key set by a later step (pdCount 1) shapes the first up.
+    fs.rmSync(path.join(REPO, `Pulumi.${name}.yaml`), { force: true });
     const envVars: Record<string, string> = {
       PULUMI_BACKEND_URL: `file://${stateDir}`,
       PULUMI_CONFIG_PASSPHRASE: "tikv-cvm end-to-end test passphrase",
