@@ -5,10 +5,12 @@ import { FILE_MODES } from "../lib/containerSecurity";
 import { DockerEndpoint } from "../lib/dockerApi";
 import { REPLACE_ON_CHANGES, replacementDigest } from "../lib/containerReplacement";
 import { RETAIN_LABEL } from "../lib/labels";
+import { ComponentBuild } from "../lib/builds";
 import { LastDeployment, retiringMembers } from "../lib/lastDeployment";
 import { MemberSpec, memberContainerArgs, memberSpecs, memberVolumeName } from "../lib/memberSpecs";
 import { MemoryBudget } from "../lib/memoryBudget";
 import { ClusterNetworking, containerName } from "../lib/networking";
+import { ReportedBuild, getReportedBuilds } from "../lib/pdApi";
 import { hostGateTarget, pdMembers, pdPlace, rolloutInput, rolloutOrder } from "../lib/rolloutChain";
 import { RolloutNode, RolloutPlan, planRollout } from "../lib/rolloutPlan";
 import { KeyPair, TlsMaterial } from "../lib/tlsMaterial";
@@ -16,6 +18,7 @@ import { ClusterPlan, HostPlan, PORTS } from "../lib/topology";
 import { BootstrapPermit } from "./bootstrapPermit";
 import { MemberGuard } from "./memberGuard";
 import { RetiredStoreData } from "./retiredStoreData";
+import { PatchedImage } from "./patchedImage";
 import { PidsLimit } from "./pidsLimit";
 import { MemberRetirement, MemberRetirementArgs, RolloutGate, RolloutGateArgs } from "./rollout";
 
@@ -30,6 +33,21 @@ export interface ClusterHost {
   /** A CVM made here: its instance id (containers are keyed to it) and its roll key (see DockerHost). */
   readonly instanceId?: pulumi.Input<string>;
   readonly rollKey?: pulumi.Input<string>;
+}
+
+/** The `builds` output: one entry per member. */
+export interface MemberBuild {
+  readonly member: string;
+  readonly kind: "pd" | "tikv";
+  /** The image it runs: the release's, the user's (pdImage, tikvImage), or the patched one built on its host. */
+  readonly image: string;
+  /** SHA-256 of the user's binary in it (pdPatch, tikvPatch). */
+  readonly patchSha256?: string;
+  /** What PD reports: the member's binary_version or the store's version, and its git_hash. */
+  readonly version?: string;
+  readonly gitHash?: string;
+  /** Why version and gitHash are missing. */
+  readonly reported?: string;
 }
 
 /** Certificates for mutual TLS between components (clusterTls). */
@@ -47,6 +65,8 @@ export interface TikvClusterArgs {
   plan: ClusterPlan;
   /** One tag for both images, e.g. v8.5.7. */
   tikvVersion: string;
+  /** The user's own images and binaries per component (lib/builds.ts); absent: the releases. */
+  builds?: { pd: ComponentBuild; tikv: ComponentBuild };
   memory: (host: HostPlan) => MemoryBudget;
   diskGB: number;
   networking: ClusterNetworking;
@@ -82,6 +102,8 @@ export interface TikvClusterArgs {
 export class TikvCluster extends pulumi.ComponentResource {
   public readonly pdEndpoints: pulumi.Output<string[]>;
   public readonly tikvStores: pulumi.Output<string[]>;
+  /** Per member: the image it runs and the build PD reports for it, read after every gate. */
+  public readonly builds: pulumi.Output<MemberBuild[]>;
   /** Every member in rollout order: PD members, then TiKV stores. */
   public readonly rolloutOrder: string[];
   // Kept off the instance's own properties (a getter below): Pulumi walks the values of Outputs for
@@ -124,6 +146,7 @@ export class TikvCluster extends pulumi.ComponentResource {
       memory: args.memory,
       diskGB: args.diskGB,
       pdInitialCluster: args.pdInitialCluster,
+      builds: args.builds,
     });
     /** Declares one member and files its gates under their node names. */
     const declare = (spec: MemberSpec, dependsOn: pulumi.Input<pulumi.Resource[]>): docker.Container => {
@@ -204,6 +227,7 @@ export class TikvCluster extends pulumi.ComponentResource {
       pdNames.length > 0 ? gates.get(`after:${pdNames[pdNames.length - 1]}`) : undefined,
     );
 
+    this.builds = this.readBuilds(specs, [...gates.values()], gateArgs);
     this.rolloutOrder = rolloutOrder(plan);
     this.pdEndpoints = pulumi.all(pdContainers.map((c) => c.id)).apply(() => [...plan.pdEndpoints]);
     this.tikvStores = pulumi.all(tikvContainers.map((c) => c.id)).apply(() => [...plan.tikvAddresses]);
@@ -243,9 +267,24 @@ export class TikvCluster extends pulumi.ComponentResource {
       { name: spec.image, keepLocally: true },
       { parent: this, provider },
     );
+    // The user's binary (pdPatch/tikvPatch): an image built on this host from the one above.
+    const patched =
+      spec.patch &&
+      new PatchedImage(
+        `${prefix}-patched-image`,
+        {
+          endpoint: host.dockerApi,
+          baseImageId: image.imageId,
+          binaryFile: spec.patch.file,
+          sha256: spec.patch.sha256,
+          target: spec.patch.target,
+          tag: spec.patch.tag,
+        },
+        { parent: this },
+      );
     const containerArgs = memberContainerArgs(spec, {
       networking: args.networking,
-      imageId: image.imageId,
+      imageId: patched ? patched.imageId : image.imageId,
       volumeName: volume.name,
       extraUploads: this.tlsUploads(args.tls, spec.host),
       instanceId: host.instanceId,
@@ -312,6 +351,44 @@ export class TikvCluster extends pulumi.ComponentResource {
       { parent: this, dependsOn: [container] },
     );
     return { before, container, after };
+  }
+
+  /**
+   * What each member runs, read from PD once every gate of this deployment has run (so after the
+   * last member is back): as fresh as the end of the last `pulumi up`. A preview does not ask PD.
+   * PD unreachable is reported in the output, not a failed deployment: the cluster is deployed.
+   */
+  private readBuilds(
+    specs: readonly MemberSpec[],
+    gates: readonly RolloutGate[],
+    gateArgs: Pick<RolloutGateArgs, "pdEndpoints" | "tls">,
+  ): pulumi.Output<MemberBuild[]> {
+    const images = specs.map((s) => ({
+      member: s.member,
+      kind: s.kind,
+      pdMember: s.pdMember,
+      image: s.patch ? s.patch.tag : s.image,
+      ...(s.patch ? { patchSha256: s.patch.sha256 } : {}),
+    }));
+    return pulumi
+      .all([pulumi.all(gates.map((g) => g.id)), gateArgs.pdEndpoints, pulumi.output(gateArgs.tls)])
+      .apply(async ([, endpoints, tls]) => {
+        if (pulumi.runtime.isDryRun())
+          return images.map(({ pdMember: _, ...i }) => ({ ...i, reported: "at pulumi up" }));
+        let reported: { pd: Record<string, ReportedBuild>; tikv: Record<string, ReportedBuild> } | undefined;
+        let problem = "";
+        try {
+          reported = await getReportedBuilds({ endpoints, tls, requestTimeoutMs: 5_000 });
+        } catch (err) {
+          problem = `PD did not answer: ${err instanceof Error ? err.message : String(err)}`;
+        }
+        return images.map(({ pdMember, ...i }): MemberBuild => {
+          const build = reported?.[i.kind][pdMember];
+          return build
+            ? { ...i, version: build.version, gitHash: build.gitHash }
+            : { ...i, reported: problem || `PD does not list ${pdMember}` };
+        });
+      });
   }
 
   /**
