@@ -76,8 +76,8 @@ export const patchedImageProvider: pulumi.dynamic.ResourceProvider<PatchedInputs
  * (lib/dockerProvider.ts), and it needs the context as a directory on disk.
  */
 export class PatchedImage extends pulumi.dynamic.Resource {
-  public readonly imageId!: pulumi.Output<string>;
-  public readonly tag!: pulumi.Output<string>;
+  declare public readonly imageId: pulumi.Output<string>;
+  declare public readonly tag: pulumi.Output<string>;
 
   constructor(name: string, args: PatchedImageArgs, opts?: pulumi.CustomResourceOptions) {
     super(

@@ -10,12 +10,12 @@ import { LastDeployment, retiringMembers } from "../lib/lastDeployment";
 import { MemberSpec, memberContainerArgs, memberSpecs, memberVolumeName } from "../lib/memberSpecs";
 import { MemoryBudget } from "../lib/memoryBudget";
 import { ClusterNetworking, containerName } from "../lib/networking";
-import { ReportedBuild, getReportedBuilds } from "../lib/pdApi";
 import { hostGateTarget, pdMembers, pdPlace, rolloutInput, rolloutOrder } from "../lib/rolloutChain";
 import { RolloutNode, RolloutPlan, planRollout } from "../lib/rolloutPlan";
 import { KeyPair, TlsMaterial } from "../lib/tlsMaterial";
 import { ClusterPlan, HostPlan, PORTS } from "../lib/topology";
 import { BootstrapPermit } from "./bootstrapPermit";
+import { BuildReport, MemberBuild } from "./buildReport";
 import { MemberGuard } from "./memberGuard";
 import { RetiredStoreData } from "./retiredStoreData";
 import { PatchedImage } from "./patchedImage";
@@ -33,21 +33,6 @@ export interface ClusterHost {
   /** A CVM made here: its instance id (containers are keyed to it) and its roll key (see DockerHost). */
   readonly instanceId?: pulumi.Input<string>;
   readonly rollKey?: pulumi.Input<string>;
-}
-
-/** The `builds` output: one entry per member. */
-export interface MemberBuild {
-  readonly member: string;
-  readonly kind: "pd" | "tikv";
-  /** The image it runs: the release's, the user's (pdImage, tikvImage), or the patched one built on its host. */
-  readonly image: string;
-  /** SHA-256 of the user's binary in it (pdPatch, tikvPatch). */
-  readonly patchSha256?: string;
-  /** What PD reports: the member's binary_version or the store's version, and its git_hash. */
-  readonly version?: string;
-  readonly gitHash?: string;
-  /** Why version and gitHash are missing. */
-  readonly reported?: string;
 }
 
 /** Certificates for mutual TLS between components (clusterTls). */
@@ -227,7 +212,26 @@ export class TikvCluster extends pulumi.ComponentResource {
       pdNames.length > 0 ? gates.get(`after:${pdNames[pdNames.length - 1]}`) : undefined,
     );
 
-    this.builds = this.readBuilds(specs, [...gates.values()], gateArgs);
+    // Which build runs where: each member's, read from PD after its after gate ran (components/buildReport.ts).
+    const reports = specs.map((s) => {
+      const after = gates.get(`after:${s.member}`)!;
+      return new BuildReport(
+        `${name}-${s.member}-build`,
+        {
+          ...gateArgs,
+          member: {
+            member: s.member,
+            kind: s.kind,
+            pdMember: s.pdMember,
+            image: s.patch ? s.patch.tag : s.image,
+            ...(s.patch ? { patchSha256: s.patch.sha256 } : {}),
+          },
+          trigger: after.trigger,
+        },
+        { parent: this, dependsOn: [after] },
+      ).build;
+    });
+    this.builds = pulumi.all(reports);
     this.rolloutOrder = rolloutOrder(plan);
     this.pdEndpoints = pulumi.all(pdContainers.map((c) => c.id)).apply(() => [...plan.pdEndpoints]);
     this.tikvStores = pulumi.all(tikvContainers.map((c) => c.id)).apply(() => [...plan.tikvAddresses]);
@@ -351,44 +355,6 @@ export class TikvCluster extends pulumi.ComponentResource {
       { parent: this, dependsOn: [container] },
     );
     return { before, container, after };
-  }
-
-  /**
-   * What each member runs, read from PD once every gate of this deployment has run (so after the
-   * last member is back): as fresh as the end of the last `pulumi up`. A preview does not ask PD.
-   * PD unreachable is reported in the output, not a failed deployment: the cluster is deployed.
-   */
-  private readBuilds(
-    specs: readonly MemberSpec[],
-    gates: readonly RolloutGate[],
-    gateArgs: Pick<RolloutGateArgs, "pdEndpoints" | "tls">,
-  ): pulumi.Output<MemberBuild[]> {
-    const images = specs.map((s) => ({
-      member: s.member,
-      kind: s.kind,
-      pdMember: s.pdMember,
-      image: s.patch ? s.patch.tag : s.image,
-      ...(s.patch ? { patchSha256: s.patch.sha256 } : {}),
-    }));
-    return pulumi
-      .all([pulumi.all(gates.map((g) => g.id)), gateArgs.pdEndpoints, pulumi.output(gateArgs.tls)])
-      .apply(async ([, endpoints, tls]) => {
-        if (pulumi.runtime.isDryRun())
-          return images.map(({ pdMember: _, ...i }) => ({ ...i, reported: "at pulumi up" }));
-        let reported: { pd: Record<string, ReportedBuild>; tikv: Record<string, ReportedBuild> } | undefined;
-        let problem = "";
-        try {
-          reported = await getReportedBuilds({ endpoints, tls, requestTimeoutMs: 5_000 });
-        } catch (err) {
-          problem = `PD did not answer: ${err instanceof Error ? err.message : String(err)}`;
-        }
-        return images.map(({ pdMember, ...i }): MemberBuild => {
-          const build = reported?.[i.kind][pdMember];
-          return build
-            ? { ...i, version: build.version, gitHash: build.gitHash }
-            : { ...i, reported: problem || `PD does not list ${pdMember}` };
-        });
-      });
   }
 
   /**
