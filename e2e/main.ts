@@ -40,6 +40,7 @@ import {
   firstUp,
   localStack,
   noOpPreview,
+  ownBuild,
   rollingUpgrade,
   scaleOut,
   untrustingHost,
@@ -49,6 +50,9 @@ import { REPO } from "./stack";
 import { CACHE_DIR, log, run } from "./util";
 
 const REQUIRED_TOOLS = ["dockerd", "docker", "ip", "nsenter", "debootstrap", "openssl", "tar", "go"];
+
+/** Ends a shortcut run (TIKV_CVM_E2E_ONLY) early, as a success. */
+class Done extends Error {}
 
 interface Timing {
   readonly step: string;
@@ -120,7 +124,8 @@ async function main(): Promise<void> {
   const only = process.env.TIKV_CVM_E2E_ONLY;
   let world: World | undefined;
   let cvm: CvmWorld | undefined;
-  if (only !== undefined && only !== "cvm") throw new Error(`TIKV_CVM_E2E_ONLY=${only}: the only value is cvm`);
+  if (only !== undefined && only !== "cvm" && only !== "existing-build")
+    throw new Error(`TIKV_CVM_E2E_ONLY=${only}: the values are cvm and existing-build`);
 
   try {
     if (!configOnly) checkPrerequisites();
@@ -159,8 +164,16 @@ async function main(): Promise<void> {
         keepDir: keep ? workDir : undefined,
       };
       world = existing;
+      // TIKV_CVM_E2E_ONLY=existing-build: a developer's shortcut to the own-build steps alone.
+      if (only === "existing-build") {
+        await timed("existing: first up (3 hosts)", () => firstUp(existing));
+        await timed(`existing: own TiKV build on ${FIRST_TAG}: tikvPatch, tikvImage, back to the release`, () =>
+          ownBuild(existing, FIRST_TAG),
+        );
+        if (!keep) await timed("existing: final destroy", () => finalDestroy(existing));
+      }
       // TIKV_CVM_E2E_ONLY=cvm: a developer's shortcut to mode cvm's steps (CI runs everything).
-      if (only !== "cvm") {
+      if (only === undefined) {
         await timed("existing: first up (3 hosts)", () => firstUp(existing));
         await timed("existing: no-op preview", () => noOpPreview(existing, "right after the first up"));
         await timed("existing: upgrade refused while a store is down, no member touched", () =>
@@ -170,6 +183,9 @@ async function main(): Promise<void> {
           rollingUpgrade(existing),
         );
         await timed("existing: no-op preview after the upgrade", () => noOpPreview(existing, "after the upgrade"));
+        await timed(`existing: own TiKV build on ${SECOND_TAG}: tikvPatch, tikvImage, back to the release`, () =>
+          ownBuild(existing, SECOND_TAG),
+        );
         await timed("existing: scale 3 -> 4 hosts (host, preview, up)", () => scaleOut(existing));
         await timed("existing: stores 4 -> 3 -> 4 over the retained volume", () => storesInAndBackOut(existing));
         await timed("existing: pdCount 3 -> 1 -> 3 over the retained volumes", () => pdThreeToOneToThree(existing));
@@ -184,6 +200,7 @@ async function main(): Promise<void> {
           localStack(existing, (step, ms) => timings.push({ step, ms })),
         );
       }
+      if (only === "existing-build") throw new Done();
       // Mode cvm's hosts are the stand-in's CVMs: the engines above are done with.
       if (!keep) h.stopAll();
       const cvmWorld: CvmWorld = { engineEnv, stateDir: path.join(workDir, "state"), figures, ...cloud };
@@ -203,7 +220,7 @@ async function main(): Promise<void> {
       }
     }
   } catch (err) {
-    failure = err;
+    if (!(err instanceof Done)) failure = err;
   } finally {
     if (configOnly) {
       // Nothing of the hosts' was made; the scenario removed its own stack.
