@@ -32,7 +32,7 @@ export interface BuildReportArgs {
   tls?: TlsMaterial<pulumi.Input<string>>;
 }
 
-interface ReportInputs {
+export interface ReportInputs {
   member: DeployedImage;
   trigger: string;
   pdEndpoints: string[];
@@ -72,6 +72,11 @@ export async function readReport(inputs: ReportInputs, intervalMs = 2_000): Prom
   const build: MemberBuild = reported
     ? { ...member, version: reported.version, gitHash: reported.gitHash }
     : { ...member, reported: problem || `PD does not list ${pdMember}` };
+  return reportOutputs(inputs, build);
+}
+
+/** What is kept: the member, its build, the trigger; never the client key. */
+export function reportOutputs(inputs: ReportInputs, build: MemberBuild): ReportOutputs {
   return { trigger: inputs.trigger, member: inputs.member, build };
 }
 

@@ -14,7 +14,7 @@ export interface PatchedImageArgs {
   tag: string;
 }
 
-interface PatchedInputs {
+export interface PatchedInputs {
   endpoint: DockerEndpoint;
   baseImageId: string;
   binaryFile: string;
@@ -48,6 +48,11 @@ async function build(inputs: PatchedInputs): Promise<PatchedOutputs> {
     },
     BUILD_TIMEOUT_MS,
   );
+  return patchedOutputs(inputs, imageId);
+}
+
+/** What is kept: the image and what it was built from; never the client key. */
+export function patchedOutputs(inputs: PatchedInputs, imageId: string): PatchedOutputs {
   return { tag: inputs.tag, sha256: inputs.sha256, target: inputs.target, baseImageId: inputs.baseImageId, imageId };
 }
 
