@@ -39,6 +39,8 @@ export interface OwnBuildWorld {
   readonly label: string;
   /** The release the cluster runs (tikvVersion). */
   readonly tag: string;
+  /** The stack's resource prefix and component name: containers are `<prefix>-cluster-tikv<i>`. */
+  readonly prefix: string;
 }
 
 /** The stand-in rebuilt to report `gitHash`, as a developer rebuilds tikv-server from a commit of theirs. */
@@ -76,10 +78,11 @@ async function previewTouchesOnlyTikv(w: OwnBuildWorld, label: string): Promise<
   );
   const pdTouched = changed.filter((s) => /-pd\d+(-|$)/.test(s.urn.split("::").pop() ?? ""));
   assertEqual(describeSteps(pdTouched), "", `${label}: steps on PD members`);
-  const containers = changed.filter((s) => s.type === CONTAINER).map((s) => s.urn.split("::").pop());
+  // A replacement is several steps of one resource (replace, create-replacement, delete-replaced).
+  const containers = [...new Set(changed.filter((s) => s.type === CONTAINER).map((s) => s.urn.split("::").pop()))];
   assertEqual(
     containers.sort(),
-    w.hosts.map((h) => `tikv-e2e-cluster-tikv${h.index}`).sort(),
+    w.hosts.map((h) => `${w.prefix}-cluster-tikv${h.index}`).sort(),
     `${label}: containers replaced`,
   );
   w.figures[`${w.label}: ${label}: preview`] = `${changed.length} steps`;

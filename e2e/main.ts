@@ -17,6 +17,7 @@ import {
   cvmFirstUp,
   cvmHostRoll,
   cvmNoOp,
+  cvmOwnBuild,
   cvmScale,
   cvmUpgrade,
   prepareCloud,
@@ -209,6 +210,9 @@ async function main(): Promise<void> {
       await timed("cvm: no-op preview", () => cvmNoOp(cvmWorld, "right after the first up"));
       await timed("cvm: refresh, then no-op preview", () => cvmNoOp(cvmWorld, "after a refresh", true));
       await timed(`cvm: rolling upgrade ${FIRST_TAG} -> ${SECOND_TAG}`, () => cvmUpgrade(cvmWorld));
+      await timed(`cvm: own TiKV build on ${SECOND_TAG}: tikvPatch, tikvImage, back to the release`, () =>
+        cvmOwnBuild(cvmWorld, SECOND_TAG),
+      );
       await timed("cvm: boot-config change, CVMs replaced host by host", () => cvmHostRoll(cvmWorld));
       await timed("cvm: no-op preview after the host roll", () => cvmNoOp(cvmWorld, "after the host roll"));
       await timed("cvm: scale 3 -> 4 -> 3", () => cvmScale(cvmWorld));

@@ -389,6 +389,7 @@ export async function ownBuild(world: World, tag: string): Promise<void> {
     figures: world.figures,
     label: "existing",
     tag,
+    prefix: "tikv-e2e",
   });
   expectHealthy(world, 3);
 }
