@@ -222,7 +222,7 @@ export const CONFIG_KEYS = {
     modes: MODES,
     default: "",
     check: patchPathProblem("tikvPatch", "tikv-server"),
-    help: "path to a `tikv-server` binary you built (x86_64 Linux ELF): each host's engine builds an image from the TiKV image with it as `/tikv-server`, named by its SHA-256, and the stores roll one at a time; an unchanged binary changes nothing; remove it to go back (see Running your own build)",
+    help: "path to a `tikv-server` binary you built, a Linux ELF executable for the hosts (x86_64; mode local: this machine's architecture): each host's engine builds an image from the TiKV image with it as `/tikv-server`, named by its SHA-256, and the stores roll one at a time; an unchanged binary changes nothing; remove it to go back (see Running your own build)",
   },
   pdPatch: {
     type: "optional-string",
