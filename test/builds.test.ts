@@ -9,6 +9,8 @@ import * as path from "path";
 import { elfProblem, patchedTag, readPatch, registryAuths, registryOf } from "../lib/builds";
 import { patchDockerfile, tarArchive } from "../lib/dockerApi";
 import { validateConfig } from "../lib/settings";
+import { DeployedImage, readReport } from "../components/buildReport";
+import { FakePd } from "./support/fakePd";
 import { EXISTING_STACK, ProgramRun, runProgram, unwrap } from "./support/harness";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tikv-cvm-builds-"));
@@ -132,6 +134,62 @@ describe("the build context sent to the engine", () => {
     execFileSync("tar", ["-xf", file, "-C", out]);
     expect(fs.readFileSync(path.join(out, "binary")).equals(binary)).toBe(true);
     expect(fs.readFileSync(path.join(out, "Dockerfile"), "utf8")).toBe("FROM sha256:abc\nCOPY binary /tikv-server\n");
+  });
+});
+
+describe("the build report: what PD says each member runs", () => {
+  const member: DeployedImage = {
+    member: "tikv2",
+    kind: "tikv",
+    pdMember: "10.0.1.12:20160",
+    image: "tikv-cvm/tikv-patched:x",
+  };
+  const inputs = (endpoints: string[], m = member) => ({
+    member: m,
+    trigger: "t",
+    pdEndpoints: endpoints,
+    timeoutMinutes: 1,
+  });
+  let pd: FakePd;
+  beforeEach(() => (pd = new FakePd()));
+  afterEach(() => pd.close());
+
+  test("a store's version and git hash from PD's store API, a PD member's from its member API", async () => {
+    pd.stores[1].gitHash = "0123abcd";
+    const url = await pd.listen();
+    expect((await readReport(inputs([url]), 10)).build).toEqual({
+      member: "tikv2",
+      kind: "tikv",
+      image: "tikv-cvm/tikv-patched:x",
+      version: "8.5.7",
+      gitHash: "0123abcd",
+    });
+    const pd2 = { member: "pd2", kind: "pd" as const, pdMember: "pd2", image: "pingcap/pd:v8.5.7" };
+    pd.members[1].gitHash = "pd-own";
+    expect((await readReport(inputs([url], pd2), 10)).build).toMatchObject({ version: "v8.5.7", gitHash: "pd-own" });
+  });
+
+  test("waits for a store that registers late; a store never listed is reported, not failed", async () => {
+    const late = pd.stores.splice(1, 1)[0];
+    let calls = 0;
+    pd.onStores = () => {
+      if (++calls === 3) pd.stores.push({ ...late, gitHash: "late" });
+    };
+    const url = await pd.listen();
+    expect((await readReport(inputs([url]), 10)).build.gitHash).toBe("late");
+    const missing = { ...member, pdMember: "10.0.1.19:20160" };
+    const report = await readReport({ ...inputs([url], missing), timeoutMinutes: 0.001 }, 10);
+    expect(report.build).toEqual({
+      member: "tikv2",
+      kind: "tikv",
+      image: member.image,
+      reported: "PD does not list 10.0.1.19:20160",
+    });
+  });
+
+  test("PD unreachable: the reason is the report", async () => {
+    const report = await readReport({ ...inputs(["http://127.0.0.1:9"]), timeoutMinutes: 0.001 }, 10);
+    expect(report.build.reported).toMatch(/^PD did not answer: PD GET \/pd\/api\/v1\/members failed on every endpoint/);
   });
 });
 
