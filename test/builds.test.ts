@@ -269,6 +269,19 @@ describe("the program with a patch and an image", () => {
     }
   });
 
+  test("pdPatch: each PD member gets /pd-server in place, TiKV is untouched", async () => {
+    const run = await runProgram({ "tikv-cvm:pdPatch": binary }, { lastOutputs: release.outputs });
+    const images = run.resources.filter((r) => r.type === "pulumi-nodejs:dynamic/tikv-cvm:PatchedImage");
+    expect(images.map((r) => r.name).sort()).toEqual([1, 2, 3].map((i) => `tikv-dev-cluster-pd${i}-patched-image`));
+    for (const r of images)
+      expect(unwrap(r.inputs)).toMatchObject({
+        target: "/pd-server",
+        tag: patchedTag("pd", "pingcap/pd:v8.5.7", sha256),
+      });
+    for (const i of [1, 2, 3])
+      expect(inputsOf(run, `tikv-dev-cluster-tikv${i}`)).toEqual(inputsOf(release, `tikv-dev-cluster-tikv${i}`));
+  });
+
   test("a binary for another architecture stops the program before anything is declared", async () => {
     await expect(runProgram({ "tikv-cvm:tikvPatch": withMachine(183) })).rejects.toThrow(
       /tikv-cvm:tikvPatch: .* is built for aarch64, but the hosts are x86_64/,
