@@ -8,6 +8,7 @@ import * as path from "path";
 import { getReportedBuilds } from "../lib/pdApi";
 import { clusterId, containerEvents, evictedStores, readMarker, storesUp, writeMarker } from "./cluster";
 import {
+  BUILD_REPORT,
   CONTAINER,
   ClusterHost,
   ClusterIdentity,
@@ -25,7 +26,6 @@ import { STANDIN_SRC } from "./images";
 import { CACHE_DIR, assert, assertEqual, log, run } from "./util";
 
 const PATCHED = "pulumi-nodejs:dynamic/tikv-cvm:PatchedImage";
-const BUILD_REPORT = "pulumi-nodejs:dynamic/tikv-cvm:BuildReport";
 const IMAGE = "docker:index/remoteImage:RemoteImage";
 /** What the stand-ins report unless rebuilt (e2e/standins/internal/wire GitHash). */
 export const RELEASE_GIT_HASH = "tikv-cvm-e2e-stand-in";
