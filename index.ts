@@ -5,6 +5,7 @@ import { ClusterTls } from "./components/clusterTls";
 import { Monitoring } from "./components/monitoring";
 import { Pki } from "./components/pki";
 import { TikvCluster } from "./components/tikvCluster";
+import { Patch, componentBuild, readPatch } from "./lib/builds";
 import { openFilesWarning } from "./lib/clusterConfig";
 import { clientRunCommand, dockerPsCommand, pdCtlCommand } from "./lib/commands";
 import {
@@ -53,6 +54,22 @@ if (nofileWarning) pulumi.log.warn(nofileWarning);
 const stack = pulumi.getStack();
 const prefix = `tikv-${stack}`;
 const mode = modeOf(settings, { stack, prefix, tags: { project: PROJECT, stack } });
+// The user's binaries (tikvPatch, pdPatch): read and checked against the hosts' architecture before
+// anything is declared, so a wrong file stops the deployment at once, naming the key.
+const patches: { pd?: Patch; tikv?: Patch } = {};
+for (const component of ["pd", "tikv"] as const) {
+  const configured = settings.builds.patches[component];
+  if (configured === undefined) continue;
+  try {
+    patches[component] = readPatch(component, configured, mode.hostArchitecture, process.cwd());
+  } catch (e) {
+    throw new pulumi.RunError((e as Error).message);
+  }
+}
+const builds = {
+  pd: componentBuild("pd", settings.builds, settings.tikvVersion, patches.pd),
+  tikv: componentBuild("tikv", settings.builds, settings.tikvVersion, patches.tikv),
+};
 const plan = planCluster(settings.nodeCount, settings.pdCount, mode.addressing, settings.clusterTls);
 
 /**
@@ -109,6 +126,7 @@ export = async () => {
     hosts,
     plan,
     tikvVersion: settings.tikvVersion,
+    builds,
     memory: (host) => planMemory(mode.memoryShare(host)),
     diskGB: settings.diskGB,
     networking: placed.networking,
@@ -173,6 +191,8 @@ export = async () => {
     /** Read back by the next deployment (readLast), with tikvStores and deployment. */
     rolloutOrder: cluster.rolloutOrder,
     tikvStores: cluster.tikvStores,
+    /** Per member: its image and the version and git hash PD reports for it, read at the end of the up. */
+    builds: cluster.builds,
     deployment: deploymentRecord(settings, plan, initialCluster),
     /** Mode cvm: each CVM's roll key and deployed user data (secret), for the next deployment. */
     hostRollout: placed.hostRollout && pulumi.secret(placed.hostRollout),

@@ -2,7 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { encodeUserData, renderCloudConfig } from "../lib/cloudInit";
 import { DockerEndpoint } from "../lib/dockerApi";
-import { tlsProviderArgs } from "../lib/dockerProvider";
+import { RegistryAuth, tlsProviderArgs } from "../lib/dockerProvider";
 import { DeployedHost, digest } from "../lib/rolloutPlan";
 import { DataDiskSettings } from "../lib/settings";
 import { HostPlan, PORTS } from "../lib/topology";
@@ -14,6 +14,8 @@ export interface DockerHostArgs {
   /** The route every Tencent Cloud resource here is declared on. */
   cloud: tc.TencentCloud;
   plan: HostPlan;
+  /** Credentials for the registries of the user's images (tikvImage, pdImage). */
+  registryAuth?: readonly RegistryAuth[];
   availabilityZone: string;
   instanceType: string;
   imageId: pulumi.Input<string>;
@@ -277,11 +279,15 @@ export class DockerHost extends pulumi.ComponentResource {
     this.provider = new docker.Provider(
       `${name}-docker`,
       // Nothing from the operator's DOCKER_* environment (lib/dockerProvider.ts).
-      tlsProviderArgs(this.dockerHost, {
-        caPem: args.pki.caCertPem,
-        certPem: args.pki.clientCertPem,
-        keyPem: args.pki.clientKeyPem,
-      }),
+      tlsProviderArgs(
+        this.dockerHost,
+        {
+          caPem: args.pki.caCertPem,
+          certPem: args.pki.clientCertPem,
+          keyPem: args.pki.clientKeyPem,
+        },
+        args.registryAuth,
+      ),
       { parent: this },
     );
 

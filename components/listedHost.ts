@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { DockerEndpoint } from "../lib/dockerApi";
-import { tlsProviderArgs } from "../lib/dockerProvider";
+import { RegistryAuth, tlsProviderArgs } from "../lib/dockerProvider";
 import { TlsMaterial } from "../lib/tlsMaterial";
 import { HostPlan } from "../lib/topology";
 import { DockerReady } from "./dockerReady";
@@ -13,6 +13,8 @@ export interface ListedHostArgs {
   /** The user's Docker client material for this host (from the stack's secret config). */
   client: TlsMaterial<pulumi.Input<string>>;
   readinessTimeoutMinutes: number;
+  /** Credentials for the registries of the user's images (tikvImage, pdImage). */
+  registryAuth?: readonly RegistryAuth[];
 }
 
 /**
@@ -56,7 +58,7 @@ export class ListedHost extends pulumi.ComponentResource {
     this.provider = new docker.Provider(
       `${name}-docker`,
       // Nothing from the operator's DOCKER_* environment (lib/dockerProvider.ts).
-      tlsProviderArgs(this.dockerHost, { caPem, certPem, keyPem: pulumi.secret(keyPem) }),
+      tlsProviderArgs(this.dockerHost, { caPem, certPem, keyPem: pulumi.secret(keyPem) }, args.registryAuth),
       { parent: this },
     );
     this.dockerApi = pulumi.secret(

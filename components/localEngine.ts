@@ -1,12 +1,14 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { LocalEngineTarget, localProviderArgs } from "../lib/dockerProvider";
+import { LocalEngineTarget, RegistryAuth, localProviderArgs } from "../lib/dockerProvider";
 
 export interface LocalEngineArgs {
   /** Name of the user-defined network, also the prefix of every container and volume. */
   networkName: string;
   /** Where the engine is, read once from DOCKER_HOST / DOCKER_TLS_VERIFY / DOCKER_CERT_PATH (modes/local.ts). */
   target: LocalEngineTarget;
+  /** Credentials for the registries of the user's images (tikvImage, pdImage). */
+  registryAuth?: readonly RegistryAuth[];
 }
 
 /**
@@ -24,7 +26,7 @@ export class LocalEngine extends pulumi.ComponentResource {
     // keyMaterial is "" but still a key input: kept secret, as test/secrecy.test.ts demands of every key.
     this.provider = new docker.Provider(
       `${name}-docker`,
-      { ...localProviderArgs(args.target), keyMaterial: pulumi.secret("") },
+      { ...localProviderArgs(args.target, args.registryAuth), keyMaterial: pulumi.secret("") },
       { parent: this },
     );
     const network = new docker.Network(

@@ -119,6 +119,9 @@ export const rolloutGateProvider: pulumi.dynamic.ResourceProvider<GateInputs, Ga
 };
 
 export class RolloutGate extends pulumi.dynamic.Resource {
+  /** What makes it run (see RolloutGateArgs); the build report follows the after gates' triggers. */
+  declare public readonly trigger: pulumi.Output<string>;
+
   constructor(name: string, args: RolloutGateArgs, opts?: pulumi.CustomResourceOptions) {
     super(rolloutGateProvider, name, { ...args }, opts, "tikv-cvm", "RolloutGate");
   }

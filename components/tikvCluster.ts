@@ -5,6 +5,7 @@ import { FILE_MODES } from "../lib/containerSecurity";
 import { DockerEndpoint } from "../lib/dockerApi";
 import { REPLACE_ON_CHANGES, replacementDigest } from "../lib/containerReplacement";
 import { RETAIN_LABEL } from "../lib/labels";
+import { ComponentBuild } from "../lib/builds";
 import { LastDeployment, retiringMembers } from "../lib/lastDeployment";
 import { MemberSpec, memberContainerArgs, memberSpecs, memberVolumeName } from "../lib/memberSpecs";
 import { MemoryBudget } from "../lib/memoryBudget";
@@ -14,7 +15,9 @@ import { RolloutNode, RolloutPlan, planRollout } from "../lib/rolloutPlan";
 import { KeyPair, TlsMaterial } from "../lib/tlsMaterial";
 import { ClusterPlan, HostPlan, PORTS } from "../lib/topology";
 import { BootstrapPermit } from "./bootstrapPermit";
+import { BuildReport, MemberBuild } from "./buildReport";
 import { MemberGuard } from "./memberGuard";
+import { PatchedImage } from "./patchedImage";
 import { RetiredMemberData } from "./retiredMemberData";
 import { PidsLimit } from "./pidsLimit";
 import { MemberRetirement, MemberRetirementArgs, RolloutGate, RolloutGateArgs } from "./rollout";
@@ -47,6 +50,8 @@ export interface TikvClusterArgs {
   plan: ClusterPlan;
   /** One tag for both images, e.g. v8.5.7. */
   tikvVersion: string;
+  /** The user's own images and binaries per component (lib/builds.ts); absent: the releases. */
+  builds?: { pd: ComponentBuild; tikv: ComponentBuild };
   memory: (host: HostPlan) => MemoryBudget;
   diskGB: number;
   networking: ClusterNetworking;
@@ -82,6 +87,8 @@ export interface TikvClusterArgs {
 export class TikvCluster extends pulumi.ComponentResource {
   public readonly pdEndpoints: pulumi.Output<string[]>;
   public readonly tikvStores: pulumi.Output<string[]>;
+  /** Per member: the image it runs and the build PD reports for it, read after every gate. */
+  public readonly builds: pulumi.Output<MemberBuild[]>;
   /** Every member in rollout order: PD members, then TiKV stores. */
   public readonly rolloutOrder: string[];
   // Kept off the instance's own properties (a getter below): Pulumi walks the values of Outputs for
@@ -124,6 +131,7 @@ export class TikvCluster extends pulumi.ComponentResource {
       memory: args.memory,
       diskGB: args.diskGB,
       pdInitialCluster: args.pdInitialCluster,
+      builds: args.builds,
     });
     /** Declares one member and files its gates under their node names. */
     const declare = (spec: MemberSpec, dependsOn: pulumi.Input<pulumi.Resource[]>): docker.Container => {
@@ -204,6 +212,26 @@ export class TikvCluster extends pulumi.ComponentResource {
       pdNames.length > 0 ? gates.get(`after:${pdNames[pdNames.length - 1]}`) : undefined,
     );
 
+    // Which build runs where: each member's, read from PD after its after gate ran (components/buildReport.ts).
+    const reports = specs.map((s) => {
+      const after = gates.get(`after:${s.member}`)!;
+      return new BuildReport(
+        `${name}-${s.member}-build`,
+        {
+          ...gateArgs,
+          member: {
+            member: s.member,
+            kind: s.kind,
+            pdMember: s.pdMember,
+            image: s.patch ? s.patch.tag : s.image,
+            ...(s.patch ? { patchSha256: s.patch.sha256 } : {}),
+          },
+          trigger: after.trigger,
+        },
+        { parent: this, dependsOn: [after] },
+      ).build;
+    });
+    this.builds = pulumi.all(reports);
     this.rolloutOrder = rolloutOrder(plan);
     this.pdEndpoints = pulumi.all(pdContainers.map((c) => c.id)).apply(() => [...plan.pdEndpoints]);
     this.tikvStores = pulumi.all(tikvContainers.map((c) => c.id)).apply(() => [...plan.tikvAddresses]);
@@ -243,9 +271,24 @@ export class TikvCluster extends pulumi.ComponentResource {
       { name: spec.image, keepLocally: true },
       { parent: this, provider },
     );
+    // The user's binary (pdPatch/tikvPatch): an image built on this host from the one above.
+    const patched =
+      spec.patch &&
+      new PatchedImage(
+        `${prefix}-patched-image`,
+        {
+          endpoint: host.dockerApi,
+          baseImageId: image.imageId,
+          binaryFile: spec.patch.file,
+          sha256: spec.patch.sha256,
+          target: spec.patch.target,
+          tag: spec.patch.tag,
+        },
+        { parent: this },
+      );
     const containerArgs = memberContainerArgs(spec, {
       networking: args.networking,
-      imageId: image.imageId,
+      imageId: patched ? patched.imageId : image.imageId,
       volumeName: volume.name,
       extraUploads: this.tlsUploads(args.tls, spec.host),
       instanceId: host.instanceId,

@@ -4,6 +4,7 @@
 // what a user runs: up, no-op previews, refresh, an upgrade, a boot-config change that replaces the
 // CVMs host by host, scale 3 -> 4 -> 3, the three steps of a CA rotation, destroy and a new up on
 // the retained data disks.
+import { ownTikvBuild } from "./builds";
 import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
@@ -294,6 +295,22 @@ export async function cvmUpgrade(world: CvmWorld): Promise<StepResult> {
     label: "cvm",
     storesUp: (version) => expectCluster(world, 3, version),
   });
+}
+
+/** The own-build steps (e2e/builds.ts) on the CVMs, on the upgraded release. */
+export async function cvmOwnBuild(world: CvmWorld, tag: string): Promise<void> {
+  const { hosts, pd } = await view(world);
+  await ownTikvBuild({
+    stack: world.stack!,
+    hosts: hosts.filter((h) => h.index <= 3),
+    target: pd,
+    identity: world.identity!,
+    figures: world.figures,
+    label: "cvm",
+    tag,
+    prefix: "tikv-e2e-cvm",
+  });
+  await expectCluster(world, 3, tag);
 }
 
 /**

@@ -23,7 +23,7 @@ const TRIM = [
   "var/cache/apt",
   "var/lib/apt/lists",
 ];
-const STANDIN_SRC = path.join(__dirname, "..", "..", "..", "e2e", "standins");
+export const STANDIN_SRC = path.join(__dirname, "..", "..", "..", "e2e", "standins");
 /** The Tencent Cloud stand-in is a module of its own (e2e/cloud.ts builds it), not part of the images. */
 const NOT_IN_IMAGES = path.join(STANDIN_SRC, "tencentcloud");
 

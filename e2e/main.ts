@@ -17,6 +17,7 @@ import {
   cvmFirstUp,
   cvmHostRoll,
   cvmNoOp,
+  cvmOwnBuild,
   cvmScale,
   cvmUpgrade,
   prepareCloud,
@@ -40,6 +41,7 @@ import {
   firstUp,
   localStack,
   noOpPreview,
+  ownBuild,
   rollingUpgrade,
   scaleOut,
   untrustingHost,
@@ -127,8 +129,9 @@ async function main(): Promise<void> {
   // Developer shortcuts (CI runs everything): cvm runs only mode cvm's steps; data runs mode
   // existing's first up, the data-path steps around its rolling upgrade and destroy/up, and the
   // local stack; membership runs mode existing's first up and its PD membership steps.
-  if (only !== undefined && only !== "cvm" && only !== "data" && only !== "membership")
-    throw new Error(`TIKV_CVM_E2E_ONLY=${only}: the values are cvm, data and membership`);
+  // existing-build runs mode existing's first up and the own-build step.
+  if (only !== undefined && !["cvm", "data", "membership", "existing-build"].includes(only))
+    throw new Error(`TIKV_CVM_E2E_ONLY=${only}: the values are cvm, data, membership and existing-build`);
 
   try {
     if (!configOnly) checkPrerequisites();
@@ -174,6 +177,14 @@ async function main(): Promise<void> {
       world = existing;
       // TIKV_CVM_E2E_ONLY=cvm: a developer's shortcut to mode cvm's steps; =membership: the first
       // up and the membership steps of mode existing, on 3 hosts (CI runs everything).
+      if (only === "existing-build") {
+        await timed("existing: first up (3 hosts)", () => firstUp(existing));
+        await timed(`existing: own TiKV build on ${FIRST_TAG}: tikvPatch, tikvImage, back to the release`, () =>
+          ownBuild(existing, FIRST_TAG),
+        );
+        if (!keep) await timed("existing: final destroy", () => finalDestroy(existing));
+        return;
+      }
       if (only === "membership") {
         await timed("existing: first up (3 hosts)", () => firstUp(existing));
         await timed("existing: pdCount 3 -> 1 -> 3 over the retained volumes", () => pdThreeToOneToThree(existing));
@@ -245,6 +256,9 @@ async function main(): Promise<void> {
         await timed("cvm: no-op preview", () => cvmNoOp(cvmWorld, "right after the first up"));
         await timed("cvm: refresh, then no-op preview", () => cvmNoOp(cvmWorld, "after a refresh", true));
         await timed(`cvm: rolling upgrade ${FIRST_TAG} -> ${SECOND_TAG}`, () => cvmUpgrade(cvmWorld));
+        await timed(`cvm: own TiKV build on ${SECOND_TAG}: tikvPatch, tikvImage, back to the release`, () =>
+          cvmOwnBuild(cvmWorld, SECOND_TAG),
+        );
         await timed("cvm: keys read back after the rolling upgrade", () =>
           cvmData.check(KEPT_KEYS, "the rolling upgrade"),
         );

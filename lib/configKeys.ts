@@ -135,6 +135,32 @@ const pemProblem =
 const pemRequired = (what: string, file: string, key: string) =>
   ` in mode existing: the Docker client ${what} as PEM; set it with: pulumi config set --secret ${PROJECT}:${key} < ${file}.pem`;
 
+/** The reference Docker accepts: [registry/]repository[:tag][@sha256:digest] (distribution/reference's grammar, lowercase paths). */
+export const IMAGE_REFERENCE =
+  /^(?:(?<registry>[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::\d{1,5})?)\/)?(?<path>[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*)(?::(?<tag>[\w][\w.-]{0,127}))?(?:@(?<digest>sha256:[a-f0-9]{64}))?$/;
+
+const imageReferenceProblem =
+  (key: string, component: string) =>
+  (value: string): string | undefined => {
+    const m = IMAGE_REFERENCE.exec(value);
+    if (!m) return `"${value}" is not an image reference like ccr.ccs.tencentyun.com/you/${component}:v8.5.7-fix1`;
+    if (!m.groups?.tag && !m.groups?.digest)
+      return (
+        `"${value}" names no tag or digest: give one (e.g. ${value}:v8.5.7-fix1 or ${value}@sha256:…), ` +
+        "so that a new build is a deliberate change the hosts roll to"
+      );
+    if (m.groups?.tag === "latest")
+      return `"${value}" uses the tag latest: name your build (e.g. :v8.5.7-fix1) so a new build is a deliberate change; pulumi config set ${PROJECT}:${key} <reference>`;
+    return undefined;
+  };
+
+const patchPathProblem =
+  (key: string, binary: string) =>
+  (value: string): string | undefined =>
+    /[\n\0]/.test(value)
+      ? `"${value}" is not a file path; give the path of your ${binary}: pulumi config set ${PROJECT}:${key} ./target/release/${binary}`
+      : undefined;
+
 /** Every key this project reads, in the order of the README table and Pulumi.yaml. */
 export const CONFIG_KEYS = {
   mode: {
@@ -176,6 +202,47 @@ export const CONFIG_KEYS = {
     modes: MODES,
     default: false,
     help: "`true` lets `tikvVersion` go below the deployed version within its major.minor (a patch downgrade); without it any downgrade is refused. Set it for that one `pulumi up`, then remove it",
+  },
+  tikvImage: {
+    type: "optional-string",
+    modes: MODES,
+    default: "",
+    check: imageReferenceProblem("tikvImage", "tikv"),
+    help: "your TiKV image instead of `pingcap/tikv:<tikvVersion>`: a full reference (`registry/repository:tag` or `@sha256:…`), e.g. a private registry's with `registryUsername`/`registryPassword`. `tikvVersion` stays the release your build is based on and still decides the config and the version rules. A change rolls the stores one at a time; remove it to go back to the release (see Running your own build)",
+  },
+  pdImage: {
+    type: "optional-string",
+    modes: MODES,
+    default: "",
+    check: imageReferenceProblem("pdImage", "pd"),
+    help: "your PD image instead of `pingcap/pd:<tikvVersion>`, as `tikvImage` (PD members roll one at a time)",
+  },
+  tikvPatch: {
+    type: "optional-string",
+    modes: MODES,
+    default: "",
+    check: patchPathProblem("tikvPatch", "tikv-server"),
+    help: "path to a `tikv-server` binary you built, a Linux ELF executable for the hosts (x86_64; mode local: this machine's architecture): each host's engine builds an image from the TiKV image with it as `/tikv-server`, named by its SHA-256, and the stores roll one at a time; an unchanged binary changes nothing; remove it to go back (see Running your own build)",
+  },
+  pdPatch: {
+    type: "optional-string",
+    modes: MODES,
+    default: "",
+    check: patchPathProblem("pdPatch", "pd-server"),
+    help: "path to a `pd-server` binary you built, as `tikvPatch` (`/pd-server` in the PD image; PD members roll one at a time)",
+  },
+  registryUsername: {
+    type: "optional-string",
+    modes: MODES,
+    default: "",
+    help: "user for the registry of `tikvImage`/`pdImage` (e.g. a Tencent Container Registry account id); with `registryPassword`",
+  },
+  registryPassword: {
+    type: "optional-string",
+    modes: MODES,
+    default: "",
+    secret: true,
+    help: "password or token for that registry, as a secret (`pulumi config set --secret`); handed to each host's engine with the pull only",
   },
   availabilityZone: {
     type: "optional-string",

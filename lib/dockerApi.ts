@@ -1,7 +1,9 @@
 // The few Docker Engine API calls the Docker provider cannot make for us: setting a container's
 // pids limit (POST /containers/{id}/update, "PidsLimit"; Docker Engine API v1.40+) and reading it
-// back; and running a one-shot container to completion (the PD bootstrap permit, lib/pdStart.ts).
+// back; running a one-shot container to completion (the PD bootstrap permit, lib/pdStart.ts); and
+// building a member's image with the user's binary in it (tikvPatch/pdPatch, lib/builds.ts).
 // Only Node built-ins are imported: this module is serialized into a dynamic provider.
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as http from "http";
 import * as https from "https";
@@ -71,7 +73,8 @@ function request(
   timeoutMs: number,
   body?: unknown,
 ): Promise<{ status: number; body: string }> {
-  const payload = body === undefined ? undefined : JSON.stringify(body);
+  const raw = body instanceof Buffer;
+  const payload = body === undefined ? undefined : raw ? body : JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const req = target.transport.request(
       {
@@ -83,7 +86,10 @@ function request(
         headers:
           payload === undefined
             ? {}
-            : { "content-type": "application/json", "content-length": Buffer.byteLength(payload) },
+            : {
+                "content-type": raw ? "application/x-tar" : "application/json",
+                "content-length": Buffer.byteLength(payload),
+              },
       },
       (res) => {
         let text = "";
@@ -176,4 +182,107 @@ export async function runOneShot(endpoint: DockerEndpoint, spec: OneShot, timeou
   } finally {
     await request(target, "DELETE", `/containers/${id}?force=true`, timeoutMs).catch(() => undefined);
   }
+}
+
+/** One file of a tar archive (POSIX ustar header, 512-byte blocks), owned by root. */
+export function tarEntry(name: string, content: Buffer, mode: number): Buffer {
+  const header = Buffer.alloc(512);
+  const put = (text: string, offset: number, length: number) => header.write(text, offset, length, "latin1");
+  const octal = (n: number, length: number) => n.toString(8).padStart(length - 1, "0") + "\0";
+  put(name, 0, 100);
+  put(octal(mode, 8), 100, 8);
+  put(octal(0, 8), 108, 8);
+  put(octal(0, 8), 116, 8);
+  put(octal(content.length, 12), 124, 12);
+  put(octal(0, 12), 136, 12);
+  put("        ", 148, 8);
+  put("0", 156, 1);
+  put("ustar\0", 257, 6);
+  put("00", 263, 2);
+  let sum = 0;
+  for (const byte of header) sum += byte;
+  put(octal(sum, 7) + " ", 148, 8);
+  const padding = Buffer.alloc((512 - (content.length % 512)) % 512);
+  return Buffer.concat([header, content, padding]);
+}
+
+/** A tar archive of the given files, with its two zero end-of-archive blocks. */
+export function tarArchive(files: readonly { name: string; content: Buffer; mode: number }[]): Buffer {
+  return Buffer.concat([...files.map((f) => tarEntry(f.name, f.content, f.mode)), Buffer.alloc(1024)]);
+}
+
+/** What to build: the base image (already on the engine), the binary and where it goes, the name. */
+export interface PatchBuild {
+  /** The base image's id (sha256:…): the build never pulls. */
+  readonly baseImageId: string;
+  readonly binaryFile: string;
+  /** Expected SHA-256 of the binary: a file changed since the preview is refused, not built. */
+  readonly sha256: string;
+  /** e.g. /tikv-server */
+  readonly target: string;
+  readonly tag: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/**
+ * The Dockerfile of a patched image: the base with the binary in place (COPY keeps the tar's
+ * 0755), nothing else changed, so the entrypoint and everything the base carries stay.
+ */
+export function patchDockerfile(build: Pick<PatchBuild, "baseImageId" | "target">): string {
+  return [`FROM ${build.baseImageId}`, `COPY binary ${build.target}`].join("\n") + "\n";
+}
+
+/**
+ * Builds the patched image on the engine and returns its id (Engine API: POST /build with the
+ * context as a tar stream, then GET /images/{name}/json). When the engine already has the name
+ * (an interrupted earlier run), that image is kept: the name carries the binary's hash.
+ */
+export async function buildPatchedImage(
+  endpoint: DockerEndpoint,
+  build: PatchBuild,
+  timeoutMs: number,
+): Promise<string> {
+  const target = resolveEndpoint(endpoint);
+  const name = encodeURIComponent(build.tag);
+  const existing = await request(target, "GET", `/images/${name}/json`, 30_000);
+  if (existing.status === 200) return (JSON.parse(existing.body) as { Id: string }).Id;
+  const binary = fs.readFileSync(build.binaryFile);
+  const sha256 = crypto.createHash("sha256").update(binary).digest("hex");
+  if (sha256 !== build.sha256) {
+    throw new Error(
+      `${build.binaryFile} changed since the deployment was planned (SHA-256 ${sha256}, planned ${build.sha256}); run pulumi up again`,
+    );
+  }
+  const context = tarArchive([
+    { name: "Dockerfile", content: Buffer.from(patchDockerfile(build)), mode: 0o644 },
+    { name: "binary", content: binary, mode: 0o755 },
+  ]);
+  const query = new URLSearchParams({
+    t: build.tag,
+    rm: "1",
+    forcerm: "1",
+    labels: JSON.stringify(build.labels),
+  });
+  const built = await request(target, "POST", `/build?${query.toString()}`, timeoutMs, context);
+  // The build answers 200 and streams JSON messages; a failed step is an {"error": …} message.
+  const messages = built.body
+    .split("\n")
+    .filter((line) => line.trim() !== "")
+    .map((line) => {
+      try {
+        return JSON.parse(line) as { error?: string; stream?: string };
+      } catch {
+        return { stream: line };
+      }
+    });
+  const error = messages.find((m) => m.error !== undefined)?.error;
+  if (built.status !== 200 || error !== undefined) {
+    throw new Error(
+      `Docker at ${target.describe} could not build ${build.tag}: ${error ?? `HTTP ${built.status} ${built.body.slice(0, 300)}`}`,
+    );
+  }
+  const inspected = await request(target, "GET", `/images/${name}/json`, 30_000);
+  if (inspected.status !== 200)
+    throw new Error(`Docker at ${target.describe} built ${build.tag} but does not list it: HTTP ${inspected.status}`);
+  return (JSON.parse(inspected.body) as { Id: string }).Id;
 }

@@ -30,12 +30,31 @@ import type * as docker from "@pulumi/docker";
 import type * as pulumi from "@pulumi/pulumi";
 import type { TlsMaterial } from "./tlsMaterial";
 
+/** Credentials for the registries of the user's images (lib/builds.ts registryAuths); the password secret. */
+export interface RegistryAuth {
+  readonly address: string;
+  readonly username: string;
+  readonly password: pulumi.Input<string>;
+}
+
+/**
+ * The provider's `registryAuth`, only when there are credentials: a provider whose inputs do not
+ * change keeps every resource as it is. The provider uses them for the pull alone (kreuzwerker
+ * resource_docker_image_funcs.go pullImage: the X-Registry-Auth header of POST /images/create);
+ * nothing is written on the host.
+ */
+function registry(auths: readonly RegistryAuth[] | undefined): Pick<docker.ProviderArgs, "registryAuth"> {
+  return auths && auths.length > 0 ? { registryAuth: auths.map((a) => ({ ...a })) } : {};
+}
+
 /** Every input that has an environment default, set: nothing comes from the operator's shell. */
 export function tlsProviderArgs(
   host: pulumi.Input<string>,
   client: TlsMaterial<pulumi.Input<string>>,
+  auths?: readonly RegistryAuth[],
 ): docker.ProviderArgs {
   return {
+    ...registry(auths),
     host,
     caMaterial: client.caPem,
     certMaterial: client.certPem,
@@ -84,8 +103,9 @@ export function localEngineTarget(env: NodeJS.ProcessEnv, homedir: string): Loca
 }
 
 /** Mode local's provider: the target above and nothing else from the environment. */
-export function localProviderArgs(target: LocalEngineTarget): docker.ProviderArgs {
+export function localProviderArgs(target: LocalEngineTarget, auths?: readonly RegistryAuth[]): docker.ProviderArgs {
   return {
+    ...registry(auths),
     host: target.host,
     certPath: target.certPath,
     context: "",

@@ -13,6 +13,7 @@ import {
   tikvArgs,
   tikvConfigToml,
 } from "./clusterConfig";
+import { ComponentBuild, Patch, releaseImage } from "./builds";
 import { MUST_RUN } from "./containerReplacement";
 import { CONTAINER_HARDENING, PIDS_LIMIT } from "./containerSecurity";
 import { INSTANCE_LABEL } from "./labels";
@@ -46,8 +47,10 @@ export interface MemberSpec {
   readonly host: HostPlan;
   /** What PD knows it as: the member name, or the store's advertised address. */
   readonly pdMember: string;
-  /** `pingcap/pd:<tag>` or `pingcap/tikv:<tag>`. */
+  /** `pingcap/pd:<tag>` or `pingcap/tikv:<tag>`, or the user's image (pdImage, tikvImage). */
   readonly image: string;
+  /** The user's binary put into `image` on the host (pdPatch, tikvPatch), and the result's name. */
+  readonly patch?: Patch & { readonly tag: string };
   readonly entrypoints?: readonly string[];
   readonly command: readonly string[];
   readonly envs?: readonly string[];
@@ -73,6 +76,20 @@ export interface MemberSpecsInput {
   readonly diskGB: number;
   /** --initial-cluster of the cluster's first deployment (lib/lastDeployment.ts pdInitialCluster). */
   readonly pdInitialCluster: string;
+  /** The user's own builds per component (lib/builds.ts); absent: the release images. */
+  readonly builds?: { readonly pd: ComponentBuild; readonly tikv: ComponentBuild };
+}
+
+function imageOf(
+  input: MemberSpecsInput,
+  component: "pd" | "tikv",
+): Pick<MemberSpec, "image"> & { patch?: MemberSpec["patch"] } {
+  const build = input.builds?.[component];
+  if (!build) return { image: releaseImage(component, input.tikvVersion) };
+  return {
+    image: build.image,
+    ...(build.patch && build.patchedTag ? { patch: { ...build.patch, tag: build.patchedTag } } : {}),
+  };
 }
 
 /** Every member in rollout order: PD members on the first pdCount hosts, then a store on every host. */
@@ -88,7 +105,7 @@ export function memberSpecs(input: MemberSpecsInput): MemberSpec[] {
         member: host.pdName!,
         host,
         pdMember: host.pdName!,
-        image: `pingcap/pd:${input.tikvVersion}`,
+        ...imageOf(input, "pd"),
         entrypoints: ["/bin/sh", PD_START_PATH],
         command: pdArgs(host, plan),
         envs: pdStartEnv(host, plan, input.pdInitialCluster, DATA_DIR),
@@ -111,7 +128,7 @@ export function memberSpecs(input: MemberSpecsInput): MemberSpec[] {
       member: host.tikvName,
       host,
       pdMember: `${host.tikvHost}:${PORTS.tikv}`,
-      image: `pingcap/tikv:${input.tikvVersion}`,
+      ...imageOf(input, "tikv"),
       command: tikvArgs(host, plan, input.pdInitialCluster),
       memoryMiB: budget.tikvContainerMiB,
       files: [{ file: TIKV_CONFIG_PATH, content: tikvConfigToml(budget, input.diskGB, tls) }],

@@ -155,6 +155,42 @@ async function storesFrom(target: PdTarget, path: string): Promise<PdStore[]> {
   }));
 }
 
+/** The build a PD member or a store reports: its release version and the git commit it was built from. */
+export interface ReportedBuild {
+  readonly version: string;
+  readonly gitHash: string;
+}
+
+/**
+ * What each member and store says it runs: GET /pd/api/v1/members (pdpb.Member binary_version,
+ * git_hash, which each PD member puts in its own pdpb.Member from its build's versioninfo
+ * PDReleaseVersion and PDGitHash, set at link time: pkg/member/member.go) and GET
+ * /pd/api/v1/stores (metapb.Store version and git_hash, which each TiKV sends in PutStore:
+ * components/server/src/node.rs create_store, CARGO_PKG_VERSION and the compile-time
+ * TIKV_BUILD_GIT_HASH). PD members by name, stores by address; tombstones are not listed.
+ */
+export async function getReportedBuilds(
+  target: PdTarget,
+): Promise<{ pd: Record<string, ReportedBuild>; tikv: Record<string, ReportedBuild> }> {
+  const members = await pdJson<{ members?: { name?: string; binary_version?: string; git_hash?: string }[] }>(
+    target,
+    "/pd/api/v1/members",
+  );
+  const pd: Record<string, ReportedBuild> = {};
+  for (const m of members.members ?? [])
+    if (m.name) pd[m.name] = { version: m.binary_version ?? "", gitHash: m.git_hash ?? "" };
+  const res = await pdRequest(target, "GET", "/pd/api/v1/stores");
+  const tikv: Record<string, ReportedBuild> = {};
+  if (res.status === 200) {
+    const raw = JSON.parse(res.body) as {
+      stores?: { store: { address: string; version?: string; git_hash?: string } }[];
+    };
+    for (const s of raw.stores ?? [])
+      tikv[s.store.address] = { version: s.store.version ?? "", gitHash: s.store.git_hash ?? "" };
+  }
+  return { pd, tikv };
+}
+
 export async function addEvictLeaderScheduler(target: PdTarget, storeId: number): Promise<void> {
   const res = await pdRequest(target, "POST", "/pd/api/v1/schedulers", {
     name: "evict-leader-scheduler",

@@ -58,6 +58,17 @@ export interface CommonSettings {
   readonly clients: readonly string[];
   /** nofile ulimit (soft = hard) of the PD and TiKV containers; see clusterConfig openFilesWarning. */
   readonly nofileLimit: number;
+  /** The user's own builds (tikvImage, pdImage, tikvPatch, pdPatch, registry*): lib/builds.ts. */
+  readonly builds: BuildSettings;
+}
+
+/** Per component: an image to run instead of the release's, and/or a local binary to put in it. */
+export interface BuildSettings {
+  readonly images: { readonly pd?: string; readonly tikv?: string };
+  /** Paths as configured (relative to the project directory, where `pulumi up` runs the program). */
+  readonly patches: { readonly pd?: string; readonly tikv?: string };
+  /** Credentials for the registries of the images above; the password stays a secret. */
+  readonly registry?: { readonly username: string; readonly password: string };
 }
 
 /** Mode cvm: Tencent Cloud hosts made by this program. */
@@ -211,6 +222,7 @@ export function validateConfig(raw: RawConfig): ValidationResult {
     fail,
   };
   commonRules(rules);
+  buildRules(rules);
   if (mode === "cvm") cvmRules(rules);
   if (mode === "existing") existingRules(rules);
   if (problems.length > 0) return { ok: false, problems };
@@ -230,6 +242,14 @@ export function validateConfig(raw: RawConfig): ValidationResult {
     ca: { generation: v.caGeneration, rotation: v.caRotation },
     clients: v.clients,
     nofileLimit: v.nofileLimit,
+    builds: {
+      images: { pd: v.pdImage, tikv: v.tikvImage },
+      patches: { pd: v.pdPatch, tikv: v.tikvPatch },
+      registry:
+        v.registryUsername !== undefined && v.registryPassword !== undefined
+          ? { username: v.registryUsername, password: v.registryPassword }
+          : undefined,
+    },
   };
   switch (mode) {
     case "cvm":
@@ -353,6 +373,34 @@ function commonRules({ v, mode, nodeCount, isSet, good, fail }: KeyRules): void 
   }
 }
 
+function buildRules({ v, raw, good, fail }: KeyRules): void {
+  const user = v.registryUsername !== undefined;
+  const password = v.registryPassword !== undefined;
+  if (user !== password) {
+    const missing = user ? "registryPassword" : "registryUsername";
+    fail(
+      missing,
+      `is required with ${user ? "registryUsername" : "registryPassword"}: the registry takes both; ` +
+        (user
+          ? `set it with: pulumi config set --secret ${PROJECT}:registryPassword <password or token>`
+          : `set it with: pulumi config set ${PROJECT}:registryUsername <user>`),
+    );
+  }
+  if ((user || password) && good("tikvImage", "pdImage") && v.tikvImage === undefined && v.pdImage === undefined) {
+    fail(
+      user ? "registryUsername" : "registryPassword",
+      "is set but neither tikvImage nor pdImage names a registry image to pull with it; set one, or remove " +
+        `the credentials: pulumi config rm ${PROJECT}:registryUsername; pulumi config rm ${PROJECT}:registryPassword`,
+    );
+  }
+  if (password && good("registryPassword") && !raw.secretKeys?.includes("registryPassword")) {
+    fail(
+      "registryPassword",
+      `must be stored as a secret: pulumi config set --secret ${PROJECT}:registryPassword <password or token>`,
+    );
+  }
+}
+
 function cvmRules({ v, raw, nodeCount, isSet, good, fail }: KeyRules): void {
   if (good("availabilityZone") && raw.region && !v.availabilityZone.startsWith(`${raw.region}-`)) {
     fail(
@@ -412,7 +460,9 @@ function existingRules({ raw, good, fail }: KeyRules): void {
     if (
       spec.type === "optional-string" &&
       spec.secret &&
-      spec.modes.includes("existing") &&
+      // Keys of every mode (registryPassword) are judged by their own rule (buildRules).
+      spec.modes.length === 1 &&
+      spec.modes[0] === "existing" &&
       good(key) &&
       !raw.secretKeys?.includes(key)
     ) {

@@ -1,4 +1,6 @@
 // Mode cvm: Tencent Cloud CVMs made here, each running Docker behind mutual TLS on its EIP.
+import { registryAuths } from "../lib/builds";
+import { registryPassword } from "./existing";
 import * as pulumi from "@pulumi/pulumi";
 import { DockerHost } from "../components/dockerHost";
 import { Network } from "../components/network";
@@ -31,6 +33,9 @@ export function cvmMode(settings: SettingsOf<"cvm">, names: StackNames): Mode {
   return {
     name: "cvm",
     operatorAddressIsEip: true,
+    // instanceType is any CVM type, but the image lookup is "Ubuntu Server 22.04 LTS 64bit", the
+    // x86_64 image (lib/configKeys.ts imageId), and S5/SA families are x86_64.
+    hostArchitecture: "x86_64",
     // Fixed private addresses in the subnet (lib/topology.ts).
     addressing: { kind: "subnet", subnetCidr: cvm.subnetCidr },
     // One pair per host; monitoring runs on the first.
@@ -104,6 +109,7 @@ function placeCvms(settings: SettingsOf<"cvm">, names: StackNames, { plan, pki, 
       new DockerHost(`${prefix}-${hostPlan.index}`, {
         cloud,
         plan: hostPlan,
+        registryAuth: registryAuths(settings.builds, registryPassword()),
         availabilityZone: cvm.availabilityZone,
         instanceType: cvm.instanceType,
         imageId,

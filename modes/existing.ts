@@ -2,6 +2,7 @@
 // own mutual-TLS Docker API with the user's client material (secret config).
 import * as pulumi from "@pulumi/pulumi";
 import { ListedHost } from "../components/listedHost";
+import { registryAuths } from "../lib/builds";
 import { certDir, certSetupCommand, dockerEnv } from "../lib/commands";
 import { hostShare } from "../lib/memoryBudget";
 import { PROJECT } from "../lib/settings";
@@ -18,11 +19,19 @@ function clientMaterial(): TlsMaterial<pulumi.Output<string>> {
   };
 }
 
+/** The registry password as the secret it is stored as (never read in clear into an input). */
+export function registryPassword(): pulumi.Output<string> | undefined {
+  return new pulumi.Config(PROJECT).getSecret("registryPassword");
+}
+
 export function existingMode(settings: SettingsOf<"existing">, names: StackNames): Mode {
   const listed = settings.existing.hosts;
   return {
     name: "existing",
     operatorAddressIsEip: false,
+    // The hosts are the user's: x86_64, as PingCAP's own deployments and this program's CVMs;
+    // README, "Running your own build", says so.
+    hostArchitecture: "x86_64",
     // The listed names and private addresses, in order.
     addressing: { kind: "listed", hosts: listed },
     // One pair per host; monitoring runs on the first.
@@ -41,6 +50,7 @@ export function existingMode(settings: SettingsOf<"existing">, names: StackNames
             dockerHost: listed[i].dockerHost,
             client,
             readinessTimeoutMinutes: settings.existing.readinessTimeoutMinutes,
+            registryAuth: registryAuths(settings.builds, registryPassword()),
           }),
       );
       return {

@@ -3,7 +3,9 @@ import * as pulumi from "@pulumi/pulumi";
 import * as os from "os";
 import { LocalEngine } from "../components/localEngine";
 import { certSetupCommand } from "../lib/commands";
+import { registryAuths } from "../lib/builds";
 import { localEngineTarget } from "../lib/dockerProvider";
+import { registryPassword } from "./existing";
 import { localShare } from "../lib/memoryBudget";
 import { Mode, Placement, SettingsOf, StackNames } from "./mode";
 
@@ -11,6 +13,8 @@ export function localMode(settings: SettingsOf<"local">, names: StackNames): Mod
   return {
     name: "local",
     operatorAddressIsEip: false,
+    // This machine's engine runs containers of this machine's architecture (Node's os.arch()).
+    hostArchitecture: os.arch() === "arm64" ? "aarch64" : "x86_64",
     // Components reach each other by container name on the user-defined network.
     addressing: { kind: "containers" },
     // One machine for every pair: what is left after the system and monitoring, split evenly.
@@ -31,7 +35,11 @@ export function localMode(settings: SettingsOf<"local">, names: StackNames): Mod
       } catch (e) {
         throw new pulumi.RunError((e as Error).message);
       }
-      const engine = new LocalEngine(`${names.prefix}-local`, { networkName: names.prefix, target });
+      const engine = new LocalEngine(`${names.prefix}-local`, {
+        networkName: names.prefix,
+        target,
+        registryAuth: registryAuths(settings.builds, registryPassword()),
+      });
       return {
         hosts: plan.hosts.map((hostPlan) => ({
           plan: hostPlan,

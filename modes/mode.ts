@@ -3,6 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterHost } from "../components/tikvCluster";
 import type { Pki } from "../components/pki";
+import { Architecture } from "../lib/builds";
 import { LastDeployment } from "../lib/lastDeployment";
 import { MemoryShare } from "../lib/memoryBudget";
 import { ClusterNetworking } from "../lib/networking";
@@ -58,6 +59,11 @@ export interface Mode {
    * or undefined when this stack issues none the operator needs. Pure.
    */
   readonly certSetup?: string;
+  /**
+   * The CPU architecture of the hosts' engines: a binary of tikvPatch/pdPatch must be built for it.
+   * Pure: known from the mode (the instance types, or this machine), not asked of the engines.
+   */
+  readonly hostArchitecture: Architecture;
   /** Whether each host's operator address is its EIP (mode cvm), also exported as `publicIp`. */
   readonly operatorAddressIsEip: boolean;
   /** Declares the hosts (or this machine's engine) the cluster runs on. */

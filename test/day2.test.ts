@@ -9,6 +9,7 @@ import { ProgramRun, runProgram, unwrap } from "./support/harness";
 
 const TC = TOKENS.terraform;
 const GATE = "pulumi-nodejs:dynamic/tikv-cvm:RolloutGate";
+const BUILD_REPORT = "pulumi-nodejs:dynamic/tikv-cvm:BuildReport";
 
 /** name -> canonical JSON of its inputs. */
 function inputsByName(run: ProgramRun): Map<string, string> {
@@ -45,8 +46,15 @@ describe("upgrading tikvVersion", () => {
   test("changes only images, containers and the gates in front of them", () => {
     const diff = changed(before, after);
     expect(new Set(diff.map((d) => d.type))).toEqual(
-      new Set(["docker:index/remoteImage:RemoteImage", "docker:index/container:Container", GATE]),
+      new Set(["docker:index/remoteImage:RemoteImage", "docker:index/container:Container", GATE, BUILD_REPORT]),
     );
+    // Each member's build report follows its after gate: it is read again once the member is back.
+    expect(
+      diff
+        .filter((d) => d.type === BUILD_REPORT)
+        .map((d) => d.name)
+        .sort(),
+    ).toEqual(["pd1", "pd2", "pd3", "tikv1", "tikv2", "tikv3"].map((m) => `tikv-dev-cluster-${m}-build`).sort());
     // Both gates of every member: "before" drains it, "after" restores it.
     expect(
       diff

@@ -239,10 +239,13 @@ describe("a replaced CVM (a new instance id)", () => {
       "tikv-dev-cluster-pd2",
       "tikv-dev-cluster-pd2-after",
       "tikv-dev-cluster-pd2-before",
+      // Each member's build report is read again after its after gate (components/buildReport.ts).
+      "tikv-dev-cluster-pd2-build",
       "tikv-dev-cluster-tikv-host-2-after",
       "tikv-dev-cluster-tikv2",
       "tikv-dev-cluster-tikv2-after",
       "tikv-dev-cluster-tikv2-before",
+      "tikv-dev-cluster-tikv2-build",
     ]);
     expect(byName(run, "tikv-dev-cluster-tikv2").inputs.labels).toEqual([
       { label: "tikv-cvm.instance", value: "ins-new2" },

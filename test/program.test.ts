@@ -90,6 +90,7 @@ describe("3 hosts in the recipe's shape", () => {
       "pulumi-nodejs:dynamic/tikv-cvm:PidsLimit": 6,
       // The first deployment's bootstrap permit of each PD member (lib/pdStart.ts).
       "pulumi-nodejs:dynamic/tikv-cvm:BootstrapPermit": 3,
+      "pulumi-nodejs:dynamic/tikv-cvm:BuildReport": 6,
       // One guard per member: its delete retires the member through PD (components/memberGuard.ts).
       "pulumi-nodejs:dynamic/tikv-cvm:MemberGuard": 6,
       // Per member: a retired predecessor's data moved aside before it is created (components/retiredMemberData.ts).

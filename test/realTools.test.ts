@@ -1,6 +1,7 @@
 // What the program renders for real systems, checked by those systems' own tools: cloud-init's
 // schema validator, shellcheck, and a real dockerd with the program's daemon.json and certificates.
 import { execFileSync, spawnSync } from "child_process";
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { TUNING_SCRIPT_PATH } from "../lib/cloudInit";
@@ -8,7 +9,9 @@ import { DaemonJson } from "../lib/dockerDaemon";
 import { pingDocker } from "../lib/dockerProbe";
 import { dockerReadyProvider } from "../components/dockerReady";
 import { bootstrapPermitProvider } from "../components/bootstrapPermit";
+import { patchedImageProvider } from "../components/patchedImage";
 import { pidsLimitProvider } from "../components/pidsLimit";
+import { patchedTag } from "../lib/builds";
 import { moveAsideCommand } from "../components/retiredMemberData";
 import { runOneShot } from "../lib/dockerApi";
 import { RunningDockerd, besideOthers, freePort, startDockerd } from "./support/dockerd";
@@ -516,6 +519,70 @@ describeWithTools(["dockerd", "docker", "openssl", "curl"], "a real dockerd with
     const denied = runAs("tikv-dev-monitoring-prometheus", "65534:65534", read(promKey), []);
     expect([denied.status, denied.out]).toEqual([1, expect.stringMatching(/Permission denied/)]);
     fs.rmSync(work, { recursive: true, force: true });
+  }, 120_000);
+
+  test("tikvPatch: the patched image is built on the engine through the Engine API from the base, with the binary in place, once", async () => {
+    busyboxImage();
+    const endpoint = {
+      kind: "tls" as const,
+      host: "127.0.0.1",
+      port,
+      caPem: ca.certPem,
+      certPem: client.certPem,
+      keyPem: client.keyPem,
+    };
+    const baseImageId = dockerCli(["image", "inspect", "tikv-cvm-test/busybox:1", "--format", "{{.Id}}"]).stdout.trim();
+    // The "binary": /bin/busybox goes in as /tikv-server, over the base's own /bin/busybox.
+    const binaryFile = "/bin/busybox";
+    const sha256 = crypto.createHash("sha256").update(fs.readFileSync(binaryFile)).digest("hex");
+    const inputs = {
+      endpoint,
+      baseImageId,
+      binaryFile,
+      sha256,
+      target: "/tikv-server",
+      tag: patchedTag("tikv", "tikv-cvm-test/busybox:1", sha256),
+    };
+    const created = await patchedImageProvider.create(inputs);
+    const inspected = JSON.parse(dockerCli(["image", "inspect", inputs.tag]).stdout)[0] as {
+      Id: string;
+      Config: { Labels: Record<string, string> };
+    };
+    expect(created.outs?.imageId).toBe(inspected.Id);
+    expect(inspected.Config.Labels["org.tikv-cvm.patch.sha256"]).toBe(sha256);
+    // busybox dispatches on its name, so it cannot run as /tikv-server: compare the bytes instead.
+    const ran = dockerCli([
+      "run",
+      "--rm",
+      "--network",
+      "none",
+      inputs.tag,
+      "/bin/busybox",
+      "sh",
+      "-c",
+      "/bin/busybox cmp /bin/busybox /tikv-server && echo same",
+    ]);
+    expect([ran.status, ran.stdout.trim()]).toEqual([0, "same"]);
+    const mode = dockerCli([
+      "run",
+      "--rm",
+      "--network",
+      "none",
+      inputs.tag,
+      "/bin/busybox",
+      "stat",
+      "-c",
+      "%a",
+      "/tikv-server",
+    ]);
+    expect(mode.stdout.trim()).toBe("755");
+    // Again (an interrupted run): the same image, not a second build.
+    expect((await patchedImageProvider.create(inputs)).outs?.imageId).toBe(inspected.Id);
+    // A binary that changed since the plan is refused, not built.
+    await expect(
+      patchedImageProvider.create({ ...inputs, sha256: "0".repeat(64), tag: "tikv-cvm-test/other:1" }),
+    ).rejects.toThrow(/changed since the deployment was planned/);
+    dockerCli(["image", "rm", inputs.tag]);
   }, 120_000);
 
   test("pids limit: set through the Engine API on the TLS endpoint and on this machine's socket, read back, enforced", async () => {

@@ -16,6 +16,8 @@ import { permitOutputs } from "../components/bootstrapPermit";
 import { memberGuardProvider } from "../components/memberGuard";
 import { retiredDataOutputs } from "../components/retiredMemberData";
 import { pidsLimitOutputs } from "../components/pidsLimit";
+import { reportOutputs } from "../components/buildReport";
+import { patchedOutputs } from "../components/patchedImage";
 import { retirementOutputs, rolloutGateProvider } from "../components/rollout";
 import { TOKENS } from "../tencentcloud/bindings";
 import {
@@ -150,6 +152,17 @@ async function dynamicOutputs(r: Declared): Promise<Record<string, unknown> | un
   // Its create talks to PD; what it keeps is the same whatever PD answered.
   if (r.type === "pulumi-nodejs:dynamic/tikv-cvm:MemberRetirement")
     return retirementOutputs(inputs, "removed") as unknown as Record<string, unknown>;
+  // Both talk to PD or an engine; what they keep is the same whatever the answer.
+  if (r.type === "pulumi-nodejs:dynamic/tikv-cvm:BuildReport")
+    return reportOutputs(inputs, {
+      member: "pd1",
+      kind: "pd",
+      image: "x",
+      version: "8.5.7",
+      gitHash: "abc",
+    }) as unknown as Record<string, unknown>;
+  if (r.type === "pulumi-nodejs:dynamic/tikv-cvm:PatchedImage")
+    return patchedOutputs(inputs, "sha256:0") as unknown as Record<string, unknown>;
   return undefined;
 }
 

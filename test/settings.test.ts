@@ -256,6 +256,21 @@ describe("validateConfig", () => {
       values: { rolloutTimeoutMinutes: "61" },
       key: "tikv-cvm:rolloutTimeoutMinutes",
     },
+    { label: "tikvImage without a tag", values: { tikvImage: "me/tikv" }, key: "tikv-cvm:tikvImage" },
+    { label: "pdImage not a reference", values: { pdImage: "Me/PD:x" }, key: "tikv-cvm:pdImage" },
+    { label: "tikvPatch not a path", values: { tikvPatch: "a\nb" }, key: "tikv-cvm:tikvPatch" },
+    { label: "pdPatch not a path", values: { pdPatch: "a\u0000b" }, key: "tikv-cvm:pdPatch" },
+    {
+      label: "registry credentials with no image to pull",
+      values: { registryUsername: "u", registryPassword: "p" },
+      extra: { secretKeys: ["registryPassword"] },
+      key: "tikv-cvm:registryUsername",
+    },
+    {
+      label: "registryUsername without registryPassword",
+      values: { tikvImage: "ccr.ccs.tencentyun.com/me/tikv:fix1", registryUsername: "u" },
+      key: "tikv-cvm:registryPassword",
+    },
   ];
 
   // One object per case: jest passes a `done` callback to a function with more parameters than a row has.

@@ -12,6 +12,9 @@ export interface FakeMember {
   health: boolean;
   peerUrl: string;
   clientUrl: string;
+  /** pdpb.Member binary_version and git_hash (pkg/member/member.go), as every started member reports them. */
+  binaryVersion?: string;
+  gitHash?: string;
 }
 
 export interface FakeStore {
@@ -19,6 +22,9 @@ export interface FakeStore {
   address: string;
   state: "Up" | "Offline" | "Tombstone" | "Disconnected" | "Down";
   leaders: number;
+  /** metapb.Store version and git_hash, as the TiKV sent them in PutStore. */
+  version?: string;
+  gitHash?: string;
 }
 
 /** PD's body for cluster routes before the first store bootstraps (server/api/middleware.go, pkg/errs/errno.go). */
@@ -122,7 +128,14 @@ export class FakePd {
         this.onMembers();
         const member = (m: FakeMember, i: number) =>
           m.started
-            ? { name: m.name, member_id: i + 1, peer_urls: [m.peerUrl], client_urls: [m.clientUrl] }
+            ? {
+                name: m.name,
+                member_id: i + 1,
+                peer_urls: [m.peerUrl],
+                client_urls: [m.clientUrl],
+                binary_version: m.binaryVersion ?? "v8.5.7",
+                git_hash: m.gitHash ?? "pd-release-hash",
+              }
             : { member_id: i + 1, peer_urls: [m.peerUrl] };
         const leader = this.members.findIndex((m) => m.name === this.leader);
         return send(200, {
@@ -193,7 +206,13 @@ export class FakePd {
         return send(200, {
           count: listed.length,
           stores: listed.map((s) => ({
-            store: { id: s.id, address: s.address, state_name: s.state },
+            store: {
+              id: s.id,
+              address: s.address,
+              state_name: s.state,
+              version: s.version ?? "8.5.7",
+              git_hash: s.gitHash ?? "tikv-release-hash",
+            },
             status: { leader_count: s.leaders },
           })),
         });

@@ -49,6 +49,15 @@ export function mockState(type: string, name: string, inputs: Record<string, unk
       };
     case "docker:index/remoteImage:RemoteImage":
       return { ...inputs, imageId: `sha256:${crypto.createHash("sha256").update(String(inputs.name)).digest("hex")}` };
+    // The engine's id of the image it built (components/patchedImage.ts), one per name.
+    case "pulumi-nodejs:dynamic/tikv-cvm:PatchedImage":
+      return {
+        ...inputs,
+        imageId: `sha256:${crypto
+          .createHash("sha256")
+          .update(`built ${String(inputs.tag)}`)
+          .digest("hex")}`,
+      };
     default:
       return { ...inputs };
   }

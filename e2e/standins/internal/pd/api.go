@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/pingcap/kvproto/pkg/metapb"
+
+	"tikv-cvm.test/standins/internal/wire"
 )
 
 // The HTTP API routes tikv-cvm and pd-ctl call, with PD's paths, status codes and JSON shapes
@@ -176,7 +178,7 @@ func (a *api) health(w http.ResponseWriter, r *http.Request) {
 
 func (a *api) status(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{
-		"build_ts": "", "version": a.version, "git_hash": "tikv-cvm-e2e-stand-in", "start_timestamp": a.startTime.Unix(),
+		"build_ts": "", "version": a.version, "git_hash": wire.GitHash, "start_timestamp": a.startTime.Unix(),
 	})
 }
 
@@ -201,7 +203,7 @@ func (a *api) memberJSON(m member) map[string]any {
 	}
 	return map[string]any{
 		"name": m.Name, "member_id": m.MemberID, "peer_urls": m.PeerURLs, "client_urls": m.ClientURLs,
-		"binary_version": a.version, "git_hash": "tikv-cvm-e2e-stand-in", "deploy_path": "/",
+		"binary_version": a.version, "git_hash": wire.GitHash, "deploy_path": "/",
 	}
 }
 

@@ -57,7 +57,7 @@ func start(cmd *cobra.Command) int {
 	}
 	version := wire.Version("v8.5.7")
 	if v, _ := fs.GetBool("version"); v {
-		fmt.Printf("Release Version: %s\nEdition: Community\nGit Commit Hash: tikv-cvm-e2e-stand-in\n", version)
+		fmt.Printf("Release Version: %s\nEdition: Community\nGit Commit Hash: %s\n", version, wire.GitHash)
 		return 0
 	}
 	if check, _ := fs.GetBool("config-check"); check {

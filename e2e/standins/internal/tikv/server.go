@@ -54,7 +54,7 @@ func Main(args []string) int {
 	}
 	version := wire.Version("v8.5.7")
 	if m.flags["version"] {
-		fmt.Printf("TiKV\nRelease Version:   %s\nGit Commit Hash:   tikv-cvm-e2e-stand-in\n", strings.TrimPrefix(version, "v"))
+		fmt.Printf("TiKV\nRelease Version:   %s\nGit Commit Hash:   %s\n", strings.TrimPrefix(version, "v"), wire.GitHash)
 		return 0
 	}
 	if m.flags["help"] {
@@ -346,7 +346,7 @@ func (s *store) meta() *metapb.Store {
 	}
 	return &metapb.Store{
 		Id: s.ident.StoreID, Address: advertise, StatusAddress: status, Labels: labels,
-		Version: strings.TrimPrefix(s.version, "v"), GitHash: "tikv-cvm-e2e-stand-in",
+		Version: strings.TrimPrefix(s.version, "v"), GitHash: wire.GitHash,
 		StartTimestamp: s.start.Unix(), DeployPath: "/",
 	}
 }

@@ -42,3 +42,9 @@ func init() {
 func Version(fallback string) string {
 	return envOr("TIKV_CVM_STANDIN_VERSION", fallback)
 }
+
+// GitHash is the commit the stand-in reports as built from, as TiKV's TIKV_BUILD_GIT_HASH and PD's
+// versioninfo.PDGitHash are set when the real binaries are built (TiKV: a compile-time env read by
+// components/server/src/node.rs create_store; PD: -ldflags -X in its Makefile). A rebuilt stand-in
+// reports another one with: go build -ldflags "-X tikv-cvm.test/standins/internal/wire.GitHash=<hash>".
+var GitHash = "tikv-cvm-e2e-stand-in"
