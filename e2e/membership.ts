@@ -113,6 +113,8 @@ export async function storesInAndBackOut(world: World): Promise<StepResult[]> {
   const aside = volumeEntries(world, 4, "tikv-data").filter((e) => e.startsWith(`retired-store-${old.id}-`));
   assertEqual(aside.length, 1, `the Tombstone store's data kept aside on tikv-data (retired-store-${old.id}-…)`);
   assertEqual(await clusterId(target), id, "PD's cluster ID");
+  // Host 4's store is a new one from now on: later steps check the stores' IDs against this.
+  world.identity = { ...world.identity!, stores: { ...world.identity!.stores, [address4]: live[0].id } };
   log(`store ${old.id} retired and store ${live[0].id} up at ${address4}`);
   return [down, back];
 }
