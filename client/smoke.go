@@ -100,22 +100,19 @@ func clusterLine(c *rawkv.Client) {
 
 // smoke: put, get, scan, delete, and check the keys are gone; the README's "Did it work?".
 func smoke(ctx context.Context, connect func() (*rawkv.Client, error), args []string) error {
-	f, err := parseSet("smoke", args)
-	if err != nil {
-		return err
-	}
-	c, err := connect()
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	clusterLine(c)
-	if err := put(ctx, c, f); err != nil {
-		return err
-	}
-	if err := verify(ctx, c, f); err != nil {
-		return err
-	}
+	return onSet("smoke", connect, args, func(c *rawkv.Client, f setFlags) error {
+		if err := put(ctx, c, f); err != nil {
+			return err
+		}
+		if err := verify(ctx, c, f); err != nil {
+			return err
+		}
+		return deleteSet(ctx, c, f)
+	})
+}
+
+// deleteSet deletes the set's keys and checks that get and scan no longer find them.
+func deleteSet(ctx context.Context, c *rawkv.Client, f setFlags) error {
 	prefix := []byte(fmt.Sprintf("tikv-cvm/smoke/%s/", f.tag))
 	for i := 0; i < f.keys; i++ {
 		cctx, cancel := context.WithTimeout(ctx, opTimeout)
@@ -140,8 +137,9 @@ func smoke(ctx context.Context, connect func() (*rawkv.Client, error), args []st
 	return nil
 }
 
-func writeSet(ctx context.Context, connect func() (*rawkv.Client, error), args []string) error {
-	f, err := parseSet("write", args)
+// onSet parses a key-set command's flags, connects, names the cluster and runs fn.
+func onSet(name string, connect func() (*rawkv.Client, error), args []string, fn func(*rawkv.Client, setFlags) error) error {
+	f, err := parseSet(name, args)
 	if err != nil {
 		return err
 	}
@@ -151,26 +149,24 @@ func writeSet(ctx context.Context, connect func() (*rawkv.Client, error), args [
 	}
 	defer c.Close()
 	clusterLine(c)
-	if err := put(ctx, c, f); err != nil {
-		return err
-	}
-	return verify(ctx, c, f)
+	return fn(c, f)
+}
+
+func writeSet(ctx context.Context, connect func() (*rawkv.Client, error), args []string) error {
+	return onSet("write", connect, args, func(c *rawkv.Client, f setFlags) error {
+		if err := put(ctx, c, f); err != nil {
+			return err
+		}
+		return verify(ctx, c, f)
+	})
 }
 
 func checkSet(ctx context.Context, connect func() (*rawkv.Client, error), args []string) error {
-	f, err := parseSet("check", args)
-	if err != nil {
-		return err
-	}
-	c, err := connect()
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	clusterLine(c)
-	if err := verify(ctx, c, f); err != nil {
-		return err
-	}
-	fmt.Printf("OK: key set %s intact\n", f.tag)
-	return nil
+	return onSet("check", connect, args, func(c *rawkv.Client, f setFlags) error {
+		if err := verify(ctx, c, f); err != nil {
+			return err
+		}
+		fmt.Printf("OK: key set %s intact\n", f.tag)
+		return nil
+	})
 }

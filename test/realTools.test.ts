@@ -523,14 +523,7 @@ describeWithTools(["dockerd", "docker", "openssl", "curl"], "a real dockerd with
 
   test("tikvPatch: the patched image is built on the engine through the Engine API from the base, with the binary in place, once", async () => {
     busyboxImage();
-    const endpoint = {
-      kind: "tls" as const,
-      host: "127.0.0.1",
-      port,
-      caPem: ca.certPem,
-      certPem: client.certPem,
-      keyPem: client.keyPem,
-    };
+    const endpoint = tlsEndpoint();
     const baseImageId = dockerCli(["image", "inspect", "tikv-cvm-test/busybox:1", "--format", "{{.Id}}"]).stdout.trim();
     // The "binary": /bin/busybox goes in as /tikv-server, over the base's own /bin/busybox.
     const binaryFile = "/bin/busybox";
@@ -551,30 +544,11 @@ describeWithTools(["dockerd", "docker", "openssl", "curl"], "a real dockerd with
     expect(created.outs?.imageId).toBe(inspected.Id);
     expect(inspected.Config.Labels["org.tikv-cvm.patch.sha256"]).toBe(sha256);
     // busybox dispatches on its name, so it cannot run as /tikv-server: compare the bytes instead.
-    const ran = dockerCli([
-      "run",
-      "--rm",
-      "--network",
-      "none",
-      inputs.tag,
-      "/bin/busybox",
-      "sh",
-      "-c",
-      "/bin/busybox cmp /bin/busybox /tikv-server && echo same",
-    ]);
+    const inPatched = (...args: string[]) =>
+      dockerCli(["run", "--rm", "--network", "none", inputs.tag, "/bin/busybox", ...args]);
+    const ran = inPatched("sh", "-c", "/bin/busybox cmp /bin/busybox /tikv-server && echo same");
     expect([ran.status, ran.stdout.trim()]).toEqual([0, "same"]);
-    const mode = dockerCli([
-      "run",
-      "--rm",
-      "--network",
-      "none",
-      inputs.tag,
-      "/bin/busybox",
-      "stat",
-      "-c",
-      "%a",
-      "/tikv-server",
-    ]);
+    const mode = inPatched("stat", "-c", "%a", "/tikv-server");
     expect(mode.stdout.trim()).toBe("755");
     // Again (an interrupted run): the same image, not a second build.
     expect((await patchedImageProvider.create(inputs)).outs?.imageId).toBe(inspected.Id);

@@ -31,143 +31,138 @@ describe("retiredStoreAt", () => {
   });
 });
 
-describe("the retired-store provider, against a fake PD and a fake Docker engine", () => {
-  let pd: FakePd;
-  let engine: FakeEngine;
+/**
+ * A fresh fake PD and fake Docker engine for each test of the enclosing describe, and the inputs
+ * of one member's check against them.
+ */
+function againstFakes(
+  member: Pick<RetiredDataInputs, "kind" | "member" | "peerUrl" | "image" | "volumeName" | "name">,
+) {
+  const f = {} as { pd: FakePd; engine: FakeEngine; inputs: RetiredDataInputs };
   let stop: () => void;
-  let inputs: RetiredDataInputs;
   beforeEach(async () => {
-    pd = new FakePd();
-    pd.stores = [1, 2, 3].map((i) => ({ id: i, address: `10.0.1.1${i}:20160`, state: "Up" as const, leaders: 0 }));
-    engine = new FakeEngine();
-    stop = await engine.listen();
-    inputs = {
-      kind: "tikv",
-      member: "10.0.1.14:20160",
+    f.pd = new FakePd();
+    f.engine = new FakeEngine();
+    stop = await f.engine.listen();
+    f.inputs = {
+      ...member,
       endpoint: { kind: "environment" },
-      image: "sha256:tikv",
-      volumeName: "tikv-data",
-      name: "tikv4-retired-data",
       dataDir: "/data",
-      pdEndpoints: [await pd.listen()],
+      pdEndpoints: [await f.pd.listen()],
       timeoutMinutes: 0.01,
       firstDeployment: false,
     };
   });
   afterEach(() => {
-    pd.close();
+    f.pd.close();
     stop();
+  });
+  return f;
+}
+
+describe("the retired-store provider, against a fake PD and a fake Docker engine", () => {
+  const f = againstFakes({
+    kind: "tikv",
+    member: "10.0.1.14:20160",
+    image: "sha256:tikv",
+    volumeName: "tikv-data",
+    name: "tikv4-retired-data",
+  });
+  beforeEach(() => {
+    f.pd.stores = [1, 2, 3].map((i) => ({ id: i, address: `10.0.1.1${i}:20160`, state: "Up" as const, leaders: 0 }));
   });
 
   test("store 4 Tombstone, none live at its address: the volume's contents move aside before the store starts", async () => {
-    pd.stores.push({ id: 4, address: "10.0.1.14:20160", state: "Tombstone", leaders: 0 });
-    const { outs } = await retiredMemberDataProvider.create(inputs);
+    f.pd.stores.push({ id: 4, address: "10.0.1.14:20160", state: "Tombstone", leaders: 0 });
+    const { outs } = await retiredMemberDataProvider.create(f.inputs);
     expect(outs?.outcome).toMatch(/^store 4 is Tombstone: its data moved to retired-store-4-\d{14} on tikv-data$/);
-    expect(engine.calls.filter((c) => c.startsWith("POST"))).toEqual([
+    expect(f.engine.calls.filter((c) => c.startsWith("POST"))).toEqual([
       "POST /containers/create?name=tikv4-retired-data",
       "POST /containers/abc/start",
       "POST /containers/abc/wait",
     ]);
-    expect(engine.bodies[0]).toMatchObject({ Image: "sha256:tikv", HostConfig: { Binds: ["tikv-data:/data"] } });
+    expect(f.engine.bodies[0]).toMatchObject({ Image: "sha256:tikv", HostConfig: { Binds: ["tikv-data:/data"] } });
   });
 
   test.each([
     [
       "a live store at the address",
-      () => pd.stores.push({ id: 4, address: "10.0.1.14:20160", state: "Up", leaders: 0 }),
+      () => f.pd.stores.push({ id: 4, address: "10.0.1.14:20160", state: "Up", leaders: 0 }),
     ],
     ["no store at the address (a new host)", () => undefined],
   ])("%s: nothing is touched", async (_, setup) => {
     setup();
-    const { outs } = await retiredMemberDataProvider.create(inputs);
+    const { outs } = await retiredMemberDataProvider.create(f.inputs);
     expect(outs?.outcome).toBe("no retired store at this address");
-    expect(engine.calls).toEqual([]);
+    expect(f.engine.calls).toEqual([]);
   });
 
   test("the first deployment asks nobody: PD is not up yet", async () => {
-    pd.close();
-    const { outs } = await retiredMemberDataProvider.create({ ...inputs, firstDeployment: true });
+    f.pd.close();
+    const { outs } = await retiredMemberDataProvider.create({ ...f.inputs, firstDeployment: true });
     expect(outs?.outcome).toMatch(/first deployment/);
-    expect(engine.calls).toEqual([]);
+    expect(f.engine.calls).toEqual([]);
   });
 
   test("PD not answering later: the deployment stops before the store, nothing changed", async () => {
-    pd.failWith = 503;
-    await expect(retiredMemberDataProvider.create(inputs)).rejects.toThrow(
+    f.pd.failWith = 503;
+    await expect(retiredMemberDataProvider.create(f.inputs)).rejects.toThrow(
       /before creating TiKV store 10.0.1.14:20160: PD did not answer .*nothing was changed/,
     );
-    expect(engine.calls).toEqual([]);
+    expect(f.engine.calls).toEqual([]);
   });
 
   test("never runs again for the same member", async () => {
     await expect(
       retiredMemberDataProvider.diff!(
         "x",
-        { kind: "tikv", member: inputs.member, outcome: "…" },
-        { ...inputs, image: "other" },
+        { kind: "tikv", member: f.inputs.member, outcome: "…" },
+        { ...f.inputs, image: "other" },
       ),
     ).resolves.toEqual({ changes: false, replaces: [] });
   });
 });
 
 describe("the retired-member provider for a PD member (pdCount 3 -> 1 -> 3)", () => {
-  let pd: FakePd;
-  let engine: FakeEngine;
-  let stop: () => void;
-  let inputs: RetiredDataInputs;
-  beforeEach(async () => {
-    pd = new FakePd();
-    engine = new FakeEngine();
-    stop = await engine.listen();
-    inputs = {
-      kind: "pd",
-      member: "pd3",
-      peerUrl: "http://10.0.1.13:2380",
-      endpoint: { kind: "environment" },
-      image: "sha256:pd",
-      volumeName: "pd-data",
-      name: "pd3-retired-data",
-      dataDir: "/data",
-      pdEndpoints: [await pd.listen()],
-      timeoutMinutes: 0.01,
-      firstDeployment: false,
-    };
-  });
-  afterEach(() => {
-    pd.close();
-    stop();
+  const f = againstFakes({
+    kind: "pd",
+    member: "pd3",
+    peerUrl: "http://10.0.1.13:2380",
+    image: "sha256:pd",
+    volumeName: "pd-data",
+    name: "pd3-retired-data",
   });
 
   test("a member PD no longer lists: its member data, if any, moves aside before it starts", async () => {
-    pd.members = pd.members.filter((m) => m.name !== "pd3");
-    const { outs } = await retiredMemberDataProvider.create(inputs);
+    f.pd.members = f.pd.members.filter((m) => m.name !== "pd3");
+    const { outs } = await retiredMemberDataProvider.create(f.inputs);
     expect(outs?.outcome).toMatch(
       /^PD member pd3 is not in the cluster: member data on pd-data, if any, moved to removed-\d{14}$/,
     );
-    expect(engine.calls.filter((c) => c.startsWith("POST"))).toEqual([
+    expect(f.engine.calls.filter((c) => c.startsWith("POST"))).toEqual([
       "POST /containers/create?name=pd3-retired-data",
       "POST /containers/abc/start",
       "POST /containers/abc/wait",
     ]);
-    expect(engine.bodies[0]).toMatchObject({ Image: "sha256:pd", HostConfig: { Binds: ["pd-data:/data"] } });
+    expect(f.engine.bodies[0]).toMatchObject({ Image: "sha256:pd", HostConfig: { Binds: ["pd-data:/data"] } });
   });
 
   test.each([
     ["listed by name", () => undefined],
-    ["listed by peer URL only (added, not started)", () => (pd.members[2].started = false)],
+    ["listed by peer URL only (added, not started)", () => (f.pd.members[2].started = false)],
   ])("a member PD still has (%s): nothing is touched", async (_, setup) => {
     setup();
-    const { outs } = await retiredMemberDataProvider.create(inputs);
+    const { outs } = await retiredMemberDataProvider.create(f.inputs);
     expect(outs?.outcome).toBe("PD member pd3 is in the cluster: its data is its own");
-    expect(engine.calls).toEqual([]);
+    expect(f.engine.calls).toEqual([]);
   });
 
   test("PD not answering: the deployment stops before the member, nothing changed", async () => {
-    pd.failWith = 503;
-    await expect(retiredMemberDataProvider.create(inputs)).rejects.toThrow(
+    f.pd.failWith = 503;
+    await expect(retiredMemberDataProvider.create(f.inputs)).rejects.toThrow(
       /before creating PD member pd3: PD did not answer .*nothing was changed/,
     );
-    expect(engine.calls).toEqual([]);
+    expect(f.engine.calls).toEqual([]);
   });
 });
 
