@@ -23,7 +23,7 @@ const usage = `usage: tikv-cvm-client [--pd host:2379,...] [--tls-dir DIR] COMMA
 
 commands:
   smoke   write, read, scan and delete keys; exit 1 on any mismatch
-  write   write a tagged key set (smoke write --tag T --keys N)
+  write   write a tagged key set (write --tag T --keys N)
   check   read a tagged key set back, by get and by scan
   bench   a YCSB-style RawKV workload: throughput and latency percentiles
   probe   dial stores directly (STORE_ADDR...): does each admit this certificate?
