@@ -395,17 +395,28 @@ export async function awaitPdHealthy(
 ): Promise<void> {
   const oneEach = members.length === target.endpoints.length && new Set(target.endpoints).size === members.length;
   const own = oneEach ? target.endpoints[members.indexOf(member)] : undefined;
+  let listed = true;
   const ok = await pollUntil(async () => {
     const health = await getMemberHealth(target);
-    if (!health.some((m) => m.name === member) || !health.every((m) => m.health)) return false;
+    listed = health.some((m) => m.name === member);
+    if (!listed || !health.every((m) => m.health)) return false;
     return own === undefined || (await pdMemberReady(target, own));
   }, policy);
-  if (!ok)
+  if (ok) return;
+  // A member removed through PD whose container outlived it (a scale-in whose container delete
+  // failed, then reverted) waits without rejoining (lib/pdStart.ts); only a new container joins.
+  if (!listed)
     throw new Error(
-      `PD member ${member} or a peer is not healthy (or ${member} not ready, ${PD_READY_PATH}) after ${policy.timeoutMs / 1000} s; ` +
-        "check with: pd-ctl member, and docker logs " +
-        member,
+      `PD member ${member} is not in the cluster after ${policy.timeoutMs / 1000} s (PD's member list lacks it). ` +
+        `If docker logs ${member} says it was removed from the cluster, its container outlived its removal ` +
+        `(e.g. a scale-in whose container delete failed): replace it with pulumi up --replace <urn of the ` +
+        `container ${member}> (pulumi stack --show-urns lists it); it then joins afresh`,
     );
+  throw new Error(
+    `PD member ${member} or a peer is not healthy (or ${member} not ready, ${PD_READY_PATH}) after ${policy.timeoutMs / 1000} s; ` +
+      "check with: pd-ctl member, and docker logs " +
+      member,
+  );
 }
 
 /**

@@ -89,6 +89,13 @@ test("after a PD restart, waits until every member is healthy again", async () =
   expect(polls).toBeGreaterThanOrEqual(3);
 });
 
+test("a PD member removed from the cluster whose container outlived it: the wait says to replace the container", async () => {
+  pd.members = pd.members.filter((m) => m.name !== "pd3");
+  await expect(awaitPdHealthy(target, "pd3", { timeoutMs: 300, intervalMs: 50 })).rejects.toThrow(
+    /PD member pd3 is not in the cluster .* pulumi up --replace <urn of the container pd3>/,
+  );
+});
+
 test("a PD member that never recovers fails the wait, naming it", async () => {
   pd.members[2].health = false;
   await expect(awaitPdHealthy(target, "pd3", { timeoutMs: 300, intervalMs: 50 })).rejects.toThrow(/pd3.*not healthy/);
