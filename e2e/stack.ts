@@ -230,6 +230,11 @@ export class E2EStack {
     return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.value]));
   }
 
+  /** The state as `pulumi stack export` prints it (secrets encrypted), as JSON text. */
+  async exportedState(): Promise<string> {
+    return JSON.stringify(await this.stack.exportStack());
+  }
+
   /** Resources in the stack's state, the stack itself and providers included. */
   async resourceCount(): Promise<number> {
     const state = await this.stack.exportStack();
