@@ -144,13 +144,7 @@ export class TestHosts {
     const daemonJson = moveDaemonJson(this.specs.daemonJson, dir, tlsDir, socket);
     const configPath = path.join(dir, "daemon.json");
     fs.writeFileSync(configPath, `${JSON.stringify(daemonJson, null, 2)}\n`);
-    const logFd = fs.openSync(path.join(dir, "dockerd.log"), "a");
-    const child = spawn("nsenter", [`--net=/run/netns/${netns}`, "dockerd", "--config-file", configPath], {
-      detached: true,
-      stdio: ["ignore", logFd, logFd],
-    });
-    child.unref();
-    fs.closeSync(logFd);
+    startInNamespace(netns, ["dockerd", "--config-file", configPath], path.join(dir, "dockerd.log"));
 
     const host: TestHost = {
       name,
@@ -206,6 +200,20 @@ export function joinNetwork(netns: string, address: string): void {
   inNs(netns, ["link", "set", "lo", "up"]);
   inNs(netns, ["addr", "add", `${address}/24`, "dev", "eth0"]);
   inNs(netns, ["link", "set", "eth0", "up"]);
+}
+
+/**
+ * Starts a daemon in a network namespace only (nsenter --net: see the top of this file), in its
+ * own session, its output appended to `logPath`; it lives until its namespace is killed.
+ */
+export function startInNamespace(netns: string, argv: readonly string[], logPath: string): void {
+  const logFd = fs.openSync(logPath, "a");
+  const child = spawn("nsenter", [`--net=/run/netns/${netns}`, ...argv], {
+    detached: true,
+    stdio: ["ignore", logFd, logFd],
+  });
+  child.unref();
+  fs.closeSync(logFd);
 }
 
 /** Kills every process in one of the test's namespaces and removes it. */

@@ -13,12 +13,11 @@
 // machine's, shared by every dockerd here: the address is the test network's own, and `stop`
 // and `cleanUp` remove it.
 import * as crypto from "crypto";
-import { spawn } from "child_process";
 import * as fs from "fs";
 import * as https from "https";
 import * as path from "path";
 import { issue } from "../test/support/openssl";
-import { SUBNET, joinNetwork, removeNamespace } from "./hosts";
+import { SUBNET, joinNetwork, removeNamespace, startInNamespace } from "./hosts";
 import { log, run, waitFor } from "./util";
 
 const NETNS = "tkve2e-reg";
@@ -83,13 +82,7 @@ export class TestRegistry {
     fs.copyFileSync(ca.certPath, path.join(CERTS_D, "ca.crt"));
 
     joinNetwork(NETNS, ADDRESS);
-    const logFd = fs.openSync(path.join(dir, "registry.log"), "a");
-    const child = spawn("nsenter", [`--net=/run/netns/${NETNS}`, "docker-registry", "serve", configPath], {
-      detached: true,
-      stdio: ["ignore", logFd, logFd],
-    });
-    child.unref();
-    fs.closeSync(logFd);
+    startInNamespace(NETNS, ["docker-registry", "serve", configPath], path.join(dir, "registry.log"));
     // Up when an anonymous request is refused as the registry refuses it (401 on /v2/).
     await waitFor(`the registry on ${REGISTRY_HOST}`, 30_000, () => status(ca.certPem), 250);
     log(`registry: https://${REGISTRY_HOST} (basic auth, TLS from its own CA)`);

@@ -392,12 +392,7 @@ export async function ownBuild(world: World, tag: string): Promise<void> {
   world.figures["existing: registry started"] = `${((Date.now() - started) / 1000).toFixed(1)} s`;
   try {
     await ownTikvBuild({
-      stack: world.stack!,
-      hosts: clusterHosts(world, 3).map((h) => asClusterHost(world, h)),
-      target: pdOf(world, outputs),
-      identity: world.identity!,
-      figures: world.figures,
-      label: "existing",
+      ...onThreeHosts(world, outputs),
       tag,
       prefix: "tikv-e2e",
       registry,
@@ -429,16 +424,23 @@ function passwordNotOnHosts(world: World, password: string): void {
     `${((Date.now() - started) / 1000).toFixed(1)} s`;
 }
 
-/** Mode existing's rolling upgrade on its three hosts. */
-export async function rollingUpgrade(world: World): Promise<StepResult> {
-  const outputs = await world.stack!.outputs();
-  return upgradeOneAtATime({
+/** What a step on mode existing's first three hosts works with. */
+function onThreeHosts(world: World, outputs: Record<string, unknown>) {
+  return {
     stack: world.stack!,
     hosts: clusterHosts(world, 3).map((h) => asClusterHost(world, h)),
     target: pdOf(world, outputs),
     identity: world.identity!,
     figures: world.figures,
     label: "existing",
+  };
+}
+
+/** Mode existing's rolling upgrade on its three hosts. */
+export async function rollingUpgrade(world: World): Promise<StepResult> {
+  const outputs = await world.stack!.outputs();
+  return upgradeOneAtATime({
+    ...onThreeHosts(world, outputs),
     storesUp: (version) => {
       expectHealthy(world, 3);
       return expectStoresUp(world, outputs, 3, version);
