@@ -267,6 +267,8 @@ async function registryImage(w: OwnBuildWorld, registry: TestRegistry, gitHash: 
     "tikv-cvm:registryPassword": { value: `${registry.password}-wrong`, secret: true },
   });
   await refusedPull(w, "a wrong registryPassword", reference, "unauthorized: authentication required");
+  // The failed up left the providers with the wrong password: it too only encrypted.
+  await passwordOnlyEncrypted(w, "after the refused password", `${registry.password}-wrong`, false);
 
   await w.stack.configure({ "tikv-cvm:registryPassword": { value: registry.password, secret: true } });
   await rollStores(
@@ -285,7 +287,7 @@ async function registryImage(w: OwnBuildWorld, registry: TestRegistry, gitHash: 
       `${h.name} pulled ${reference} from the registry (repo digests ${digests.trim()}, pushed ${digest})`,
     );
   }
-  await passwordOnlyEncrypted(w, registry.password);
+  await passwordOnlyEncrypted(w, "after the pull", registry.password, true);
 }
 
 /** `pulumi up` fails at every host's pull of the user's image, naming it, and changes nothing. */
@@ -322,20 +324,46 @@ async function refusedPull(w: OwnBuildWorld, label: string, reference: string, d
  * export` (secrets not shown) never has it in clear, and holds each host's Docker provider's
  * registryAuth as a secret; Pulumi.<stack>.yaml holds it as `secure:`.
  */
-async function passwordOnlyEncrypted(w: OwnBuildWorld, password: string) {
+async function passwordOnlyEncrypted(w: OwnBuildWorld, label: string, password: string, pulled: boolean) {
   const exported = await w.stack.exportedState();
-  assert(!exported.includes(password), "the registry password is not in clear in `pulumi stack export`");
-  const resources = (JSON.parse(exported) as { deployment: { resources?: ExportedResource[] } }).deployment.resources;
+  const deployment = (JSON.parse(exported) as { deployment: { resources?: ExportedResource[] } }).deployment;
+  const resources = deployment.resources;
+  assertEqual(
+    placesOf(deployment, password),
+    [],
+    `${label}: places in \`pulumi stack export\` holding the registry password in clear`,
+  );
   const providers = (resources ?? []).filter((r) => r.type === DOCKER_PROVIDER && r.inputs?.registryAuth !== undefined);
-  assert(providers.length >= w.hosts.length, `Docker providers with registryAuth: ${providers.length}`);
+  if (pulled) assert(providers.length >= w.hosts.length, `Docker providers with registryAuth: ${providers.length}`);
   for (const p of providers)
     assert(
       JSON.stringify(p.inputs?.registryAuth).includes(SECRET_SIGNATURE),
       `${p.urn}: registryAuth is a secret in the state`,
     );
   const settings = fs.readFileSync(path.join(REPO, `Pulumi.${w.stack.name}.yaml`), "utf8");
-  assert(!settings.includes(password), `the registry password is not in clear in Pulumi.${w.stack.name}.yaml`);
+  assert(
+    !settings.includes(password),
+    `${label}: the registry password is not in clear in Pulumi.${w.stack.name}.yaml`,
+  );
   assert(/registryPassword:\s*\n\s*secure: /.test(settings), `Pulumi.${w.stack.name}.yaml stores it as secure:`);
+}
+
+/** Where `needle` appears in a string of `value`: resource URN and property path, at most 5. */
+function placesOf(value: unknown, needle: string): string[] {
+  const places: string[] = [];
+  const walk = (v: unknown, where: string) => {
+    if (places.length >= 5) return;
+    if (typeof v === "string") {
+      if (v.includes(needle)) places.push(where);
+    } else if (Array.isArray(v)) {
+      v.forEach((x, i) => walk(x, `${where}[${i}]`));
+    } else if (typeof v === "object" && v !== null) {
+      const urn = (v as { urn?: unknown }).urn;
+      for (const [k, x] of Object.entries(v)) walk(x, typeof urn === "string" ? `${urn} ${k}` : `${where}.${k}`);
+    }
+  };
+  walk(value, "deployment");
+  return places;
 }
 
 /** Marks a secret value in Pulumi's state (pulumi sdk/go/common/resource/sig/sig.go, Secret). */
