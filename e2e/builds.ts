@@ -325,7 +325,7 @@ async function refusedPull(w: OwnBuildWorld, label: string, reference: string, d
  * registryAuth as a secret; Pulumi.<stack>.yaml holds it as `secure:`.
  */
 async function passwordOnlyEncrypted(w: OwnBuildWorld, label: string, password: string, pulled: boolean) {
-  const exported = await w.stack.exportedState();
+  const exported = w.stack.exportedState();
   const deployment = (JSON.parse(exported) as { deployment: { resources?: ExportedResource[] } }).deployment;
   const resources = deployment.resources;
   assertEqual(
@@ -335,11 +335,13 @@ async function passwordOnlyEncrypted(w: OwnBuildWorld, label: string, password: 
   );
   const providers = (resources ?? []).filter((r) => r.type === DOCKER_PROVIDER && r.inputs?.registryAuth !== undefined);
   if (pulled) assert(providers.length >= w.hosts.length, `Docker providers with registryAuth: ${providers.length}`);
-  for (const p of providers)
+  for (const p of providers) {
+    const auth = p.inputs?.registryAuth as Record<string, unknown> | undefined;
     assert(
-      JSON.stringify(p.inputs?.registryAuth).includes(SECRET_SIGNATURE),
-      `${p.urn}: registryAuth is a secret in the state`,
+      auth?.[SECRET_KEY] === SECRET_SIGNATURE && typeof auth.ciphertext === "string",
+      `${p.urn}: registryAuth is an encrypted secret in the state`,
     );
+  }
   const settings = fs.readFileSync(path.join(REPO, `Pulumi.${w.stack.name}.yaml`), "utf8");
   assert(
     !settings.includes(password),
@@ -366,7 +368,8 @@ function placesOf(value: unknown, needle: string): string[] {
   return places;
 }
 
-/** Marks a secret value in Pulumi's state (pulumi sdk/go/common/resource/sig/sig.go, Secret). */
+/** A secret value in Pulumi's state: {[Key]: Secret, ciphertext} (pulumi sdk/go/common/resource/sig/sig.go). */
+const SECRET_KEY = "4dabf18193072939515e22adb298388d";
 const SECRET_SIGNATURE = "1b47061264138c4ac30d75fd1eb44270";
 
 interface ExportedResource {
