@@ -248,7 +248,7 @@ export async function ownTikvBuild(w: OwnBuildWorld): Promise<void> {
 
 /**
  * The user's image from a private registry: built and pushed as a user does, refused without
- * credentials and with a wrong password (every host's pull fails, nothing else happens), then
+ * credentials and with a wrong password (the pull fails, nothing else happens), then
  * pulled by every host with registryUsername/registryPassword and rolled like any build, the
  * password never in clear in the stack's state or settings.
  */
@@ -290,7 +290,7 @@ async function registryImage(w: OwnBuildWorld, registry: TestRegistry, gitHash: 
   await passwordOnlyEncrypted(w, "after the pull", registry.password, true);
 }
 
-/** `pulumi up` fails at every host's pull of the user's image, naming it, and changes nothing. */
+/** `pulumi up` fails at the pull of the user's image, naming it, and changes nothing. */
 async function refusedPull(w: OwnBuildWorld, label: string, reference: string, daemonSays: string) {
   const since = Math.floor(Date.now() / 1000) - 1;
   const failed = await w.stack.failing("up", label);
@@ -303,10 +303,12 @@ async function refusedPull(w: OwnBuildWorld, label: string, reference: string, d
   const failedSteps = failed.steps.filter((s) => s.phase === "failed" && s.type !== "pulumi:pulumi:Stack");
   const failedImages = failedSteps.filter((s) => s.type === IMAGE).map((s) => s.urn.split("::").pop());
   assertEqual(describeSteps(failedSteps.filter((s) => s.type !== IMAGE)), "", `${label}: other failed steps`);
-  assertEqual(
-    failedImages.sort(),
-    w.hosts.map((h) => `${w.prefix}-cluster-tikv${h.index}-image`).sort(),
-    `${label}: the steps that failed`,
+  // The engine launches no new step once one failed (no --continue-on-error): the hosts whose
+  // pull had not started yet are not tried, so one or more TiKV images fail, nothing else.
+  const tikvImages = w.hosts.map((h) => `${w.prefix}-cluster-tikv${h.index}-image`);
+  assert(
+    failedImages.length > 0 && failedImages.every((n) => tikvImages.includes(n ?? "")),
+    `${label}: the steps that failed are TiKV images: ${failedImages.join(", ")}`,
   );
   const events = w.hosts.flatMap((h) => containerEvents(h.env, since));
   assertEqual(
