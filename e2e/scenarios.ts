@@ -418,7 +418,12 @@ function passwordNotOnHosts(world: World, password: string): void {
     const found = run("grep", ["-rlF", "-D", "skip", "--exclude-dir=vfs", "-e", password, host.dir], {
       allowFailure: true,
     });
-    assertEqual(found.status, 1, `grep for the registry password under ${host.dir} (found: ${found.stdout.trim()})`);
+    // Exit 2 is an error on some file (one the engine removed during the walk): files that could
+    // not be read are reported beside the result, the verdict is the list of files holding it.
+    assertEqual(found.stdout.trim(), "", `files under ${host.dir} holding the registry password`);
+    assert(found.status !== 0, `grep found the registry password under ${host.dir}`);
+    if (found.stderr.trim() !== "")
+      world.figures[`existing: registry password search, not read on ${host.name}`] = found.stderr.trim();
   }
   world.figures["existing: registry password searched on the hosts"] =
     `${((Date.now() - started) / 1000).toFixed(1)} s`;
