@@ -418,8 +418,9 @@ function passwordNotOnHosts(world: World, password: string): void {
     const found = run("grep", ["-rlF", "-D", "skip", "--exclude-dir=vfs", "-e", password, host.dir], {
       allowFailure: true,
     });
-    // Exit 2 is an error on some file (one the engine removed during the walk): files that could
-    // not be read are reported beside the result, the verdict is the list of files holding it.
+    // Exit 2 is a file grep cannot read: dockerd's exec-root/netns/default, a network namespace
+    // bind mount ("Invalid argument"). Such files are reported beside the result; the verdict is
+    // the list of files holding the password.
     assertEqual(found.stdout.trim(), "", `files under ${host.dir} holding the registry password`);
     assert(found.status !== 0, `grep found the registry password under ${host.dir}`);
     if (found.stderr.trim() !== "")
