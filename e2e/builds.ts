@@ -21,12 +21,14 @@ import {
   watchEvictions,
 } from "./scenarios";
 import type { PdTarget } from "../lib/pdApi";
-import { E2EStack } from "./stack";
+import { REGISTRY_HOST, TestRegistry } from "./registry";
+import { E2EStack, REPO } from "./stack";
 import { STANDIN_SRC } from "./images";
 import { CACHE_DIR, assert, assertEqual, log, run } from "./util";
 
 const PATCHED = "pulumi-nodejs:dynamic/tikv-cvm:PatchedImage";
 const IMAGE = "docker:index/remoteImage:RemoteImage";
+const DOCKER_PROVIDER = "pulumi:providers:docker";
 /** What the stand-ins report unless rebuilt (e2e/standins/internal/wire GitHash). */
 export const RELEASE_GIT_HASH = "tikv-cvm-e2e-stand-in";
 
@@ -41,6 +43,11 @@ export interface OwnBuildWorld {
   readonly tag: string;
   /** The stack's resource prefix and component name: containers are `<prefix>-cluster-tikv<i>`. */
   readonly prefix: string;
+  /**
+   * A private registry the hosts reach (mode existing): the own image is pushed there and pulled
+   * with registryUsername/registryPassword. Without it, the image is a registry-less tag.
+   */
+  readonly registry?: TestRegistry;
 }
 
 /** The stand-in rebuilt to report `gitHash`, as a developer rebuilds tikv-server from a commit of theirs. */
@@ -70,7 +77,15 @@ async function previewTouchesOnlyTikv(w: OwnBuildWorld, label: string): Promise<
     (s) => s.op !== "same" && !(s.op === "read" && s.type === STACK_REFERENCE),
   );
   const allowed = [CONTAINER, GATE, IMAGE, PIDS, PATCHED, BUILD_REPORT];
-  const stray = changed.filter((s) => !allowed.includes(s.type));
+  // New or removed registry credentials change each host's Docker provider (its registryAuth):
+  // an update in place, never a replacement, which would replace everything on the host.
+  const providers = changed.filter((s) => s.type === DOCKER_PROVIDER);
+  assertEqual(
+    describeSteps(providers.filter((s) => s.op !== "update")),
+    "",
+    `${label}: Docker provider steps other than an update`,
+  );
+  const stray = changed.filter((s) => !allowed.includes(s.type) && s.type !== DOCKER_PROVIDER);
   assertEqual(
     describeSteps(stray),
     "",
@@ -210,16 +225,161 @@ export async function ownTikvBuild(w: OwnBuildWorld): Promise<void> {
   const context = path.dirname(imageBinary);
   fs.writeFileSync(path.join(context, "Dockerfile"), `FROM pingcap/tikv:${w.tag}\nCOPY tikv-server /tikv-server\n`);
   fs.rmSync(path.join(context, "not-a-binary.sh"), { force: true });
-  const ownImage = `tikv-own:${w.tag}-fix2`;
-  for (const h of w.hosts)
-    run("docker", ["build", "-q", "-t", ownImage, context], { env: { ...h.env, DOCKER_BUILDKIT: "0" } });
   await w.stack.removeConfig(["tikv-cvm:tikvPatch"]);
-  await w.stack.configure({ "tikv-cvm:tikvImage": { value: ownImage } });
-  await rollStores(w, "tikvImage: a registry-less tag", imageHash, () => new RegExp(`^${ownImage}$`));
+  if (w.registry) {
+    await registryImage(w, w.registry, imageHash, context);
+  } else {
+    const ownImage = `tikv-own:${w.tag}-fix2`;
+    for (const h of w.hosts)
+      run("docker", ["build", "-q", "-t", ownImage, context], { env: { ...h.env, DOCKER_BUILDKIT: "0" } });
+    await w.stack.configure({ "tikv-cvm:tikvImage": { value: ownImage } });
+    await rollStores(w, "tikvImage: a registry-less tag", imageHash, () => new RegExp(`^${ownImage}$`));
+  }
   await unchanged(w, "tikvImage: the same image again");
 
-  // 3. Back to the release: remove the key.
-  await w.stack.removeConfig(["tikv-cvm:tikvImage"]);
+  // 3. Back to the release: remove the keys.
+  await w.stack.removeConfig([
+    "tikv-cvm:tikvImage",
+    ...(w.registry ? ["tikv-cvm:registryUsername", "tikv-cvm:registryPassword"] : []),
+  ]);
   await rollStores(w, "back to the release", RELEASE_GIT_HASH, () => new RegExp(`^pingcap/tikv:${w.tag}$`));
   await unchanged(w, "back on the release");
+}
+
+/**
+ * The user's image from a private registry: built and pushed as a user does, refused without
+ * credentials and with a wrong password (the pull fails, nothing else happens), then
+ * pulled by every host with registryUsername/registryPassword and rolled like any build, the
+ * password never in clear in the stack's state or settings.
+ */
+async function registryImage(w: OwnBuildWorld, registry: TestRegistry, gitHash: string, context: string) {
+  const reference = `${REGISTRY_HOST}/tikv-own:${w.tag}-fix2`;
+  const first = w.hosts[0];
+  const started = Date.now();
+  run("docker", ["build", "-q", "-t", reference, context], { env: { ...first.env, DOCKER_BUILDKIT: "0" } });
+  const digest = registry.push(first.env, reference);
+  w.figures[`${w.label}: registry: docker build + push on ${first.name}`] = seconds(Date.now() - started);
+
+  await w.stack.configure({ "tikv-cvm:tikvImage": { value: reference } });
+  await refusedPull(w, "no registry credentials", reference, "no basic auth credentials");
+  await w.stack.configure({
+    "tikv-cvm:registryUsername": { value: registry.username },
+    "tikv-cvm:registryPassword": { value: `${registry.password}-wrong`, secret: true },
+  });
+  await refusedPull(w, "a wrong registryPassword", reference, "unauthorized: authentication required");
+  // The failed up left the providers with the wrong password: it too only encrypted.
+  await passwordOnlyEncrypted(w, "after the refused password", `${registry.password}-wrong`, false);
+
+  await w.stack.configure({ "tikv-cvm:registryPassword": { value: registry.password, secret: true } });
+  await rollStores(
+    w,
+    "tikvImage: pulled from a private registry with registryUsername/registryPassword",
+    gitHash,
+    () => new RegExp(`^${reference.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`),
+  );
+  // Pulled, not built there: each engine records the registry's manifest digest for the image.
+  for (const h of w.hosts) {
+    const digests = run("docker", ["image", "inspect", reference, "--format", "{{json .RepoDigests}}"], {
+      env: h.env,
+    }).stdout;
+    assert(
+      (JSON.parse(digests) as string[]).includes(`${REGISTRY_HOST}/tikv-own@${digest}`),
+      `${h.name} pulled ${reference} from the registry (repo digests ${digests.trim()}, pushed ${digest})`,
+    );
+  }
+  await passwordOnlyEncrypted(w, "after the pull", registry.password, true);
+}
+
+/** `pulumi up` fails at the pull of the user's image, naming it, and changes nothing. */
+async function refusedPull(w: OwnBuildWorld, label: string, reference: string, daemonSays: string) {
+  const since = Math.floor(Date.now() / 1000) - 1;
+  const failed = await w.stack.failing("up", label);
+  // What the user sees, once per host: the provider's words around the engine's answer.
+  const seen = failed.output.split("\n").find((l) => l.includes(daemonSays));
+  assert(
+    seen !== undefined && seen.includes(`unable to pull image ${reference}`),
+    `${label}: the up names the image and the registry's refusal "${daemonSays}": ${failed.output.slice(-1500)}`,
+  );
+  const failedSteps = failed.steps.filter((s) => s.phase === "failed" && s.type !== "pulumi:pulumi:Stack");
+  const failedImages = failedSteps.filter((s) => s.type === IMAGE).map((s) => s.urn.split("::").pop());
+  assertEqual(describeSteps(failedSteps.filter((s) => s.type !== IMAGE)), "", `${label}: other failed steps`);
+  // The engine launches no new step once one failed (no --continue-on-error): the hosts whose
+  // pull had not started yet are not tried, so one or more TiKV images fail, nothing else.
+  const tikvImages = w.hosts.map((h) => `${w.prefix}-cluster-tikv${h.index}-image`);
+  assert(
+    failedImages.length > 0 && failedImages.every((n) => tikvImages.includes(n ?? "")),
+    `${label}: the steps that failed are TiKV images: ${failedImages.join(", ")}`,
+  );
+  const events = w.hosts.flatMap((h) => containerEvents(h.env, since));
+  assertEqual(
+    events.map((e) => `${e.name} ${e.action}`),
+    [],
+    `${label}: container events during the failed up`,
+  );
+  assertEqual(await evictedStores(w.target), [], `${label}: evict-leader schedulers after the failed up`);
+  w.figures[`${w.label}: registry, ${label}: up failed after`] = seconds(failed.ms);
+  w.figures[`${w.label}: registry, ${label}: the user sees`] = seen.trim();
+}
+
+/**
+ * The registry password is in the stack's settings and state only encrypted: `pulumi stack
+ * export` (secrets not shown) never has it in clear, and holds each host's Docker provider's
+ * registryAuth as a secret; Pulumi.<stack>.yaml holds it as `secure:`.
+ */
+async function passwordOnlyEncrypted(w: OwnBuildWorld, label: string, password: string, pulled: boolean) {
+  const exported = w.stack.exportedState();
+  const deployment = (JSON.parse(exported) as { deployment: { resources?: ExportedResource[] } }).deployment;
+  const resources = deployment.resources;
+  assertEqual(
+    placesOf(deployment, password),
+    [],
+    `${label}: places in \`pulumi stack export\` holding the registry password in clear`,
+  );
+  const providers = (resources ?? []).filter((r) => r.type === DOCKER_PROVIDER && r.inputs?.registryAuth !== undefined);
+  if (pulled) assert(providers.length >= w.hosts.length, `Docker providers with registryAuth: ${providers.length}`);
+  for (const p of providers) {
+    const auth = p.inputs?.registryAuth as Record<string, unknown> | undefined;
+    assert(
+      auth?.[SECRET_KEY] === SECRET_SIGNATURE && typeof auth.ciphertext === "string",
+      `${p.urn}: registryAuth is an encrypted secret in the state`,
+    );
+  }
+  const settings = fs.readFileSync(path.join(REPO, `Pulumi.${w.stack.name}.yaml`), "utf8");
+  assert(
+    !settings.includes(password),
+    `${label}: the registry password is not in clear in Pulumi.${w.stack.name}.yaml`,
+  );
+  assert(/registryPassword:\s*\n\s*secure: /.test(settings), `Pulumi.${w.stack.name}.yaml stores it as secure:`);
+}
+
+/** Where `needle` appears in a string of `value`: resource URN and property path, at most 5. */
+function placesOf(value: unknown, needle: string): string[] {
+  const places: string[] = [];
+  const walk = (v: unknown, where: string) => {
+    if (places.length >= 5) return;
+    if (typeof v === "string") {
+      if (v.includes(needle)) places.push(where);
+    } else if (Array.isArray(v)) {
+      v.forEach((x, i) => walk(x, `${where}[${i}]`));
+    } else if (typeof v === "object" && v !== null) {
+      const urn = (v as { urn?: unknown }).urn;
+      for (const [k, x] of Object.entries(v)) walk(x, typeof urn === "string" ? `${urn} ${k}` : `${where}.${k}`);
+    }
+  };
+  walk(value, "deployment");
+  return places;
+}
+
+/** A secret value in Pulumi's state: {[Key]: Secret, ciphertext} (pulumi sdk/go/common/resource/sig/sig.go). */
+const SECRET_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIGNATURE = "1b47061264138c4ac30d75fd1eb44270";
+
+interface ExportedResource {
+  readonly urn: string;
+  readonly type: string;
+  readonly inputs?: Record<string, unknown>;
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
 }

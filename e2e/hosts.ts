@@ -65,7 +65,7 @@ export class TestHosts {
   pki?: DockerPki;
 
   constructor(
-    private readonly workDir: string,
+    readonly workDir: string,
     private readonly specs: RenderedSpecs,
   ) {
     this.pkiDir = path.join(workDir, "pki");
@@ -77,10 +77,7 @@ export class TestHosts {
       .stdout.split("\n")
       .map((l) => l.split(" ")[0])
       .filter((n) => n.startsWith(`${PREFIX}-`));
-    for (const ns of namespaces) {
-      killNamespace(ns);
-      run("ip", ["netns", "del", ns], { allowFailure: true });
-    }
+    for (const ns of namespaces) removeNamespace(ns);
     run("ip", ["link", "del", OPERATOR_LINK], { allowFailure: true });
     unmountUnder(workDir);
     fs.rmSync(workDir, { recursive: true, force: true });
@@ -126,12 +123,7 @@ export class TestHosts {
     const dir = path.join(this.workDir, `h${index}`);
     fs.mkdirSync(dir, { recursive: true });
 
-    ip(["netns", "add", netns]);
-    ip(["link", "add", `${PREFIX}-h${index}`, "netns", NET_NS, "type", "veth", "peer", "name", "eth0", "netns", netns]);
-    inNs(NET_NS, ["link", "set", `${PREFIX}-h${index}`, "master", "br0", "up"]);
-    inNs(netns, ["link", "set", "lo", "up"]);
-    inNs(netns, ["addr", "add", `${address}/24`, "dev", "eth0"]);
-    inNs(netns, ["link", "set", "eth0", "up"]);
+    joinNetwork(netns, address);
 
     // The server certificate as DockerHost issues it: the address dialled (EIP there) and the
     // private IP, which are one address here, and the host name.
@@ -152,13 +144,7 @@ export class TestHosts {
     const daemonJson = moveDaemonJson(this.specs.daemonJson, dir, tlsDir, socket);
     const configPath = path.join(dir, "daemon.json");
     fs.writeFileSync(configPath, `${JSON.stringify(daemonJson, null, 2)}\n`);
-    const logFd = fs.openSync(path.join(dir, "dockerd.log"), "a");
-    const child = spawn("nsenter", [`--net=/run/netns/${netns}`, "dockerd", "--config-file", configPath], {
-      detached: true,
-      stdio: ["ignore", logFd, logFd],
-    });
-    child.unref();
-    fs.closeSync(logFd);
+    startInNamespace(netns, ["dockerd", "--config-file", configPath], path.join(dir, "dockerd.log"));
 
     const host: TestHost = {
       name,
@@ -200,6 +186,40 @@ export class TestHosts {
     for (const host of this.hosts) killNamespace(host.netns);
     this.hosts.length = 0;
   }
+}
+
+/**
+ * A new network namespace `netns` (named tkve2e-…, so cleanUp removes it) linked to the test
+ * bridge as eth0 with `address`: a host, or a service the hosts reach (the registry).
+ */
+export function joinNetwork(netns: string, address: string): void {
+  if (!netns.startsWith(`${PREFIX}-`)) throw new Error(`namespace ${netns} must start with ${PREFIX}-`);
+  ip(["netns", "add", netns]);
+  ip(["link", "add", netns, "netns", NET_NS, "type", "veth", "peer", "name", "eth0", "netns", netns]);
+  inNs(NET_NS, ["link", "set", netns, "master", "br0", "up"]);
+  inNs(netns, ["link", "set", "lo", "up"]);
+  inNs(netns, ["addr", "add", `${address}/24`, "dev", "eth0"]);
+  inNs(netns, ["link", "set", "eth0", "up"]);
+}
+
+/**
+ * Starts a daemon in a network namespace only (nsenter --net: see the top of this file), in its
+ * own session, its output appended to `logPath`; it lives until its namespace is killed.
+ */
+export function startInNamespace(netns: string, argv: readonly string[], logPath: string): void {
+  const logFd = fs.openSync(logPath, "a");
+  const child = spawn("nsenter", [`--net=/run/netns/${netns}`, ...argv], {
+    detached: true,
+    stdio: ["ignore", logFd, logFd],
+  });
+  child.unref();
+  fs.closeSync(logFd);
+}
+
+/** Kills every process in one of the test's namespaces and removes it. */
+export function removeNamespace(netns: string): void {
+  killNamespace(netns);
+  run("ip", ["netns", "del", netns], { allowFailure: true });
 }
 
 /**

@@ -23,6 +23,7 @@ import {
   prepareCloud,
 } from "./cvm";
 import { TestHosts } from "./hosts";
+import { TestRegistry } from "./registry";
 import {
   pdThreeToOneToThree,
   storesInAndBackOut,
@@ -54,7 +55,19 @@ import { CACHE_DIR, log, run } from "./util";
 /** The key set written through client-go after each first up and read back after every day-2 step. */
 const KEPT_KEYS = "kept-through-day-2";
 
-const REQUIRED_TOOLS = ["dockerd", "docker", "ip", "nsenter", "debootstrap", "openssl", "tar", "go", "jq"];
+const REQUIRED_TOOLS = [
+  "dockerd",
+  "docker",
+  "ip",
+  "nsenter",
+  "debootstrap",
+  "openssl",
+  "tar",
+  "go",
+  "jq",
+  "docker-registry",
+  "htpasswd",
+];
 
 interface Timing {
   readonly step: string;
@@ -90,7 +103,7 @@ function checkPrerequisites(): void {
   );
   if (missing.length > 0)
     throw new Error(
-      `missing tools: ${missing.join(", ")} (apt-get install docker.io iproute2 util-linux debootstrap openssl; Go 1.26)`,
+      `missing tools: ${missing.join(", ")} (apt-get install docker.io iproute2 util-linux debootstrap openssl jq docker-registry apache2-utils; Go 1.26)`,
     );
 }
 
@@ -129,7 +142,7 @@ async function main(): Promise<void> {
   // Developer shortcuts (CI runs everything): cvm runs only mode cvm's steps; data runs mode
   // existing's first up, the data-path steps around its rolling upgrade and destroy/up, and the
   // local stack; membership runs mode existing's first up and its PD membership steps.
-  // existing-build runs mode existing's first up and the own-build step.
+  // existing-build runs mode existing's first up, its rolling upgrade and the own-build step.
   if (only !== undefined && !["cvm", "data", "membership", "existing-build"].includes(only))
     throw new Error(`TIKV_CVM_E2E_ONLY=${only}: the values are cvm, data, membership and existing-build`);
 
@@ -151,6 +164,7 @@ async function main(): Promise<void> {
       const specs = JSON.parse(run("node", [path.join(__dirname, "render.js")]).stdout) as RenderedSpecs;
       cleanUpCvm(workDir);
       TestHosts.cleanUp(workDir);
+      TestRegistry.cleanUp();
       hosts = new TestHosts(workDir, specs);
       const h = hosts;
       await timed("hosts: network, PKI, 3 engines, images imported", async () => {
@@ -177,11 +191,14 @@ async function main(): Promise<void> {
       world = existing;
       // TIKV_CVM_E2E_ONLY=cvm: a developer's shortcut to mode cvm's steps; =membership: the first
       // up and the membership steps of mode existing, on 3 hosts (CI runs everything).
+      // The own-build step as in the full run: on the upgraded cluster.
+      const ownBuildStep = `existing: own TiKV build on ${SECOND_TAG}: tikvPatch, tikvImage from a private registry, back to the release`;
       if (only === "existing-build") {
         await timed("existing: first up (3 hosts)", () => firstUp(existing));
-        await timed(`existing: own TiKV build on ${FIRST_TAG}: tikvPatch, tikvImage, back to the release`, () =>
-          ownBuild(existing, FIRST_TAG),
+        await timed(`existing: rolling upgrade ${FIRST_TAG} -> ${SECOND_TAG} (preview + up)`, () =>
+          rollingUpgrade(existing),
         );
+        await timed(ownBuildStep, () => ownBuild(existing, SECOND_TAG));
         if (!keep) await timed("existing: final destroy", () => finalDestroy(existing));
         return;
       }
@@ -217,6 +234,8 @@ async function main(): Promise<void> {
         );
         await timed("existing: no-op preview after the upgrade", () => noOpPreview(existing, "after the upgrade"));
         if (only !== "data") {
+          // Ends back on the release (SECOND_TAG), as the steps below expect.
+          await timed(ownBuildStep, () => ownBuild(existing, SECOND_TAG));
           await timed("existing: scale 3 -> 4 hosts (host, preview, up)", () => scaleOut(existing));
           await timed("existing: stores 4 -> 3 -> 4 over the retained volume", () => storesInAndBackOut(existing));
           await timed("existing: pdCount 3 -> 1 -> 3 over the retained volumes", () => pdThreeToOneToThree(existing));
@@ -295,6 +314,7 @@ async function main(): Promise<void> {
       hosts?.stopAll();
       cleanUpCvm(workDir);
       TestHosts.cleanUp(workDir);
+      TestRegistry.cleanUp();
       for (const f of fs.readdirSync(REPO).filter((n) => /^Pulumi\.e2e.*\.yaml$/.test(n)))
         fs.rmSync(path.join(REPO, f));
     }

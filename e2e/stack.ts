@@ -230,6 +230,18 @@ export class E2EStack {
     return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.value]));
   }
 
+  /**
+   * The state as `pulumi stack export` prints it, secrets encrypted, as JSON text. Not the
+   * Automation API's exportStack, which runs `pulumi stack export --show-secrets`
+   * (@pulumi/pulumi automation/localWorkspace.js, exportStack).
+   */
+  exportedState(): string {
+    return run("pulumi", ["stack", "export", "--stack", this.name], {
+      env: { ...process.env, ...this.envVars },
+      cwd: REPO,
+    }).stdout;
+  }
+
   /** Resources in the stack's state, the stack itself and providers included. */
   async resourceCount(): Promise<number> {
     const state = await this.stack.exportStack();
