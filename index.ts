@@ -15,7 +15,8 @@ import {
   readLastDeployment,
   refusedChanges,
 } from "./lib/lastDeployment";
-import { planMemory } from "./lib/memoryBudget";
+import { alertRules } from "./lib/alertRules";
+import { engineCapsMiB, planMemory, storeReserveBytes, tikvCapacityGB } from "./lib/memoryBudget";
 import { containerName } from "./lib/networking";
 import { PROJECT, RawConfig, describeProblems, validateConfig } from "./lib/settings";
 import { planCluster } from "./lib/topology";
@@ -128,10 +129,19 @@ export = async () => {
     tikvVersion: settings.tikvVersion,
     builds,
     memory: (host) => planMemory(mode.memoryShare(host)),
+    hostMemoryMiB: mode.enginePerHost
+      ? (host) => engineCapsMiB(mode.memoryShare(host), planMemory(mode.memoryShare(host)))
+      : undefined,
     diskGB: settings.diskGB,
+    tikvCapacityGB: (host) => tikvCapacityGB(settings.diskGB, mode.memoryShare(host).monitoringMiB > 0),
     networking: placed.networking,
     // The rollout gates present the cluster admin's certificate, never the Docker credential.
-    tls: clusterTls && { caPem: clusterTls.caCertPem, hostCerts: clusterTls.hostCerts, admin: clusterTls.adminCert },
+    tls: clusterTls && {
+      caPem: clusterTls.caCertPem,
+      hostCerts: clusterTls.hostCerts,
+      admin: clusterTls.adminCert,
+      notBefore: clusterTls.notBefore,
+    },
     protect: settings.protect,
     rolloutTimeoutMinutes: settings.rolloutTimeoutMinutes,
     nofileLimit: settings.nofileLimit,
@@ -143,6 +153,47 @@ export = async () => {
   });
   placed.drainBy(cluster.hostBeforeGates);
 
+  // What the alert rules know: every member's cap, every store's reserve, every certificate's end.
+  const certificateEnds = pulumi
+    .all(
+      [
+        ...(clusterTls
+          ? [
+              ...clusterTls.hostCerts.map((c, i) => ({ name: `${hosts[i].plan.tikvName} (cluster)`, end: c.validTo })),
+              { name: "cluster admin", end: clusterTls.adminCert.validTo },
+              ...(clusterTls.monitoringCert
+                ? [{ name: "Prometheus client", end: clusterTls.monitoringCert.validTo }]
+                : []),
+              ...(clusterTls.grafanaCert ? [{ name: "Grafana server", end: clusterTls.grafanaCert.validTo }] : []),
+            ]
+          : []),
+        { name: "operator's Docker client", end: pki.clientValidTo },
+        ...hosts.flatMap((h) =>
+          h.dockerServerValidTo === undefined
+            ? []
+            : [{ name: `${h.plan.name} Docker server`, end: h.dockerServerValidTo }],
+        ),
+      ].map(({ name, end }) => pulumi.output(end).apply((notAfter) => ({ name, notAfter }))),
+    )
+    .apply((certs) => certs.filter((c) => c.notAfter !== undefined && c.notAfter !== ""));
+  const budgets = new Map(plan.hosts.map((h) => [h.index, planMemory(mode.memoryShare(h))]));
+  const byMember = new Map(
+    plan.hosts.flatMap((h) => [...(h.pdName ? [[h.pdName, h] as const] : []), [h.tikvName, h] as const]),
+  );
+  const rules = certificateEnds.apply((certificates) =>
+    alertRules({
+      plan,
+      memoryCapMiB: (member) => {
+        const host = byMember.get(member)!;
+        const b = budgets.get(host.index)!;
+        return member.startsWith("pd") ? b.pdContainerMiB : b.tikvContainerMiB;
+      },
+      reserveBytes: (store) =>
+        storeReserveBytes(settings.diskGB, mode.memoryShare(byMember.get(store)!).monitoringMiB > 0),
+      certificates,
+    }),
+  );
+
   const monitoring = settings.monitoring
     ? new Monitoring(`${prefix}-monitoring`, {
         host: hosts[0],
@@ -151,6 +202,10 @@ export = async () => {
         tls: clusterTls?.monitoringCert && { caPem: clusterTls.caCertPem, ...clusterTls.monitoringCert },
         grafanaHttps: clusterTls?.grafanaCert,
         protect: settings.protect,
+        alertRules: rules,
+        alertWebhookUrl: settings.alertWebhook
+          ? new pulumi.Config(PROJECT).requireSecret("alertWebhookUrl")
+          : undefined,
       })
     : undefined;
 
@@ -193,6 +248,8 @@ export = async () => {
     tikvStores: cluster.tikvStores,
     /** Per member: its image and the version and git hash PD reports for it, read at the end of the up. */
     builds: cluster.builds,
+    /** Each store's labels and PD's location-labels and isolation-level, as PD reports them (see Placement). */
+    placement: cluster.placement,
     deployment: deploymentRecord(settings, plan, initialCluster),
     /** Mode cvm: each CVM's roll key and deployed user data (secret), for the next deployment. */
     hostRollout: placed.hostRollout && pulumi.secret(placed.hostRollout),

@@ -8,6 +8,7 @@ export const LATENCY_S: Readonly<Record<string, number>> = {
   "tencentcloud:securityGroup": 3,
   "tencentcloud:securityGroupRuleSet": 3,
   "tencentcloud:keyPair": 2,
+  "tencentcloud:placementGroup": 3,
   "tencentcloud:eip": 5,
   "tencentcloud:eipAssociation": 5,
   // Boot plus cloud-init installing and restarting Docker.

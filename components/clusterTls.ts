@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { CLUSTER_CN } from "../lib/clusterConfig";
 import { CaRotation } from "../lib/certificates";
+import { latestTime } from "../lib/hostClock";
 import { HostPlan } from "../lib/topology";
 import { CLIENT_USES, IssuedCertificate, SERVER_USES, TrustedAuthorities } from "./pki";
 
@@ -39,6 +40,11 @@ export class ClusterTls extends pulumi.ComponentResource {
   public readonly grafanaCert?: IssuedCertificate;
   /** By client name: its certificate (common name tikv-cvm-client, its name as OU) and key. */
   public readonly clientCerts: Readonly<Record<string, IssuedCertificate>>;
+  /**
+   * The latest NotBefore of every certificate here, CAs included (lib/hostClock.ts): hosts wait for
+   * their clocks to pass it before their members start with these certificates.
+   */
+  public readonly notBefore: pulumi.Output<string>;
 
   constructor(name: string, args: ClusterTlsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tikv-cvm:pki:ClusterTls", name, {}, opts);
@@ -104,6 +110,14 @@ export class ClusterTls extends pulumi.ComponentResource {
         this,
       );
     }
+    this.notBefore = pulumi
+      .all([
+        ...ca.validFrom,
+        ...[...this.hostCerts, this.adminCert, this.monitoringCert, this.grafanaCert].flatMap((c) =>
+          c ? [c.validFrom] : [],
+        ),
+      ])
+      .apply(latestTime);
     // Certificates only: the keys stay out of the component's state (they reach the stack once, as
     // the secret output clusterAdminKeyPem, and the containers as uploads).
     this.registerOutputs({

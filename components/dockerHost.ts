@@ -1,6 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { encodeUserData, renderCloudConfig } from "../lib/cloudInit";
+import { heldExpiryWarning } from "../lib/certificates";
+import { bootedServerCertValidTo, encodeUserData, renderCloudConfig } from "../lib/cloudInit";
 import { DockerEndpoint } from "../lib/dockerApi";
 import { RegistryAuth, tlsProviderArgs } from "../lib/dockerProvider";
 import { DeployedHost, digest } from "../lib/rolloutPlan";
@@ -17,6 +18,11 @@ export interface DockerHostArgs {
   /** Credentials for the registries of the user's images (tikvImage, pdImage). */
   registryAuth?: readonly RegistryAuth[];
   availabilityZone: string;
+  /**
+   * The spread placement group the CVM joins. Not in the roll key: joining is applied in place,
+   * on the host the CVM runs on, without a restart (bindings.ts InstanceArgs.placementGroupId).
+   */
+  placementGroupId?: pulumi.Input<string>;
   instanceType: string;
   imageId: pulumi.Input<string>;
   /**
@@ -75,6 +81,13 @@ export class DockerHost extends pulumi.ComponentResource {
   public readonly provider: docker.Provider;
   /** The same API for the calls the provider cannot make; carries the operator's key (secret). */
   public readonly dockerApi: pulumi.Output<DockerEndpoint>;
+  /** The data disk's size, GB, known once the cloud has applied the last resize. */
+  public readonly dataDiskGB: pulumi.Output<number>;
+  /**
+   * When the Docker server certificate this CVM serves ends: the new one's, or, while protection
+   * holds new user data back, the one it booted with.
+   */
+  public readonly dockerServerValidTo: pulumi.Output<string>;
 
   constructor(name: string, args: DockerHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tikv-cvm:host:DockerHost", name, {}, opts);
@@ -170,6 +183,19 @@ export class DockerHost extends pulumi.ComponentResource {
           this,
         ),
     );
+    // The certificate the held CVM still serves runs out meanwhile: say when, a month ahead.
+    if (hold && last) {
+      let warning: string | undefined;
+      try {
+        warning = heldExpiryWarning(args.plan.name, bootedServerCertValidTo(last.userData), Date.now());
+      } catch (err) {
+        warning =
+          `${args.plan.name}: protect: true holds its CVM back, and the expiry of the Docker server certificate it ` +
+          `booted with cannot be read from the recorded user data (${err instanceof Error ? err.message : String(err)}); ` +
+          "check it with `openssl s_client -connect <host>:2376` and roll the host before it expires.";
+      }
+      if (warning) pulumi.log.warn(warning, this);
+    }
 
     const instance = new tc.Instance(
       `${name}-cvm`,
@@ -194,6 +220,7 @@ export class DockerHost extends pulumi.ComponentResource {
         userDataReplaceOnChange: true,
         disableApiTermination: args.protect,
         keyIds: args.keyPairId ? [args.keyPairId] : undefined,
+        placementGroupId: args.placementGroupId,
         tags: args.tags,
       },
       {
@@ -303,6 +330,15 @@ export class DockerHost extends pulumi.ComponentResource {
       }));
     this.operatorAddress = eip.publicIp;
     this.instanceId = instance.id;
+    this.dataDiskGB = disk.storageSize;
+    this.dockerServerValidTo = pulumi.all([held, server.validTo]).apply(([isHeld, validTo]) => {
+      if (!isHeld || !last) return validTo;
+      try {
+        return bootedServerCertValidTo(last.userData);
+      } catch {
+        return validTo; // the warning above already names the unreadable user data
+      }
+    });
     this.deployed = pulumi
       .all([keys.roll, userData])
       .apply(([roll, u]) => ({ roll, terminationProtection: args.protect, userData: u }));

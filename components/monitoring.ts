@@ -3,8 +3,12 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { CONTAINER_HARDENING, FILE_MODES, KEY_READER_GROUP, PIDS_LIMIT } from "../lib/containerSecurity";
 import { RETAIN_LABEL } from "../lib/labels";
-import { MONITORING_MIB } from "../lib/memoryBudget";
+import { ALERT_RULES_PATH } from "../lib/alertRules";
+import { CPU_SHARES, PROMETHEUS_RETENTION_GB, monitoringCapsMiB } from "../lib/memoryBudget";
 import {
+  ALERTMANAGER_CONFIG_PATH,
+  ALERTMANAGER_DATA,
+  ALERTMANAGER_IMAGE,
   GRAFANA_DASHBOARDS_PATH,
   GRAFANA_DASHBOARD_DIR,
   GRAFANA_DATASOURCE_PATH,
@@ -14,6 +18,8 @@ import {
   PROMETHEUS_TLS,
   grafanaDashboard,
   grafanaDashboardProvider,
+  alertmanagerCommand,
+  alertmanagerConfig,
   grafanaDatasource,
   prometheusConfig,
 } from "../lib/monitoringConfig";
@@ -46,6 +52,10 @@ export interface MonitoringArgs {
    */
   grafanaHttps?: KeyPair<pulumi.Input<string>>;
   protect: boolean;
+  /** Prometheus's alert rules (lib/alertRules.ts), uploaded where prometheus.yml's rule_files points. */
+  alertRules: pulumi.Input<string>;
+  /** tikv-cvm:alertWebhookUrl (a secret): Alertmanager beside Prometheus sends every alert there. */
+  alertWebhookUrl?: pulumi.Output<string>;
 }
 
 /** Grafana's own paths for its HTTPS material. */
@@ -100,8 +110,18 @@ export class Monitoring extends pulumi.ComponentResource {
       labels: args.host.instanceId === undefined ? undefined : [{ label: INSTANCE_LABEL, value: args.host.instanceId }],
     };
 
+    const caps = monitoringCapsMiB(args.alertWebhookUrl !== undefined);
+    const alertmanager =
+      args.alertWebhookUrl && this.alertmanager(name, args, args.alertWebhookUrl, common, caps, volume);
     const promUploads: docker.types.input.ContainerUpload[] = [
-      { file: PROMETHEUS_CONFIG_PATH, content: prometheusConfig(args.plan) },
+      {
+        file: PROMETHEUS_CONFIG_PATH,
+        content: prometheusConfig(
+          args.plan,
+          alertmanager ? `${neighbourAddress(networking, "alertmanager")}:${PORTS.alertmanager}` : undefined,
+        ),
+      },
+      { file: ALERT_RULES_PATH, content: args.alertRules },
     ];
     if (args.tls) {
       // The image runs as nobody, which cannot own an uploaded file: it reads the key through group 0.
@@ -129,11 +149,15 @@ export class Monitoring extends pulumi.ComponentResource {
           `--config.file=${PROMETHEUS_CONFIG_PATH}`,
           "--storage.tsdb.path=/prometheus",
           "--storage.tsdb.retention.time=15d",
+          // A size cap as well (WAL and head included), which the store beside it leaves out of
+          // its capacity (lib/memoryBudget.ts tikvCapacityGB).
+          `--storage.tsdb.retention.size=${PROMETHEUS_RETENTION_GB}GB`,
           `--web.listen-address=${promListen}`,
         ],
-        memory: MONITORING_MIB.prometheus,
+        memory: caps.prometheus,
         // Docker's default swap limit (twice the memory) would read back as a perpetual diff.
-        memorySwap: MONITORING_MIB.prometheus,
+        memorySwap: caps.prometheus,
+        cpuShares: CPU_SHARES.prometheus,
         volumes: [{ volumeName: volume("prometheus").name, containerPath: "/prometheus" }],
         uploads: promUploads,
         // Both images carry busybox wget: prom/prometheus is FROM quay.io/prometheus/busybox and
@@ -146,7 +170,7 @@ export class Monitoring extends pulumi.ComponentResource {
           startPeriod: "30s",
         },
       },
-      { parent: this, provider, deleteBeforeReplace: true },
+      { parent: this, provider, deleteBeforeReplace: true, dependsOn: alertmanager ? [alertmanager] : [] },
     );
     new PidsLimit(
       `${name}-prometheus-pids`,
@@ -192,9 +216,10 @@ export class Monitoring extends pulumi.ComponentResource {
         ...attachment(networking, "grafana", [{ internal: PORTS.grafana, external: PORTS.grafana, ip: "127.0.0.1" }]),
         name: containerName(networking, "grafana"),
         image: grafanaImage.imageId,
-        memory: MONITORING_MIB.grafana,
+        memory: caps.grafana,
         entrypoints: GRAFANA_ENTRYPOINT,
-        memorySwap: MONITORING_MIB.grafana,
+        memorySwap: caps.grafana,
+        cpuShares: CPU_SHARES.grafana,
         // Secret in state and previews whatever the provider reports.
         envs: [
           pulumi.secret(pulumi.interpolate`GF_SECURITY_ADMIN_PASSWORD=${password.result}`),
@@ -236,5 +261,60 @@ export class Monitoring extends pulumi.ComponentResource {
       : pulumi.interpolate`https://${args.host.operatorAddress}:${PORTS.grafana}`;
     this.grafanaAdminPassword = pulumi.secret(password.result);
     this.registerOutputs({ grafanaUrl: this.grafanaUrl, grafanaAdminPassword: this.grafanaAdminPassword });
+  }
+
+  /** Alertmanager with one webhook receiver, listening where only Prometheus reaches it (lib/monitoringConfig.ts). */
+  private alertmanager(
+    name: string,
+    args: MonitoringArgs,
+    webhookUrl: pulumi.Output<string>,
+    common: Partial<docker.ContainerArgs>,
+    caps: ReturnType<typeof monitoringCapsMiB>,
+    volume: (id: string) => docker.Volume,
+  ): docker.Container {
+    const provider = args.host.provider;
+    const image = new docker.RemoteImage(
+      `${name}-alertmanager-image`,
+      { name: ALERTMANAGER_IMAGE, keepLocally: true },
+      { parent: this, provider },
+    );
+    const listen = `${neighbourListenAddress(args.networking)}:${PORTS.alertmanager}`;
+    const container = new docker.Container(
+      `${name}-alertmanager`,
+      {
+        ...common,
+        ...attachment(args.networking, "alertmanager"),
+        name: containerName(args.networking, "alertmanager"),
+        image: image.imageId,
+        command: alertmanagerCommand(listen),
+        memory: caps.alertmanager,
+        memorySwap: caps.alertmanager,
+        cpuShares: CPU_SHARES.alertmanager,
+        volumes: [{ volumeName: volume("alertmanager").name, containerPath: ALERTMANAGER_DATA }],
+        // The webhook URL may carry a token: the file is secret in state, 0440 root:root, read by
+        // nobody through group 0 as Prometheus reads its key.
+        uploads: [
+          {
+            file: ALERTMANAGER_CONFIG_PATH,
+            content: pulumi.secret(webhookUrl.apply(alertmanagerConfig)),
+            permissions: FILE_MODES.groupKey,
+          },
+        ],
+        healthcheck: {
+          tests: ["CMD", "wget", "-q", "-O", "/dev/null", `http://127.0.0.1:${PORTS.alertmanager}/-/ready`],
+          interval: "15s",
+          timeout: "5s",
+          retries: 3,
+          startPeriod: "30s",
+        },
+      },
+      { parent: this, provider, deleteBeforeReplace: true },
+    );
+    new PidsLimit(
+      `${name}-alertmanager-pids`,
+      { endpoint: args.host.dockerApi, containerId: container.id, limit: PIDS_LIMIT.alertmanager },
+      { parent: this },
+    );
+    return container;
   }
 }

@@ -3,6 +3,7 @@ import * as tls from "@pulumi/tls";
 import {
   CA_VALIDITY_HOURS,
   CaRotation,
+  expiryWarning,
   LEAF_EARLY_RENEWAL_HOURS,
   LEAF_VALIDITY_HOURS,
   caResourceName,
@@ -27,8 +28,12 @@ export interface PkiArgs {
   ca?: CaRotation;
 }
 
-/** A certificate a CA issued, and its key (secret). */
-export type IssuedCertificate = KeyPair<pulumi.Output<string>>;
+/** A certificate a CA issued, its key (secret) and its NotBefore as the provider set it (RFC 3339). */
+export type IssuedCertificate = KeyPair<pulumi.Output<string>> & {
+  readonly validFrom: pulumi.Output<string>;
+  /** NotAfter as the provider set it (RFC 3339). */
+  readonly validTo: pulumi.Output<string>;
+};
 
 export interface LeafSpec {
   commonName: string;
@@ -45,6 +50,8 @@ export interface LeafSpec {
  */
 export class CertificateAuthority {
   public readonly certPem: pulumi.Output<string>;
+  /** The CA certificate's NotBefore (RFC 3339): a root not yet valid is refused like a leaf. */
+  public readonly validFrom: pulumi.Output<string>;
   private readonly key: tls.PrivateKey;
 
   constructor(name: string, subject: { commonName: string; organization: string }, parent: pulumi.Resource) {
@@ -61,6 +68,7 @@ export class CertificateAuthority {
       { parent },
     );
     this.certPem = ca.certPem;
+    this.validFrom = ca.validityStartTime;
   }
 
   /** Issues a certificate signed by this CA; the resources are children of `parent`. */
@@ -93,8 +101,19 @@ export class CertificateAuthority {
       },
       { parent },
     );
+    // Every preview and up says when a leaf nears its end: the state holds validityEndTime even
+    // for certificates this run does not touch.
+    cert.validityEndTime.apply((validTo) => {
+      const warning = validTo ? expiryWarning(`${name}-cert (CN ${spec.commonName})`, validTo, Date.now()) : undefined;
+      if (warning) pulumi.log.warn(warning, cert);
+    });
     // The provider marks private keys secret; wrapping states it here and holds under mocks too.
-    return { certPem: cert.certPem, keyPem: pulumi.secret(key.privateKeyPem) };
+    return {
+      certPem: cert.certPem,
+      keyPem: pulumi.secret(key.privateKeyPem),
+      validFrom: cert.validityStartTime,
+      validTo: cert.validityEndTime,
+    };
   }
 }
 
@@ -106,6 +125,8 @@ export class CertificateAuthority {
 export class TrustedAuthorities {
   /** Every trusted CA certificate, the issuing one first. */
   public readonly certPem: pulumi.Output<string>;
+  /** Every trusted CA certificate's NotBefore. */
+  public readonly validFrom: pulumi.Output<string>[];
   private readonly issuing: CertificateAuthority;
 
   /** `name` and `commonName` are generation 1's, the names stacks were created with. */
@@ -125,6 +146,7 @@ export class TrustedAuthorities {
     );
     this.issuing = cas[0];
     this.certPem = pulumi.all(cas.map((c) => c.certPem)).apply((pems) => pems.join(""));
+    this.validFrom = cas.map((c) => c.validFrom);
   }
 
   public issue(name: string, organization: string, spec: LeafSpec, parent: pulumi.Resource): IssuedCertificate {
@@ -144,6 +166,8 @@ export class Pki extends pulumi.ComponentResource {
   public readonly caCertPem: pulumi.Output<string>;
   public readonly clientCertPem: pulumi.Output<string>;
   public readonly clientKeyPem: pulumi.Output<string>;
+  /** The operator's Docker client certificate's NotAfter (RFC 3339). */
+  public readonly clientValidTo: pulumi.Output<string>;
   private readonly ca: TrustedAuthorities;
   private readonly organization: string;
 
@@ -170,6 +194,7 @@ export class Pki extends pulumi.ComponentResource {
     );
     this.clientCertPem = client.certPem;
     this.clientKeyPem = client.keyPem;
+    this.clientValidTo = client.validTo;
     this.registerOutputs({ caCertPem: this.caCertPem, clientCertPem: this.clientCertPem });
   }
 

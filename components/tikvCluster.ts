@@ -7,18 +7,22 @@ import { REPLACE_ON_CHANGES, replacementDigest } from "../lib/containerReplaceme
 import { RETAIN_LABEL } from "../lib/labels";
 import { ComponentBuild } from "../lib/builds";
 import { LastDeployment, retiringMembers } from "../lib/lastDeployment";
-import { MemberSpec, memberContainerArgs, memberSpecs, memberVolumeName } from "../lib/memberSpecs";
+import { MemberSpec, REPLICAS, memberContainerArgs, memberSpecs, memberVolumeName } from "../lib/memberSpecs";
 import { MemoryBudget } from "../lib/memoryBudget";
 import { ClusterNetworking, containerName } from "../lib/networking";
+import { ReportedPlacement, placementOf } from "../lib/placement";
 import { hostGateTarget, pdMembers, pdPlace, rolloutInput, rolloutOrder } from "../lib/rolloutChain";
 import { RolloutNode, RolloutPlan, planRollout } from "../lib/rolloutPlan";
 import { KeyPair, TlsMaterial } from "../lib/tlsMaterial";
 import { ClusterPlan, HostPlan, PORTS } from "../lib/topology";
 import { BootstrapPermit } from "./bootstrapPermit";
 import { BuildReport, MemberBuild } from "./buildReport";
+import { HostCheck } from "./hostCheck";
 import { MemberGuard } from "./memberGuard";
+import { PlacementLabels } from "./placementLabels";
 import { PatchedImage } from "./patchedImage";
 import { RetiredMemberData } from "./retiredMemberData";
+import { StoreDisk } from "./storeDisk";
 import { PidsLimit } from "./pidsLimit";
 import { MemberRetirement, MemberRetirementArgs, RolloutGate, RolloutGateArgs } from "./rollout";
 
@@ -33,6 +37,13 @@ export interface ClusterHost {
   /** A CVM made here: its instance id (containers are keyed to it) and its roll key (see DockerHost). */
   readonly instanceId?: pulumi.Input<string>;
   readonly rollKey?: pulumi.Input<string>;
+  /**
+   * A data disk made here (mode cvm): its size once resized. Each store then waits for its
+   * filesystem to fill the disk before it starts with a config sized for it (components/storeDisk.ts).
+   */
+  readonly dataDiskGB?: pulumi.Input<number>;
+  /** A Docker server certificate made here (mode cvm): the end of the one the host serves. */
+  readonly dockerServerValidTo?: pulumi.Input<string>;
 }
 
 /** Certificates for mutual TLS between components (clusterTls). */
@@ -43,6 +54,8 @@ export interface ClusterTlsMaterial {
   readonly hostCerts: readonly KeyPair<pulumi.Input<string>>[];
   /** The client the rollout gates present to PD: the cluster admin's certificate. */
   readonly admin: KeyPair<pulumi.Input<string>>;
+  /** The latest NotBefore of the cluster's certificates (components/clusterTls.ts). */
+  readonly notBefore: pulumi.Input<string>;
 }
 
 export interface TikvClusterArgs {
@@ -53,7 +66,14 @@ export interface TikvClusterArgs {
   /** The user's own images and binaries per component (lib/builds.ts); absent: the releases. */
   builds?: { pd: ComponentBuild; tikv: ComponentBuild };
   memory: (host: HostPlan) => MemoryBudget;
+  /**
+   * The caps of every container on this host's engine, MiB, checked against its MemTotal before its
+   * members start; undefined where engines are shared (mode local).
+   */
+  hostMemoryMiB?: (host: HostPlan) => number;
   diskGB: number;
+  /** The store's `raftstore.capacity` where its disk also holds monitoring (lib/memoryBudget.ts). */
+  tikvCapacityGB?: (host: HostPlan) => number | undefined;
   networking: ClusterNetworking;
   tls?: ClusterTlsMaterial;
   /** Pulumi `protect` on the data volumes. */
@@ -91,10 +111,14 @@ export class TikvCluster extends pulumi.ComponentResource {
   public readonly builds: pulumi.Output<MemberBuild[]>;
   /** Every member in rollout order: PD members, then TiKV stores. */
   public readonly rolloutOrder: string[];
+  /** The stores' labels and PD's location-labels as PD reports them (components/placementLabels.ts). */
+  public readonly placement: pulumi.Output<ReportedPlacement>;
   // Kept off the instance's own properties (a getter below): Pulumi walks the values of Outputs for
   // unknowns, and every Output holding a gate would otherwise walk this list through its parent,
   // this component (output.js containsUnknowns): quadratic in the cluster's size.
   readonly #hostBeforeGates: (RolloutGate | undefined)[];
+  // Per host, in host order: its clock and memory against what starts there (components/hostCheck.ts).
+  readonly #hostChecks: HostCheck[];
   /** Per host (in host order), the gate its CVM waits for; undefined for hosts not made here. */
   public get hostBeforeGates(): readonly (RolloutGate | undefined)[] {
     return this.#hostBeforeGates;
@@ -125,11 +149,35 @@ export class TikvCluster extends pulumi.ComponentResource {
     const waitsFor = (node: RolloutNode): pulumi.Output<pulumi.Resource[]> =>
       pulumi.all([rollout, allGates]).apply(([p]) => (p.links[node] ?? []).flatMap((n) => gates.get(n) ?? []));
 
+    // Every certificate a member presents or is shown, CAs included: a host must have passed the
+    // latest NotBefore before its members start with them.
+    const notBefore = pulumi.output(args.tls?.notBefore ?? "");
+    this.#hostChecks = args.hosts.map(
+      (host) =>
+        new HostCheck(
+          `${name}-${host.plan.name}-check`,
+          {
+            endpoint: host.dockerApi,
+            label: host.plan.name,
+            notBefore,
+            hostKey: pulumi
+              .all([host.dockerApi, host.instanceId ?? ""])
+              .apply(([api, instance]) =>
+                api.kind === "tls" ? `${api.host}:${api.port}/${instance}` : `local/${instance}`,
+              ),
+            maxWaitMinutes: args.rolloutTimeoutMinutes,
+            plannedMiB: args.hostMemoryMiB?.(host.plan),
+          },
+          { parent: this },
+        ),
+    );
+
     const specs = memberSpecs({
       plan,
       tikvVersion: args.tikvVersion,
       memory: args.memory,
       diskGB: args.diskGB,
+      tikvCapacityGB: args.tikvCapacityGB,
       pdInitialCluster: args.pdInitialCluster,
       builds: args.builds,
     });
@@ -232,6 +280,19 @@ export class TikvCluster extends pulumi.ComponentResource {
       ).build;
     });
     this.builds = pulumi.all(reports);
+    // Labels once every member is through its gate: every store is registered by then.
+    const afterGates = specs.map((s) => gates.get(`after:${s.member}`)!);
+    this.placement = new PlacementLabels(
+      `${name}-placement`,
+      {
+        ...gateArgs,
+        placement: placementOf(plan.hosts, PORTS.tikv, REPLICAS),
+        trigger: pulumi
+          .all(specs.filter((s) => s.kind === "tikv").map((s) => gates.get(`after:${s.member}`)!.trigger))
+          .apply((triggers) => triggers.join(",")),
+      },
+      { parent: this, dependsOn: afterGates },
+    ).reported;
     this.rolloutOrder = rolloutOrder(plan);
     this.pdEndpoints = pulumi.all(pdContainers.map((c) => c.id)).apply(() => [...plan.pdEndpoints]);
     this.tikvStores = pulumi.all(tikvContainers.map((c) => c.id)).apply(() => [...plan.tikvAddresses]);
@@ -306,6 +367,25 @@ export class TikvCluster extends pulumi.ComponentResource {
       member: spec.pdMember,
       ...(spec.kind === "pd" ? pdPlace(args.plan, spec.member) : {}),
     };
+    // A resized data disk: the store waits for its filesystem to fill the disk before its leaders
+    // are evicted and it restarts with a reserve and capacity sized for the disk.
+    const disk =
+      spec.kind === "tikv" && host.dataDiskGB !== undefined
+        ? new StoreDisk(
+            `${prefix}-data-fs`,
+            {
+              endpoint: host.dockerApi,
+              label: spec.host.name,
+              store: spec.member,
+              image: image.imageId,
+              volumeName: volume.name,
+              name: containerName(args.networking, `${spec.member}-data-fs`),
+              diskGB: host.dataDiskGB,
+              maxWaitMinutes: args.rolloutTimeoutMinutes,
+            },
+            { parent: this },
+          )
+        : undefined;
     const before = new RolloutGate(
       `${prefix}-before`,
       {
@@ -313,7 +393,7 @@ export class TikvCluster extends pulumi.ComponentResource {
         phase: "before",
         trigger,
       },
-      { parent: this, dependsOn: chain.waitsFor },
+      { parent: this, dependsOn: pulumi.output(chain.waitsFor).apply((w) => [...w, ...(disk ? [disk] : [])]) },
     );
     const permit = this.bootstrapPermit(prefix, spec, args, image, volume);
     const retiredData = new RetiredMemberData(
@@ -337,7 +417,16 @@ export class TikvCluster extends pulumi.ComponentResource {
       provider,
       deleteBeforeReplace: true,
       replaceOnChanges: [...REPLACE_ON_CHANGES],
-      dependsOn: pulumi.output(chain.dependsOn).apply((d) => [before, retiredData, ...(permit ? [permit] : []), ...d]),
+      dependsOn: pulumi
+        .output(chain.dependsOn)
+        .apply((d) => [
+          before,
+          retiredData,
+          this.#hostChecks[spec.host.index - 1],
+          ...(disk ? [disk] : []),
+          ...(permit ? [permit] : []),
+          ...d,
+        ]),
     });
     new PidsLimit(
       `${prefix}-pids`,

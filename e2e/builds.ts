@@ -9,6 +9,7 @@ import { getReportedBuilds } from "../lib/pdApi";
 import { clusterId, containerEvents, evictedStores, readMarker, storesUp, writeMarker } from "./cluster";
 import {
   BUILD_REPORT,
+  PLACEMENT_LABELS,
   CONTAINER,
   ClusterHost,
   ClusterIdentity,
@@ -76,7 +77,7 @@ async function previewTouchesOnlyTikv(w: OwnBuildWorld, label: string): Promise<
   const changed = visible(preview.steps).filter(
     (s) => s.op !== "same" && !(s.op === "read" && s.type === STACK_REFERENCE),
   );
-  const allowed = [CONTAINER, GATE, IMAGE, PIDS, PATCHED, BUILD_REPORT];
+  const allowed = [CONTAINER, GATE, IMAGE, PIDS, PATCHED, BUILD_REPORT, PLACEMENT_LABELS];
   // New or removed registry credentials change each host's Docker provider (its registryAuth):
   // an update in place, never a replacement, which would replace everything on the host.
   const providers = changed.filter((s) => s.type === DOCKER_PROVIDER);

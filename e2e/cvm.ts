@@ -89,13 +89,100 @@ function cloudShell(world: CvmWorld): Record<string, string> {
   };
 }
 
+const ZONES = ["ap-guangzhou-3", "ap-guangzhou-4", "ap-guangzhou-6"];
+
+interface CloudResource {
+  readonly kind: string;
+  readonly id: string;
+  readonly inputs: Record<string, unknown>;
+}
+
+/**
+ * Placement as the stand-in cloud and PD hold it: each CVM's zone, subnet and placement group
+ * (cloud.json), the labels PD reports for each store and the location-labels PD's config API
+ * reports. Host i sits in ZONES[(i-1) % 3], in the one group; PD labels its store with that zone
+ * and the host's name, and isolates replicas by zone.
+ */
+async function expectPlacement(world: CvmWorld, label: string): Promise<void> {
+  const { hosts, pd } = await view(world);
+  const cloud = JSON.parse(fs.readFileSync(path.join(world.cloudDir, "cloud.json"), "utf8")) as {
+    resources: Record<string, CloudResource>;
+  };
+  const all = Object.values(cloud.resources);
+  const groups = all.filter((r) => r.kind === "placementGroup");
+  const subnets = new Map(all.filter((r) => r.kind === "subnet").map((r) => [r.id, r]));
+  const instances = all
+    .filter((r) => r.kind === "instance")
+    .sort((a, b) =>
+      String(a.inputs.instanceName).localeCompare(String(b.inputs.instanceName), "en", { numeric: true }),
+    );
+  const cvms = instances.map((r) => {
+    const subnet = subnets.get(String(r.inputs.subnetId));
+    return {
+      host: String(r.inputs.instanceName),
+      zone: String(r.inputs.availabilityZone),
+      subnet: `${String(subnet?.inputs.cidrBlock)} in ${String(subnet?.inputs.availabilityZone)}`,
+      placementGroup: String(r.inputs.placementGroupId),
+    };
+  });
+  log(
+    `cvm placement (${label}), stand-in state: placement groups ${JSON.stringify(groups.map((g) => ({ id: g.id, ...g.inputs })))}`,
+  );
+  for (const c of cvms) log(`  ${c.host}: zone ${c.zone}, subnet ${c.subnet}, placement group ${c.placementGroup}`);
+  assertEqual(groups.length, 1, "placement groups in the cloud");
+  assertEqual(groups[0].inputs.type, "HOST", "the placement group's type");
+  assertEqual(
+    cvms.map((c) => [c.host, c.zone, c.subnet, c.placementGroup]),
+    hosts.map((h) => {
+      const zone = ZONES[(h.index - 1) % ZONES.length];
+      return [h.name, zone, `10.0.${ZONES.indexOf(zone) + 1}.0/24 in ${zone}`, groups[0].id];
+    }),
+    "each CVM in its zone's subnet and in the placement group",
+  );
+  const stores = JSON.parse((await pdRequest(pd, "GET", "/pd/api/v1/stores")).body) as {
+    stores: { store: { id: number; address: string; labels?: { key: string; value: string }[] } }[];
+  };
+  const replicate = JSON.parse((await pdRequest(pd, "GET", "/pd/api/v1/config/replicate")).body) as Record<
+    string,
+    unknown
+  >;
+  const labelsOf = (address: string) =>
+    Object.fromEntries(
+      (stores.stores.find((s) => s.store.address === address)?.store.labels ?? []).map((l) => [l.key, l.value]),
+    );
+  for (const s of stores.stores)
+    log(`  PD store ${s.store.id} ${s.store.address}: labels ${JSON.stringify(s.store.labels ?? [])}`);
+  log(
+    `  PD config/replicate: location-labels ${JSON.stringify(replicate["location-labels"])}, ` +
+      `isolation-level ${JSON.stringify(replicate["isolation-level"])}, max-replicas ${String(replicate["max-replicas"])}`,
+  );
+  assertEqual(
+    // As objects of the same key order: assertEqual compares JSON.
+    hosts.map((h) => {
+      const labels = labelsOf(`${h.privateIp}:20160`);
+      return { zone: labels.zone, host: labels.host };
+    }),
+    hosts.map((h) => ({ zone: ZONES[(h.index - 1) % ZONES.length], host: h.name })),
+    "the labels PD reports for each store",
+  );
+  assertEqual(
+    [replicate["location-labels"], replicate["isolation-level"]],
+    ["zone,host", "zone"],
+    "PD's location-labels and isolation-level",
+  );
+  world.figures[`cvm placement (${label})`] =
+    `${new Set(cvms.map((c) => c.zone)).size} zones, ${cvms.length} CVMs in group ${groups[0].id}, ` +
+    `PD location-labels ${String(replicate["location-labels"])} isolation ${String(replicate["isolation-level"])}`;
+}
+
 /** A cvm stack as a user configures one, plus what this sandbox needs, said out loud. */
 function cvmConfig(): ConfigMap {
   return {
     "tencentcloud:region": { value: "ap-guangzhou" },
     "tencentcloud:secretId": { value: "AKIDe2eStandIn", secret: true },
     "tencentcloud:secretKey": { value: "e2eStandIn", secret: true },
-    "tikv-cvm:availabilityZone": { value: "ap-guangzhou-3" },
+    // Spread over three zones (issue 21 item 1): a subnet each, every CVM in the HOST placement group.
+    ...Object.fromEntries(ZONES.map((zone, i) => [`tikv-cvm:availabilityZones[${i}]`, { value: zone }])),
     "tikv-cvm:operatorCidrs[0]": { value: `${OPERATOR_EIP_SIDE}/32` },
     "tikv-cvm:tikvVersion": { value: FIRST_TAG },
     // No image registry here: Prometheus and Grafana have no stand-ins, so monitoring is off.
@@ -257,6 +344,7 @@ export async function cvmFirstUp(world: CvmWorld): Promise<StepResult> {
   const stores = await expectCluster(world, 3, FIRST_TAG);
   const { pd } = await view(world);
   world.identity = { clusterId: await clusterId(pd), stores };
+  await expectPlacement(world, "first up");
   world.figures["cvm: resources after first up"] = await world.stack.resourceCount();
   log(`cvm: 3 stores Up, cluster ${world.identity.clusterId}`);
   return result;
@@ -377,6 +465,8 @@ export async function cvmHostRoll(world: CvmWorld): Promise<StepResult> {
   assertEqual(stores, world.identity!.stores, "store IDs after the host roll");
   assertEqual(await clusterId(pd), world.identity!.clusterId, "PD cluster ID after the host roll");
   expectMarkers((await view(world)).hosts, token, "after the host roll");
+  // New CVMs, back in the group; the stores restarted without labels of their own, and PD kept its.
+  await expectPlacement(world, "after the host roll");
   // One host's chain: drained (evict-leader added) -> CVM replaced -> TiKV back and undrained.
   const id1 = world.identity!.stores[`${hosts[0].privateIp}:20160`];
   const drained = evictions.samples.find((s: EvictionSample) => s.evicted.includes(id1))!.at;
@@ -392,6 +482,8 @@ export async function cvmScale(world: CvmWorld): Promise<void> {
   await stack.configure({ "tikv-cvm:nodeCount": { value: "4" } });
   await stack.up("nodeCount 3 -> 4");
   const four = await expectCluster(world, 4, SECOND_TAG);
+  // Host 4 goes round robin to the first zone again, and its new store is labelled through PD.
+  await expectPlacement(world, "4 hosts");
   for (const [address, id] of Object.entries(world.identity!.stores))
     assertEqual(four[address], id, `store ${address}`);
   const { hosts, pd } = await view(world);
@@ -502,6 +594,12 @@ export async function cvmBridgedRoute(world: CvmWorld): Promise<void> {
       "the CVMs are the bridged plugin's tokens",
     );
     await expectCluster(bridged, 3, FIRST_TAG);
+    // The bridged plugin's placement group token, and the same placement.
+    assert(
+      up.steps.some((s) => s.type === TOKENS.bridged.placementGroup),
+      "the placement group is the bridged plugin's token",
+    );
+    await expectPlacement(bridged, "bridged route");
     await cvmNoOp(bridged, "bridged route, right after the first up");
     const { disks } = await cloudIds(stack);
     assertEqual(Object.keys(disks).length, 3, "three data disks");

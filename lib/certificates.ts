@@ -82,3 +82,43 @@ export function checkCaTransition(last: CaRotation | undefined, next: CaRotation
     `rolling would stop trusting each other. The next step is ${show(onward)} (README: "Rotating the CA").`
   );
 }
+
+/** A preview warns about every leaf this close to its end (issue 21: a month's notice). */
+export const EXPIRY_WARNING_DAYS = 30;
+const DAY_MS = HOURS_PER_DAY * 3_600_000;
+
+/** How long until `validTo` as "in 12 days" or "3 days ago"; undefined past the warning window. */
+function dueIn(validTo: string, now: number): string | undefined {
+  const left = Date.parse(validTo) - now;
+  if (Number.isNaN(left)) throw new Error(`not a time: ${JSON.stringify(validTo)}`);
+  if (left > EXPIRY_WARNING_DAYS * DAY_MS) return undefined;
+  const days = Math.floor(Math.abs(left) / DAY_MS);
+  return left >= 0 ? `expires ${validTo}, in ${days} day(s)` : `EXPIRED ${validTo}, ${days} day(s) ago`;
+}
+
+/**
+ * The warning for a leaf within EXPIRY_WARNING_DAYS of its end (or past it), naming it and the
+ * command that renews it; undefined otherwise. `validTo` is RFC 3339 (@pulumi/tls validityEndTime).
+ */
+export function expiryWarning(certificate: string, validTo: string, now: number): string | undefined {
+  const due = dueIn(validTo, now);
+  if (due === undefined) return undefined;
+  return (
+    `certificate ${certificate} ${due}: renew it with \`pulumi up --refresh\` (a refresh renews every leaf in ` +
+    `its last ${LEAF_EARLY_RENEWAL_HOURS / HOURS_PER_DAY} days; a plain \`pulumi up\` never does, pulumi/pulumi-tls#39)`
+  );
+}
+
+/**
+ * The warning for a protected CVM whose Docker server certificate, the one it booted with, nears its
+ * end while protect holds the CVM (and so the renewal) back; undefined outside the window.
+ */
+export function heldExpiryWarning(host: string, validTo: string, now: number): string | undefined {
+  const due = dueIn(validTo, now);
+  if (due === undefined) return undefined;
+  return (
+    `${host}: the Docker server certificate it booted with ${due}, and protect: true holds its renewal back ` +
+    "(a new certificate means a new CVM, which protection refuses). Once it expires, no `pulumi up` reaches this " +
+    'host\'s Docker API: roll it now with the steps in the README ("Rolling protected hosts").'
+  );
+}

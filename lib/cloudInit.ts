@@ -1,13 +1,17 @@
 // The cloud-config a CVM boots with: Docker with its API behind mutual TLS, and the host tuning
 // TiKV asks for. Built as data and serialized by the yaml library, so quoting cannot break it.
 // Format: https://cloudinit.readthedocs.io/en/22.4/reference/modules.html
-import { stringify } from "yaml";
+import * as crypto from "crypto";
+import { parse, stringify } from "yaml";
 import {
+  DATA_DISK_GROW_TIMER,
+  DATA_DISK_GROW_UNIT,
   DATA_DISK_SCRIPT_PATH,
   DATA_DISK_UNIT,
   DOCKERD_DATA_DISK_FLAGS,
   DOCKER_DATA_DISK_SERVICE_SETTINGS,
   DOCKER_DATA_DISK_UNIT_SETTINGS,
+  dataDiskGrowUnits,
   dataDiskScript,
   dataDiskUnit,
 } from "./dataDisk";
@@ -37,7 +41,24 @@ interface WriteFile {
   readonly owner?: string;
 }
 
+/**
+ * Tencent Cloud's NTP servers for its own instances, reached over the private network ("NTP server
+ * addresses", CVM docs https://www.tencentcloud.com/document/product/213/32379: time1 to
+ * time5.tencentyun.com; the public ntp*.tencent.com are for machines outside Tencent Cloud).
+ */
+export const TENCENT_CLOUD_NTP_SERVERS = [1, 2, 3, 4, 5].map((i) => `time${i}.tencentyun.com`);
+
 export interface CloudConfig {
+  /**
+   * cloud-init's ntp module (cc_ntp): installs chrony and writes its configuration with these
+   * servers before the packages and runcmd, so the clock is set from the first boot; chrony's
+   * Ubuntu template steps a clock that is off by more than a second (makestep 1 3).
+   */
+  readonly ntp: {
+    readonly enabled: boolean;
+    readonly ntp_client: "chrony";
+    readonly servers: readonly string[];
+  };
   readonly package_update: boolean;
   readonly packages: readonly string[];
   readonly write_files: readonly WriteFile[];
@@ -45,7 +66,9 @@ export interface CloudConfig {
 }
 
 export function buildCloudConfig(args: HostBootArgs): CloudConfig {
+  const grow = dataDiskGrowUnits(args.dataDisk.id);
   return {
+    ntp: { enabled: true, ntp_client: "chrony", servers: TENCENT_CLOUD_NTP_SERVERS },
     package_update: true,
     packages: ["docker.io"],
     // write_files runs before packages, so the daemon finds its config at its first start.
@@ -54,7 +77,7 @@ export function buildCloudConfig(args: HostBootArgs): CloudConfig {
       // key 0400 (3.22), daemon.json 0644 (3.17), all owned by root:root.
       { path: `${DOCKER_TLS_DIR}/ca.pem`, content: args.caCertPem, permissions: "0444", owner: "root:root" },
       {
-        path: `${DOCKER_TLS_DIR}/server-cert.pem`,
+        path: SERVER_CERT_PATH,
         content: args.serverCertPem,
         permissions: "0444",
         owner: "root:root",
@@ -73,6 +96,8 @@ export function buildCloudConfig(args: HostBootArgs): CloudConfig {
         content: dataDiskUnit(args.dataDisk.id, args.dataDisk.waitSeconds),
         permissions: "0644",
       },
+      { path: `/etc/systemd/system/${DATA_DISK_GROW_UNIT}`, content: grow.service, permissions: "0644" },
+      { path: `/etc/systemd/system/${DATA_DISK_GROW_TIMER}`, content: grow.timer, permissions: "0644" },
       { path: "/etc/sysctl.d/90-tikv.conf", content: sysctlConf(), permissions: "0644" },
       { path: "/etc/security/limits.d/90-tikv.conf", content: limitsConf(), permissions: "0644" },
       { path: TUNING_SCRIPT_PATH, content: tuningScript(), permissions: "0755" },
@@ -84,6 +109,8 @@ export function buildCloudConfig(args: HostBootArgs): CloudConfig {
       // Every later boot mounts the data disk before Docker; at this first boot the package's own
       // start of Docker already ran it (docker.service wants it).
       ["systemctl", "enable", DATA_DISK_UNIT],
+      // A disk enlarged under a running host (dataDiskSize) is grown online within the interval.
+      ["systemctl", "enable", "--now", DATA_DISK_GROW_TIMER],
       ["systemctl", "enable", "--now", TUNING_UNIT],
       ["systemctl", "enable", "docker"],
       // The package's postinst started dockerd before the drop-in was loaded and ignored the
@@ -95,6 +122,21 @@ export function buildCloudConfig(args: HostBootArgs): CloudConfig {
 
 export function renderCloudConfig(args: HostBootArgs): string {
   return `#cloud-config\n${stringify(buildCloudConfig(args), { lineWidth: 0 })}`;
+}
+
+/** Where the user data writes the host's Docker server certificate. */
+export const SERVER_CERT_PATH = `${DOCKER_TLS_DIR}/server-cert.pem`;
+
+/**
+ * The NotAfter (ISO) of the Docker server certificate a CVM booted with, read from its base64 user
+ * data as this module wrote it; throws naming what is missing.
+ */
+export function bootedServerCertValidTo(userDataBase64: string): string {
+  const text = Buffer.from(userDataBase64, "base64").toString("utf8");
+  const config = parse(text) as Partial<CloudConfig> | null;
+  const pem = config?.write_files?.find((f) => f.path === SERVER_CERT_PATH)?.content;
+  if (pem === undefined) throw new Error(`the user data writes no ${SERVER_CERT_PATH}`);
+  return new Date(new crypto.X509Certificate(pem).validTo).toISOString();
 }
 
 export function encodeUserData(cloudConfig: string): string {

@@ -1,6 +1,7 @@
 // PD and TiKV command lines and config files, rendered as data (TOML through smol-toml). Pure.
 import { stringify } from "smol-toml";
 import { MemoryBudget, reserveSpaceGB } from "./memoryBudget";
+import type { StoreLabels } from "./placement";
 import { ClusterPlan, HostPlan, PORTS } from "./topology";
 
 /** Where the rendered config files are uploaded inside the containers. */
@@ -126,9 +127,24 @@ export function pdConfigToml(maxReplicas: number, tls: boolean, budget: MemoryBu
   });
 }
 
-export function tikvConfigToml(budget: MemoryBudget, diskGB: number, tls: boolean): string {
+/**
+ * `capacityGB`: the store's `raftstore.capacity` where it shares its disk with monitoring
+ * (lib/memoryBudget.ts tikvCapacityGB); undefined leaves TiKV's default, the whole disk.
+ */
+export function tikvConfigToml(
+  budget: MemoryBudget,
+  diskGB: number,
+  tls: boolean,
+  capacityGB?: number,
+  labels?: StoreLabels,
+): string {
   return stringify({
     "memory-usage-limit": `${budget.tikvMemoryUsageLimitMiB}MB`,
+    // The store's location labels from its first heartbeat on (tikv/tikv src/server/config.rs
+    // Config.labels, sent in PutStore), so a new store is placed by zone before the deployment's
+    // placement step labels it through PD's API too (lib/placement.ts); both come from the same plan.
+    ...(labels === undefined ? {} : { server: { labels: { zone: labels.zone, host: labels.host } } }),
+    ...(capacityGB === undefined ? {} : { raftstore: { capacity: `${capacityGB}GB` } }),
     // Without it memtables are bounded only per CF (about 1.4 GiB in all by default).
     rocksdb: { "write-buffer-limit": `${budget.tikvWriteBufferLimitMiB}MB` },
     storage: {

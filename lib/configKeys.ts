@@ -18,6 +18,8 @@ export interface ExistingHost {
   readonly dockerHost: string;
   /** Address the other hosts reach it on. */
   readonly privateIp: string;
+  /** Its zone (any name, e.g. a data centre or rack row): the store's `zone` label. */
+  readonly zone?: string;
 }
 
 interface KeyBase {
@@ -87,6 +89,24 @@ export interface HostsKey extends KeyBase {
 }
 
 export type KeySpec = IntegerKey | BooleanKey | EnumKey | StringKey | OptionalStringKey | ListKey | HostsKey;
+
+/**
+ * Why an alert webhook URL is refused: Alertmanager posts to absolute http(s) URLs only
+ * (prometheus/alertmanager v0.34.0 config/common/url.go ParseURL: "unsupported scheme", "missing host").
+ */
+export function webhookUrlProblem(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    // Not echoed: the value is a secret.
+    return "is not a URL; give the full address, e.g. https://hooks.example.com/services/T000/B000/XXXX";
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:")
+    return `uses ${url.protocol.replace(/:$/, "")}://, but Alertmanager posts to http:// or https:// only; use the receiver's http(s) address, e.g. https://hooks.example.com/...`;
+  if (url.hostname === "") return "names no host; give the full address, e.g. https://hooks.example.com/...";
+  return undefined;
+}
 
 /** The oldest tikvVersion the program deploys; see the tikvVersion rule. */
 export const MIN_TIKV_VERSION = "v7.1.0";
@@ -248,8 +268,23 @@ export const CONFIG_KEYS = {
     type: "optional-string",
     modes: ["cvm"],
     default: "",
-    required: `; set it with: pulumi config set ${PROJECT}:availabilityZone ap-guangzhou-3`,
-    help: "the zone of the subnet and every host, e.g. `ap-guangzhou-3`; must belong to `tencentcloud:region`",
+    help: "the zone of the subnet and every host, e.g. `ap-guangzhou-3`; must belong to `tencentcloud:region`. This or `availabilityZones` is required",
+  },
+  availabilityZones: {
+    type: "list",
+    modes: ["cvm"],
+    default: [],
+    check: (zone) =>
+      /^[a-z]+(-[a-z0-9]+)+$/.test(zone) ? undefined : `"${zone}" is not a zone name like ap-guangzhou-3`,
+    help: "instead of `availabilityZone`: 3 or more zones of `tencentcloud:region` to spread the hosts over, round robin (host 1 in the first, host 2 in the second, ...), one subnet each: the first zone's is `subnetCidr`, the next ones the blocks of the same size after it. Refused: 2 zones, more zones than hosts, or zones where one would hold a majority of the PD members. Fixed once hosts run in them (see Placement)",
+  },
+  placementGroupType: {
+    type: "enum",
+    modes: ["cvm"],
+    default: "HOST",
+    values: ["HOST", "RACK", "none"],
+    explain: "HOST puts each CVM on its own physical machine, RACK on its own rack, none uses no placement group",
+    help: "the spread placement group (disaster recover group) every CVM joins: `HOST` (each on its own physical machine), `RACK` (its own rack) or `none`. Fixed once CVMs are in it (see Placement)",
   },
   instanceType: {
     type: "string",
@@ -456,6 +491,14 @@ export const CONFIG_KEYS = {
     default: false,
     help: "Grafana serves HTTPS on 3000 of host 1 (cvm: opened to `operatorCidrs`), with a certificate from the cluster CA; off: loopback only. Needs `monitoring` and `clusterTls`",
   },
+  alertWebhookUrl: {
+    type: "optional-string",
+    modes: MODES,
+    default: "",
+    secret: true,
+    check: webhookUrlProblem,
+    help: "an http(s) URL that receives every firing and resolved alert as JSON (Alertmanager's webhook, message version 4), e.g. your chat or paging bridge; as a secret (`pulumi config set --secret`: such URLs often carry a token). Runs Alertmanager on host 1 beside Prometheus, on loopback. Needs `monitoring`",
+  },
   clients: {
     // Names go into certificate subjects, file paths and output keys: lower-case words only.
     type: "list",
@@ -500,7 +543,7 @@ export const CONFIG_KEYS = {
     modes: ["existing"],
     default: [],
     required: ` in mode existing: a list like [{name: db1, dockerHost: "tcp://192.0.2.11:2376", privateIp: 10.0.0.11}, ...] in Pulumi.<stack>.yaml`,
-    help: "3..20 servers you run, each `{name, dockerHost: tcp://<address>:<port>, privateIp}` (see Modes)",
+    help: "3..20 servers you run, each `{name, dockerHost: tcp://<address>:<port>, privateIp}`, optionally with `zone` (every host or none; see Modes and Placement)",
   },
   dockerCaPem: {
     type: "optional-string",
@@ -701,12 +744,20 @@ function parseHosts(key: string, spec: HostsKey, text: string | undefined): Pars
         typeof entry === "object" && entry !== null ? Object.getOwnPropertyDescriptor(entry, name)?.value : undefined;
       return typeof value === "string" ? value : "";
     };
-    const host = { name: field("name"), dockerHost: field("dockerHost"), privateIp: field("privateIp") };
+    const zone = field("zone");
+    const host = {
+      name: field("name"),
+      dockerHost: field("dockerHost"),
+      privateIp: field("privateIp"),
+      ...(zone === "" ? {} : { zone }),
+    };
     const where = `${key}[${i}]`;
-    const unknown = typeof entry === "object" && entry !== null ? Object.keys(entry).filter((k) => !(k in host)) : [];
+    const fields = ["name", "dockerHost", "privateIp", "zone"];
+    const unknown =
+      typeof entry === "object" && entry !== null ? Object.keys(entry).filter((k) => !fields.includes(k)) : [];
     if (unknown.length > 0)
       problems.push(
-        `${where} has ${unknown.map((k) => `"${k}"`).join(", ")}, which is not a field of a host (name, dockerHost, privateIp)`,
+        `${where} has ${unknown.map((k) => `"${k}"`).join(", ")}, which is not a field of a host (name, dockerHost, privateIp, zone)`,
       );
     if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(host.name))
       problems.push(
@@ -724,8 +775,18 @@ function parseHosts(key: string, spec: HostsKey, text: string | undefined): Pars
       problems.push(
         `${where}.privateIp "${host.privateIp}" is not reachable from the other hosts; give the address they reach this host on`,
       );
+    // It becomes the store's zone label: PD's label value format (tikv/pd v8.5.7
+    // pkg/schedule/config/util.go valueFormat), non-empty.
+    if (zone !== "" && !/^[-A-Za-z0-9_./]+$/.test(zone))
+      problems.push(`${where}.zone "${zone}" may hold only letters, digits, "-", "_", "." and "/" (a PD label value)`);
     return host;
   });
+  const zoned = hosts.filter((h) => h.zone !== undefined).length;
+  if (zoned > 0 && zoned < hosts.length)
+    problems.push(
+      `gives a zone to ${zoned} of ${hosts.length} hosts: give every host its zone, or none (PD places replicas by ` +
+        "the zone label of every store; a store without one would count as a zone of its own)",
+    );
   for (const field of ["name", "dockerHost", "privateIp"] as const) {
     const values = hosts.map((h) => h[field]);
     const dup = values.find((v, i) => values.indexOf(v) !== i);

@@ -37,6 +37,7 @@ export const PROVIDER_REPLACING_INPUTS = [
  */
 export const PROVIDER_IN_PLACE_INPUTS = [
   "memory",
+  "cpuShares",
   "memorySwap",
   "healthcheck",
   "restart",

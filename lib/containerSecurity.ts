@@ -37,7 +37,7 @@ export const FILE_MODES = {
  * far above what each runs (TiKV's thread pools on a few cores: hundreds) and far below what a fork
  * bomb needs to starve its host. Set through the Engine API (components/pidsLimit.ts).
  */
-export const PIDS_LIMIT = { pd: 4096, tikv: 4096, prometheus: 1024, grafana: 1024 } as const;
+export const PIDS_LIMIT = { pd: 4096, tikv: 4096, prometheus: 1024, grafana: 1024, alertmanager: 512 } as const;
 
 /** Supplementary group that lets a non-root process read a 0440 root:root key. */
 export const KEY_READER_GROUP = "0";

@@ -16,6 +16,17 @@ export const DOCKER_DATA_ROOT = `${DATA_DISK_MOUNT}/docker`;
 export const DOCKER_ENV_FILE = "/run/tikv-data-disk/docker.env";
 /** Filesystem label given at format time; the mount itself goes by UUID. */
 export const DATA_FS_LABEL = "tikv-data";
+/**
+ * ext4 mount options TiUP's check asks of a TiKV data disk (pingcap/tiup
+ * pkg/cluster/operation/check.go CheckPartitions: ext4 without nodelalloc fails, without noatime
+ * warns). ext4 refuses to change delalloc on a remount, so a running host takes them at its next
+ * boot; a CVM with new user data is a new boot.
+ */
+export const DATA_MOUNT_OPTIONS = "noatime,nodelalloc";
+export const DATA_DISK_GROW_UNIT = "tikv-data-disk-grow.service";
+export const DATA_DISK_GROW_TIMER = "tikv-data-disk-grow.timer";
+/** How often a running host looks for a disk grown under it (dataDiskSize raised in place). */
+export const DATA_DISK_GROW_INTERVAL_SECONDS = 30;
 
 /** The by-id link of a CBS disk inside the guest. */
 export function dataDiskLink(diskId: string): string {
@@ -24,6 +35,7 @@ export function dataDiskLink(diskId: string): string {
 
 /**
  * The preparation script (POSIX sh; every path can be moved by the environment, which the tests use).
+ * Run again while the disk is mounted (the grow timer), it only grows the filesystem online.
  * Formats only a device on which `blkid -p` finds nothing at all; anything else it finds (another
  * filesystem, a partition table) stops it. On every failure it still hands Docker a data root: an
  * empty one in /run, labelled with the reason, so the operator's readiness check reports the reason
@@ -54,7 +66,19 @@ fail() {
   exit 1
 }
 
-if ! mountpoint -q "$mnt"; then
+# The filesystem's size in bytes, from its superblock.
+fs_bytes() {
+  dumpe2fs -h "$1" 2>/dev/null | awk -F: '/^Block count/ { c = $2 } /^Block size/ { b = $2 } END { printf "%.0f", c * b }'
+}
+
+if mountpoint -q "$mnt"; then
+  # ${DATA_DISK_GROW_TIMER}: an enlarged disk is grown online.
+  dev=$(readlink -f "$link")
+  if [ "$(blockdev --getsize64 "$dev")" -gt "$(fs_bytes "$dev")" ]; then
+    echo "tikv-data-disk: growing $dev online"
+    resize2fs "$dev" || echo "tikv-data-disk: online resize2fs $dev failed; it grows at the next boot" >&2
+  fi
+else
   waited=0
   until [ -e "$link" ]; do
     [ "$waited" -lt "$wait_s" ] || fail "data disk $disk_id did not appear at $link within $wait_s s; attach it, then: systemctl restart ${DATA_DISK_UNIT} docker"
@@ -77,14 +101,13 @@ if ! mountpoint -q "$mnt"; then
     fail "$dev ($disk_id) holds no ext4 filesystem but: $(printf '%s' "$found" | tr '\\n' ' '); left untouched"
   fi
   # A disk grown in place (dataDiskSize) is filled before it is mounted.
-  fs_bytes=$(dumpe2fs -h "$dev" 2>/dev/null | awk -F: '/^Block count/ { c = $2 } /^Block size/ { b = $2 } END { printf "%.0f", c * b }')
-  if [ "$(blockdev --getsize64 "$dev")" -gt "$fs_bytes" ]; then
+  if [ "$(blockdev --getsize64 "$dev")" -gt "$(fs_bytes "$dev")" ]; then
     echo "tikv-data-disk: growing the filesystem on $dev ($disk_id) to the disk"
     e2fsck -f -p "$dev" >/dev/null || fail "e2fsck found damage on $dev ($disk_id) it could not repair; not using it"
     resize2fs "$dev" >/dev/null 2>&1 || echo "tikv-data-disk: resize2fs $dev failed; the filesystem keeps its size" >&2
   fi
   mkdir -p "$mnt"
-  mount -o noatime UUID="$uuid" "$mnt"
+  mount -o ${DATA_MOUNT_OPTIONS} UUID="$uuid" "$mnt"
   if [ "$(readlink -f "$(findmnt -n -o SOURCE --mountpoint "$mnt")")" != "$dev" ]; then
     umount "$mnt"
     fail "another disk has UUID $uuid too; not using either"
@@ -94,6 +117,32 @@ fi
 mkdir -p "$mnt/docker"
 docker_env "$mnt/docker" "${DATA_DISK_LABEL}=$disk_id"
 `;
+}
+
+/**
+ * The script again, on a running host, by a timer: a disk enlarged under it (dataDiskSize raised in
+ * place; virtio-blk reports the new capacity to the guest by itself) is grown online, mounted.
+ */
+export function dataDiskGrowUnits(diskId: string): { service: string; timer: string } {
+  return {
+    service: [
+      "[Unit]",
+      `After=${DATA_DISK_UNIT}`,
+      "[Service]",
+      "Type=oneshot",
+      `Environment=TIKV_DATA_DISK_ID=${diskId}`,
+      `ExecStart=${DATA_DISK_SCRIPT_PATH}`,
+      "",
+    ].join("\n"),
+    timer: [
+      "[Timer]",
+      `OnBootSec=${DATA_DISK_GROW_INTERVAL_SECONDS}`,
+      `OnUnitActiveSec=${DATA_DISK_GROW_INTERVAL_SECONDS}`,
+      "[Install]",
+      "WantedBy=timers.target",
+      "",
+    ].join("\n"),
+  };
 }
 
 /**

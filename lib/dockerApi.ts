@@ -1,7 +1,7 @@
 // The few Docker Engine API calls the Docker provider cannot make for us: setting a container's
 // pids limit (POST /containers/{id}/update, "PidsLimit"; Docker Engine API v1.40+) and reading it
-// back; running a one-shot container to completion (the PD bootstrap permit, lib/pdStart.ts); and
-// building a member's image with the user's binary in it (tikvPatch/pdPatch, lib/builds.ts).
+// back; running a one-shot container to completion (the PD bootstrap permit, lib/pdStart.ts; the
+// data filesystem's size, lib/dataFs.ts); and building a member's image with the user's binary in it (tikvPatch/pdPatch, lib/builds.ts).
 // Only Node built-ins are imported: this module is serialized into a dynamic provider.
 import * as crypto from "crypto";
 import * as fs from "fs";
@@ -18,7 +18,7 @@ export type DockerEndpoint =
   /** This machine's engine, found the way the docker CLI finds it: DOCKER_HOST, DOCKER_CERT_PATH, the default socket. */
   | { readonly kind: "environment" };
 
-interface Target {
+export interface Target {
   readonly transport: typeof http | typeof https;
   readonly options: https.RequestOptions;
   readonly describe: string;
@@ -66,13 +66,14 @@ export function resolveEndpoint(endpoint: DockerEndpoint, env: NodeJS.ProcessEnv
   return { transport: http, options: { host: url.hostname, port: Number(url.port || 2375) }, describe: dockerHost };
 }
 
-function request(
+/** One Engine API call; resolves with the status and body (as text and as bytes) whatever the status. */
+export function request(
   target: Target,
   method: string,
   apiPath: string,
   timeoutMs: number,
   body?: unknown,
-): Promise<{ status: number; body: string }> {
+): Promise<{ status: number; body: string; bytes: Buffer }> {
   const raw = body instanceof Buffer;
   const payload = body === undefined ? undefined : raw ? body : JSON.stringify(body);
   return new Promise((resolve, reject) => {
@@ -92,10 +93,12 @@ function request(
               },
       },
       (res) => {
-        let text = "";
-        res.setEncoding("utf8");
-        res.on("data", (chunk: string) => (text += chunk));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("end", () => {
+          const bytes = Buffer.concat(chunks);
+          resolve({ status: res.statusCode ?? 0, body: bytes.toString("utf8"), bytes });
+        });
       },
     );
     req.on("timeout", () =>
@@ -144,14 +147,32 @@ export interface OneShot {
   readonly cmd: readonly string[];
   /** `volume:/path` binds. */
   readonly binds: readonly string[];
+  /** Read what it wrote to stdout before removing it (runOneShot's result); otherwise "". */
+  readonly output?: boolean;
+}
+
+/**
+ * The stdout frames of a non-TTY container's log stream (Engine API GET /containers/{id}/logs):
+ * each frame is an 8-byte header (stream: 1 stdout, 2 stderr; 3 bytes zero; a big-endian uint32
+ * length) and that many bytes (moby api/types/stdcopy, StdWriter).
+ */
+export function stdoutOfLogs(stream: Buffer): string {
+  const out: Buffer[] = [];
+  for (let at = 0; at + 8 <= stream.length;) {
+    const length = stream.readUInt32BE(at + 4);
+    if (stream[at] === 1) out.push(stream.subarray(at + 8, at + 8 + length));
+    at += 8 + length;
+  }
+  return Buffer.concat(out).toString("utf8");
 }
 
 /**
  * Runs `spec` to completion and removes it (Engine API: POST /containers/create, /start, /wait,
  * DELETE /containers/{id}); no network, no capability, no privilege gain. Throws naming the
  * engine and the exit code when it does not exit 0; the container is removed either way.
+ * Resolves with its stdout when `spec.output` asks for it (GET /containers/{id}/logs), else "".
  */
-export async function runOneShot(endpoint: DockerEndpoint, spec: OneShot, timeoutMs: number): Promise<void> {
+export async function runOneShot(endpoint: DockerEndpoint, spec: OneShot, timeoutMs: number): Promise<string> {
   const target = resolveEndpoint(endpoint);
   const fail = (what: string, res: { status: number; body: string }) =>
     new Error(`Docker at ${target.describe}: ${what} ${spec.name}: HTTP ${res.status} ${res.body.slice(0, 300)}`);
@@ -179,6 +200,10 @@ export async function runOneShot(endpoint: DockerEndpoint, spec: OneShot, timeou
     if (waited.status !== 200) throw fail("could not wait for", waited);
     const code = (JSON.parse(waited.body) as { StatusCode?: number }).StatusCode;
     if (code !== 0) throw new Error(`Docker at ${target.describe}: ${spec.name} exited with ${String(code)}`);
+    if (!spec.output) return "";
+    const logs = await request(target, "GET", `/containers/${id}/logs?stdout=1`, timeoutMs);
+    if (logs.status !== 200) throw fail("could not read the output of", logs);
+    return stdoutOfLogs(logs.bytes);
   } finally {
     await request(target, "DELETE", `/containers/${id}?force=true`, timeoutMs).catch(() => undefined);
   }

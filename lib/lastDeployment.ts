@@ -2,6 +2,7 @@
 // changes a running cluster cannot take in place. Pure: index.ts reads the outputs, this judges.
 import { CaRotation, checkCaTransition } from "./certificates";
 import { DeployedHost } from "./rolloutPlan";
+import { zoneOfHost } from "./placement";
 import { ConfigProblem, PROJECT, Settings } from "./settings";
 import { ClusterPlan } from "./topology";
 
@@ -18,7 +19,12 @@ export interface DeploymentRecord {
   readonly hostAddresses: readonly string[];
   /** Mode cvm only. */
   readonly cvm?: {
+    /** The first zone; the only one for a stack deployed before availabilityZones. */
     readonly availabilityZone: string;
+    /** The zones hosts were spread over (lib/placement.ts zoneOfHost); absent before availabilityZones. */
+    readonly availabilityZones?: readonly string[];
+    /** Absent before placement groups: no CVM is in one. */
+    readonly placementGroupType?: string;
     readonly vpcCidr: string;
     readonly subnetCidr: string;
     /** Empty when the image is looked up. */
@@ -56,7 +62,9 @@ export function deploymentRecord(settings: Settings, plan: ClusterPlan, pdInitia
     ...(settings.mode === "cvm"
       ? {
           cvm: {
-            availabilityZone: settings.cvm.availabilityZone,
+            availabilityZone: settings.cvm.availabilityZones[0],
+            availabilityZones: settings.cvm.availabilityZones,
+            placementGroupType: settings.cvm.placementGroupType,
             vpcCidr: settings.cvm.vpcCidr,
             subnetCidr: settings.cvm.subnetCidr,
             imageId: settings.cvm.imageId ?? "",
@@ -219,13 +227,32 @@ export function refusedChanges(settings: Settings, plan: ClusterPlan, last: Last
         "recreated under new type tokens, hosts and disks included; move a live stack by importing its resources (README, " +
         '"The Tencent Cloud provider: two routes").',
     );
-    same(
-      "availabilityZone",
-      was.cvm.availabilityZone,
-      now.availabilityZone,
-      "the zone forces new subnets and CVMs " +
-        "(terraform-provider-tencentcloud: availability_zone is ForceNew), i.e. every host and its data at once.",
-    );
+    const wasZones = was.cvm.availabilityZones ?? [was.cvm.availabilityZone];
+    const movedZone = plan.hosts
+      .slice(0, kept)
+      .filter((h) => zoneOfHost(wasZones, h.index) !== h.zone)
+      .map((h) => `${h.name} from ${zoneOfHost(wasZones, h.index)} to ${h.zone}`);
+    if (movedZone.length > 0) {
+      const zoneKey = now.availabilityZones.length > 1 ? "availabilityZones" : "availabilityZone";
+      refuse(
+        zoneKey,
+        `would move ${movedZone.join(", ")}: a CVM's zone, its data disk's and its subnet's are ForceNew ` +
+          "(terraform-provider-tencentcloud v1.82.102 resource_tc_instance.go, resource_tc_cbs_storage.go, " +
+          "resource_tc_subnet.go availability_zone), i.e. new hosts with empty disks. Hosts spread round robin, so " +
+          `keep the deployed zones (${wasZones.join(", ")}) in that order; zones can be added to the end only if ` +
+          "no running host changes zone. To spread a running cluster, move its data into a new stack (BR).",
+      );
+    }
+    const wasGroup = was.cvm.placementGroupType;
+    if (wasGroup !== undefined && wasGroup !== "none" && now.placementGroupType !== wasGroup) {
+      refuse(
+        "placementGroupType",
+        `was ${wasGroup}, now ${now.placementGroupType}: the provider cannot take a CVM out of its placement group ` +
+          '("Deleting `placement_group_id` is not currently supported", resource_tc_instance.go Update at v1.82.102), ' +
+          "and a group's type is ForceNew, so the CVMs would have to join a new group on the hosts they run on, " +
+          `which its spread rule may refuse. ${back("placementGroupType", wasGroup)}`,
+      );
+    }
     same(
       "subnetCidr",
       was.cvm.subnetCidr,

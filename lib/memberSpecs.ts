@@ -17,7 +17,7 @@ import { ComponentBuild, Patch, releaseImage } from "./builds";
 import { MUST_RUN } from "./containerReplacement";
 import { CONTAINER_HARDENING, PIDS_LIMIT } from "./containerSecurity";
 import { INSTANCE_LABEL } from "./labels";
-import { MemoryBudget } from "./memoryBudget";
+import { CPU_SHARES, MemoryBudget } from "./memoryBudget";
 import { ClusterNetworking, attachment, containerName, volumeName } from "./networking";
 import { PD_START_PATH, PD_START_SCRIPT, pdStartEnv } from "./pdStart";
 import { ClusterPlan, HostPlan, PORTS } from "./topology";
@@ -56,6 +56,8 @@ export interface MemberSpec {
   readonly envs?: readonly string[];
   /** Container memory limit, MiB (lib/memoryBudget.ts). */
   readonly memoryMiB: number;
+  /** Relative CPU weight under contention (lib/memoryBudget.ts CPU_SHARES). */
+  readonly cpuShares: number;
   /** Configuration files uploaded into the container. */
   readonly files: readonly { readonly file: string; readonly content: string }[];
   /** URL the health check probes from inside the container. */
@@ -74,6 +76,8 @@ export interface MemberSpecsInput {
   readonly tikvVersion: string;
   readonly memory: (host: HostPlan) => MemoryBudget;
   readonly diskGB: number;
+  /** The store's capacity where it shares its data disk (lib/memoryBudget.ts tikvCapacityGB). */
+  readonly tikvCapacityGB?: (host: HostPlan) => number | undefined;
   /** --initial-cluster of the cluster's first deployment (lib/lastDeployment.ts pdInitialCluster). */
   readonly pdInitialCluster: string;
   /** The user's own builds per component (lib/builds.ts); absent: the release images. */
@@ -108,8 +112,10 @@ export function memberSpecs(input: MemberSpecsInput): MemberSpec[] {
         ...imageOf(input, "pd"),
         entrypoints: ["/bin/sh", PD_START_PATH],
         command: pdArgs(host, plan),
-        envs: pdStartEnv(host, plan, input.pdInitialCluster, DATA_DIR),
+        // Every member's Go heap is bounded, not only the leader's (MemoryBudget.pdGoMemLimitMiB).
+        envs: [...pdStartEnv(host, plan, input.pdInitialCluster, DATA_DIR), `GOMEMLIMIT=${budget.pdGoMemLimitMiB}MiB`],
         memoryMiB: budget.pdContainerMiB,
+        cpuShares: CPU_SHARES.pd,
         files: [
           { file: PD_CONFIG_PATH, content: pdConfigToml(REPLICAS, tls, budget) },
           { file: PD_START_PATH, content: PD_START_SCRIPT },
@@ -131,7 +137,16 @@ export function memberSpecs(input: MemberSpecsInput): MemberSpec[] {
       ...imageOf(input, "tikv"),
       command: tikvArgs(host, plan, input.pdInitialCluster),
       memoryMiB: budget.tikvContainerMiB,
-      files: [{ file: TIKV_CONFIG_PATH, content: tikvConfigToml(budget, input.diskGB, tls) }],
+      cpuShares: CPU_SHARES.tikv,
+      files: [
+        {
+          file: TIKV_CONFIG_PATH,
+          content: tikvConfigToml(budget, input.diskGB, tls, input.tikvCapacityGB?.(host), {
+            zone: host.zone,
+            host: host.name,
+          }),
+        },
+      ],
       healthUrl: `${plan.scheme}://127.0.0.1:${PORTS.tikvStatus}/status`,
       tls,
       publish: [],
@@ -171,6 +186,8 @@ export function memberContainerArgs(spec: MemberSpec, wiring: ContainerWiring): 
     // Stated, or Docker's default (twice the memory) reads back as a perpetual diff; equal to
     // memory means no swap, which TiKV wants anyway.
     memorySwap: spec.memoryMiB,
+    // Applied in place by the provider's update (docker update --cpu-shares): no restart.
+    cpuShares: spec.cpuShares,
     ...attachment(
       wiring.networking,
       spec.member,

@@ -19,6 +19,7 @@ import {
 } from "./configKeys";
 import { cidrContains, cidrSize, parseCidr } from "./ipv4";
 import { operatorCidrProblems } from "./operatorCidrs";
+import { pdQuorumProblem, zoneOfHost, zoneSubnetCidr } from "./placement";
 
 export { MIN_TIKV_VERSION, MODES, PROJECT } from "./configKeys";
 export type { ExistingHost, Mode } from "./configKeys";
@@ -52,6 +53,11 @@ export interface CommonSettings {
   readonly monitoring: boolean;
   /** Grafana over HTTPS on the host's address (cvm: open to operatorCidrs); otherwise loopback only. */
   readonly grafanaPublic: boolean;
+  /**
+   * Alertmanager beside Prometheus sends alerts to the webhook tikv-cvm:alertWebhookUrl (read as a
+   * secret by index.ts; here only whether it is set).
+   */
+  readonly alertWebhook: boolean;
   /** The issuing CA generation and where a rotation stands (lib/certificates.ts). */
   readonly ca: CaRotation;
   /** Application clients, by name: each gets its own certificate from the cluster CA. */
@@ -73,7 +79,10 @@ export interface BuildSettings {
 
 /** Mode cvm: Tencent Cloud hosts made by this program. */
 export interface CvmSettings {
-  readonly availabilityZone: string;
+  /** The zones hosts are spread over, round robin (lib/placement.ts zoneOfHost); one with availabilityZone. */
+  readonly availabilityZones: readonly string[];
+  /** The spread placement group every CVM joins (Tencent Cloud's disaster recover group), or none. */
+  readonly placementGroupType: "HOST" | "RACK" | "none";
   readonly instanceType: string;
   /** Undefined: look up the newest public Ubuntu 22.04 image. */
   readonly imageId?: string;
@@ -239,6 +248,7 @@ export function validateConfig(raw: RawConfig): ValidationResult {
     clusterTls: v.clusterTls,
     monitoring: v.monitoring,
     grafanaPublic: v.grafanaPublic,
+    alertWebhook: v.alertWebhookUrl !== undefined,
     ca: { generation: v.caGeneration, rotation: v.caRotation },
     clients: v.clients,
     nofileLimit: v.nofileLimit,
@@ -298,7 +308,7 @@ function checkTencentCloudProvider(raw: RawConfig, fail: KeyRules["fail"]): void
   }
 }
 
-function commonRules({ v, mode, nodeCount, isSet, good, fail }: KeyRules): void {
+function commonRules({ v, mode, raw, nodeCount, isSet, good, fail }: KeyRules): void {
   if (mode === "existing" && isSet("nodeCount") && good("nodeCount", "hosts") && nodeCount !== v.hosts.length) {
     fail(
       "nodeCount",
@@ -341,6 +351,19 @@ function commonRules({ v, mode, nodeCount, isSet, good, fail }: KeyRules): void 
       "grafanaPublic",
       `needs monitoring: true (there is no Grafana without it); remove it with: pulumi config rm ${PROJECT}:grafanaPublic`,
     );
+  }
+  if (v.alertWebhookUrl !== undefined && good("alertWebhookUrl", "monitoring")) {
+    if (!v.monitoring)
+      fail(
+        "alertWebhookUrl",
+        "needs monitoring: true (Prometheus evaluates the alert rules, Alertmanager beside it sends them); " +
+          `remove it with: pulumi config rm ${PROJECT}:alertWebhookUrl, or set ${PROJECT}:monitoring true`,
+      );
+    else if (!raw.secretKeys?.includes("alertWebhookUrl"))
+      fail(
+        "alertWebhookUrl",
+        `must be stored as a secret (webhook URLs usually carry a token): pulumi config set --secret ${PROJECT}:alertWebhookUrl <url>`,
+      );
   }
   if (v.grafanaPublic && good("clusterTls") && !v.clusterTls) {
     fail(
@@ -401,14 +424,9 @@ function buildRules({ v, raw, good, fail }: KeyRules): void {
   }
 }
 
-function cvmRules({ v, raw, nodeCount, isSet, good, fail }: KeyRules): void {
-  if (good("availabilityZone") && raw.region && !v.availabilityZone.startsWith(`${raw.region}-`)) {
-    fail(
-      "availabilityZone",
-      `"${v.availabilityZone}" is not a zone of region ${raw.region}; ` +
-        `zones are named <region>-<n>, e.g. ${raw.region}-3`,
-    );
-  }
+function cvmRules(rules: KeyRules): void {
+  const { v, nodeCount, isSet, good, fail } = rules;
+  zoneRules(rules);
   if (good("dataDiskSnapshotRetentionDays") && v.dataDiskSnapshotRetentionDays === 0 && isSet("dataDiskSnapshotHour")) {
     fail(
       "dataDiskSnapshotHour",
@@ -429,6 +447,22 @@ function cvmRules({ v, raw, nodeCount, isSet, good, fail }: KeyRules): void {
   const subnet = good("subnetCidr") ? parseCidr(v.subnetCidr) : undefined;
   if (vpc && subnet && !cidrContains(vpc, subnet)) {
     fail("subnetCidr", `${v.subnetCidr} is not inside vpcCidr ${v.vpcCidr}; choose a subnet within the VPC`);
+  }
+  if (vpc && subnet && good("availabilityZones") && v.availabilityZones.length > 1) {
+    // The next zones' subnets follow subnetCidr (lib/topology.ts zoneSubnetCidr).
+    for (let k = 1; k < v.availabilityZones.length; k++) {
+      const cidr = zoneSubnetCidr(v.subnetCidr, k);
+      const parsed = cidr === undefined ? undefined : parseCidr(cidr);
+      if (!parsed || !cidrContains(vpc, parsed)) {
+        fail(
+          "subnetCidr",
+          `${v.subnetCidr} leaves no room in vpcCidr ${v.vpcCidr} for the subnet of ${v.availabilityZones[k]} ` +
+            `(${cidr ?? "past 255.255.255.255"}): each further zone takes the next block of the same size; ` +
+            "choose a subnetCidr near the start of the VPC, or a larger vpcCidr",
+        );
+        break;
+      }
+    }
   }
   if (subnet && good("nodeCount")) {
     // The last host takes offset FIRST_HOST_OFFSET + nodeCount - 1; the broadcast address is reserved.
@@ -454,7 +488,89 @@ function cvmRules({ v, raw, nodeCount, isSet, good, fail }: KeyRules): void {
   }
 }
 
-function existingRules({ raw, good, fail }: KeyRules): void {
+/**
+ * availabilityZone or availabilityZones, not both; every zone in the region, listed once; and a
+ * spread PD's quorum survives the loss of any one zone (lib/placement.ts pdQuorumProblem).
+ */
+function zoneRules({ v, raw, nodeCount, good, fail }: KeyRules): void {
+  const one = v.availabilityZone;
+  const list = v.availabilityZones;
+  const pathSet = `pulumi config set --path '${PROJECT}:availabilityZones[0]' ap-guangzhou-3`;
+  if (one !== undefined && list.length > 0) {
+    fail(
+      "availabilityZones",
+      `is set together with availabilityZone (${one}); keep one: for several zones remove the other with ` +
+        `pulumi config rm ${PROJECT}:availabilityZone, and list ${one} first in availabilityZones if hosts run there`,
+    );
+    return;
+  }
+  if (one === undefined && list.length === 0 && good("availabilityZones")) {
+    fail(
+      "availabilityZone",
+      `is required (or availabilityZones); set it with: pulumi config set ${PROJECT}:availabilityZone ap-guangzhou-3, ` +
+        `or spread the hosts over three zones with: ${pathSet} (and [1], [2])`,
+    );
+    return;
+  }
+  const zones = one !== undefined ? [one] : list;
+  const key = one !== undefined ? "availabilityZone" : "availabilityZones";
+  if (!good(key)) return;
+  for (const zone of zones) {
+    if (raw.region && !zone.startsWith(`${raw.region}-`)) {
+      fail(key, `"${zone}" is not a zone of region ${raw.region}; zones are named <region>-<n>, e.g. ${raw.region}-3`);
+    }
+  }
+  const again = zones.findIndex((z, i) => zones.indexOf(z) !== i);
+  if (again >= 0) {
+    fail(
+      key,
+      `lists ${zones[again]} twice; each zone takes its share of the hosts once: remove the second with ` +
+        `pulumi config rm --path '${PROJECT}:availabilityZones[${again}]'`,
+    );
+    return;
+  }
+  if (zones.length === 2) {
+    fail(
+      key,
+      `lists 2 zones: one of them would hold a majority of PD's members and of every region's 3 replicas, so ` +
+        "losing it would stop the cluster anyway; list 3 or more zones, or use one (availabilityZone)",
+    );
+    return;
+  }
+  if (good("nodeCount") && zones.length > nodeCount) {
+    fail(
+      key,
+      `lists ${zones.length} zones for ${nodeCount} hosts: a zone would hold no host; list at most ${nodeCount}, ` +
+        `or raise ${PROJECT}:nodeCount`,
+    );
+    return;
+  }
+  if (good("nodeCount", "pdCount")) {
+    const pdZones = Array.from({ length: Math.min(v.pdCount, nodeCount) }, (_, i) => zoneOfHost(zones, i + 1));
+    const problem = pdQuorumProblem(pdZones, zones.length);
+    if (problem !== undefined) {
+      fail("pdCount", `${problem}; fix with: pulumi config set ${PROJECT}:pdCount 3`);
+    }
+  }
+}
+
+/** Mode existing's zones, when listed: PD's quorum must survive the loss of any one of them. */
+function existingZoneRules({ v, nodeCount, good, fail }: KeyRules): void {
+  if (!good("hosts", "pdCount") || v.hosts.length === 0 || v.hosts[0].zone === undefined) return;
+  const zones = v.hosts.map((h) => h.zone ?? "");
+  const problem = pdQuorumProblem(zones.slice(0, Math.min(v.pdCount, nodeCount)), new Set(zones).size);
+  if (problem !== undefined) {
+    fail(
+      "hosts",
+      `${problem} (PD runs on the first ${v.pdCount} hosts listed); order the hosts so the first ${v.pdCount} ` +
+        "are in different zones, or give every host the same zone",
+    );
+  }
+}
+
+function existingRules(rules: KeyRules): void {
+  const { raw, good, fail } = rules;
+  existingZoneRules(rules);
   for (const key of CONFIG_KEY_NAMES) {
     const spec = specOf(key);
     if (
@@ -474,7 +590,8 @@ function existingRules({ raw, good, fail }: KeyRules): void {
 function cvmSettings(v: ConfigValues, diskGB: number): CvmSettings {
   const retentionDays = v.dataDiskSnapshotRetentionDays;
   return {
-    availabilityZone: v.availabilityZone,
+    availabilityZones: v.availabilityZone !== undefined ? [v.availabilityZone] : v.availabilityZones,
+    placementGroupType: v.placementGroupType,
     instanceType: v.instanceType,
     imageId: v.imageId,
     systemDiskType: v.systemDiskType,

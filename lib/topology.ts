@@ -1,6 +1,7 @@
 // Where everything runs: host names, addresses, PD members and the URLs that wire PD and TiKV
 // together. Pure, so the exact flags are tested without Pulumi.
 import { addressAt, parseCidr } from "./ipv4";
+import { LOCAL_ZONE, UNKNOWN_ZONE, zoneOfHost, zoneSubnetCidr } from "./placement";
 import { FIRST_HOST_OFFSET } from "./settings";
 
 export const PORTS = {
@@ -12,12 +13,20 @@ export const PORTS = {
   tikvStatus: 20180,
   prometheus: 9090,
   grafana: 3000,
+  /** Alertmanager's API, on loopback (or the cluster network) only: Prometheus posts alerts to it. */
+  alertmanager: 9093,
 } as const;
 
-/** How hosts are addressed: fixed IPs in a subnet (cvm), listed IPs (existing), container names (local). */
+/**
+ * How hosts are addressed: fixed IPs in one subnet per zone (cvm: `subnetCidr` is the first zone's,
+ * see lib/placement.ts zoneSubnetCidr), listed IPs (existing), container names (local).
+ */
 export type Addressing =
-  | { readonly kind: "subnet"; readonly subnetCidr: string }
-  | { readonly kind: "listed"; readonly hosts: readonly { readonly name: string; readonly privateIp: string }[] }
+  | { readonly kind: "subnet"; readonly subnetCidr: string; readonly zones: readonly string[] }
+  | {
+      readonly kind: "listed";
+      readonly hosts: readonly { readonly name: string; readonly privateIp: string; readonly zone?: string }[];
+    }
   | { readonly kind: "containers" };
 
 export interface HostPlan {
@@ -34,6 +43,8 @@ export interface HostPlan {
   readonly tikvHost: string;
   /** The host's private IP; undefined when components are addressed by container name. */
   readonly privateIp?: string;
+  /** Its zone: the CVM's availability zone, a listed host's `zone`, or LOCAL_ZONE / UNKNOWN_ZONE. */
+  readonly zone: string;
 }
 
 export interface ClusterPlan {
@@ -47,19 +58,22 @@ export interface ClusterPlan {
   readonly tikvAddresses: readonly string[];
 }
 
-function hostAddresses(addressing: Addressing, index: number): { name: string; privateIp?: string } {
+function hostAddresses(addressing: Addressing, index: number): { name: string; privateIp?: string; zone: string } {
   switch (addressing.kind) {
     case "subnet": {
-      const subnet = parseCidr(addressing.subnetCidr);
-      if (!subnet) throw new Error(`invalid subnet ${addressing.subnetCidr}`);
-      return { name: `tikv-host-${index}`, privateIp: addressAt(subnet, FIRST_HOST_OFFSET + index - 1) };
+      // Each host keeps its offset whatever its zone, so addresses stay unique across the subnets.
+      const zone = zoneOfHost(addressing.zones, index);
+      const cidr = zoneSubnetCidr(addressing.subnetCidr, addressing.zones.indexOf(zone));
+      const subnet = cidr === undefined ? undefined : parseCidr(cidr);
+      if (!subnet) throw new Error(`invalid subnet ${addressing.subnetCidr} for zone ${zone}`);
+      return { name: `tikv-host-${index}`, privateIp: addressAt(subnet, FIRST_HOST_OFFSET + index - 1), zone };
     }
     case "listed": {
       const listed = addressing.hosts[index - 1];
-      return { name: listed.name, privateIp: listed.privateIp };
+      return { name: listed.name, privateIp: listed.privateIp, zone: listed.zone ?? UNKNOWN_ZONE };
     }
     case "containers":
-      return { name: `local-${index}` };
+      return { name: `local-${index}`, zone: LOCAL_ZONE };
     default: {
       const never: never = addressing;
       throw new Error(`unknown addressing ${JSON.stringify(never)}`);
@@ -70,7 +84,7 @@ function hostAddresses(addressing: Addressing, index: number): { name: string; p
 export function planCluster(nodeCount: number, pdCount: number, addressing: Addressing, tls: boolean): ClusterPlan {
   const hosts: HostPlan[] = [];
   for (let index = 1; index <= nodeCount; index++) {
-    const { name, privateIp } = hostAddresses(addressing, index);
+    const { name, privateIp, zone } = hostAddresses(addressing, index);
     const pdName = index <= pdCount ? `pd${index}` : undefined;
     const tikvName = `tikv${index}`;
     hosts.push({
@@ -79,6 +93,7 @@ export function planCluster(nodeCount: number, pdCount: number, addressing: Addr
       pdName,
       tikvName,
       privateIp,
+      zone,
       // On a shared user-defined network each container is reached by its own name.
       pdHost: privateIp ?? pdName ?? "",
       tikvHost: privateIp ?? tikvName,

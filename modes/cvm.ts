@@ -37,8 +37,9 @@ export function cvmMode(settings: SettingsOf<"cvm">, names: StackNames): Mode {
     // x86_64 image (lib/configKeys.ts imageId), and S5/SA families are x86_64.
     hostArchitecture: "x86_64",
     // Fixed private addresses in the subnet (lib/topology.ts).
-    addressing: { kind: "subnet", subnetCidr: cvm.subnetCidr },
+    addressing: { kind: "subnet", subnetCidr: cvm.subnetCidr, zones: cvm.availabilityZones },
     // One pair per host; monitoring runs on the first.
+    enginePerHost: true,
     memoryShare: (host) =>
       hostShare(settings.hostMemoryGiB, host.pdName !== undefined, settings.monitoring && host.index === 1),
     certSetup: certSetupCommand(names.stack, settings.clusterTls, "outputs", settings.clients),
@@ -55,7 +56,7 @@ function placeCvms(settings: SettingsOf<"cvm">, names: StackNames, { plan, pki, 
     cloud,
     vpcCidr: cvm.vpcCidr,
     subnetCidr: cvm.subnetCidr,
-    availabilityZone: cvm.availabilityZone,
+    availabilityZones: cvm.availabilityZones,
     operatorCidrs: cvm.operatorCidrs,
     sshEnabled: cvm.sshPublicKey !== undefined,
     grafana: settings.monitoring && settings.grafanaPublic,
@@ -103,6 +104,15 @@ function placeCvms(settings: SettingsOf<"cvm">, names: StackNames, { plan, pki, 
       },
       { cloud },
     );
+  // One spread placement group for every CVM: each on its own physical host (HOST) or rack (RACK).
+  const placementGroup =
+    cvm.placementGroupType === "none"
+      ? undefined
+      : new tc.PlacementGroup(
+          `${prefix}-spread`,
+          { name: `${prefix}-spread`, type: cvm.placementGroupType, tags },
+          { cloud, protect: settings.protect },
+        );
   const drains = plan.hosts.map(() => later<pulumi.Resource[]>());
   const hosts = plan.hosts.map(
     (hostPlan, i) =>
@@ -110,7 +120,8 @@ function placeCvms(settings: SettingsOf<"cvm">, names: StackNames, { plan, pki, 
         cloud,
         plan: hostPlan,
         registryAuth: registryAuths(settings.builds, registryPassword()),
-        availabilityZone: cvm.availabilityZone,
+        availabilityZone: hostPlan.zone,
+        placementGroupId: placementGroup?.id,
         instanceType: cvm.instanceType,
         imageId,
         imageFromLookup: cvm.imageId === undefined,
@@ -123,7 +134,7 @@ function placeCvms(settings: SettingsOf<"cvm">, names: StackNames, { plan, pki, 
         registryMirrors: cvm.registryMirrors,
         readinessTimeoutMinutes: cvm.readinessTimeoutMinutes,
         vpcId: network.vpcId,
-        subnetId: network.subnetId,
+        subnetId: network.subnetIds[hostPlan.zone],
         securityGroupId: network.securityGroupId,
         keyPairId: keyPair?.id,
         pki,

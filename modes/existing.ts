@@ -35,6 +35,7 @@ export function existingMode(settings: SettingsOf<"existing">, names: StackNames
     // The listed names and private addresses, in order.
     addressing: { kind: "listed", hosts: listed },
     // One pair per host; monitoring runs on the first.
+    enginePerHost: true,
     memoryShare: (host) =>
       hostShare(settings.hostMemoryGiB, host.pdName !== undefined, settings.monitoring && host.index === 1),
     // The Docker material is the user's, in the stack's secret config: certSetup copies it to

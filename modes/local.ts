@@ -18,6 +18,7 @@ export function localMode(settings: SettingsOf<"local">, names: StackNames): Mod
     // Components reach each other by container name on the user-defined network.
     addressing: { kind: "containers" },
     // One machine for every pair: what is left after the system and monitoring, split evenly.
+    enginePerHost: false,
     memoryShare: (host) =>
       localShare(settings.hostMemoryGiB, settings.nodeCount, host.pdName !== undefined, settings.monitoring),
     // The engine is this machine's own: no Docker credential comes from the stack; with clients,

@@ -54,6 +54,8 @@ export interface Mode {
   readonly addressing: Addressing;
   /** The memory one host's PD + TiKV pair shares (lib/memoryBudget.ts). Pure. */
   memoryShare(host: HostPlan): MemoryShare;
+  /** Whether each host has an engine of its own (cvm, existing), whose memory is then checked per host. */
+  readonly enginePerHost: boolean;
   /**
    * The command that copies the operator's Docker client material out of the stack (lib/commands.ts),
    * or undefined when this stack issues none the operator needs. Pure.

@@ -31,6 +31,7 @@ type Kind =
   | "cbsStorageAttachment"
   | "cbsSnapshotPolicy"
   | "cbsSnapshotPolicyAttachment"
+  | "placementGroup"
   | "getImages";
 
 /** The bridged plugin: `pulumi plugin install resource tencentcloud v0.2.3 --server <url>`. */
@@ -73,6 +74,7 @@ export const TOKENS: Readonly<Record<Route, Readonly<Record<Kind, string>>>> = {
     cbsStorageAttachment: "tencentcloud:index/cbsStorageAttachment:CbsStorageAttachment",
     cbsSnapshotPolicy: "tencentcloud:index/cbsSnapshotPolicy:CbsSnapshotPolicy",
     cbsSnapshotPolicyAttachment: "tencentcloud:index/cbsSnapshotPolicyAttachment:CbsSnapshotPolicyAttachment",
+    placementGroup: "tencentcloud:index/placementGroup:PlacementGroup",
     getImages: "tencentcloud:index/getImages:getImages",
   },
   bridged: {
@@ -88,6 +90,7 @@ export const TOKENS: Readonly<Record<Route, Readonly<Record<Kind, string>>>> = {
     cbsStorageAttachment: "tencentcloud:Cbs/storageAttachment:StorageAttachment",
     cbsSnapshotPolicy: "tencentcloud:Cbs/snapshotPolicy:SnapshotPolicy",
     cbsSnapshotPolicyAttachment: "tencentcloud:Cbs/snapshotPolicyAttachment:SnapshotPolicyAttachment",
+    placementGroup: "tencentcloud:Placement/group:Group",
     getImages: "tencentcloud:Images/getInstance:getInstance",
   },
 };
@@ -262,6 +265,13 @@ export interface InstanceArgs {
   /** Termination protection: the cloud API refuses to delete the instance while it is on. */
   disableApiTermination?: pulumi.Input<boolean>;
   keyIds?: pulumi.Input<pulumi.Input<string>[]>;
+  /**
+   * The spread placement group it is in. Set at creation it goes into RunInstances; a change
+   * joins the group in place on the current physical host (ModifyInstancesDisasterRecoverGroup
+   * with Force false unless forceReplacePlacementGroupId), and removing it is refused by the
+   * provider (resource_tc_instance.go at v1.82.102).
+   */
+  placementGroupId?: pulumi.Input<string>;
   tags?: Tags;
 }
 
@@ -289,6 +299,8 @@ export interface CbsStorageArgs {
 
 /** A CBS cloud disk (an "elastic" disk: created on its own, attached to an instance afterwards). */
 export class CbsStorage extends TencentResource {
+  /** GB, as the cloud reports it once a resize is done. */
+  declare public readonly storageSize: pulumi.Output<number>;
   constructor(name: string, args: CbsStorageArgs, opts: TencentOptions) {
     super("cbsStorage", name, { ...args }, opts);
   }
@@ -337,6 +349,27 @@ export interface CbsSnapshotPolicyAttachmentArgs {
 export class CbsSnapshotPolicyAttachment extends TencentResource {
   constructor(name: string, args: CbsSnapshotPolicyAttachmentArgs, opts: TencentOptions) {
     super("cbsSnapshotPolicyAttachment", name, { ...args }, opts);
+  }
+}
+
+export interface PlacementGroupArgs {
+  /** 1-60 characters. */
+  name: pulumi.Input<string>;
+  /** HOST, SW or RACK; ForceNew. */
+  type: pulumi.Input<string>;
+  tags?: Tags;
+}
+
+/**
+ * A spread placement group (Tencent Cloud's "disaster recover group", resource_tc_placement_group.go):
+ * its CVMs run on different physical hosts (HOST), switches (SW) or racks (RACK), up to
+ * `cvmQuotaTotal` of them.
+ */
+export class PlacementGroup extends TencentResource {
+  declare public readonly cvmQuotaTotal: pulumi.Output<number>;
+  declare public readonly currentNum: pulumi.Output<number>;
+  constructor(name: string, args: PlacementGroupArgs, opts: TencentOptions) {
+    super("placementGroup", name, { ...args, cvmQuotaTotal: undefined, currentNum: undefined }, opts);
   }
 }
 

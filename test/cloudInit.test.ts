@@ -105,8 +105,10 @@ test("stays under Tencent's 16 KB limit after base64, with room to spare", () =>
   const { text } = render();
   const encoded = encodeUserData(text);
   expect(Buffer.from(encoded, "base64").toString("utf8")).toBe(text);
-  // The data-disk script takes about 3.5 KB of it.
-  expect(encoded.length).toBeLessThan(USER_DATA_LIMIT_BYTES * 0.8);
+  // The data-disk script takes about 3.5 KB of it. Measured: 13.8 KB with chrony and the online
+  // grow timer (issue 21), 12.5 KB before them; the next addition should compress the user data
+  // (cloud-init accepts gzip) rather than move these bounds again.
+  expect(encoded.length).toBeLessThan(USER_DATA_LIMIT_BYTES * 0.85);
   // During a CA rotation ca.pem holds two certificates: still under the limit, with room.
   const rotating = renderCloudConfig({
     caCertPem: certPem + certPem,
@@ -115,7 +117,7 @@ test("stays under Tencent's 16 KB limit after base64, with room to spare", () =>
     registryMirrors: ["https://mirror.ccs.tencentyun.com"],
     dataDisk: { id: "disk-bm42ztpm", waitSeconds: 450 },
   });
-  expect(encodeUserData(rotating).length).toBeLessThan(USER_DATA_LIMIT_BYTES * 0.9);
+  expect(encodeUserData(rotating).length).toBeLessThan(USER_DATA_LIMIT_BYTES * 0.95);
 });
 
 test("refuses user data over the limit instead of letting the cloud API reject it", () => {

@@ -29,17 +29,27 @@ const TOOLS = [
   "blockdev",
 ];
 const isRoot = process.getuid?.() === 0;
+const CAP_SYS_RESOURCE = 24;
+/** Whether this process holds a capability (CapEff in /proc/self/status, linux/capability.h numbering). */
+function hasCapability(bit: number): boolean {
+  const hex = /^CapEff:\s+([0-9a-f]+)$/m.exec(fs.readFileSync("/proc/self/status", "utf8"))![1];
+  return ((BigInt(`0x${hex}`) >> BigInt(bit)) & 1n) === 1n;
+}
 
 let script = "";
 let unit = "";
 let dropIn = "";
 let diskId = "";
+let growService = "";
+let growTimer = "";
 beforeAll(async () => {
   const host = renderedHosts(await runProgram())[1];
   script = writtenFile(host.cloudConfig, DATA_DISK_SCRIPT_PATH);
   unit = writtenFile(host.cloudConfig, `/etc/systemd/system/${DATA_DISK_UNIT}`);
   dropIn = writtenFile(host.cloudConfig, DOCKER_DROP_IN_PATH);
   diskId = /^Environment=TIKV_DATA_DISK_ID=(.+)$/m.exec(unit)![1];
+  growService = writtenFile(host.cloudConfig, "/etc/systemd/system/tikv-data-disk-grow.service");
+  growTimer = writtenFile(host.cloudConfig, "/etc/systemd/system/tikv-data-disk-grow.timer");
 });
 
 test("the unit and docker.service agree: Docker waits for the disk unit and reads what it decided", () => {
@@ -53,9 +63,15 @@ test("the unit and docker.service agree: Docker waits for the disk unit and read
   expect(dropIn).toContain(DOCKERD_DATA_DISK_FLAGS);
 });
 
+test("a running host runs the same script every 30 s (the grow timer), for this host's disk", () => {
+  expect(growService).toMatch(/^ExecStart=\/usr\/local\/sbin\/tikv-data-disk$/m);
+  expect(growService).toMatch(new RegExp(`^Environment=TIKV_DATA_DISK_ID=${diskId}$`, "m"));
+  expect(growTimer).toMatch(/^OnUnitActiveSec=30$/m);
+});
+
 describeWithTools(["systemd-analyze"], "systemd's own parser", () => {
   const SYSTEM_UNITS = "/usr/lib/systemd/system";
-  test("accepts the data-disk unit and, over this machine's docker.service, the drop-in", () => {
+  test("accepts the data-disk unit, the grow timer and its service, and, over this machine's docker.service, the drop-in", () => {
     const root = tempDir("units");
     const write = (p: string, content: string, mode = 0o644) => {
       fs.mkdirSync(path.dirname(path.join(root, p)), { recursive: true });
@@ -65,7 +81,13 @@ describeWithTools(["systemd-analyze"], "systemd's own parser", () => {
     fs.cpSync(SYSTEM_UNITS, path.join(root, SYSTEM_UNITS), { recursive: true });
     write(DATA_DISK_SCRIPT_PATH, script, 0o755);
     write(`/etc/systemd/system/${DATA_DISK_UNIT}`, unit);
-    const units = [`/etc/systemd/system/${DATA_DISK_UNIT}`];
+    write("/etc/systemd/system/tikv-data-disk-grow.service", growService);
+    write("/etc/systemd/system/tikv-data-disk-grow.timer", growTimer);
+    const units = [
+      `/etc/systemd/system/${DATA_DISK_UNIT}`,
+      "/etc/systemd/system/tikv-data-disk-grow.service",
+      "/etc/systemd/system/tikv-data-disk-grow.timer",
+    ];
     if (fs.existsSync(path.join(SYSTEM_UNITS, "docker.service"))) {
       write(DOCKER_DROP_IN_PATH, dropIn);
       // verify checks that every command exists: stand-ins for the ones the units name.
@@ -240,6 +262,45 @@ describeWithTools(
       // Not again at the boot after.
       unmount();
       expect(boot().stdout).not.toMatch(/growing/);
+      expect(fs.readFileSync(path.join(mnt, "docker", "pd-data-marker"), "utf8")).toBe("regions");
+    });
+
+    test("mounted with TiUP's ext4 options, and a disk grown under the running host is grown online by the timer's run, data intact", () => {
+      if (spawnSync("mountpoint", ["-q", mnt]).status !== 0) expect(boot().status).toBe(0);
+      // pingcap/tiup check.go CheckPartitions: ext4 needs nodelalloc (fails without) and noatime (warns).
+      const options = execFileSync("findmnt", ["-n", "-o", "OPTIONS", "--mountpoint", mnt], { encoding: "utf8" });
+      expect(options.trim().split(",")).toEqual(expect.arrayContaining(["noatime", "nodelalloc"]));
+      const size = () => fs.statfsSync(mnt).blocks * fs.statfsSync(mnt).bsize;
+      const before = size();
+      execFileSync("truncate", ["-s", "192M", path.join(dir, "blank.img")]);
+      execFileSync("losetup", ["-c", disk]);
+      // What tikv-data-disk-grow.service runs every 30 s: the same script, the disk still mounted.
+      const run = boot();
+      expect(run.status).toBe(0);
+      expect(run.stdout).toMatch(/growing .* online/);
+      expect(spawnSync("mountpoint", ["-q", mnt]).status).toBe(0);
+      expect(fs.readFileSync(path.join(mnt, "docker", "pd-data-marker"), "utf8")).toBe("regions");
+      expect(run.env).toEqual({
+        TIKV_DOCKER_DATA_ROOT: path.join(mnt, "docker"),
+        TIKV_DOCKER_LABEL: `tikv-cvm.data-disk=${diskId}`,
+      });
+      // ext4's online resize needs CAP_SYS_RESOURCE in the initial namespace (fs/ext4/resize.c
+      // ext4_resize_begin), which a CVM's root has. Where the kernel grants it the filesystem must have
+      // grown under the mount (statfs, the kernel's own view); where it refuses (this sandbox drops
+      // the capability) the refusal must be reported and the disk keep serving, to grow at next boot.
+      if (hasCapability(CAP_SYS_RESOURCE)) {
+        expect(size()).toBeGreaterThan(before * 1.4);
+        expect(boot().stdout).not.toMatch(/growing/);
+      } else {
+        expect(run.stderr).toMatch(
+          /Permission denied to resize filesystem[\s\S]*online resize2fs .* failed; it grows at the next boot/,
+        );
+        expect(size()).toBe(before);
+        unmount();
+        const next = boot();
+        expect([next.status, next.stdout]).toEqual([0, expect.stringMatching(/growing the filesystem/)]);
+        expect(size()).toBeGreaterThan(before * 1.4);
+      }
       expect(fs.readFileSync(path.join(mnt, "docker", "pd-data-marker"), "utf8")).toBe("regions");
     });
 

@@ -5,6 +5,7 @@ import * as path from "path";
 import { parse } from "yaml";
 import { validateConfig } from "../lib/settings";
 import { TOKENS } from "../tencentcloud/bindings";
+import { StoreDiskInputs, storeDiskChanges } from "../components/storeDisk";
 import { ProgramRun, runProgram, unwrap } from "./support/harness";
 
 const TC = TOKENS.terraform;
@@ -24,6 +25,12 @@ function changed(a: ProgramRun, b: ProgramRun): { name: string; type: string }[]
       // Their providers' diff never reports a change (components/bootstrapPermit.ts,
       // retiredMemberData.ts): no step, whatever their inputs.
       .filter((r) => !/^pulumi-nodejs:dynamic\/tikv-cvm:(BootstrapPermit|RetiredMemberData)$/.test(r.type))
+      // Its provider's diff decides (components/storeDisk.ts): a new image alone is no step.
+      .filter(
+        (r) =>
+          r.type !== "pulumi-nodejs:dynamic/tikv-cvm:StoreDisk" ||
+          storeDiskChanges(JSON.parse(before.get(r.name)!) as StoreDiskInputs, unwrap(r.inputs) as StoreDiskInputs),
+      )
       .map((r) => ({ name: r.name, type: r.type }))
   );
 }
@@ -45,8 +52,16 @@ describe("upgrading tikvVersion", () => {
 
   test("changes only images, containers and the gates in front of them", () => {
     const diff = changed(before, after);
+    // The store labels are checked with PD again after the stores restart; nothing is sent when PD
+    // still holds them (lib/placement.ts applyPlacement).
     expect(new Set(diff.map((d) => d.type))).toEqual(
-      new Set(["docker:index/remoteImage:RemoteImage", "docker:index/container:Container", GATE, BUILD_REPORT]),
+      new Set([
+        "docker:index/remoteImage:RemoteImage",
+        "docker:index/container:Container",
+        GATE,
+        BUILD_REPORT,
+        "pulumi-nodejs:dynamic/tikv-cvm:PlacementLabels",
+      ]),
     );
     // Each member's build report follows its after gate: it is read again once the member is back.
     expect(
@@ -124,29 +139,39 @@ describe("scaling from 3 to 5 hosts", () => {
   test("leaves every input of the existing hosts unchanged, but Prometheus's scrape targets", () => {
     // Prometheus learns the new stores from its config file, an upload that replaces its
     // container; its data is in a retained volume.
-    expect(changed(three, five).map((d) => d.name)).toEqual(["tikv-dev-monitoring-prometheus"]);
+    // PD labels the new stores (components/placementLabels.ts): a call to PD, no member restarts.
+    expect(changed(three, five).map((d) => d.name)).toEqual([
+      "tikv-dev-monitoring-prometheus",
+      "tikv-dev-cluster-placement",
+    ]);
   });
 
-  test("without monitoring, nothing on the existing hosts changes at all", async () => {
+  test("without monitoring, nothing on the existing hosts changes at all (PD only labels the new stores)", async () => {
     const off = { "tikv-cvm:monitoring": "false" };
     const a = await runProgram(off);
     const b = await runProgram({ ...off, "tikv-cvm:nodeCount": "5" }, { lastOutputs: a.outputs });
-    expect(changed(a, b)).toEqual([]);
+    expect(changed(a, b).map((d) => d.name)).toEqual(["tikv-dev-cluster-placement"]);
   });
 
   test("new stores are created in parallel, outside the rolling chain", () => {
-    expect(five.options.get("tikv-dev-cluster-tikv4-before")!.dependsOn).toEqual([]);
-    expect(five.options.get("tikv-dev-cluster-tikv5-before")!.dependsOn).toEqual([]);
-    expect(five.options.get("tikv-dev-cluster-tikv3-before")!.dependsOn).toEqual(["tikv-dev-cluster-tikv2-after"]);
+    // Each only after its own data filesystem is read (components/storeDisk.ts).
+    expect(five.options.get("tikv-dev-cluster-tikv4-before")!.dependsOn).toEqual(["tikv-dev-cluster-tikv4-data-fs"]);
+    expect(five.options.get("tikv-dev-cluster-tikv5-before")!.dependsOn).toEqual(["tikv-dev-cluster-tikv5-data-fs"]);
+    expect(five.options.get("tikv-dev-cluster-tikv3-before")!.dependsOn).toEqual([
+      "tikv-dev-cluster-tikv2-after",
+      "tikv-dev-cluster-tikv3-data-fs",
+    ]);
   });
 });
 
 describe("the order the engine is given", () => {
   const chain = ["pd1", "pd2", "pd3", "tikv1", "tikv2", "tikv3"];
+  /** A store's gate also waits for its own data filesystem (components/storeDisk.ts), nothing else. */
+  const own = (m: string) => (m.startsWith("tikv") ? [`tikv-dev-cluster-${m}-data-fs`] : []);
 
   test("a first deployment creates every member in parallel", async () => {
     const run = await runProgram();
-    for (const m of chain) expect([m, run.options.get(`tikv-dev-cluster-${m}-before`)!.dependsOn]).toEqual([m, []]);
+    for (const m of chain) expect([m, run.options.get(`tikv-dev-cluster-${m}-before`)!.dependsOn]).toEqual([m, own(m)]);
     expect(run.outputs.rolloutOrder).toEqual(chain);
   });
 
@@ -157,7 +182,7 @@ describe("the order the engine is given", () => {
     chain.forEach((m, i) => {
       expect(deps(m)).toContain(`tikv-dev-cluster-${m}-before`);
       expect(deps(`${m}-after`)).toEqual([`tikv-dev-cluster-${m}`]);
-      expect(deps(`${m}-before`)).toEqual(i === 0 ? [] : [`tikv-dev-cluster-${chain[i - 1]}-after`]);
+      expect(deps(`${m}-before`)).toEqual([...(i === 0 ? [] : [`tikv-dev-cluster-${chain[i - 1]}-after`]), ...own(m)]);
     });
     // TiKV never starts before PD: every store depends on every PD container (not during a
     // host-by-host roll, test/hostRollout.test.ts).

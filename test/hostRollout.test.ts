@@ -44,12 +44,19 @@ function expectHostByHost(run: ProgramRun): void {
       `tikv-dev-cluster-tikv${i}-after`,
     ]);
     expect(deps(run, `tikv-dev-cluster-pd${i}-before`)).toEqual([`tikv-dev-cluster-tikv-host-${i}-before`]);
-    expect(deps(run, `tikv-dev-cluster-tikv${i}-before`)).toEqual([`tikv-dev-cluster-pd${i}-after`]);
+    // Its data filesystem must fill its disk before its leaders leave (components/storeDisk.ts).
+    expect(deps(run, `tikv-dev-cluster-tikv${i}-before`)).toEqual([
+      `tikv-dev-cluster-pd${i}-after`,
+      `tikv-dev-cluster-tikv${i}-data-fs`,
+    ]);
     // A running store never waits for another host's PD container: that would point backwards.
-    // Besides its gate, only the check of its volume for a retired store (created once, before it).
+    // Besides its gate, the check of its volume for a retired store (created once,
+    // before it), its own host's check (clock and memory) and its filesystem's.
     expect(deps(run, `tikv-dev-cluster-tikv${i}`)).toEqual([
       `tikv-dev-cluster-tikv${i}-before`,
       `tikv-dev-cluster-tikv${i}-retired-data`,
+      `tikv-dev-cluster-tikv-host-${i}-check`,
+      `tikv-dev-cluster-tikv${i}-data-fs`,
     ]);
   }
 }
@@ -210,7 +217,10 @@ describe("a component certificate renewal", () => {
       expect(changed).toEqual(expect.arrayContaining([`tikv-dev-cluster-${m}`, `tikv-dev-cluster-${m}-before`]));
     }
     expect(deps(run, "tikv-dev-cluster-pd2-before")).toEqual(["tikv-dev-cluster-pd1-after"]);
-    expect(deps(run, "tikv-dev-cluster-tikv1-before")).toEqual(["tikv-dev-cluster-pd3-after"]);
+    expect(deps(run, "tikv-dev-cluster-tikv1-before")).toEqual([
+      "tikv-dev-cluster-pd3-after",
+      "tikv-dev-cluster-tikv1-data-fs",
+    ]);
     for (const i of HOSTS) expect(deps(run, `tikv-dev-cluster-tikv-host-${i}-before`)).toEqual([]);
   });
 
@@ -231,7 +241,8 @@ describe("a replaced CVM (a new instance id)", () => {
     const run = await replaced(2);
     const changed = changedNames(baseline, run);
     // The member gates of pd2 and tikv2 run too: their trigger is every input that replaces the
-    // container (lib/containerReplacement.ts), the instance label among them.
+    // container (lib/containerReplacement.ts), the instance label among them. The new CVM's clock
+    // is read again before its members start (components/hostClock.ts).
     expect(changed.sort()).toEqual([
       "tikv-dev-2-data-disk-attach",
       "tikv-dev-2-docker-ready",
@@ -241,7 +252,10 @@ describe("a replaced CVM (a new instance id)", () => {
       "tikv-dev-cluster-pd2-before",
       // Each member's build report is read again after its after gate (components/buildReport.ts).
       "tikv-dev-cluster-pd2-build",
+      // The stores' labels are checked with PD again: a store recreated empty would carry none.
+      "tikv-dev-cluster-placement",
       "tikv-dev-cluster-tikv-host-2-after",
+      "tikv-dev-cluster-tikv-host-2-check",
       "tikv-dev-cluster-tikv2",
       "tikv-dev-cluster-tikv2-after",
       "tikv-dev-cluster-tikv2-before",
@@ -294,13 +308,17 @@ describe("destroy and scale-out semantics", () => {
       [1, 2, 3, 4, 5].map((i) => `tikv-dev-${i}-data-disk`),
     );
     const changed = changedNames(baseline, five);
-    expect(changed).toEqual(["tikv-dev-monitoring-prometheus"]);
+    // Prometheus scrapes the new members; PD labels the new stores (components/placementLabels.ts).
+    expect(changed).toEqual(["tikv-dev-monitoring-prometheus", "tikv-dev-cluster-placement"]);
     // New hosts are created in parallel; running ones stay in TiUP's chain.
     expect(deps(five, "tikv-dev-cluster-tikv-host-4-before")).toEqual([]);
     expect(deps(five, "tikv-dev-cluster-tikv4")).toEqual(
       expect.arrayContaining(["tikv-dev-cluster-pd1", "tikv-dev-cluster-pd3"]),
     );
-    expect(deps(five, "tikv-dev-cluster-tikv2-before")).toEqual(["tikv-dev-cluster-tikv1-after"]);
+    expect(deps(five, "tikv-dev-cluster-tikv2-before")).toEqual([
+      "tikv-dev-cluster-tikv1-after",
+      "tikv-dev-cluster-tikv2-data-fs",
+    ]);
   });
 });
 

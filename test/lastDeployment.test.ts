@@ -42,7 +42,7 @@ function settingsOf(values: Record<string, string>, mode: "cvm" | "existing" = "
 function planOf(s: Settings) {
   const addressing =
     s.mode === "cvm"
-      ? { kind: "subnet" as const, subnetCidr: s.cvm.subnetCidr }
+      ? { kind: "subnet" as const, subnetCidr: s.cvm.subnetCidr, zones: s.cvm.availabilityZones }
       : s.mode === "existing"
         ? { kind: "listed" as const, hosts: s.existing.hosts }
         : { kind: "containers" as const };
@@ -87,8 +87,18 @@ describe("changes a running cluster cannot take are refused, naming the key and 
       { dataDiskSize: "100" },
       { dataDiskType: "CLOUD_SSD" },
       { caRotation: "trust-next" },
+      // The same one zone, as a list.
+      { availabilityZone: "", availabilityZones: JSON.stringify(["ap-guangzhou-3"]) },
     ] as Record<string, string>[])
       expect([ok, refused(ok, last)]).toEqual([ok, []]);
+  });
+
+  test("a stack deployed before placement groups may join one, and one deployed before zone lists keeps its zone", () => {
+    const old = deployed({});
+    const { availabilityZones: _zones, placementGroupType: _group, ...cvm } = old.record!.cvm!;
+    const before = { ...old, record: { ...old.record!, cvm } };
+    expect(refused({}, before)).toEqual([]);
+    expect(refused({ availabilityZone: "ap-guangzhou-4" }, before).join("\n")).toMatch(/would move tikv-host-1/);
   });
 
   test.each([
@@ -107,7 +117,22 @@ describe("changes a running cluster cannot take are refused, naming the key and 
     ["tikvVersion", { tikvVersion: "v8.4.0", allowDowngrade: "true" }, /allowDowngrade does not change that/],
     ["subnetCidr", { subnetCidr: "10.0.2.0/24" }, /fixed private address/],
     ["vpcCidr", { vpcCidr: "10.1.0.0/16", subnetCidr: "10.1.1.0/24" }, /ForceNew/],
-    ["availabilityZone", { availabilityZone: "ap-guangzhou-4" }, /availability_zone is ForceNew/],
+    [
+      "availabilityZone",
+      { availabilityZone: "ap-guangzhou-4" },
+      /would move tikv-host-1 from ap-guangzhou-3 to ap-guangzhou-4.*ForceNew/,
+    ],
+    // Round robin: spreading a running single-zone cluster would move hosts 2 and 3.
+    [
+      "availabilityZones",
+      {
+        availabilityZone: "",
+        availabilityZones: JSON.stringify(["ap-guangzhou-3", "ap-guangzhou-4", "ap-guangzhou-6"]),
+      },
+      /tikv-host-2 from ap-guangzhou-3 to ap-guangzhou-4, tikv-host-3 from ap-guangzhou-3 to ap-guangzhou-6/,
+    ],
+    ["placementGroupType", { placementGroupType: "none" }, /cannot take a CVM out of its placement group/],
+    ["placementGroupType", { placementGroupType: "RACK" }, /type is ForceNew/],
     ["dataDiskSize", { dataDiskSize: "40" }, /only grow.*pulumi config set tikv-cvm:dataDiskSize 50/],
     ["dataDiskEncrypt", { dataDiskEncrypt: "true" }, /encryption cannot change.*dataDiskEncrypt false/],
     ["caGeneration", { caGeneration: "2" }, /next step is caGeneration 1, caRotation trust-next/],
@@ -176,7 +201,7 @@ describe("changes a running cluster cannot take are refused, naming the key and 
 });
 
 describe("what the last deployment tells the next one", () => {
-  const plan5 = planCluster(5, 5, { kind: "subnet", subnetCidr: "10.0.1.0/24" }, true);
+  const plan5 = planCluster(5, 5, { kind: "subnet", subnetCidr: "10.0.1.0/24", zones: ["ap-guangzhou-3"] }, true);
 
   test("the initial cluster is kept from the cluster's first deployment", () => {
     const first = deployed({});
@@ -197,7 +222,12 @@ describe("what the last deployment tells the next one", () => {
     const five = readLastDeployment({
       rolloutOrder: ["pd1", "pd2", "pd3", "pd4", "pd5", "tikv1", "tikv2", "tikv3", "tikv4", "tikv5"],
     });
-    expect(retiringMembers(five, planCluster(4, 3, { kind: "subnet", subnetCidr: "10.0.1.0/24" }, true))).toEqual({
+    expect(
+      retiringMembers(
+        five,
+        planCluster(4, 3, { kind: "subnet", subnetCidr: "10.0.1.0/24", zones: ["ap-guangzhou-3"] }, true),
+      ),
+    ).toEqual({
       pd: ["pd5", "pd4"],
       tikv: ["tikv5"],
     });

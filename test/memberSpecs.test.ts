@@ -13,9 +13,10 @@ import {
 import { hostShare, planMemory } from "../lib/memoryBudget";
 import { ClusterNetworking } from "../lib/networking";
 import { DEFAULTS } from "../lib/settings";
-import { planCluster } from "../lib/topology";
+import { placementOf } from "../lib/placement";
+import { PORTS, planCluster } from "../lib/topology";
 
-const plan = planCluster(4, 3, { kind: "subnet", subnetCidr: "10.0.1.0/24" }, true);
+const plan = planCluster(4, 3, { kind: "subnet", subnetCidr: "10.0.1.0/24", zones: ["ap-guangzhou-3"] }, true);
 const specs = memberSpecs({
   plan,
   tikvVersion: "v8.5.7",
@@ -91,4 +92,28 @@ test("the replacement digest covers the whole spec: an input classified nowhere 
 
 test("the default nofile limit passes TiKV's start-up check", () => {
   expect(DEFAULTS.nofileLimit).toBeGreaterThanOrEqual(tikvRequiredOpenFiles(true));
+});
+
+test("each store starts with the zone and host labels the placement step gives PD (server.labels)", () => {
+  const zoned = planCluster(
+    4,
+    3,
+    { kind: "subnet", subnetCidr: "10.0.1.0/24", zones: ["ap-guangzhou-3", "ap-guangzhou-4", "ap-guangzhou-6"] },
+    true,
+  );
+  const stores = memberSpecs({
+    plan: zoned,
+    tikvVersion: "v8.5.7",
+    diskGB: 50,
+    pdInitialCluster: zoned.initialCluster,
+    memory: (h) => planMemory(hostShare(4, h.pdName !== undefined, h.index === 1)),
+  }).filter((s) => s.kind === "tikv");
+  const toPd = placementOf(zoned.hosts, PORTS.tikv, 3).stores;
+  for (const s of stores) {
+    const tikv = parse(s.files[0].content) as { server?: { labels?: Record<string, string> } };
+    expect(tikv.server?.labels).toEqual(toPd[s.pdMember]);
+  }
+  expect(
+    stores.map((s) => (parse(s.files[0].content) as { server: { labels: { zone: string } } }).server.labels.zone),
+  ).toEqual(["ap-guangzhou-3", "ap-guangzhou-4", "ap-guangzhou-6", "ap-guangzhou-3"]);
 });

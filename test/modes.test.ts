@@ -50,13 +50,22 @@ test("memory: one host per pair (monitoring on the first) in cvm and existing; o
   for (const settings of [CVM, EXISTING]) {
     const mode = modeOf(settings, NAMES);
     const hosts = planCluster(3, 3, mode.addressing, true).hosts;
+    // A 4 GB host is planned with what its guest kernel leaves: 90 % (lib/memoryBudget.ts).
     expect(hosts.map((h) => mode.memoryShare(h))).toEqual([
-      { totalMiB: 4096, reserveMiB: SYSTEM_RESERVE_MIB + MONITORING_TOTAL_MIB, runsPd: true },
-      { totalMiB: 4096, reserveMiB: SYSTEM_RESERVE_MIB, runsPd: true },
-      { totalMiB: 4096, reserveMiB: SYSTEM_RESERVE_MIB, runsPd: true },
+      {
+        totalMiB: 3686,
+        reserveMiB: SYSTEM_RESERVE_MIB + MONITORING_TOTAL_MIB,
+        runsPd: true,
+        monitoringMiB: MONITORING_TOTAL_MIB,
+      },
+      { totalMiB: 3686, reserveMiB: SYSTEM_RESERVE_MIB, runsPd: true, monitoringMiB: 0 },
+      { totalMiB: 3686, reserveMiB: SYSTEM_RESERVE_MIB, runsPd: true, monitoringMiB: 0 },
     ]);
+    expect(mode.enginePerHost).toBe(true);
   }
   const local = modeOf(LOCAL, NAMES);
+  // One engine for every pair: its memory is not checked host by host.
+  expect(local.enginePerHost).toBe(false);
   const hosts = planCluster(3, 3, local.addressing, true).hosts;
   const shares = hosts.map((h) => local.memoryShare(h));
   expect(new Set(shares.map((s) => s.totalMiB)).size).toBe(1);

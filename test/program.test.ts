@@ -4,6 +4,7 @@ import { parse } from "yaml";
 import { tikvRequiredOpenFiles } from "../lib/clusterConfig";
 import { CloudConfig } from "../lib/cloudInit";
 import { TOKENS } from "../tencentcloud/bindings";
+import { MOCK_LEAF_VALID_FROM } from "./support/mocks";
 import { Declared, ProgramRun, byName, isSecret, ofType, runProgram, unwrap, EXISTING_STACK } from "./support/harness";
 
 const TC = TOKENS.terraform;
@@ -87,6 +88,7 @@ describe("3 hosts in the recipe's shape", () => {
       [T.ready]: 3,
       // A before and an after gate per member (6) and per host (3).
       "pulumi-nodejs:dynamic/tikv-cvm:RolloutGate": 18,
+      "pulumi-nodejs:dynamic/tikv-cvm:StoreDisk": 3,
       "pulumi-nodejs:dynamic/tikv-cvm:PidsLimit": 6,
       // The first deployment's bootstrap permit of each PD member (lib/pdStart.ts).
       "pulumi-nodejs:dynamic/tikv-cvm:BootstrapPermit": 3,
@@ -95,8 +97,13 @@ describe("3 hosts in the recipe's shape", () => {
       "pulumi-nodejs:dynamic/tikv-cvm:MemberGuard": 6,
       // Per member: a retired predecessor's data moved aside before it is created (components/retiredMemberData.ts).
       "pulumi-nodejs:dynamic/tikv-cvm:RetiredMemberData": 6,
+      // Per host: its clock against the certificates before its members start (components/hostCheck.ts).
+      "pulumi-nodejs:dynamic/tikv-cvm:HostCheck": 3,
       [TC.cbsStorage]: 3,
       [TC.cbsStorageAttachment]: 3,
+      // Every CVM in one spread placement group; the stores' labels set through PD (lib/placement.ts).
+      [TC.placementGroup]: 1,
+      "pulumi-nodejs:dynamic/tikv-cvm:PlacementLabels": 1,
       "pulumi:pulumi:StackReference": 1,
       "pulumi:pulumi:Stack": 1,
       [T.dockerProvider]: 3,
@@ -492,6 +499,50 @@ describe("defaults: cluster TLS and monitoring on", () => {
     }
   });
 
+  test("no PD or TiKV container starts before its own host's clock has passed every cluster certificate's NotBefore", () => {
+    const clocks = ofType(run, "pulumi-nodejs:dynamic/tikv-cvm:HostCheck");
+    expect(clocks.map((c) => c.name).sort()).toEqual([1, 2, 3].map((i) => `tikv-dev-cluster-tikv-host-${i}-check`));
+    for (const clock of clocks) {
+      expect(isSecret(clock.inputs.endpoint)).toBe(true);
+      // The latest start of every certificate, CAs and leaves (the mocks start leaves after CAs).
+      expect(clock.inputs).toMatchObject({
+        notBefore: new Date(MOCK_LEAF_VALID_FROM).toISOString(),
+        maxWaitMinutes: 10,
+        label: clock.name.split("-").slice(3, 6).join("-"),
+      });
+      // The memory checked against the host's MemTotal is every container cap on its engine.
+      const i = clock.name.split("-")[5];
+      const onHost = ofType(run, T.container).filter((c) => providerName(c) === `tikv-dev-${i}-docker`);
+      expect([clock.name, clock.inputs.plannedMiB]).toEqual([
+        clock.name,
+        onHost.reduce((sum, c) => sum + Number(c.inputs.memory), 0),
+      ]);
+    }
+    for (const container of ofType(run, T.container).filter((c) => /-(pd|tikv)\d$/.test(c.name))) {
+      const host = /(\d)$/.exec(container.name)![1];
+      const all = run.dependencies.get(container.name)!.all;
+      expect([container.name, all.filter((d) => d.endsWith("-check"))]).toEqual([
+        container.name,
+        [`tikv-dev-cluster-tikv-host-${host}-check`],
+      ]);
+    }
+  });
+
+  test("a store starts with a config sized for its data disk only once its filesystem fills the disk, read after the disk's resize", () => {
+    const checks = ofType(run, "pulumi-nodejs:dynamic/tikv-cvm:StoreDisk");
+    expect(checks.map((c) => c.name).sort()).toEqual([1, 2, 3].map((i) => `tikv-dev-cluster-tikv${i}-data-fs`));
+    for (const i of [1, 2, 3]) {
+      const check = byName(run, `tikv-dev-cluster-tikv${i}-data-fs`);
+      expect(isSecret(check.inputs.endpoint)).toBe(true);
+      expect(check.inputs).toMatchObject({ store: `tikv${i}`, diskGB: 50, volumeName: "tikv-data" });
+      // The size is the disk's own output: the engine reads the filesystem only after a resize is done.
+      expect(run.dependencies.get(check.name)!.byProperty.diskGB).toEqual([`tikv-dev-${i}-data-disk`]);
+      // Leaders are evicted and the container replaced only after the filesystem has grown.
+      for (const waiting of [`tikv-dev-cluster-tikv${i}`, `tikv-dev-cluster-tikv${i}-before`])
+        expect([waiting, run.dependencies.get(waiting)!.all]).toEqual([waiting, expect.arrayContaining([check.name])]);
+    }
+  });
+
   test("each host certificate serves and dials, naming its private IP, EIP, loopback and names", () => {
     for (const i of [1, 2, 3]) {
       const csr = byName(run, `tikv-dev-cluster-tls-tikv${i}-csr`).inputs;
@@ -867,6 +918,8 @@ describe("mode existing", () => {
     expect(ofType(run, T.ready).map((r) => r.inputs.host)).toEqual(["192.0.2.11", "192.0.2.12", "192.0.2.13"]);
     expect(flag(byName(run, "tikv-dev-cluster-tikv3"), "pd")).toBe("10.9.0.11:2379,10.9.0.12:2379,10.9.0.13:2379");
     expect(providerName(byName(run, "tikv-dev-cluster-tikv3"))).toBe("tikv-dev-3-docker");
+    // Your hosts' disks are yours to grow: no store waits for a filesystem the program did not make.
+    expect(ofType(run, "pulumi-nodejs:dynamic/tikv-cvm:StoreDisk")).toEqual([]);
   });
 
   test("component certificates name the listed addresses", () => {
@@ -908,4 +961,60 @@ test("missing credentials are reported with the environment variables to set", a
   await expect(
     runProgram({}, { env: { TENCENTCLOUD_SECRET_ID: undefined, TENCENTCLOUD_SECRET_KEY: undefined } }),
   ).rejects.toThrow(/TENCENTCLOUD_SECRET_ID/);
+});
+
+describe("alertWebhookUrl: Alertmanager beside Prometheus sends alerts out", () => {
+  const HOOK = "https://hooks.example.com/services/T000/B000/secret-token";
+  let run: ProgramRun;
+  let plain: ProgramRun;
+  beforeAll(async () => {
+    run = await runProgram({ "tikv-cvm:alertWebhookUrl": HOOK }, { secretKeys: ["tikv-cvm:alertWebhookUrl"] });
+    plain = await runProgram();
+  });
+  const uploads = (r: ProgramRun, c: string) =>
+    unwrap(byName(r, c).inputs.uploads) as { file: string; content: string; permissions?: string }[];
+
+  test("on host 1 beside Prometheus, on loopback, its gossip port closed, the webhook URL kept secret", () => {
+    const am = byName(run, "tikv-dev-monitoring-alertmanager");
+    expect(providerName(am)).toBe(providerName(byName(run, "tikv-dev-monitoring-prometheus")));
+    expect(command(am)).toEqual(
+      expect.arrayContaining(["--web.listen-address=127.0.0.1:9093", "--cluster.listen-address="]),
+    );
+    expect(byName(run, "tikv-dev-monitoring-alertmanager-image").inputs.name).toMatch(
+      /^prom\/alertmanager:v\d+\.\d+\.\d+$/,
+    );
+    expect(isSecret(am.inputs.uploads)).toBe(true);
+    const config = uploads(run, "tikv-dev-monitoring-alertmanager").find((u) => u.file.endsWith("alertmanager.yml"))!;
+    expect(config.permissions).toBe("0440");
+    expect(parse(config.content).receivers[0].webhook_configs[0].url).toBe(HOOK);
+    expect([am.inputs.capabilities, am.inputs.groupAdds]).toEqual([{ drops: ["ALL"] }, ["0"]]);
+    // The URL appears in no other input of any resource.
+    for (const r of run.resources.filter((x) => x.name !== am.name))
+      expect([r.name, JSON.stringify(unwrap(r.inputs)).includes("secret-token")]).toEqual([r.name, false]);
+  });
+
+  test("Prometheus posts to it; without the key there is no Alertmanager and no alerting target", () => {
+    const promYml = (r: ProgramRun) =>
+      parse(uploads(r, "tikv-dev-monitoring-prometheus").find((u) => u.file.endsWith("prometheus.yml"))!.content);
+    expect(promYml(run).alerting.alertmanagers[0].static_configs[0].targets).toEqual(["127.0.0.1:9093"]);
+    expect(promYml(plain).alerting).toBeUndefined();
+    expect(plain.resources.filter((r) => /alertmanager/.test(r.name))).toEqual([]);
+  });
+
+  test("its memory comes out of Prometheus's: host 1's plan is the same with or without it", () => {
+    const memory = (r: ProgramRun, c: string) => Number(byName(r, c).inputs.memory);
+    const monitoring = (r: ProgramRun) =>
+      ofType(r, T.container)
+        .filter((c) => c.name.startsWith("tikv-dev-monitoring-"))
+        .reduce((sum, c) => sum + Number(c.inputs.memory), 0);
+    expect(memory(run, "tikv-dev-monitoring-alertmanager")).toBe(64);
+    expect(memory(run, "tikv-dev-monitoring-prometheus")).toBe(memory(plain, "tikv-dev-monitoring-prometheus") - 64);
+    expect(monitoring(run)).toBe(monitoring(plain));
+    const planned = (r: ProgramRun) => byName(r, "tikv-dev-cluster-tikv-host-1-check").inputs.plannedMiB;
+    expect(planned(run)).toBe(planned(plain));
+    expect(
+      ofType(run, "pulumi-nodejs:dynamic/tikv-cvm:PidsLimit").find((l) => l.name.includes("alertmanager"))?.inputs
+        .limit,
+    ).toBe(512);
+  });
 });

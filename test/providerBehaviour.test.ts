@@ -49,7 +49,7 @@ describe("a refresh keeps a stopped member: mustRun false on every PD and TiKV c
   test("adding it to a deployed stack is an in-place change that wakes no gate", () => {
     expect(IN_PLACE_INPUTS).toContain("mustRun");
     expect(REPLACING_INPUTS).not.toContain("mustRun");
-    const plan = planCluster(3, 3, { kind: "subnet", subnetCidr: "10.0.1.0/24" }, true);
+    const plan = planCluster(3, 3, { kind: "subnet", subnetCidr: "10.0.1.0/24", zones: ["ap-guangzhou-3"] }, true);
     const [pd1] = memberSpecs({
       plan,
       tikvVersion: "v8.5.7",

@@ -4,7 +4,8 @@ import { execFileSync, spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { TUNING_SCRIPT_PATH } from "../lib/cloudInit";
+import { parse } from "yaml";
+import { CloudConfig, TUNING_SCRIPT_PATH } from "../lib/cloudInit";
 import { DaemonJson } from "../lib/dockerDaemon";
 import { pingDocker } from "../lib/dockerProbe";
 import { dockerReadyProvider } from "../components/dockerReady";
@@ -64,6 +65,35 @@ describeWithTools(["cloud-init"], "cloud-init schema", () => {
       }
     }
     expect(checked).toBe(8);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("cloud-init's own ntp module renders Ubuntu's chrony.conf with Tencent Cloud's servers, stepping the clock at boot", () => {
+    const host = renderedHosts(runs[0].run)[0];
+    const ntp = (parse(host.cloudConfigText) as CloudConfig).ntp;
+    const dir = tempDir("cloud-init-ntp");
+    const out = path.join(dir, "chrony.conf");
+    // cc_ntp.write_ntp_config_template with the distro template cloud-init ships for Ubuntu.
+    const script = [
+      "import json, sys",
+      "from cloudinit.config import cc_ntp",
+      "cfg = json.loads(sys.argv[1])",
+      "cc_ntp.write_ntp_config_template('ubuntu', service_name='chrony', servers=cfg['servers'], pools=[],",
+      "    path=sys.argv[2], template_fn='/etc/cloud/templates/chrony.conf.ubuntu.tmpl')",
+    ].join("\n");
+    // cloud-init's own interpreter (its script's shebang), which has its modules.
+    const bin = execFileSync("sh", ["-c", "command -v cloud-init"], { encoding: "utf8" }).trim();
+    const python = fs
+      .readFileSync(bin, "utf8")
+      .split("\n")[0]
+      .replace(/^#!\s*/, "");
+    const result = spawnSync(python, ["-c", script, JSON.stringify(ntp), out], { encoding: "utf8" });
+    expect([result.status, result.stderr]).toEqual([0, ""]);
+    const conf = fs.readFileSync(out, "utf8");
+    const servers = conf.split("\n").filter((l) => /^(server|pool) /.test(l));
+    expect(servers).toEqual([1, 2, 3, 4, 5].map((i) => `server time${i}.tencentyun.com iburst`));
+    expect(conf).toMatch(/^makestep 1 3$/m);
+    expect(ntp).toMatchObject({ enabled: true, ntp_client: "chrony" });
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -428,6 +458,34 @@ describeWithTools(["dockerd", "docker", "openssl", "curl"], "a real dockerd with
     } finally {
       await second.stop();
       fs.rmSync(otherDir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  test("CPU weights and memory caps: the engine keeps what the program declares (the provider reads them back)", () => {
+    const run = runs[0].run;
+    busyboxImage();
+    for (const name of ["tikv-dev-cluster-tikv1", "tikv-dev-cluster-pd1"]) {
+      const inputs = byName(run, name).inputs as { cpuShares: number; memory: number };
+      const created = dockerCli([
+        "create",
+        "--network",
+        "none",
+        "--cpu-shares",
+        String(inputs.cpuShares),
+        "--memory",
+        `${inputs.memory}m`,
+        "--memory-swap",
+        `${inputs.memory}m`,
+        "tikv-cvm-test/busybox:1",
+        "/bin/busybox",
+        "true",
+      ]);
+      expect([name, created.status, created.stderr]).toEqual([name, 0, ""]);
+      const id = created.stdout.trim();
+      const inspected = dockerCli(["inspect", "--format", "{{.HostConfig.CpuShares}} {{.HostConfig.Memory}}", id]);
+      dockerCli(["rm", "-f", id]);
+      // Docker drops a weight the kernel cannot apply (with a warning); the provider would then read 0 back.
+      expect([name, inspected.stdout.trim()]).toEqual([name, `${inputs.cpuShares} ${inputs.memory * 1024 * 1024}`]);
     }
   }, 60_000);
 

@@ -31,16 +31,17 @@ const outputsOf = (run: ProgramRun) => lastOutputsOf(run, ["rolloutOrder", "tikv
 
 async function allModes(): Promise<Record<string, string[]>> {
   const cvm = await urnsOf({});
-  // A running 4-host cluster scaled in to 3 with an SSH key, data snapshots and public Grafana:
-  // every optional resource of mode cvm, host gates and a retirement.
+  // A running 4-host cluster scaled in to 3 with an SSH key, data snapshots, public Grafana and an
+  // alert webhook: every optional resource of mode cvm, host gates and a retirement.
   const four = await urnsOf({ "tikv-cvm:nodeCount": "4" });
   const cvmFull = await urnsOf(
     {
       "tikv-cvm:sshPublicKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA me@laptop",
       "tikv-cvm:dataDiskSnapshotRetentionDays": "7",
       "tikv-cvm:grafanaPublic": "true",
+      "tikv-cvm:alertWebhookUrl": "https://hooks.example.com/T0/B0/token",
     },
-    { lastOutputs: outputsOf(four.run) },
+    { lastOutputs: outputsOf(four.run), secretKeys: ["tikv-cvm:alertWebhookUrl"] },
   );
   const local = await urnsOf(
     { ...NOT_CVM, "tikv-cvm:mode": "local", "tikv-cvm:hostMemoryGiB": "12" },

@@ -4,7 +4,7 @@ import { LastDeployment } from "../lib/lastDeployment";
 import { planCluster } from "../lib/topology";
 
 const plan = (nodes: number, pds: number) =>
-  planCluster(nodes, pds, { kind: "subnet", subnetCidr: "10.0.1.0/24" }, true);
+  planCluster(nodes, pds, { kind: "subnet", subnetCidr: "10.0.1.0/24", zones: ["ap-guangzhou-3"] }, true);
 const last = (members: string[]): LastDeployment => ({ members, storeAddresses: [] });
 
 test("rollout order is TiUP's: PD members in host order, then every store", () => {

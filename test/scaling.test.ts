@@ -193,10 +193,12 @@ describe("the gates wake exactly when the engine replaces a container", () => {
   test("memory replaces PD and TiKV (replaceOnChanges), so a memory-only change drains a member that really restarts", async () => {
     const bigger = await runProgram({ ...NO_MONITORING, "tikv-cvm:hostMemoryGiB": "8" });
     const pd1 = container(bigger, "pd1");
-    // PD's config is a ratio of its limit: only `memory` (and the swap limit pinned to it) differs.
+    // PD's config is a ratio of its limit: only `memory` (and the swap limit pinned to it) differs,
+    // and GOMEMLIMIT in its environment, which a replacement would apply anyway.
     const before = unwrap(container(base, "pd1").inputs) as Record<string, unknown>;
     const after = unwrap(pd1.inputs) as Record<string, unknown>;
     expect(Object.keys(after).filter((k) => JSON.stringify(after[k]) !== JSON.stringify(before[k]))).toEqual([
+      "envs",
       "memory",
       "memorySwap",
     ]);

@@ -18,7 +18,10 @@ import { retiredDataOutputs } from "../components/retiredMemberData";
 import { pidsLimitOutputs } from "../components/pidsLimit";
 import { reportOutputs } from "../components/buildReport";
 import { patchedOutputs } from "../components/patchedImage";
+import { checkOutputs } from "../components/hostCheck";
+import { storeDiskOutputs } from "../components/storeDisk";
 import { retirementOutputs, rolloutGateProvider } from "../components/rollout";
+import { labelsOutputs } from "../components/placementLabels";
 import { TOKENS } from "../tencentcloud/bindings";
 import {
   Declared,
@@ -140,6 +143,16 @@ async function dynamicOutputs(r: Declared): Promise<Record<string, unknown> | un
     return readyOutputs(inputs) as unknown as Record<string, unknown>;
   if (r.type === "pulumi-nodejs:dynamic/tikv-cvm:PidsLimit")
     return pidsLimitOutputs(inputs) as unknown as Record<string, unknown>;
+  if (r.type === "pulumi-nodejs:dynamic/tikv-cvm:HostCheck")
+    return checkOutputs(inputs, { offsetMs: 0, uncertaintyMs: 1, memTotalBytes: 3_865_000_000 }) as unknown as Record<
+      string,
+      unknown
+    >;
+  if (r.type === "pulumi-nodejs:dynamic/tikv-cvm:StoreDisk")
+    return storeDiskOutputs(inputs, {
+      totalBytes: 52_000_000_000,
+      availableBytes: 50_000_000_000,
+    }) as unknown as Record<string, unknown>;
   // It keeps the admin's client material for its delete; `tls` is marked secret (additionalSecretOutputs).
   if (r.type === "pulumi-nodejs:dynamic/tikv-cvm:MemberGuard")
     return (await memberGuardProvider.create(inputs)).outs as unknown as Record<string, unknown>;
@@ -160,6 +173,13 @@ async function dynamicOutputs(r: Declared): Promise<Record<string, unknown> | un
       image: "x",
       version: "8.5.7",
       gitHash: "abc",
+    }) as unknown as Record<string, unknown>;
+  if (r.type === "pulumi-nodejs:dynamic/tikv-cvm:PlacementLabels")
+    return labelsOutputs(inputs, {
+      locationLabels: "zone,host",
+      isolationLevel: "host",
+      storeLabels: { "10.0.1.11:20160": { zone: "z", host: "h" } },
+      changed: [],
     }) as unknown as Record<string, unknown>;
   if (r.type === "pulumi-nodejs:dynamic/tikv-cvm:PatchedImage")
     return patchedOutputs(inputs, "sha256:0") as unknown as Record<string, unknown>;
@@ -269,6 +289,7 @@ describe.each(["terraform", "bridged"] as const)("the %s route", (route) => {
         TOKENS[route].cbsStorageAttachment,
         TOKENS[route].cbsSnapshotPolicy,
         TOKENS[route].cbsSnapshotPolicyAttachment,
+        TOKENS[route].placementGroup,
       ]),
     );
     const result = await leaks(run);

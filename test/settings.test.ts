@@ -112,6 +112,66 @@ describe("validateConfig", () => {
       values: { availabilityZone: "ap-shanghai-2" },
       key: "tikv-cvm:availabilityZone",
     },
+    // Placement (issue 21 item 1): zones that cannot keep PD's quorum through the loss of one are refused.
+    {
+      label: "availabilityZone and availabilityZones both set",
+      values: { availabilityZones: JSON.stringify(["ap-guangzhou-3", "ap-guangzhou-4", "ap-guangzhou-6"]) },
+      key: "tikv-cvm:availabilityZones",
+    },
+    {
+      label: "availabilityZones of two zones",
+      values: { availabilityZone: undefined, availabilityZones: JSON.stringify(["ap-guangzhou-3", "ap-guangzhou-4"]) },
+      key: "tikv-cvm:availabilityZones",
+    },
+    {
+      label: "availabilityZones listing a zone twice",
+      values: {
+        availabilityZone: undefined,
+        availabilityZones: JSON.stringify(["ap-guangzhou-3", "ap-guangzhou-4", "ap-guangzhou-3"]),
+      },
+      key: "tikv-cvm:availabilityZones",
+    },
+    {
+      label: "availabilityZones with a zone of another region",
+      values: {
+        availabilityZone: undefined,
+        availabilityZones: JSON.stringify(["ap-guangzhou-3", "ap-guangzhou-4", "ap-shanghai-2"]),
+      },
+      key: "tikv-cvm:availabilityZones",
+    },
+    {
+      label: "availabilityZones with more zones than hosts",
+      values: {
+        availabilityZone: undefined,
+        availabilityZones: JSON.stringify(["ap-guangzhou-3", "ap-guangzhou-4", "ap-guangzhou-6", "ap-guangzhou-7"]),
+      },
+      key: "tikv-cvm:availabilityZones",
+    },
+    {
+      label: "availabilityZones with a malformed zone",
+      values: { availabilityZone: undefined, availabilityZones: JSON.stringify(["Guangzhou 3"]) },
+      key: "tikv-cvm:availabilityZones",
+    },
+    {
+      label: "a single PD member spread over three zones",
+      values: {
+        availabilityZone: undefined,
+        availabilityZones: JSON.stringify(["ap-guangzhou-3", "ap-guangzhou-4", "ap-guangzhou-6"]),
+        pdCount: "1",
+      },
+      key: "tikv-cvm:pdCount",
+    },
+    {
+      label: "three zones whose subnets leave the VPC",
+      values: {
+        availabilityZone: undefined,
+        availabilityZones: JSON.stringify(["ap-guangzhou-3", "ap-guangzhou-4", "ap-guangzhou-6"]),
+        vpcCidr: "10.0.0.0/24",
+        subnetCidr: "10.0.0.128/25",
+      },
+      key: "tikv-cvm:subnetCidr",
+    },
+    { label: "placementGroupType unknown", values: { placementGroupType: "SW" }, key: "tikv-cvm:placementGroupType" },
     { label: "instanceType empty", values: { instanceType: " " }, key: "tikv-cvm:instanceType" },
     { label: "imageId malformed", values: { imageId: "ubuntu-22.04" }, key: "tikv-cvm:imageId" },
     { label: "systemDiskType unknown", values: { systemDiskType: "LOCAL_BASIC" }, key: "tikv-cvm:systemDiskType" },
@@ -180,6 +240,29 @@ describe("validateConfig", () => {
       key: "tikv-cvm:grafanaPublic",
     },
     { label: "grafanaPublic not a boolean", values: { grafanaPublic: "yes" }, key: "tikv-cvm:grafanaPublic" },
+    {
+      label: "alertWebhookUrl not a URL",
+      values: { alertWebhookUrl: "hooks.example.com/alerts" },
+      extra: { secretKeys: ["alertWebhookUrl"] },
+      key: "tikv-cvm:alertWebhookUrl",
+    },
+    {
+      label: "alertWebhookUrl not http(s)",
+      values: { alertWebhookUrl: "ftp://hooks.example.com/alerts" },
+      extra: { secretKeys: ["alertWebhookUrl"] },
+      key: "tikv-cvm:alertWebhookUrl",
+    },
+    {
+      label: "alertWebhookUrl in plaintext",
+      values: { alertWebhookUrl: "https://hooks.example.com/T0/B0/token" },
+      key: "tikv-cvm:alertWebhookUrl",
+    },
+    {
+      label: "alertWebhookUrl without monitoring",
+      values: { alertWebhookUrl: "https://hooks.example.com/T0/B0/token", monitoring: "false" },
+      extra: { secretKeys: ["alertWebhookUrl"] },
+      key: "tikv-cvm:alertWebhookUrl",
+    },
     {
       label: "secretKey in plaintext",
       values: {},
@@ -599,6 +682,42 @@ describe("modes", () => {
     });
   });
 
+  test("spreads hosts over three zones, in the HOST placement group by default", () => {
+    const zones = ["ap-guangzhou-3", "ap-guangzhou-4", "ap-guangzhou-6"];
+    const result = validateConfig(raw({ availabilityZone: undefined, availabilityZones: JSON.stringify(zones) }));
+    if (!result.ok) throw new Error(describeProblems(result.problems));
+    if (result.settings.mode !== "cvm") throw new Error("wrong mode");
+    expect(result.settings.cvm.availabilityZones).toEqual(zones);
+    expect(result.settings.cvm.placementGroupType).toBe("HOST");
+  });
+
+  const ZONED = (zones: string[]) =>
+    JSON.stringify(
+      zones.map((zone, i) => ({
+        name: `db${i + 1}`,
+        dockerHost: `tcp://192.0.2.1${i + 1}:2376`,
+        privateIp: `10.9.0.1${i + 1}`,
+        zone,
+      })),
+    );
+
+  test("existing hosts may carry their zones", () => {
+    const result = existing({ hosts: ZONED(["dc-a", "dc-b", "dc-c"]) });
+    if (!result.ok) throw new Error(describeProblems(result.problems));
+    if (result.settings.mode !== "existing") throw new Error("wrong mode");
+    expect(result.settings.existing.hosts.map((h) => h.zone)).toEqual(["dc-a", "dc-b", "dc-c"]);
+  });
+
+  test.each([
+    ["a zone on some hosts only", HOSTS.replace('"privateIp":"10.9.0.12"', '"privateIp":"10.9.0.12","zone":"dc-b"')],
+    ["two zones, one holding a PD majority", ZONED(["dc-a", "dc-a", "dc-b"])],
+    ["a zone that is no PD label value", ZONED(["dc a", "dc-b", "dc-c"])],
+  ])("existing refuses %s, naming hosts", (_label, hosts) => {
+    const result = existing({ hosts });
+    if (result.ok) throw new Error("expected failure");
+    expect(result.problems.map((p) => p.key)).toEqual(["tikv-cvm:hosts"]);
+  });
+
   test.each([
     ["material missing", { dockerKeyPem: undefined }, "tikv-cvm:dockerKeyPem"],
     ["material not PEM", { dockerCaPem: "hello" }, "tikv-cvm:dockerCaPem"],
@@ -685,4 +804,15 @@ describe("modes", () => {
       message: expect.stringMatching(/cvm, local, existing/),
     });
   });
+});
+
+test("a refused alertWebhookUrl is never echoed: the URL is a secret, often with a token in it", () => {
+  for (const url of ["hooks.example.com/T0/B0/tok3n-s3cret", "ftp://hooks.example.com/T0/B0/tok3n-s3cret"]) {
+    const result = validateConfig(raw({ alertWebhookUrl: url }, { secretKeys: ["alertWebhookUrl"] }));
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    const text = describeProblems(result.problems);
+    expect(text).toMatch(/tikv-cvm:alertWebhookUrl: /);
+    expect(text).not.toContain("tok3n-s3cret");
+  }
 });

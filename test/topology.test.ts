@@ -6,6 +6,7 @@ import {
   MONITORING_TOTAL_MIB,
   MemoryBudget,
   SYSTEM_RESERVE_MIB,
+  guestVisibleMiB,
   hostShare,
   localShare,
   planMemory,
@@ -17,7 +18,7 @@ import { planCluster } from "../lib/topology";
 
 describe("planCluster", () => {
   test("three hosts: fixed addresses, PD on every host", () => {
-    const plan = planCluster(3, 3, { kind: "subnet", subnetCidr: "10.0.1.0/24" }, false);
+    const plan = planCluster(3, 3, { kind: "subnet", subnetCidr: "10.0.1.0/24", zones: ["ap-guangzhou-3"] }, false);
     expect(plan.hosts.map((h) => [h.name, h.privateIp, h.pdName, h.tikvName])).toEqual([
       ["tikv-host-1", "10.0.1.11", "pd1", "tikv1"],
       ["tikv-host-2", "10.0.1.12", "pd2", "tikv2"],
@@ -28,7 +29,7 @@ describe("planCluster", () => {
   });
 
   test("five hosts with three PD members: PD on the first three only", () => {
-    const plan = planCluster(5, 3, { kind: "subnet", subnetCidr: "172.16.8.0/27" }, false);
+    const plan = planCluster(5, 3, { kind: "subnet", subnetCidr: "172.16.8.0/27", zones: ["ap-guangzhou-3"] }, false);
     expect(plan.hosts.map((h) => h.pdName)).toEqual(["pd1", "pd2", "pd3", undefined, undefined]);
     expect(plan.hosts[4].privateIp).toBe("172.16.8.15");
     expect(plan.tikvAddresses).toHaveLength(5);
@@ -36,13 +37,13 @@ describe("planCluster", () => {
   });
 
   test("growing the cluster keeps every existing host's plan", () => {
-    const three = planCluster(3, 3, { kind: "subnet", subnetCidr: "10.0.1.0/24" }, false);
-    const five = planCluster(5, 3, { kind: "subnet", subnetCidr: "10.0.1.0/24" }, false);
+    const three = planCluster(3, 3, { kind: "subnet", subnetCidr: "10.0.1.0/24", zones: ["ap-guangzhou-3"] }, false);
+    const five = planCluster(5, 3, { kind: "subnet", subnetCidr: "10.0.1.0/24", zones: ["ap-guangzhou-3"] }, false);
     expect(five.hosts.slice(0, 3)).toEqual(three.hosts);
   });
 
   test("twenty hosts fit a /27 and stay inside it", () => {
-    const plan = planCluster(20, 7, { kind: "subnet", subnetCidr: "10.0.1.0/27" }, false);
+    const plan = planCluster(20, 7, { kind: "subnet", subnetCidr: "10.0.1.0/27", zones: ["ap-guangzhou-3"] }, false);
     const subnet = parseCidr("10.0.1.0/27")!;
     for (const h of plan.hosts) expect(cidrContains(subnet, parseCidr(`${h.privateIp}/32`)!)).toBe(true);
     expect(plan.hosts[19].privateIp).toBe("10.0.1.30");
@@ -51,7 +52,7 @@ describe("planCluster", () => {
 
 describe("addressing and TLS", () => {
   test("with TLS every PD URL is https; TiKV's --pd stays host:port (TLS comes from its config)", () => {
-    const plan = planCluster(3, 3, { kind: "subnet", subnetCidr: "10.0.1.0/24" }, true);
+    const plan = planCluster(3, 3, { kind: "subnet", subnetCidr: "10.0.1.0/24", zones: ["ap-guangzhou-3"] }, true);
     expect(plan.initialCluster).toBe(
       "pd1=https://10.0.1.11:2380,pd2=https://10.0.1.12:2380,pd3=https://10.0.1.13:2380",
     );
@@ -90,7 +91,7 @@ describe("addressing and TLS", () => {
 });
 
 describe("PD and TiKV flags", () => {
-  const plan = planCluster(5, 3, { kind: "subnet", subnetCidr: "10.0.1.0/24" }, false);
+  const plan = planCluster(5, 3, { kind: "subnet", subnetCidr: "10.0.1.0/24", zones: ["ap-guangzhou-3"] }, false);
 
   test("PD listens everywhere and advertises its private address", () => {
     expect(pdArgs(plan.hosts[1], plan)).toEqual([
@@ -156,9 +157,11 @@ describe("memory and disk budget", () => {
     }
   });
 
-  test("the worst case fits the host: container limits plus the reserve, and TiKV's big consumers inside its own limit", () => {
+  test("the worst case fits what the guest kernel leaves: container limits plus the reserve, and TiKV's big consumers inside its own limit", () => {
     for (const { label, budget, hostMiB, reserveMiB } of budgets) {
-      expect([label, budget.pdContainerMiB + budget.tikvContainerMiB + reserveMiB <= hostMiB]).toEqual([label, true]);
+      expect([label, budget.pdContainerMiB + budget.tikvContainerMiB + reserveMiB <= guestVisibleMiB(hostMiB)]).toEqual(
+        [label, true],
+      );
       const tikvCaches = budget.tikvBlockCacheMiB + budget.tikvWriteBufferLimitMiB + budget.tikvRaftEngineMiB;
       expect([label, tikvCaches <= budget.tikvMemoryUsageLimitMiB]).toEqual([label, true]);
     }

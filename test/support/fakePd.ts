@@ -25,6 +25,8 @@ export interface FakeStore {
   /** metapb.Store version and git_hash, as the TiKV sent them in PutStore. */
   version?: string;
   gitHash?: string;
+  /** metapb.Store labels, in PD's order. */
+  labels?: { key: string; value: string }[];
 }
 
 /** PD's body for cluster routes before the first store bootstraps (server/api/middleware.go, pkg/errs/errno.go). */
@@ -64,6 +66,8 @@ export class FakePd {
   missPeerRegions = 0;
   /** PD's max-replicas: RemoveStore refuses to leave fewer Up stores. */
   maxReplicas = 3;
+  /** [replication] as PD keeps it (pkg/schedule/config/config.go ReplicationConfig). */
+  replication = { locationLabels: [] as string[], isolationLevel: "" };
   /** Store listings after which an Offline store has moved its regions and is Tombstone. */
   tombstoneAfter = 1;
   private offlineFor = new Map<number, number>();
@@ -212,10 +216,60 @@ export class FakePd {
               state_name: s.state,
               version: s.version ?? "8.5.7",
               git_hash: s.gitHash ?? "tikv-release-hash",
+              ...(s.labels && s.labels.length > 0 ? { labels: s.labels } : {}),
             },
             status: { leader_count: s.leaders },
           })),
         });
+      }
+      // server/api/config.go GetReplicationConfig / SetReplicationConfig: location-labels is a
+      // typeutil.StringSlice (one comma-separated string); the body is decoded onto the current
+      // config, then ReplicationConfig.Validate (isolation-level must be one of location-labels).
+      if (call === "GET /pd/api/v1/config/replicate") {
+        return send(200, {
+          "max-replicas": this.maxReplicas,
+          "location-labels": this.replication.locationLabels.join(","),
+          "strictly-match-label": "false",
+          "enable-placement-rules": "true",
+          "enable-placement-rules-cache": "false",
+          "isolation-level": this.replication.isolationLevel,
+        });
+      }
+      if (call === "POST /pd/api/v1/config/replicate") {
+        const input = JSON.parse(body) as { "location-labels"?: string; "isolation-level"?: string };
+        const locationLabels =
+          input["location-labels"] === undefined
+            ? this.replication.locationLabels
+            : input["location-labels"] === ""
+              ? []
+              : input["location-labels"].split(",");
+        const isolationLevel = input["isolation-level"] ?? this.replication.isolationLevel;
+        if (isolationLevel !== "" && !locationLabels.includes(isolationLevel))
+          return send(500, "isolation-level must be one of location-labels or empty");
+        this.replication = { locationLabels, isolationLevel };
+        return send(200, "The config is updated.");
+      }
+      // server/api/store.go SetStoreLabel: labels are validated (pkg/schedule/config/util.go), then
+      // merged into the store's (cluster.go putStoreImpl, force=false) unless ?force.
+      const label = /^POST \/pd\/api\/v1\/store\/(\d+)\/label(\?force)?$/.exec(call);
+      if (label) {
+        const store = this.stores.find((x) => x.id === Number(label[1]));
+        const input = JSON.parse(body) as Record<string, string>;
+        for (const [key, value] of Object.entries(input)) {
+          if (!/^[$]?[A-Za-z0-9]([-A-Za-z0-9_./]*[A-Za-z0-9])?$/.test(key))
+            return send(400, `${key} does not match format "^[$]?[A-Za-z0-9]([-A-Za-z0-9_./]*[A-Za-z0-9])?$"`);
+          if (!/^[-A-Za-z0-9_./]*$/.test(value))
+            return send(400, `${value} does not match format "^[-A-Za-z0-9_./]*$"`);
+        }
+        if (!store) return send(500, `[PD:core:ErrInvalidStoreID]invalid store id ${label[1]}`);
+        const merged = label[2] ? [] : [...(store.labels ?? [])];
+        for (const [key, value] of Object.entries(input)) {
+          const at = merged.findIndex((l) => l.key.toLowerCase() === key.toLowerCase()); // pkg/core/store.go MergeLabels: EqualFold
+          if (at >= 0) merged[at] = { key, value };
+          else merged.push({ key, value });
+        }
+        store.labels = merged.filter((l) => l.value !== "");
+        return send(200, "The store's label is updated.");
       }
       if (call === "POST /pd/api/v1/schedulers") {
         const input = JSON.parse(body) as { name: string; store_id: number };

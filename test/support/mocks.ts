@@ -19,6 +19,10 @@ export function resetMockState(): void {
   eipCounter = 0;
 }
 
+/** When the mocks' certificates start: every CA, then every leaf. */
+export const MOCK_CA_VALID_FROM = "2026-01-01T00:00:00Z";
+export const MOCK_LEAF_VALID_FROM = "2026-12-07T06:00:00Z";
+
 export function mockState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
   switch (type) {
     case "tencentcloud:Eip/instance:Instance":
@@ -34,8 +38,21 @@ export function mockState(type: string, name: string, inputs: Record<string, unk
       };
     case "tls:index/selfSignedCert:SelfSignedCert":
     case "tls:index/locallySignedCert:LocallySignedCert":
-      // A P-256 certificate with four SANs is about 600 bytes of DER.
-      return { ...inputs, certPem: fakePem("CERTIFICATE", 640, name) };
+      // A P-256 certificate with four SANs is about 600 bytes of DER. Validity as the provider
+      // reports it (Go's time.MarshalText, RFC 3339): CAs made earlier than the leaves.
+      return {
+        ...inputs,
+        certPem: fakePem("CERTIFICATE", 640, name),
+        validityStartTime: type.includes("selfSigned") ? MOCK_CA_VALID_FROM : MOCK_LEAF_VALID_FROM,
+        ...(inputs.validityPeriodHours === undefined
+          ? {}
+          : {
+              validityEndTime: new Date(
+                Date.parse(type.includes("selfSigned") ? MOCK_CA_VALID_FROM : MOCK_LEAF_VALID_FROM) +
+                  Number(inputs.validityPeriodHours) * 3_600_000,
+              ).toISOString(),
+            }),
+      };
     case "tls:index/certRequest:CertRequest":
       return { ...inputs, certRequestPem: fakePem("CERTIFICATE REQUEST", 400, name) };
     case "random:index/randomPassword:RandomPassword":

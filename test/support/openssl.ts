@@ -13,6 +13,8 @@ export interface CertSpec {
   isCa?: boolean;
   /** Valid for one day in 2020: long expired. */
   expired?: boolean;
+  /** An explicit validity window (signed certificates only), e.g. one that starts in the future. */
+  validity?: { readonly from: Date; readonly to: Date };
   /** From the program's tls.PrivateKey inputs. */
   algorithm: "ECDSA" | "RSA";
   ecdsaCurve?: "P224" | "P256" | "P384" | "P521";
@@ -62,6 +64,11 @@ export function extensionsFor(spec: CertSpec): string {
   );
 }
 
+/** openssl ca's date form, YYYYMMDDHHMMSSZ. */
+function opensslDate(d: Date): string {
+  return `${d.toISOString().replace(/[-:T]/g, "").slice(0, 14)}Z`;
+}
+
 /** Issues a certificate in `dir` named `name`; self-signed when no signer is given. */
 export function issue(dir: string, name: string, spec: CertSpec, signer?: Issued): Issued {
   const keyPath = path.join(dir, `${name}-key.pem`);
@@ -86,7 +93,10 @@ export function issue(dir: string, name: string, spec: CertSpec, signer?: Issued
   fs.writeFileSync(extPath, extensionsFor(spec));
   const csrPath = path.join(dir, `${name}.csr`);
   openssl(["req", "-new", "-key", keyPath, "-subj", `/O=tikv-cvm test/CN=${spec.commonName}`, "-out", csrPath], dir);
-  if (spec.expired && signer) {
+  const validity =
+    spec.validity ??
+    (spec.expired ? { from: new Date("2020-01-01T00:00:00Z"), to: new Date("2020-01-02T00:00:00Z") } : undefined);
+  if (validity && signer) {
     // `openssl x509` (3.0) cannot backdate; `openssl ca` takes explicit start and end dates.
     const db = path.join(dir, `${name}-ca-db`);
     fs.mkdirSync(db);
@@ -126,9 +136,9 @@ export function issue(dir: string, name: string, spec: CertSpec, signer?: Issued
         "-out",
         certPath,
         "-startdate",
-        "20200101000000Z",
+        opensslDate(validity.from),
         "-enddate",
-        "20200102000000Z",
+        opensslDate(validity.to),
         "-extfile",
         extPath,
         "-notext",

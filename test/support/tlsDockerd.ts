@@ -3,13 +3,18 @@
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import type { DockerEndpoint } from "../../lib/dockerApi";
 import { RunningDockerd, besideOthers, freePort, startDockerd } from "./dockerd";
-import { issue } from "./openssl";
+import { Issued, issue } from "./openssl";
 
 export interface TlsDockerd {
   readonly daemon: RunningDockerd;
   /** Runs the docker CLI against this daemon; returns stdout. */
   docker(...args: string[]): string;
+  /** The engine as the program's Engine API calls reach it, with the operator's client certificate. */
+  readonly endpoint: DockerEndpoint;
+  /** The CA of the engine's and the client's certificates. */
+  readonly ca: Issued;
 }
 
 const ECDSA = { algorithm: "ECDSA" as const, ecdsaCurve: "P256" as const };
@@ -52,7 +57,15 @@ export async function startTlsDockerd(dir: string): Promise<TlsDockerd> {
       encoding: "utf8",
       stdio: ["ignore", "pipe", "pipe"],
     });
-  return { daemon, docker };
+  const endpoint: DockerEndpoint = {
+    kind: "tls",
+    host: "127.0.0.1",
+    port,
+    caPem: ca.certPem,
+    certPem: client.certPem,
+    keyPem: client.keyPem,
+  };
+  return { daemon, docker, endpoint, ca };
 }
 
 /**

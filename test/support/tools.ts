@@ -11,7 +11,7 @@ export const SKIP_REAL_TOOLS = "TIKV_CVM_SKIP_REAL_TOOLS";
 
 /** What the CI script installs: the fix to name when a tool is missing. */
 const INSTALL_HINT =
-  ".ci/run installs them (apt-get install -y docker.io cloud-init shellcheck openssl curl busybox-static wget jq e2fsprogs util-linux systemd)";
+  ".ci/run installs them (apt-get install -y docker.io cloud-init shellcheck openssl curl busybox-static wget jq e2fsprogs util-linux systemd prometheus prometheus-alertmanager)";
 
 export function hasTool(name: string): boolean {
   return spawnSync("sh", ["-c", `command -v ${name}`], { stdio: "ignore" }).status === 0;

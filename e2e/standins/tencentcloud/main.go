@@ -22,7 +22,7 @@
 //   - an EIP is a second address on the host's eth0 (same bridge), not 1:1 NAT in front of the
 //     private address; the instance's publicIp still only changes on refresh, as the real one's;
 //   - cloud-init is emulated: write_files only (owners ignored, all root), then the data-disk
-//     script and dockerd as the written units say; packages, runcmd, sysctl and limits are not
+//     script and dockerd as the written units say; packages, ntp (chrony), runcmd, sysctl and limits are not
 //     applied; dockerd runs its own containerd (--containerd is dropped), with vfs storage, no
 //     iptables, no default bridge, its sockets, pid file and exec root in the host's directory;
 //   - a CBS disk is a sparse file on a loop device; the guest's /dev/disk/by-id link is under the

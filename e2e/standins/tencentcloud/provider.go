@@ -57,6 +57,7 @@ var tokens = map[Route]map[string]cloud.Kind{
 		"tencentcloud:index/cbsStorageAttachment:CbsStorageAttachment":               cloud.CBSStorageAttachment,
 		"tencentcloud:index/cbsSnapshotPolicy:CbsSnapshotPolicy":                     cloud.CBSSnapshotPolicy,
 		"tencentcloud:index/cbsSnapshotPolicyAttachment:CbsSnapshotPolicyAttachment": cloud.CBSSnapshotPolicyAttached,
+		"tencentcloud:index/placementGroup:PlacementGroup":                           cloud.PlacementGroup,
 	},
 	RouteBridged: {
 		"tencentcloud:Vpc/instance:Instance":                                 cloud.VPC,
@@ -71,6 +72,7 @@ var tokens = map[Route]map[string]cloud.Kind{
 		"tencentcloud:Cbs/storageAttachment:StorageAttachment":               cloud.CBSStorageAttachment,
 		"tencentcloud:Cbs/snapshotPolicy:SnapshotPolicy":                     cloud.CBSSnapshotPolicy,
 		"tencentcloud:Cbs/snapshotPolicyAttachment:SnapshotPolicyAttachment": cloud.CBSSnapshotPolicyAttached,
+		"tencentcloud:Placement/group:Group":                                 cloud.PlacementGroup,
 	},
 }
 
@@ -471,6 +473,17 @@ func prefixLen(block string) int {
 	return ones
 }
 
+// onLink is the prefix a host's private address gets: the VPC's, not its subnet's. A VPC's
+// subnets reach each other through its route table's local route (Tencent Cloud VPC: every route
+// table routes the VPC's own CIDR), which the stand-in models by putting every host of the VPC on
+// one link, so hosts spread over zones (one subnet each) reach each other as in the cloud.
+func onLink(st *cloud.State, sn *cloud.Resource) int {
+	if vpc := st.Get(cloud.VPC, sn.Str("vpcId")); vpc != nil {
+		return prefixLen(vpc.Str("cidrBlock"))
+	}
+	return prefixLen(sn.Str("cidrBlock"))
+}
+
 func createEffects(env host.Env, st *cloud.State, r *cloud.Resource) error {
 	switch r.Kind {
 	case cloud.Instance:
@@ -479,7 +492,7 @@ func createEffects(env host.Env, st *cloud.State, r *cloud.Resource) error {
 		}
 		sn := st.Get(cloud.Subnet, r.Str("subnetId"))
 		ip, _ := r.Computed["privateIp"].(string)
-		if err := env.CreateNetwork(r.Host.Netns, r.Host.Veth, ip, prefixLen(sn.Str("cidrBlock"))); err != nil {
+		if err := env.CreateNetwork(r.Host.Netns, r.Host.Veth, ip, onLink(st, sn)); err != nil {
 			_ = env.DestroyHost(r.Host.Netns, r.Host.Veth, env.HostDir(r.ID))
 			return err
 		}
@@ -602,7 +615,7 @@ func updateEffects(env host.Env, st *cloud.State, r *cloud.Resource, plan cloud.
 	case cloud.Instance:
 		sn := st.Get(cloud.Subnet, r.Str("subnetId"))
 		if plan.Readdress {
-			if err := env.Readdress(r.Host.Netns, plan.OldIP, fmt.Sprint(r.Computed["privateIp"]), prefixLen(sn.Str("cidrBlock"))); err != nil {
+			if err := env.Readdress(r.Host.Netns, plan.OldIP, fmt.Sprint(r.Computed["privateIp"]), onLink(st, sn)); err != nil {
 				return err
 			}
 		}

@@ -83,6 +83,8 @@ func (a *api) handler() http.Handler {
 	mux.HandleFunc("POST /standin/v1/members", a.addMember)
 	mux.HandleFunc("GET /pd/api/v1/cluster", a.bootstrapped(a.cluster))
 	mux.HandleFunc("GET /pd/api/v1/config/replicate", a.replicationConfig)
+	mux.HandleFunc("POST /pd/api/v1/config/replicate", a.setReplicationConfig)
+	mux.HandleFunc("POST /pd/api/v1/store/{id}/label", a.bootstrapped(a.setStoreLabel))
 	mux.HandleFunc("GET /pd/api/v1/stores", a.bootstrapped(a.stores))
 	mux.HandleFunc("GET /pd/api/v1/store/{id}", a.bootstrapped(a.store))
 	mux.HandleFunc("GET /pd/api/v1/regions/check/miss-peer", a.bootstrapped(a.missPeer))
@@ -283,12 +285,119 @@ func (a *api) cluster(w http.ResponseWriter, _ *http.Request, s *clusterState) {
 	writeJSON(w, http.StatusOK, map[string]uint64{"id": s.ClusterID, "max_peer_count": s.MaxReplicas})
 }
 
+// replicationJSON is sc.ReplicationConfig as PD marshals it: location-labels is a
+// typeutil.StringSlice (one comma-separated string), the booleans are ",string".
+func replicationJSON(s *clusterState) map[string]any {
+	return map[string]any{
+		"max-replicas": s.MaxReplicas, "location-labels": strings.Join(s.LocationLabels, ","), "strictly-match-label": "false",
+		"enable-placement-rules": "true", "enable-placement-rules-cache": "false", "isolation-level": s.IsolationLevel,
+	}
+}
+
 func (a *api) replicationConfig(w http.ResponseWriter, _ *http.Request) {
 	s, _ := a.n.snapshot()
-	writeJSON(w, http.StatusOK, map[string]any{
-		"max-replicas": s.MaxReplicas, "location-labels": "", "strictly-match-label": "false",
-		"enable-placement-rules": "true", "enable-placement-rules-cache": "false", "isolation-level": "",
+	writeJSON(w, http.StatusOK, replicationJSON(s))
+}
+
+// setReplicationConfig is server/api/config.go SetReplicationConfig: the body is decoded onto the
+// current config, checked by ReplicationConfig.Validate, and stored by server/server.go
+// SetReplicationConfig, which with placement rules on needs the raft cluster when anything
+// changes. The stand-in keeps only the default rule, so the "not only default rule exists"
+// refusal cannot arise; max-replicas stays what it is (tikv-cvm never changes it).
+func (a *api) setReplicationConfig(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		LocationLabels *string `json:"location-labels"`
+		IsolationLevel *string `json:"isolation-level"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		writeJSON(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	var status int
+	var message string
+	err := a.n.update(func(s *clusterState) error {
+		labels, level := s.LocationLabels, s.IsolationLevel
+		if body.LocationLabels != nil {
+			labels = []string{}
+			if *body.LocationLabels != "" {
+				labels = strings.Split(*body.LocationLabels, ",")
+			}
+		}
+		if body.IsolationLevel != nil {
+			level = *body.IsolationLevel
+		}
+		found := false
+		for _, l := range labels {
+			if err := validateLabels([]*metapb.StoreLabel{{Key: l}}); err != nil {
+				status, message = http.StatusInternalServerError, err.Error()
+				return errNoChange
+			}
+			found = found || l == level
+		}
+		if level != "" && !found {
+			status, message = http.StatusInternalServerError, "isolation-level must be one of location-labels or empty"
+			return errNoChange
+		}
+		if strings.Join(labels, ",") == strings.Join(s.LocationLabels, ",") && level == s.IsolationLevel {
+			return errNoChange
+		}
+		if !s.Bootstrapped {
+			status, message = http.StatusInternalServerError, errNotBootstrapped
+			return errNoChange
+		}
+		s.LocationLabels, s.IsolationLevel = labels, level
+		log.Printf("[INFO] replication config updated: location-labels %q, isolation-level %q", strings.Join(labels, ","), level)
+		return nil
 	})
+	if status != 0 {
+		writeJSON(w, status, message)
+		return
+	}
+	if err != nil && err != errNoChange {
+		writeJSON(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, "The config is updated.")
+}
+
+// setStoreLabel is server/api/store.go SetStoreLabel: labels are validated
+// (pkg/schedule/config/util.go ValidateLabels, 400), then RaftCluster.UpdateStoreLabels merges
+// them into the store's unless ?force (server/cluster/cluster.go putStoreImpl).
+func (a *api) setStoreLabel(w http.ResponseWriter, r *http.Request, s *clusterState) {
+	id, ok := a.storeID(w, r, s)
+	if !ok {
+		return
+	}
+	var input map[string]string
+	if err := json.NewDecoder(r.Body).Decode(&input); err != nil {
+		writeJSON(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	labels := make([]*metapb.StoreLabel, 0, len(input))
+	for k, v := range input {
+		labels = append(labels, &metapb.StoreLabel{Key: k, Value: v})
+	}
+	sort.Slice(labels, func(i, j int) bool { return labels[i].Key < labels[j].Key })
+	if err := validateLabels(labels); err != nil {
+		writeJSON(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	_, force := r.URL.Query()["force"]
+	err := a.n.update(func(s *clusterState) error {
+		meta := s.Stores[id].Meta
+		if force {
+			meta.Labels = mergeLabels(nil, labels)
+		} else {
+			meta.Labels = mergeLabels(meta.GetLabels(), labels)
+		}
+		log.Printf("[INFO] store %d labels: %v", id, meta.Labels)
+		return nil
+	})
+	if err != nil {
+		writeJSON(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, "The store's label is updated.")
 }
 
 // metaStore is response.MetaStore: the store's metapb fields plus state_name.

@@ -148,22 +148,7 @@ func (p *pdService) PutStore(_ context.Context, req *pdpb.PutStoreRequest) (*pdp
 				return errNoChange
 			}
 		}
-		rec, ok := s.Stores[store.GetId()]
-		if !ok {
-			rec = &storeRecord{}
-			s.Stores[store.GetId()] = rec
-		}
-		meta := *store
-		if rec.Meta != nil {
-			meta.State = rec.Meta.State // PD keeps the state it decided (Offline, Tombstone)
-		}
-		meta.NodeState = metapb.NodeState_Serving
-		if meta.State != metapb.StoreState_Up {
-			meta.NodeState = metapb.NodeState_Removing
-		}
-		meta.LastHeartbeat = time.Now().UnixNano()
-		rec.Meta = &meta
-		rec.LastHeartbeat = meta.LastHeartbeat
+		s.putStore(store, time.Now())
 		log.Printf("[INFO] put store ok: store %d at %s version %s", store.GetId(), store.GetAddress(), store.GetVersion())
 		return nil
 	})

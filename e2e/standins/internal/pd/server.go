@@ -163,7 +163,7 @@ func run(cfg *config, version string) error {
 		if err != nil {
 			return err
 		}
-		state = &clusterState{MaxReplicas: cfg.Replication.MaxReplicas, Stores: map[uint64]*storeRecord{}, OtherSchedulers: append([]string{}, defaultSchedulers...)}
+		state = &clusterState{MaxReplicas: cfg.Replication.MaxReplicas, LocationLabels: cfg.Replication.LocationLabels, IsolationLevel: cfg.Replication.IsolationLevel, Stores: map[uint64]*storeRecord{}, OtherSchedulers: append([]string{}, defaultSchedulers...)}
 		seen := false
 		for _, m := range initial {
 			state.Members = append(state.Members, member{Name: m[0], MemberID: memberID(m[0], m[1]), PeerURLs: []string{m[1]}})

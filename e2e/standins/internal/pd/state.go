@@ -6,7 +6,9 @@ import (
 	"hash/fnv"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/pingcap/kvproto/pkg/metapb"
@@ -64,6 +66,11 @@ type clusterState struct {
 	EvictLeader []uint64 `json:"evict_leader"`
 	// OtherSchedulers are PD's default schedulers plus any added by name.
 	OtherSchedulers []string `json:"other_schedulers"`
+	// LocationLabels and IsolationLevel are the rest of [replication] PD persists: taken from the
+	// config file when the cluster is created, then changed only through the config API
+	// (server/config/persist_options.go: the persisted config wins over the file on restart).
+	LocationLabels []string `json:"location_labels"`
+	IsolationLevel string   `json:"isolation_level"`
 }
 
 // defaultSchedulers are the four PD v8.5 enables (pkg/schedule/config/config.go DefaultSchedulers).
@@ -151,4 +158,75 @@ func load(path string, v any) (bool, error) {
 		return false, err
 	}
 	return true, json.Unmarshal(data, v)
+}
+
+// mergeLabels is pkg/core/store.go MergeLabels (tikv/pd v8.5.7): each new label replaces the value
+// of the key it names (keys compared case-insensitively) or is appended; empty values are dropped.
+func mergeLabels(origin, labels []*metapb.StoreLabel) []*metapb.StoreLabel {
+	results := make([]*metapb.StoreLabel, 0, len(origin)+len(labels))
+	for _, l := range origin {
+		results = append(results, &metapb.StoreLabel{Key: l.GetKey(), Value: l.GetValue()})
+	}
+	for _, nl := range labels {
+		found := false
+		for _, l := range results {
+			if strings.EqualFold(l.Key, nl.GetKey()) {
+				l.Value = nl.GetValue()
+				found = true
+				break
+			}
+		}
+		if !found {
+			results = append(results, &metapb.StoreLabel{Key: nl.GetKey(), Value: nl.GetValue()})
+		}
+	}
+	kept := results[:0]
+	for _, l := range results {
+		if l.Value != "" {
+			kept = append(kept, l)
+		}
+	}
+	return kept
+}
+
+// Label formats of pkg/schedule/config/util.go (tikv/pd v8.5.7).
+var (
+	labelKeyFormat   = regexp.MustCompile(`^[$]?[A-Za-z0-9]([-A-Za-z0-9_./]*[A-Za-z0-9])?$`)
+	labelValueFormat = regexp.MustCompile(`^[-A-Za-z0-9_./]*$`)
+)
+
+// validateLabels is pkg/schedule/config/util.go ValidateLabels, with its message.
+func validateLabels(labels []*metapb.StoreLabel) error {
+	for _, l := range labels {
+		if !labelKeyFormat.MatchString(l.GetKey()) {
+			return fmt.Errorf("%s does not match format %q", l.GetKey(), labelKeyFormat.String())
+		}
+		if !labelValueFormat.MatchString(l.GetValue()) {
+			return fmt.Errorf("%s does not match format %q", l.GetValue(), labelValueFormat.String())
+		}
+	}
+	return nil
+}
+
+// putStore records what a store sent in PutStore (server/cluster/cluster.go putStoreImpl):
+// PD keeps the state it decided (Offline, Tombstone), and merges the labels the store reports
+// into those it holds (force=false), so labels set through the API outlive a restart.
+func (s *clusterState) putStore(store *metapb.Store, now time.Time) {
+	rec, ok := s.Stores[store.GetId()]
+	if !ok {
+		rec = &storeRecord{}
+		s.Stores[store.GetId()] = rec
+	}
+	meta := *store
+	if rec.Meta != nil {
+		meta.State = rec.Meta.State
+		meta.Labels = mergeLabels(rec.Meta.GetLabels(), store.GetLabels())
+	}
+	meta.NodeState = metapb.NodeState_Serving
+	if meta.State != metapb.StoreState_Up {
+		meta.NodeState = metapb.NodeState_Removing
+	}
+	meta.LastHeartbeat = now.UnixNano()
+	rec.Meta = &meta
+	rec.LastHeartbeat = meta.LastHeartbeat
 }

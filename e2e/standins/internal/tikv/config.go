@@ -145,6 +145,18 @@ func loadConfig(path string) (*tikvConfig, error) {
 			*dst = v
 		}
 	}
+	// server.labels: a table of strings (src/server/config.rs Config.labels, HashMap<String, String>);
+	// --labels on the command line replaces it (applyArgs).
+	if v, ok := sec("server")["labels"]; ok {
+		table, isTable := v.(map[string]any)
+		if !isTable {
+			errs = append(errs, fmt.Sprintf("server.labels: invalid type: %T, expected a map", v))
+		}
+		c.labels = map[string]string{}
+		for k := range table {
+			c.labels[k] = str(table, k, "server.labels."+k)
+		}
+	}
 	c.caPath = str(sec("security"), "ca-path", "security.ca-path")
 	c.certPath = str(sec("security"), "cert-path", "security.cert-path")
 	c.keyPath = str(sec("security"), "key-path", "security.key-path")

@@ -64,3 +64,18 @@ func TestMemoryValidation(t *testing.T) {
 		t.Fatalf("900MB of block cache fits in 1GB: %v", err)
 	}
 }
+
+// server.labels in the file are the store's labels (src/server/config.rs Config.labels); a label
+// value that is not a string is refused, as serde refuses it.
+func TestServerLabelsFromFile(t *testing.T) {
+	cfg, err := loadConfig(writeConfig(t, "[server.labels]\nzone = \"ap-guangzhou-4\"\nhost = \"tikv-host-2\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.labels["zone"] != "ap-guangzhou-4" || cfg.labels["host"] != "tikv-host-2" || len(cfg.labels) != 2 {
+		t.Fatalf("labels: %v", cfg.labels)
+	}
+	if _, err := loadConfig(writeConfig(t, "[server.labels]\nzone = 4\n")); err == nil {
+		t.Fatal("a label that is not a string must be refused")
+	}
+}

@@ -20,8 +20,13 @@ type Options struct {
 
 var idPrefix = map[Kind]string{
 	VPC: "vpc", Subnet: "subnet", SecurityGroup: "sg", EIP: "eip", KeyPair: "skey", CBSStorage: "disk",
-	Instance: "ins", CBSSnapshotPolicy: "asp",
+	Instance: "ins", CBSSnapshotPolicy: "asp", PlacementGroup: "ps",
 }
+
+// PlacementGroupQuota is the stand-in's cvm_quota_total of every placement group: the real
+// figure comes from DescribeDisasterRecoverGroupQuota per account and type (tencentcloud-sdk-go
+// cvm/v20170312 models.go CvmInHostGroupQuota, CvmInRackGroupQuota), which no source pins.
+const PlacementGroupQuota = 20
 
 func now() string { return time.Now().UTC().Format("2006-01-02 15:04:05") }
 
@@ -146,6 +151,9 @@ func (st *State) Create(kind Kind, in Props, opt Options) (*Resource, error) {
 		}
 		// cbs/resource_tc_cbs_snapshot_policy_attachment.go Create: "<policy id>#<disk id>".
 		r.ID = r.Str("snapshotPolicyId") + "#" + r.Str("storageId")
+	case PlacementGroup:
+		// cvm/resource_tc_placement_group.go Read: affinity defaults to 1 (its schema).
+		r.Computed = Props{"cvmQuotaTotal": float64(PlacementGroupQuota), "currentNum": float64(0), "createTime": now(), "affinity": float64(1)}
 	case Instance:
 		if err := st.createInstance(r, opt); err != nil {
 			return nil, err
@@ -171,6 +179,18 @@ func (st *State) createInstance(r *Resource, opt Options) error {
 	}
 	if v := r.Str("vpcId"); v != "" && v != sn.Str("vpcId") {
 		return SDKError("InvalidParameterValue.VpcIdSubnetIdNotMatch", fmt.Sprintf("subnet %s is not in %s", sn.ID, v))
+	}
+	// RunInstances: the subnet must be in the instance's Placement.Zone (cvm/v20170312 errors.go
+	// INVALIDPARAMETERVALUE_SUBNETIDZONEIDNOTMATCH).
+	if z := r.Str("availabilityZone"); z != "" && z != sn.Str("availabilityZone") {
+		return SDKError("InvalidParameterValue.SubnetIdZoneIdNotMatch", fmt.Sprintf("subnet %s is in %s, the instance in %s", sn.ID, sn.Str("availabilityZone"), z))
+	}
+	// cvm/resource_tc_instance.go Create: placement_group_id goes into RunInstances'
+	// DisasterRecoverGroupIds (force_replace_placement_group_id unset).
+	if g := r.Str("placementGroupId"); g != "" {
+		if err := st.joinPlacementGroup(g, r.ID); err != nil {
+			return err
+		}
 	}
 	ip, err := st.privateIP(sn, r.Str("privateIp"), "")
 	if err != nil {
@@ -341,6 +361,22 @@ func (st *State) Update(r *Resource, news Props) (UpdatePlan, error) {
 			r.Computed["privateIp"] = ip
 			r.Computed["vpcId"] = sn.Str("vpcId")
 		}
+		// cvm/resource_tc_instance.go Update: a new placement_group_id is joined in place
+		// (ModifyInstancesDisasterRecoverGroup, Force = force_replace_placement_group_id, false:
+		// on the current host, no restart); removing it is refused by the provider itself.
+		if old, next := r.Str("placementGroupId"), str(news, "placementGroupId"); old != next {
+			if _, given := news["placementGroupId"]; !given {
+				// Optional and Computed: left out of the program, the cloud's value stays.
+				news["placementGroupId"] = old
+			} else if next == "" {
+				return plan, fmt.Errorf("Deleting `placement_group_id` is not currently supported.")
+			}
+			if next != "" && old != next {
+				if err := st.joinPlacementGroup(next, r.ID); err != nil {
+					return plan, err
+				}
+			}
+		}
 		r.Computed["disableApiTermination"] = boolean(news, "disableApiTermination")
 		if plan.Reinstall {
 			r.Host.Generation++
@@ -402,6 +438,12 @@ func (st *State) Delete(r *Resource) (Cascade, error) {
 				}
 			}
 		}
+	case PlacementGroup:
+		// DeleteDisasterRecoverGroups refuses a group that still holds instances
+		// (cvm/v20170312 errors.go FAILEDOPERATION_PLACEMENTSETNOTEMPTY).
+		if members := st.placementGroupMembers(r.ID, ""); len(members) > 0 {
+			return c, SDKError("FailedOperation.PlacementSetNotEmpty", fmt.Sprintf("placement group %s still holds %v", r.ID, members))
+		}
 	case Subnet:
 		for _, ins := range st.All(Instance) {
 			if ins.Str("subnetId") == r.ID {
@@ -434,8 +476,37 @@ func (st *State) dissociate(a *Resource) {
 	delete(st.Resources, a.ID)
 }
 
-// Refresh updates what the cloud reports on a read: an instance's public IP is its EIP's.
+// placementGroupMembers lists the instances in a group, but `except`.
+func (st *State) placementGroupMembers(group, except string) []string {
+	var out []string
+	for _, ins := range st.All(Instance) {
+		if ins.ID != except && ins.Str("placementGroupId") == group {
+			out = append(out, ins.ID)
+		}
+	}
+	return out
+}
+
+// joinPlacementGroup checks that an instance may join a group: it exists
+// (FAILEDOPERATION_DISASTERRECOVERGROUPNOTFOUND) and has room
+// (RESOURCEINSUFFICIENT_DISASTERRECOVERGROUPCVMQUOTA), both cvm/v20170312 errors.go.
+func (st *State) joinPlacementGroup(group, instance string) error {
+	g := st.Get(PlacementGroup, group)
+	if g == nil {
+		return SDKError("FailedOperation.DisasterRecoverGroupNotFound", fmt.Sprintf("placement group %s does not exist", group))
+	}
+	if n := len(st.placementGroupMembers(group, instance)); n >= PlacementGroupQuota {
+		return SDKError("ResourceInsufficient.DisasterRecoverGroupCvmQuota", fmt.Sprintf("placement group %s holds %d instances, its quota", group, n))
+	}
+	return nil
+}
+
+// Refresh updates what the cloud reports on a read: an instance's public IP is its EIP's; a
+// placement group's current_num its instances.
 func (st *State) Refresh(r *Resource) {
+	if r.Kind == PlacementGroup {
+		r.Computed["currentNum"] = float64(len(st.placementGroupMembers(r.ID, "")))
+	}
 	if r.Kind == Instance {
 		r.Computed["publicIp"] = ""
 		if a := st.associationOf(r.ID); a != nil {

@@ -292,3 +292,67 @@ func TestHostLinkNames(t *testing.T) {
 		t.Fatalf("veth name %q over 15 characters", veth)
 	}
 }
+
+func TestPlacementGroupsAndZones(t *testing.T) {
+	st, sn, ins, _ := world(t)
+	// terraform-provider-tencentcloud v1.82.102 resource_tc_placement_group.go: type HOST, SW or RACK; name 1-60.
+	expectFailure(t, Check(PlacementGroup, Props{"name": "g", "type": "ZONE"}, st), "type", "must contain a valid string value")
+	expectFailure(t, Check(PlacementGroup, Props{"type": "HOST"}, st), "name", "Missing required argument")
+	if d := Diff(PlacementGroup, Props{"name": "g", "type": "HOST"}, Props{"name": "g", "type": "HOST"}, Props{"name": "g", "type": "RACK"}); len(d.Replaces) != 1 {
+		t.Fatalf("type change: %+v", d)
+	}
+	group := mustCreate(t, st, PlacementGroup, Props{"name": "g", "type": "HOST"})
+
+	// A subnet of another zone: InvalidParameterValue.SubnetIdZoneIdNotMatch.
+	sn2 := mustCreate(t, st, Subnet, Props{"name": "s2", "vpcId": sn.Str("vpcId"), "availabilityZone": "ap-guangzhou-4", "cidrBlock": "10.0.2.0/24"})
+	wrong := instanceInputs(sn.Str("vpcId"), sn2.ID)
+	wrong["privateIp"] = "10.0.2.12"
+	if _, err := st.Create(Instance, wrong, pool()); err == nil || !strings.Contains(err.Error(), "SubnetIdZoneIdNotMatch") {
+		t.Fatalf("subnet of another zone: %v", err)
+	}
+	// In its own zone, in the group.
+	wrong["availabilityZone"] = "ap-guangzhou-4"
+	wrong["placementGroupId"] = group.ID
+	ins2 := mustCreate(t, st, Instance, wrong)
+	// A group that does not exist.
+	missing := instanceInputs(sn.Str("vpcId"), sn.ID)
+	missing["privateIp"], missing["placementGroupId"] = "10.0.1.13", "ps-00000000"
+	if _, err := st.Create(Instance, missing, pool()); err == nil || !strings.Contains(err.Error(), "DisasterRecoverGroupNotFound") {
+		t.Fatalf("missing group: %v", err)
+	}
+	// A running instance joins in place: a change, not a replacement.
+	joined := copyProps(ins.Inputs)
+	joined["placementGroupId"] = group.ID
+	if d := Diff(Instance, ins.Outputs(), ins.Inputs, joined); len(d.Replaces) != 0 || len(d.Changes) != 1 {
+		t.Fatalf("joining: %+v", d)
+	}
+	if plan, err := st.Update(ins, joined); err != nil || plan.Reinstall {
+		t.Fatalf("joining: %v %+v", err, plan)
+	}
+	st.Refresh(group)
+	if group.Computed["currentNum"] != float64(2) {
+		t.Fatalf("current_num %v", group.Computed["currentNum"])
+	}
+	// Left out of the program it stays (Optional+Computed); set to empty it is refused.
+	left := copyProps(ins.Inputs)
+	delete(left, "placementGroupId")
+	if d := Diff(Instance, ins.Outputs(), ins.Inputs, left); len(d.Changes) != 0 {
+		t.Fatalf("left out: %+v", d)
+	}
+	left["instanceName"] = "h1-renamed" // an update for another reason keeps the group
+	if _, err := st.Update(ins, left); err != nil || ins.Str("placementGroupId") != group.ID {
+		t.Fatalf("updated without placement_group_id: %v, group %q", err, ins.Str("placementGroupId"))
+	}
+	cleared := copyProps(ins.Inputs)
+	cleared["placementGroupId"] = ""
+	if _, err := st.Update(ins, cleared); err == nil || !strings.Contains(err.Error(), "Deleting `placement_group_id` is not currently supported") {
+		t.Fatalf("clearing: %v", err)
+	}
+	// A group with instances is not deleted.
+	if _, err := st.Delete(group); err == nil || !strings.Contains(err.Error(), "PlacementSetNotEmpty") {
+		t.Fatalf("delete group: %v", err)
+	}
+	if _, err := st.Delete(ins2); err != nil {
+		t.Fatal(err)
+	}
+}

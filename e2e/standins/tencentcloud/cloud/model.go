@@ -33,6 +33,7 @@ const (
 	CBSStorageAttachment      Kind = "cbsStorageAttachment"
 	CBSSnapshotPolicy         Kind = "cbsSnapshotPolicy"
 	CBSSnapshotPolicyAttached Kind = "cbsSnapshotPolicyAttachment"
+	PlacementGroup            Kind = "placementGroup"
 )
 
 // Props are plain JSON-shaped values (string, float64, bool, []any, map[string]any, nil), with

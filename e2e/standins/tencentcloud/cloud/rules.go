@@ -35,6 +35,7 @@ var required = map[Kind][]string{
 	CBSSnapshotPolicy:         {"snapshotPolicyName", "repeatWeekdays", "repeatHours"},           // cbs/resource_tc_cbs_snapshot_policy.go
 	CBSSnapshotPolicyAttached: {"snapshotPolicyId"},                                              // cbs/resource_tc_cbs_snapshot_policy_attachment.go
 	Instance:                  {"imageId"},                                                       // cvm/resource_tc_instance.go (AtLeastOneOf image_id, launch_template_id)
+	PlacementGroup:            {"name", "type"},                                                  // cvm/resource_tc_placement_group.go
 }
 
 // forceNew: `ForceNew: true` attributes per resource file's Schema.
@@ -50,6 +51,7 @@ var forceNew = map[Kind][]string{
 	CBSStorage:                {"availabilityZone", "dedicatedClusterId", "kmsKeyId", "encrypt", "encryptType"},
 	CBSStorageAttachment:      {"storageId", "instanceId"},                     // cbs/resource_tc_cbs_storage_attachment.go
 	CBSSnapshotPolicyAttached: {"storageId", "storageIds", "snapshotPolicyId"}, // cbs/resource_tc_cbs_snapshot_policy_attachment.go
+	PlacementGroup:            {"type", "affinity"},                            // cvm/resource_tc_placement_group.go
 	// cvm/resource_tc_instance.go: image_id is not ForceNew (Update calls ResetInstance: a
 	// reinstall in place); user_data is ForceNewIf user_data_replace_on_change (CustomizeDiff).
 	Instance: {"availabilityZone", "dedicatedClusterId", "dedicatedResourcePackTenancy", "dedicatedResourcePackIds",
@@ -68,6 +70,7 @@ var optionalComputed = map[Kind][]string{
 	EIPAssociation: {"instanceId", "networkInterfaceId", "privateIp"},
 	KeyPair:        {"publicKey", "forceStop"},
 	CBSStorage:     {"burstPerformance", "diskBackupQuota", "encryptType", "kmsKeyId", "prepaidPeriod", "prepaidRenewFlag", "snapshotId"},
+	PlacementGroup: {"affinity"},
 	Instance: {"antiDdosPackageId", "availabilityZone", "camRoleName", "cdhHostId", "cdhInstanceType", "dataDisks",
 		"disableApiTermination", "forceStop", "hostname", "hpcClusterId", "imageId", "instanceChargeType",
 		"instanceChargeTypePrepaidRenewFlag", "instanceName", "instanceType", "internetChargeType",
@@ -95,6 +98,8 @@ var (
 	ruleProtocols = []string{"TCP", "UDP", "ICMP", "ICMPV6", "ALL"}
 	rulePort      = regexp.MustCompile(`^(?i:all|\d{1,5}(-\d{1,5})?(,\d{1,5})*)$`)
 	keyPairName   = regexp.MustCompile(`^[a-zA-Z0-9_]+$`)
+	// cvm/extension_cvm.go CVM_PLACEMENT_GROUP_TYPE.
+	cvmPlacementGroupTypes = []string{"HOST", "SW", "RACK"}
 )
 
 // UserDataLimit is the 16 KB limit on base64 user data (cvm/resource_tc_instance.go user_data
@@ -268,6 +273,12 @@ func Check(kind Kind, in Props, st *State) []Failure {
 		_, many := known("storageIds")
 		if _, pending := in["storageId"]; !one && !many && !pending {
 			fail("storageId", "one of `storage_id,storage_ids` must be specified")
+		}
+	case PlacementGroup:
+		length("name", 1, 60)                       // cvm/resource_tc_placement_group.go name
+		enum("type", cvmPlacementGroupTypes, false) // ... type: ValidateAllowedStringValue(CVM_PLACEMENT_GROUP_TYPE)
+		if v, ok := known("affinity"); ok {         // ... affinity: ValidateIntegerInRange(1, 10)
+			intRange("affinity", v, 1, 10)
 		}
 	case Instance:
 		length("instanceName", 2, 128)                                          // cvm/resource_tc_instance.go instance_name
