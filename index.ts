@@ -18,6 +18,7 @@ import {
 import { alertRules } from "./lib/alertRules";
 import { engineCapsMiB, planMemory, storeReserveBytes, tikvCapacityGB } from "./lib/memoryBudget";
 import { containerName } from "./lib/networking";
+import { GATEWAY_MIB, gatewayEndpoints } from "./lib/pdGateway";
 import { PROJECT, RawConfig, describeProblems, validateConfig } from "./lib/settings";
 import { planCluster } from "./lib/topology";
 import { modeOf } from "./modes";
@@ -122,6 +123,9 @@ export = async () => {
       })
     : undefined;
 
+  // Clients reach PD only through a gateway beside each member (lib/pdGateway.ts); without
+  // clients there is nobody to let in.
+  const clientGateway = clusterTls && settings.clients.length > 0 ? { image: settings.clientGatewayImage } : undefined;
   const initialCluster = pdInitialCluster(last, plan);
   const cluster = new TikvCluster(`${prefix}-cluster`, {
     hosts,
@@ -130,7 +134,9 @@ export = async () => {
     builds,
     memory: (host) => planMemory(mode.memoryShare(host)),
     hostMemoryMiB: mode.enginePerHost
-      ? (host) => engineCapsMiB(mode.memoryShare(host), planMemory(mode.memoryShare(host)))
+      ? (host) =>
+          engineCapsMiB(mode.memoryShare(host), planMemory(mode.memoryShare(host))) +
+          (clientGateway && host.pdName !== undefined ? GATEWAY_MIB : 0)
       : undefined,
     diskGB: settings.diskGB,
     tikvCapacityGB: (host) => tikvCapacityGB(settings.diskGB, mode.memoryShare(host).monitoringMiB > 0),
@@ -150,6 +156,7 @@ export = async () => {
     // Nothing of PD deployed yet (a failed first deployment recorded nothing either): the one
     // deployment whose members may bootstrap the cluster (lib/pdStart.ts).
     bootstrap: !last.members.some((m) => m.startsWith("pd")),
+    clientGateway,
   });
   placed.drainBy(cluster.hostBeforeGates);
 
@@ -225,7 +232,7 @@ export = async () => {
       pulumi
         .all([placed.dockerEnvs[0], clientNetwork])
         .apply(([env, network]) =>
-          clientRunCommand({ stack, client, dockerEnv: env, network, pdEndpoints: plan.pdEndpoints }),
+          clientRunCommand({ stack, client, dockerEnv: env, network, pdEndpoints: gatewayEndpoints(plan.hosts) }),
         ),
     ]),
   );

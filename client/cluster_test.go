@@ -2,7 +2,9 @@ package main
 
 // The client against a cluster of the e2e's stand-ins (one PD, three TiKV) on loopback, over
 // mutual TLS with certificates made to the program's spec (lib/clusterConfig.ts CLUSTER_CN,
-// components/clusterTls.ts): the real client-go writes, reads, scans and deletes through them;
+// components/clusterTls.ts), reaching PD through PD's client gateway (../gateway, run with the
+// node on PATH) as clients of a stack do: the real client-go writes, reads, scans and deletes;
+// PD itself, and the gateway beyond a client's calls, refuse the client's certificate;
 // a certificate with a name the stores do not admit, or from another CA (the Docker CA), is
 // refused; data survives each store's restart in turn.
 // The stand-ins are built from ../e2e/standins.
@@ -95,15 +97,19 @@ func freePorts(t *testing.T, n int) []int {
 	return ports
 }
 
-// The names PD and TiKV admit, as lib/clusterConfig.ts renders them.
-const allowedCN = `["tikv-cvm-member", "tikv-cvm-prometheus", "tikv-cvm-client"]`
+// The names PD and TiKV admit, as lib/clusterConfig.ts renders them (PD_ALLOWED_CN, TIKV_ALLOWED_CN).
+const (
+	pdAllowedCN   = `["tikv-cvm-member", "tikv-cvm-prometheus", "tikv-cvm-admin"]`
+	tikvAllowedCN = `["tikv-cvm-member", "tikv-cvm-prometheus", "tikv-cvm-client"]`
+)
 
 type cluster struct {
 	t       *testing.T
 	bin     string
 	dir     string
 	member  string
-	pd      string
+	pd      string // PD's own client address
+	gateway string // PD's client gateway, where the client is sent
 	tikv    []*exec.Cmd
 	tikvArg [][]string
 	stores  []string
@@ -136,19 +142,19 @@ func startCluster(t *testing.T, ca testCA) *cluster {
 	}
 	c := &cluster{t: t, bin: bin, dir: dir}
 	c.member = ca.issue(t, filepath.Join(dir, "member"), "tikv-cvm-member", "", []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth})
-	ports := freePorts(t, 8)
+	ports := freePorts(t, 9)
 	pdPort, peerPort := ports[0], ports[1]
 	c.pd = fmt.Sprintf("127.0.0.1:%d", pdPort)
 	pdConf := filepath.Join(dir, "pd.toml")
-	os.WriteFile(pdConf, []byte(fmt.Sprintf("[replication]\nmax-replicas = 3\n[security]\ncacert-path = %q\ncert-path = %q\nkey-path = %q\ncert-allowed-cn = [\"tikv-cvm-member\", \"tikv-cvm-prometheus\", \"tikv-cvm-admin\", \"tikv-cvm-client\"]\n",
-		c.member+"/ca.pem", c.member+"/cert.pem", c.member+"/key.pem")), 0o600)
+	os.WriteFile(pdConf, []byte(fmt.Sprintf("[replication]\nmax-replicas = 3\n[security]\ncacert-path = %q\ncert-path = %q\nkey-path = %q\ncert-allowed-cn = %s\n",
+		c.member+"/ca.pem", c.member+"/cert.pem", c.member+"/key.pem", pdAllowedCN)), 0o600)
 	peer := fmt.Sprintf("https://127.0.0.1:%d", peerPort)
 	c.start("pd1", "pd-server", "--name=pd1", "--data-dir="+filepath.Join(dir, "pd1"),
 		"--client-urls=https://"+c.pd, "--advertise-client-urls=https://"+c.pd,
 		"--peer-urls="+peer, "--advertise-peer-urls="+peer, "--initial-cluster=pd1="+peer, "--config="+pdConf)
 	tikvConf := filepath.Join(dir, "tikv.toml")
 	os.WriteFile(tikvConf, []byte(fmt.Sprintf("[security]\nca-path = %q\ncert-path = %q\nkey-path = %q\ncert-allowed-cn = %s\n",
-		c.member+"/ca.pem", c.member+"/cert.pem", c.member+"/key.pem", allowedCN)), 0o600)
+		c.member+"/ca.pem", c.member+"/cert.pem", c.member+"/key.pem", tikvAllowedCN)), 0o600)
 	for i := 1; i <= 3; i++ {
 		addr, status := fmt.Sprintf("127.0.0.1:%d", ports[2*i]), fmt.Sprintf("127.0.0.1:%d", ports[2*i+1])
 		args := []string{"tikv-server", "--addr=" + addr, "--advertise-addr=" + addr, "--status-addr=" + status,
@@ -157,7 +163,42 @@ func startCluster(t *testing.T, ca testCA) *cluster {
 		c.stores = append(c.stores, addr)
 		c.tikv = append(c.tikv, c.start(fmt.Sprintf("tikv%d", i), args...))
 	}
+	c.startGateway(ports[8])
 	return c
+}
+
+// startGateway runs gateway/pd-client-gateway.js as components/pdClientGateway.ts does, on loopback.
+func (c *cluster) startGateway(port int) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		c.t.Fatalf("PD's client gateway runs on Node.js, which is not on PATH: %v", err)
+	}
+	c.gateway = fmt.Sprintf("127.0.0.1:%d", port)
+	log, err := os.Create(filepath.Join(c.dir, "gateway.log"))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	cmd := exec.Command(node, filepath.Join("..", "gateway", "pd-client-gateway.js"))
+	cmd.Env = append(os.Environ(),
+		"TIKV_CVM_GATEWAY_LISTEN_HOST=127.0.0.1",
+		fmt.Sprintf("TIKV_CVM_GATEWAY_PORT=%d", port),
+		"TIKV_CVM_GATEWAY_PD=https://"+c.pd,
+		"TIKV_CVM_GATEWAY_ALLOWED_CN=tikv-cvm-client",
+		"TIKV_CVM_GATEWAY_TLS_DIR="+c.member,
+	)
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		c.t.Fatal(err)
+	}
+	c.t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+		if conn, err := net.Dial("tcp", c.gateway); err == nil {
+			conn.Close()
+			return
+		}
+	}
+	c.dumpLogs()
+	c.t.Fatal("PD's client gateway did not listen")
 }
 
 // dumpLogs prints the tail of every member's log, for a failure's reader.
@@ -184,7 +225,7 @@ func (c *cluster) client(tlsDir string, args ...string) (string, int) {
 	r, w, _ := os.Pipe()
 	stdout, stderr := os.Stdout, os.Stderr
 	os.Stdout, os.Stderr = w, w
-	code := run(append([]string{"--pd", c.pd, "--tls-dir", tlsDir, "--connect-timeout", "5s"}, args...))
+	code := run(append([]string{"--pd", c.gateway, "--tls-dir", tlsDir, "--connect-timeout", "5s"}, args...))
 	os.Stdout, os.Stderr = stdout, stderr
 	w.Close()
 	var buf bytes.Buffer
@@ -264,6 +305,24 @@ func TestClientAgainstStandinCluster(t *testing.T) {
 		if out, code := c.client(dir, append([]string{"probe"}, c.stores...)...); code != 3 {
 			t.Errorf("%s: straight to the stores, exit %d (want 3, every store refused):\n%s", name, code, out)
 		}
+	}
+
+	// What the client's certificate opens of PD: a TiKV client's calls through the gateway, and
+	// nothing of PD itself (its HTTP API, pd-ctl's routes) or of the stores' calls.
+	_, pdPort, _ := net.SplitHostPort(c.pd)
+	out, code = c.client(client, "pd-probe", "--pd-port", pdPort)
+	if code != 0 || strings.Count(out, "as expected") != 4 {
+		c.dumpLogs()
+		t.Fatalf("pd-probe (exit %d):\n%s", code, out)
+	}
+	t.Logf("pd-probe:\n%s", out)
+	// The control: PD's HTTP API answers the member's certificate at the same address.
+	memberTLS, err := clientTLS(c.member)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, err := httpGet(memberTLS, "https://"+c.pd+"/pd/api/v1/members"); err != nil || status != 200 {
+		t.Fatalf("PD's HTTP API with the member's certificate: HTTP %d %v", status, err)
 	}
 
 	out, code = c.client(client, "bench", "--duration", "3s", "--records", "200", "--threads", "4")

@@ -19,7 +19,7 @@ import (
 	"go.uber.org/zap/zapcore"
 )
 
-const usage = `usage: tikv-cvm-client [--pd host:2379,...] [--tls-dir DIR] COMMAND [flags]
+const usage = `usage: tikv-cvm-client [--pd host:2389,...] [--tls-dir DIR] COMMAND [flags]
 
 commands:
   smoke   write, read, scan and delete keys; exit 1 on any mismatch
@@ -27,6 +27,8 @@ commands:
   check   read a tagged key set back, by get and by scan
   bench   a YCSB-style RawKV workload: throughput and latency percentiles
   probe   dial stores directly (STORE_ADDR...): does each admit this certificate?
+  pd-probe  what this certificate opens of PD: the gateways answer a TiKV client's calls only,
+          PD itself nothing (pd-probe [--pd-port 2379])
 
 The PD endpoints come from --pd or TIKV_CVM_PD; the client's ca.pem, cert.pem and key.pem from
 --tls-dir or TIKV_CVM_TLS_DIR (none: plain connections, for a cluster without clusterTls).
@@ -69,6 +71,14 @@ func run(args []string) int {
 	}
 	if cmd == "probe" {
 		return probe(rest, *tlsDir)
+	}
+	if cmd == "pd-probe" {
+		probeFlags := flag.NewFlagSet("pd-probe", flag.ContinueOnError)
+		pdPort := probeFlags.String("pd-port", "2379", "PD's own client port beside each gateway")
+		if err := probeFlags.Parse(rest); err != nil {
+			return 2
+		}
+		return pdProbe(strings.Split(*pd, ","), *tlsDir, *pdPort)
 	}
 	var err error
 	switch cmd {

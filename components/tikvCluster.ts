@@ -21,6 +21,7 @@ import { HostCheck } from "./hostCheck";
 import { MemberGuard } from "./memberGuard";
 import { PlacementLabels } from "./placementLabels";
 import { PatchedImage } from "./patchedImage";
+import { PdClientGateway } from "./pdClientGateway";
 import { RetiredMemberData } from "./retiredMemberData";
 import { StoreDisk } from "./storeDisk";
 import { PidsLimit } from "./pidsLimit";
@@ -96,6 +97,11 @@ export interface TikvClusterArgs {
    * deployments never write it, so a PD volume wiped later can never bootstrap a second cluster.
    */
   bootstrap: boolean;
+  /**
+   * Application clients exist (tikv-cvm:clients): a gateway beside each PD member, in this Node.js
+   * image (tikv-cvm:clientGatewayImage), is their way to PD (components/pdClientGateway.ts).
+   */
+  clientGateway?: { image: string };
 }
 
 /**
@@ -192,7 +198,29 @@ export class TikvCluster extends pulumi.ComponentResource {
       gates.set(`after:${spec.member}`, member.after);
       return member.container;
     };
-    const pdContainers = specs.filter((s) => s.kind === "pd").map((spec) => declare(spec, []));
+    const pdSpecs = specs.filter((s) => s.kind === "pd");
+    const pdContainers = pdSpecs.map((spec) => declare(spec, []));
+    if (args.clientGateway && args.tls) {
+      const { caPem, hostCerts } = args.tls;
+      const image = args.clientGateway.image;
+      pdSpecs.forEach((spec, i) => {
+        const host = args.hosts[spec.host.index - 1];
+        new PdClientGateway(
+          `${name}-${spec.member}-gateway`,
+          {
+            host: spec.host,
+            provider: host.provider,
+            dockerApi: host.dockerApi,
+            networking: args.networking,
+            image,
+            caPem,
+            memberCert: hostCerts[spec.host.index - 1],
+            pdContainer: pdContainers[i],
+          },
+          { parent: this },
+        );
+      });
+    }
     const tikvContainers = specs
       .filter((s) => s.kind === "tikv")
       .map((spec) =>

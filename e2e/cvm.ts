@@ -15,6 +15,7 @@ import { cleanUpCloud, installTencentCloudStandIn } from "./cloud";
 import { clusterId, healthOf, pdCtlStores, pdTarget, readMarker, storesUp, writeMarker } from "./cluster";
 import { CLIENT, CLIENT_IMAGE } from "./dataPath";
 import { BRIDGE_NETNS, OPERATOR_LINK } from "./hosts";
+import { NODE_IMAGE } from "./images";
 import {
   ClusterHost,
   ClusterIdentity,
@@ -63,7 +64,11 @@ export function prepareCloud(
   run("ip", ["addr", "add", `${OPERATOR_EIP_SIDE}/24`, "dev", OPERATOR_LINK]);
   const savedImages = path.join(CACHE_DIR, `saved-images-${standinKey}.tar`);
   if (!fs.existsSync(savedImages)) {
-    const images = [...[FIRST_TAG, SECOND_TAG].flatMap((t) => [`pingcap/pd:${t}`, `pingcap/tikv:${t}`]), CLIENT_IMAGE];
+    const images = [
+      ...[FIRST_TAG, SECOND_TAG].flatMap((t) => [`pingcap/pd:${t}`, `pingcap/tikv:${t}`]),
+      CLIENT_IMAGE,
+      NODE_IMAGE,
+    ];
     run("docker", ["-H", host1Socket, "save", "-o", `${savedImages}.tmp`, ...images]);
     fs.renameSync(`${savedImages}.tmp`, savedImages);
   }
@@ -191,6 +196,7 @@ function cvmConfig(): ConfigMap {
     "tikv-cvm:readinessTimeoutMinutes": { value: "3" },
     "tikv-cvm:rolloutTimeoutMinutes": { value: "3" },
     "tikv-cvm:clients[0]": { value: CLIENT },
+    "tikv-cvm:clientGatewayImage": { value: NODE_IMAGE },
   };
 }
 

@@ -33,6 +33,33 @@ export interface ImageSet {
   readonly standinKey: string;
   /** The client image's tarball (ensureClientImageTarball), imported beside them as CLIENT_IMAGE. */
   readonly client: string;
+  /** The Node.js image's tarball (ensureNodeImageTarball), imported as NODE_IMAGE. */
+  readonly node: string;
+}
+
+/**
+ * The PD client gateways' image (tikv-cvm:clientGatewayImage): the Debian root filesystem with the
+ * Node.js that runs this test as /usr/local/bin/node, where node's official images keep it, named
+ * for what it is: no node image can be pulled here.
+ */
+export const NODE_IMAGE = `tikv-cvm-e2e/node:${process.versions.node}-bookworm`;
+
+/** The root filesystem plus this machine's node binary (glibc-linked; bookworm's libstdc++ serves it). */
+export function ensureNodeImageTarball(): string {
+  const rootfs = ensureRootfs();
+  const node = fs.readFileSync(process.execPath);
+  const key = crypto.createHash("sha256").update(node).digest("hex").slice(0, 12);
+  const tarball = path.join(CACHE_DIR, `node-image-${path.basename(rootfs, ".tar")}-${key}.tar`);
+  if (fs.existsSync(tarball)) return tarball;
+  const extra = path.join(CACHE_DIR, `node-extra-${key}`);
+  fs.rmSync(extra, { recursive: true, force: true });
+  fs.mkdirSync(path.join(extra, "usr", "local", "bin"), { recursive: true });
+  fs.writeFileSync(path.join(extra, "usr", "local", "bin", "node"), node, { mode: 0o755 });
+  fs.copyFileSync(rootfs, `${tarball}.tmp`);
+  run("tar", ["-C", extra, "--owner=0", "--group=0", "-rf", `${tarball}.tmp`, "./usr/local/bin/node"]);
+  fs.renameSync(`${tarball}.tmp`, tarball);
+  fs.rmSync(extra, { recursive: true, force: true });
+  return tarball;
 }
 
 /** debootstrap once; the trimmed root filesystem is kept as a tarball. */
@@ -76,7 +103,8 @@ export function ensureImageTarball(): ImageSet {
   const { binary, key } = ensureStandin();
   const tarball = path.join(CACHE_DIR, `image-${path.basename(rootfs, ".tar")}-${key}.tar`);
   const client = ensureClientImageTarball();
-  if (fs.existsSync(tarball)) return { tarball, standinKey: key, client };
+  const node = ensureNodeImageTarball();
+  if (fs.existsSync(tarball)) return { tarball, standinKey: key, client, node };
   const extra = path.join(CACHE_DIR, `extra-${key}`);
   fs.rmSync(extra, { recursive: true, force: true });
   fs.mkdirSync(extra, { recursive: true });
@@ -96,12 +124,24 @@ export function ensureImageTarball(): ImageSet {
   ]);
   fs.renameSync(`${tarball}.tmp`, tarball);
   fs.rmSync(extra, { recursive: true, force: true });
-  return { tarball, standinKey: key, client };
+  return { tarball, standinKey: key, client, node };
 }
 
-/** Loads pingcap/pd:<tag> and pingcap/tikv:<tag> for each tag, and the client image, into the engine at `socket`. */
+/**
+ * Loads pingcap/pd:<tag> and pingcap/tikv:<tag> for each tag, the client image and the Node.js
+ * image, into the engine at `socket`.
+ */
 export function importImages(socket: string, images: ImageSet, tags: readonly string[]): void {
   importClientImage(socket, images.client, CLIENT_IMAGE);
+  run("docker", [
+    "-H",
+    socket,
+    "import",
+    "--message",
+    "Node.js for the PD client gateways, built by the end-to-end test",
+    images.node,
+    NODE_IMAGE,
+  ]);
   for (const tag of tags) {
     for (const [repo, entry] of [
       ["pingcap/pd", "/pd-server"],

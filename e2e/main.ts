@@ -177,7 +177,7 @@ async function main(): Promise<void> {
           engineEnv,
           workDir,
           h.hosts[0].socket,
-          `${images.standinKey}-${path.basename(images.client, ".tar")}`,
+          `${images.standinKey}-${path.basename(images.client, ".tar")}-${path.basename(images.node, ".tar")}`,
         ),
       );
       const existing: World = {

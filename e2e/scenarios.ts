@@ -25,7 +25,7 @@ import { ownTikvBuild } from "./builds";
 import { TestHost, TestHosts } from "./hosts";
 import { TestRegistry } from "./registry";
 import { CLIENT, DataPath } from "./dataPath";
-import { ImageSet, importImages } from "./images";
+import { ImageSet, NODE_IMAGE, importImages } from "./images";
 import { operatorShellEnv } from "./operatorShell";
 import { E2EStack, REPO, StepRecord, StepResult, shortName } from "./stack";
 import { assert, assertEqual, log, run, waitFor, watch } from "./util";
@@ -75,6 +75,7 @@ function existingConfig(world: World, hosts: readonly TestHost[], tag: string): 
     "tikv-cvm:readinessTimeoutMinutes": { value: "1" },
     "tikv-cvm:rolloutTimeoutMinutes": { value: "3" },
     "tikv-cvm:clients[0]": { value: CLIENT },
+    "tikv-cvm:clientGatewayImage": { value: NODE_IMAGE },
     "tikv-cvm:dockerCaPem": { value: fs.readFileSync(pki.ca.certPath, "utf8"), secret: true },
     "tikv-cvm:dockerCertPem": { value: fs.readFileSync(pki.client.certPath, "utf8"), secret: true },
     "tikv-cvm:dockerKeyPem": { value: fs.readFileSync(pki.client.keyPath, "utf8"), secret: true },
@@ -593,6 +594,7 @@ export async function localStack(world: World, timings: (label: string, ms: numb
     config["tikv-cvm:monitoring"] = { value: "false" };
     config["tikv-cvm:nofileLimit"] = { value: String(SANDBOX_NOFILE) };
     config["tikv-cvm:clients[0]"] = { value: CLIENT };
+    config["tikv-cvm:clientGatewayImage"] = { value: NODE_IMAGE };
     await stack.configure(config);
     const up = await stack.up("local mode on one engine");
     timings("local: up", up.ms);

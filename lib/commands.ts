@@ -119,7 +119,10 @@ export interface ClientRunInput {
   readonly dockerEnv: string;
   /** `host` (a host's own network: cvm, existing) or the cluster's user-defined network (local). */
   readonly network: string;
-  /** PD client addresses as members advertise them (`host:2379`), reachable from that network. */
+  /**
+   * Where the client reaches PD: each member's client gateway (`host:2389`, lib/pdGateway.ts),
+   * reachable from that network; PD itself admits no client certificate.
+   */
   readonly pdEndpoints: readonly string[];
 }
 

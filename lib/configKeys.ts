@@ -111,6 +111,11 @@ export function webhookUrlProblem(value: string): string | undefined {
 /** The oldest tikvVersion the program deploys; see the tikvVersion rule. */
 export const MIN_TIKV_VERSION = "v7.1.0";
 const DEFAULT_TIKV_VERSION = "v8.5.7";
+/**
+ * Node.js 24, an LTS line supported until April 2028 (nodejs.org/en/about/previous-releases), on
+ * the Debian release the official image's bookworm-slim variant is built from.
+ */
+const DEFAULT_CLIENT_GATEWAY_IMAGE = "node:24-bookworm-slim";
 const DISK_TYPES = ["CLOUD_PREMIUM", "CLOUD_SSD", "CLOUD_BSSD", "CLOUD_HSSD", "CLOUD_TSSD"] as const;
 export const ADMIN_PORTS = "Docker (2376), PD (2379), SSH (22) and Grafana (3000)";
 
@@ -508,7 +513,20 @@ export const CONFIG_KEYS = {
       /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/.test(name)
         ? undefined
         : `"${name}" is not a client name: 2..32 lower-case letters, digits and hyphens, starting with a letter, e.g. bench-1`,
-    help: "application clients, by name: each gets a certificate and key from the cluster CA that PD and TiKV admit (common name `tikv-cvm-client`, the name in the subject's OU), exported in `clientCerts`/`clientKeys` and written by `certSetup`; `clientCommands` runs a client image inside the cluster's network with them. Adding or removing one restarts no member. Needs `clusterTls`",
+    help: "application clients, by name: each gets a certificate and key from the cluster CA that TiKV and the PD client gateways admit (common name `tikv-cvm-client`, the name in the subject's OU), exported in `clientCerts`/`clientKeys` and written by `certSetup`; `clientCommands` runs a client image inside the cluster's network with them. The first client brings a gateway beside each PD member (see `clientGatewayImage`). Adding or removing one restarts no member. Needs `clusterTls`",
+  },
+  clientGatewayImage: {
+    type: "string",
+    modes: MODES,
+    default: DEFAULT_CLIENT_GATEWAY_IMAGE,
+    check: (value) => {
+      const m = IMAGE_REFERENCE.exec(value);
+      if (!m) return `"${value}" is not an image reference like node:24-bookworm-slim`;
+      if ((!m.groups?.tag && !m.groups?.digest) || m.groups?.tag === "latest")
+        return `"${value}" names no version: give a Node.js tag or digest, e.g. pulumi config set ${PROJECT}:clientGatewayImage node:24-bookworm-slim`;
+      return undefined;
+    },
+    help: "the Node.js image (20 or newer, running as root, with `node` on its PATH) the gateway beside each PD member runs in: with `clients`, TiKV clients reach PD only through these gateways (port 2389, inside the cluster's network), which admit only client certificates and forward only a TiKV client's calls. Pulled by each PD host, as the PD and TiKV images are; a mirror's copy works. A change replaces the gateways, restarting no member",
   },
   caGeneration: {
     type: "integer",

@@ -30,6 +30,7 @@ export function buildRuleSet(inputs: RuleInputs): RuleSet {
   ingresses.push(
     tcp(inputs.vpcCidr, `${PORTS.pdClient}-${PORTS.pdPeer}`, "cluster: PD client and peer"),
     tcp(inputs.vpcCidr, `${PORTS.tikv}`, "cluster: TiKV gRPC"),
+    tcp(inputs.vpcCidr, `${PORTS.pdClientGateway}`, "cluster: PD client gateway (application clients)"),
     tcp(inputs.vpcCidr, `${PORTS.tikvStatus}`, "cluster: TiKV status and metrics"),
     // A group with only ACCEPT rules already denies the rest; the explicit rule makes it visible.
     { action: "DROP", cidrBlock: "0.0.0.0/0", protocol: "ALL", port: "ALL", description: "everything else" },

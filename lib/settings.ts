@@ -62,6 +62,8 @@ export interface CommonSettings {
   readonly ca: CaRotation;
   /** Application clients, by name: each gets its own certificate from the cluster CA. */
   readonly clients: readonly string[];
+  /** The Node.js image of the PD client gateways (lib/pdGateway.ts), which exist when clients do. */
+  readonly clientGatewayImage: string;
   /** nofile ulimit (soft = hard) of the PD and TiKV containers; see clusterConfig openFilesWarning. */
   readonly nofileLimit: number;
   /** The user's own builds (tikvImage, pdImage, tikvPatch, pdPatch, registry*): lib/builds.ts. */
@@ -251,6 +253,7 @@ export function validateConfig(raw: RawConfig): ValidationResult {
     alertWebhook: v.alertWebhookUrl !== undefined,
     ca: { generation: v.caGeneration, rotation: v.caRotation },
     clients: v.clients,
+    clientGatewayImage: v.clientGatewayImage,
     nofileLimit: v.nofileLimit,
     builds: {
       images: { pd: v.pdImage, tikv: v.tikvImage },

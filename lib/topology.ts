@@ -9,6 +9,11 @@ export const PORTS = {
   ssh: 22,
   pdClient: 2379,
   pdPeer: 2380,
+  /**
+   * PD's client gateway beside each PD member (lib/pdGateway.ts): where application clients reach
+   * PD, since PD itself admits no client certificate. Inside the VPC only.
+   */
+  pdClientGateway: 2389,
   tikv: 20160,
   tikvStatus: 20180,
   prometheus: 9090,

@@ -10,6 +10,7 @@ import * as path from "path";
 import { CLUSTER_CN, PD_ALLOWED_CN, TIKV_ALLOWED_CN, pdConfigToml, tikvConfigToml } from "../lib/clusterConfig";
 import { CLIENT_ENV, CLIENT_TLS_DIR } from "../lib/commands";
 import { planMemory } from "../lib/memoryBudget";
+import { GATEWAY_MIB } from "../lib/pdGateway";
 import { validateConfig } from "../lib/settings";
 import { BASE_CONFIG, EXISTING_STACK, NOT_CVM, ProgramRun, runProgram, unwrap } from "./support/harness";
 
@@ -63,11 +64,11 @@ describe("config: clients", () => {
 });
 
 describe("the names PD and TiKV admit", () => {
-  test("one fixed client name, listed whether or not clients exist, in both rendered configs", () => {
-    expect(PD_ALLOWED_CN).toContain(CLUSTER_CN.client);
+  test("one fixed client name, listed whether or not clients exist, in TiKV's config; PD admits it only through its gateway", () => {
     expect(TIKV_ALLOWED_CN).toContain(CLUSTER_CN.client);
+    expect(PD_ALLOWED_CN).not.toContain(CLUSTER_CN.client);
     const budget = planMemory({ totalMiB: 4096, reserveMiB: 512, runsPd: true, monitoringMiB: 0 });
-    expect(pdConfigToml(3, true, budget)).toContain(`"${CLUSTER_CN.client}"`);
+    expect(pdConfigToml(3, true, budget)).not.toContain(`"${CLUSTER_CN.client}"`);
     expect(tikvConfigToml(budget, 50, true)).toContain(`"${CLUSTER_CN.client}"`);
   });
 
@@ -119,12 +120,30 @@ describe("the program with clients", () => {
   });
 
   test("adding two clients, then removing one, changes no other resource's inputs: no member restarts", () => {
+    const gateway = (r: { name: string }) => /-pd\d+-gateway/.test(r.name);
+    // Each host's check re-reads its host with the gateway's cap in the plan: an update in place,
+    // which restarts nothing (components/hostCheck.ts); its inputs are compared below.
+    const hostCheck = (r: { type: string }) => r.type === "pulumi-nodejs:dynamic/tikv-cvm:HostCheck";
     const key = (run: ProgramRun) =>
       new Map(
         run.resources
-          .filter((r) => !/-client-/.test(r.name) && !r.type.startsWith("tikv-cvm:"))
+          .filter((r) => !/-client-/.test(r.name) && !r.type.startsWith("tikv-cvm:") && !gateway(r) && !hostCheck(r))
           .map((r) => [`${r.type} ${r.name}`, JSON.stringify(r.inputs)]),
       );
+    // The first client brings a gateway beside each PD member; a second one or one less leaves them be.
+    const gateways = (run: ProgramRun) =>
+      new Map(
+        run.resources
+          .filter((r) => gateway(r) && r.type === "docker:index/container:Container")
+          .map((r) => [r.name, JSON.stringify(r.inputs)]),
+      );
+    expect(gateways(none).size).toBe(0);
+    expect([...gateways(two).keys()]).toEqual([1, 2, 3].map((n) => `tikv-dev-cluster-pd${n}-gateway`));
+    expect(gateways(one)).toEqual(gateways(two));
+    const planned = (run: ProgramRun) =>
+      run.resources.filter(hostCheck).map((r) => unwrap(r.inputs.plannedMiB) as number);
+    expect(planned(two)).toEqual(planned(none).map((mib) => mib + GATEWAY_MIB));
+    expect(planned(one)).toEqual(planned(two));
     const [a, b, c] = [key(none), key(two), key(one)];
     expect([...b.keys()].sort()).toEqual([...a.keys()].sort());
     expect([...c.keys()].sort()).toEqual([...a.keys()].sort());
@@ -271,10 +290,10 @@ describe.each([
       expect(create).toContain(`[--network] [${network}]`);
       const pd =
         mode === "cvm"
-          ? "10.0.1.11:2379,10.0.1.12:2379,10.0.1.13:2379"
+          ? "10.0.1.11:2389,10.0.1.12:2389,10.0.1.13:2389"
           : mode === "existing"
-            ? "10.9.0.11:2379,10.9.0.12:2379,10.9.0.13:2379"
-            : "pd1:2379,pd2:2379,pd3:2379"; // the members' aliases on the cluster's network
+            ? "10.9.0.11:2389,10.9.0.12:2389,10.9.0.13:2389"
+            : "pd1:2389,pd2:2389,pd3:2389"; // the members' aliases on the cluster's network, the gateways' port
       expect(create).toContain(`[-e] [${CLIENT_ENV.pd}=${pd}]`);
       expect(create).toContain(`[-e] [${CLIENT_ENV.tlsDir}=${CLIENT_TLS_DIR}]`);
       expect(create).toContain("[--cap-drop] [ALL]");

@@ -709,12 +709,12 @@ describe("trust domains: the Docker CA opens Docker, the cluster CA only the clu
           u.file.endsWith(".toml"),
         )!.content,
       ) as { security: Record<string, unknown> };
-    // Application clients share one name (lib/clusterConfig.ts CLUSTER_CN.client), listed with no client yet.
+    // Application clients share one name (lib/clusterConfig.ts CLUSTER_CN.client), listed by TiKV with
+    // no client yet; PD admits clients only through its gateway (lib/pdGateway.ts), never itself.
     expect(config("tikv-dev-cluster-pd1").security["cert-allowed-cn"]).toEqual([
       "tikv-cvm-member",
       "tikv-cvm-prometheus",
       "tikv-cvm-admin",
-      "tikv-cvm-client",
     ]);
     expect(config("tikv-dev-cluster-tikv3").security["cert-allowed-cn"]).toEqual([
       "tikv-cvm-member",

@@ -335,6 +335,16 @@ describe("validateConfig", () => {
     },
     { label: "clients: a name twice", values: { clients: JSON.stringify(["a1", "a1"]) }, key: "tikv-cvm:clients" },
     {
+      label: "clientGatewayImage on latest",
+      values: { clientGatewayImage: "node:latest" },
+      key: "tikv-cvm:clientGatewayImage",
+    },
+    {
+      label: "clientGatewayImage without a tag",
+      values: { clientGatewayImage: "node" },
+      key: "tikv-cvm:clientGatewayImage",
+    },
+    {
       label: "rolloutTimeoutMinutes above an hour",
       values: { rolloutTimeoutMinutes: "61" },
       key: "tikv-cvm:rolloutTimeoutMinutes",

@@ -237,7 +237,8 @@ describe("memory and disk budget", () => {
     const b = planMemory(hostShare(4, true, false));
     const tikv = parse(tikvConfigToml(b, 40, true)) as Record<string, Record<string, unknown>>;
     const pd = parse(pdConfigToml(3, true, b)) as Record<string, Record<string, unknown>>;
-    // cert-allowed-cn: PD admits the members, Prometheus, the admin and clients; TiKV the members, Prometheus and clients.
+    // cert-allowed-cn: PD admits the members, Prometheus and the admin (clients come through the
+    // gateways, as members); TiKV the members, Prometheus and clients.
     expect(tikv.security).toEqual({
       "ca-path": "/etc/tikv-cvm-tls/ca.pem",
       "cert-path": "/etc/tikv-cvm-tls/cert.pem",
@@ -248,7 +249,7 @@ describe("memory and disk budget", () => {
       "cacert-path": "/etc/tikv-cvm-tls/ca.pem",
       "cert-path": "/etc/tikv-cvm-tls/cert.pem",
       "key-path": "/etc/tikv-cvm-tls/key.pem",
-      "cert-allowed-cn": ["tikv-cvm-member", "tikv-cvm-prometheus", "tikv-cvm-admin", "tikv-cvm-client"],
+      "cert-allowed-cn": ["tikv-cvm-member", "tikv-cvm-prometheus", "tikv-cvm-admin"],
     });
     // PD checks client names on 2379 only when it lists two or more (tikv/pd server/config/config.go).
     expect((pd.security["cert-allowed-cn"] as string[]).length).toBeGreaterThan(1);
