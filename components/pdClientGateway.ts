@@ -16,6 +16,8 @@ const SCRIPT_FILE = path.join(__dirname, "..", "gateway", "pd-client-gateway.js"
 export interface PdClientGatewayArgs {
   host: HostPlan;
   provider: docker.Provider;
+  /** A CVM made here: its instance id (the gateway is recreated with it). */
+  instanceId?: pulumi.Input<string>;
   /** The same engine for the pids limit, which the provider cannot set. */
   dockerApi: pulumi.Input<DockerEndpoint>;
   networking: ClusterNetworking;
@@ -56,6 +58,7 @@ export class PdClientGateway extends pulumi.ComponentResource {
       certPem: args.memberCert.certPem,
       keyPem: pulumi.secret(args.memberCert.keyPem),
       pdContainerId: args.networking.kind === "bridge" ? args.pdContainer.id : undefined,
+      instanceId: args.instanceId,
     });
     this.container = new docker.Container(name, containerArgs, {
       parent: this,

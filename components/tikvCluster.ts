@@ -211,6 +211,7 @@ export class TikvCluster extends pulumi.ComponentResource {
             host: spec.host,
             provider: host.provider,
             dockerApi: host.dockerApi,
+            instanceId: host.instanceId,
             networking: args.networking,
             image,
             caPem,

@@ -5,6 +5,7 @@
 // workload runs for a few seconds and its figures are kept in a file.
 import * as fs from "fs";
 import * as path from "path";
+import { PORTS } from "../lib/topology";
 import { E2EStack } from "./stack";
 import { CACHE_DIR, assert, assertEqual, log, run } from "./util";
 
@@ -85,6 +86,19 @@ export class DataPath {
     const answered = await probe(CLIENT);
     assertEqual(answered.status, 0, `the client's own certificate, straight to the stores:\n${answered.stdout}`);
 
+    // What the client's certificate opens of PD (client/pdprobe.go), through every member's gateway:
+    // GetMembers answered with the gateways' URLs, a store's call and PD's HTTP API refused by the
+    // gateway, and PD itself refusing the certificate on its own port.
+    const pd = this.stack.printedResult(
+      `${await this.command(CLIENT)} ${CLIENT_IMAGE} pd-probe --pd-port ${PORTS.pdClient}`,
+      this.keepDockerEnv,
+    );
+    const expected = pd.stdout.split("\n").filter((l) => l.startsWith("as expected: "));
+    assertEqual(pd.status, 0, `pd-probe through the gateways:\n${pd.stdout}${pd.stderr}`);
+    assert(expected.length >= 4 && expected.length % 4 === 0, `pd-probe checked every gateway:\n${pd.stdout}`);
+    log(`PD through its gateways (${expected.length / 4}): a client's calls only; PD itself refuses the certificate`);
+    for (const line of expected.slice(0, 4)) log(`  ${line}`);
+
     // The operator's Docker client certificate, beside the cluster CA so only the stores' check decides.
     const docker = path.join(base, "clients", "e2e-docker-ca");
     fs.mkdirSync(docker, { recursive: true, mode: 0o700 });
@@ -151,6 +165,8 @@ export class DataPath {
       );
     }
     figures[`${label}: refused certificates`] = "Docker CA, unadmitted name (every store, and PD)";
+    figures[`${label}: client certificate at PD`] =
+      "gateways: GetMembers rewritten, AllocID and HTTP API refused; PD itself: refused";
   }
 
   /** The cluster CA's key from the stack's state, as `pulumi stack export --show-secrets` prints it. */

@@ -5,6 +5,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { CLUSTER_CN } from "./clusterConfig";
 import { CONTAINER_HARDENING, FILE_MODES } from "./containerSecurity";
 import { MUST_RUN } from "./containerReplacement";
+import { INSTANCE_LABEL } from "./labels";
 import { ClusterNetworking, containerName } from "./networking";
 import { HostPlan, PORTS } from "./topology";
 
@@ -45,6 +46,8 @@ export interface GatewayWiring {
   readonly keyPem: pulumi.Input<string>;
   /** On a shared engine: the PD member's container id, whose network namespace the gateway joins. */
   readonly pdContainerId?: pulumi.Input<string>;
+  /** A CVM made here: its instance id, so the gateway is recreated with the CVM (lib/labels.ts). */
+  readonly instanceId?: pulumi.Input<string>;
 }
 
 /**
@@ -61,8 +64,9 @@ export function gatewayContainerArgs(host: HostPlan, wiring: GatewayWiring): doc
   return {
     name: gatewayName(wiring.networking, host.pdName),
     image: wiring.imageId,
+    // The whole command line as the entrypoint; no `command`, which the provider would read back as
+    // the image's CMD (node's images: ["node"]) and show as a change on every preview.
     entrypoints: ["node", `--max-old-space-size=${GATEWAY_HEAP_MIB}`, GATEWAY_SCRIPT],
-    command: [],
     envs: [
       `TIKV_CVM_GATEWAY_LISTEN_HOST=${listenHost}`,
       `TIKV_CVM_GATEWAY_PORT=${PORTS.pdClientGateway}`,
@@ -106,5 +110,6 @@ export function gatewayContainerArgs(host: HostPlan, wiring: GatewayWiring): doc
     },
     wait: true,
     waitTimeout: 120,
+    ...(wiring.instanceId === undefined ? {} : { labels: [{ label: INSTANCE_LABEL, value: wiring.instanceId }] }),
   };
 }

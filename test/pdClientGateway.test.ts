@@ -14,6 +14,8 @@ import {
   startGateway,
 } from "../gateway/pd-client-gateway";
 import { CLUSTER_CN } from "../lib/clusterConfig";
+import { gatewayContainerArgs, gatewayEndpoints } from "../lib/pdGateway";
+import { planCluster } from "../lib/topology";
 import { freePort } from "./support/dockerd";
 import { Issued, issue, tempDir } from "./support/openssl";
 import { describeWithTools } from "./support/tools";
@@ -385,4 +387,54 @@ test("the gateway is one file that needs only Node", () => {
   const source = fs.readFileSync(path.join(__dirname, "..", "gateway", "pd-client-gateway.js"), "utf8");
   const required = [...source.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]);
   expect(required.every((m) => ["fs", "http2", "path"].includes(m))).toBe(true);
+});
+
+describe("the gateway's container", () => {
+  const listed = (n: number) =>
+    ({
+      kind: "listed",
+      hosts: Array.from({ length: n }, (_, i) => ({ name: `h${i + 1}`, privateIp: `10.0.1.${11 + i}` })),
+    }) as const;
+  const plan = planCluster(3, 3, listed(3), true);
+  const wiring = { imageId: "sha256:node", script: "// gateway", caPem: "CA", certPem: "CERT", keyPem: "KEY" };
+
+  test("on a host's network: listens on the host's private address, dials its own PD member as PD advertises it", () => {
+    const args = gatewayContainerArgs(plan.hosts[1], { ...wiring, networking: { kind: "host" } });
+    expect(args.networkMode).toBe("host");
+    expect(args.envs).toEqual(
+      expect.arrayContaining([
+        "TIKV_CVM_GATEWAY_LISTEN_HOST=10.0.1.12",
+        "TIKV_CVM_GATEWAY_PORT=2389",
+        "TIKV_CVM_GATEWAY_PD=https://10.0.1.12:2379",
+        `TIKV_CVM_GATEWAY_ALLOWED_CN=${CLUSTER_CN.client}`,
+      ]),
+    );
+    expect(gatewayEndpoints(plan.hosts)).toEqual(["10.0.1.11:2389", "10.0.1.12:2389", "10.0.1.13:2389"]);
+  });
+
+  test("on a shared engine: in its PD member's network namespace, reached at the member's alias", () => {
+    const local = planCluster(3, 3, { kind: "containers" }, true);
+    const args = gatewayContainerArgs(local.hosts[0], {
+      ...wiring,
+      networking: { kind: "bridge", network: "tikv-dev", namePrefix: "tikv-dev" },
+      pdContainerId: "abc123",
+    });
+    expect(args.networkMode).toBe("container:abc123");
+    expect(args.name).toBe("tikv-dev-pd1-gateway");
+    expect(args.envs).toEqual(
+      expect.arrayContaining(["TIKV_CVM_GATEWAY_LISTEN_HOST=0.0.0.0", "TIKV_CVM_GATEWAY_PD=https://pd1:2379"]),
+    );
+    expect(gatewayEndpoints(local.hosts)).toEqual(["pd1:2389", "pd2:2389", "pd3:2389"]);
+  });
+
+  test("the member key is uploaded for root alone, and no host without PD gets a gateway", () => {
+    const args = gatewayContainerArgs(plan.hosts[0], { ...wiring, networking: { kind: "host" } });
+    const uploads = args.uploads as { file: string; permissions: string }[];
+    expect(uploads.find((u) => u.file.endsWith("key.pem"))?.permissions).toBe("0400");
+    const storeOnly = planCluster(4, 3, listed(4), true);
+    expect(() => gatewayContainerArgs(storeOnly.hosts[3], { ...wiring, networking: { kind: "host" } })).toThrow(
+      /no PD member/,
+    );
+    expect(gatewayEndpoints(storeOnly.hosts)).toHaveLength(3);
+  });
 });
