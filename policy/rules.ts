@@ -4,10 +4,10 @@ import { RETAIN_LABEL } from "../lib/labels";
 import { operatorCidrProblems } from "../lib/operatorCidrs";
 import { TOKENS } from "../tencentcloud/bindings";
 
-/** SSH, Docker's API, PD client and peer, TiKV gRPC and status, Grafana. */
-export const PROTECTED_PORTS = [22, 2376, 2379, 2380, 20160, 20180, 3000];
-/** What the hosts open to their own VPC: PD client and peer, TiKV gRPC and status. */
-const CLUSTER_PORTS = [2379, 2380, 20160, 20180];
+/** SSH, Docker's API, PD client and peer, PD's client gateway, TiKV gRPC and status, Grafana. */
+export const PROTECTED_PORTS = [22, 2376, 2379, 2380, 2389, 20160, 20180, 3000];
+/** What the hosts open to their own VPC: PD client and peer, PD's client gateway, TiKV gRPC and status. */
+const CLUSTER_PORTS = [2379, 2380, 2389, 20160, 20180];
 
 interface RuleEntry {
   action?: string;
