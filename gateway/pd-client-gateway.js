@@ -353,6 +353,19 @@ function startGateway(options) {
     let trailers;
     /** @type {Buffer[]} */
     const body = [];
+    /**
+     * The call ends without PD's answer: UNAVAILABLE, which a TiKV client takes for a network
+     * error and retries, on another member if need be (pd client errs.IsNetworkError).
+     * @param {string} message
+     */
+    const lost = (message) => {
+      if (stream.destroyed || stream.writableEnded) return;
+      if (!stream.headersSent) refuse(GRPC.UNAVAILABLE, 502, message);
+      else {
+        trailers = { "grpc-status": String(GRPC.UNAVAILABLE), "grpc-message": encodeURIComponent(message) };
+        stream.end();
+      }
+    };
     call.on("response", (responseHeaders, flags) => {
       const out = Object.fromEntries(
         Object.entries(responseHeaders).filter(([k]) => !k.startsWith(":") || k === ":status"),
@@ -373,6 +386,11 @@ function startGateway(options) {
     });
     call.on("end", () => {
       if (stream.destroyed || !stream.headersSent || stream.writableEnded) return;
+      // A gRPC answer ends with its status in trailers; a stream PD reset or dropped ends without.
+      if (trailers === undefined) {
+        lost(`PD ${pd.host} ended the call without a status (HTTP/2 code ${call.rstCode ?? "none"})`);
+        return;
+      }
       if (members && body.length > 0) {
         try {
           stream.write(rewriteGrpcMessages(Buffer.concat(body), (m) => rewriteMembersResponse(m, rewrite)));
@@ -386,10 +404,12 @@ function startGateway(options) {
       const out = Object.fromEntries(Object.entries(trailers ?? {}).filter(([k]) => !k.startsWith(":")));
       stream.sendTrailers(Object.keys(out).length > 0 ? out : { "grpc-status": String(GRPC.INTERNAL) });
     });
-    call.on("error", (err) => {
-      if (!stream.headersSent) refuse(GRPC.UNAVAILABLE, 502, `PD ${pd.host}: ${err.message}`);
-      else if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
-    });
+    call.on("error", (err) => lost(`PD ${pd.host}: ${err.message}`));
+    // A PD that goes away (restart, crash, its connection dropped) closes its open streams with
+    // neither an error nor an end (Node destroys them without one), and PD sends a streaming
+    // call's headers only with its first message: without this a client's watch or a call in
+    // flight would wait for PD forever. After a whole answer the stream has ended by now.
+    call.on("close", () => lost(`PD ${pd.host} closed the call (HTTP/2 code ${call.rstCode ?? "none"})`));
     stream.on("close", () => {
       if (!call.closed) call.close(stream.rstCode || http2.constants.NGHTTP2_CANCEL);
     });

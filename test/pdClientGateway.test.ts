@@ -382,6 +382,130 @@ describeWithTools(["openssl"], "the gateway between a gRPC client and PD", () =>
   });
 });
 
+describeWithTools(["openssl"], "the gateway when its PD member goes away", () => {
+  const dir = tempDir("pd-gateway-lost");
+  const certs = material(dir);
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  /** A PD whose WatchGlobalConfig does `watch` and whose GetStore never answers; PD stops on `stop`. */
+  async function pdAndGateway(watch: (call: grpc.ServerWritableStream<Buffer, Buffer>, stop: () => void) => void) {
+    const pd = new grpc.Server();
+    const stop = () => pd.forceShutdown();
+    pd.addService(
+      {
+        WatchGlobalConfig: method("/pdpb.PD/WatchGlobalConfig", false, true),
+        GetStore: method("/pdpb.PD/GetStore", false, false),
+      },
+      {
+        WatchGlobalConfig: (call: grpc.ServerWritableStream<Buffer, Buffer>) => watch(call, stop),
+        GetStore: () => setTimeout(stop, 200),
+      },
+    );
+    const pdPort = await new Promise<number>((resolve, reject) =>
+      pd.bindAsync(
+        "127.0.0.1:0",
+        grpc.ServerCredentials.createSsl(
+          Buffer.from(certs.ca.certPem),
+          [{ private_key: Buffer.from(certs.member.keyPem), cert_chain: Buffer.from(certs.member.certPem) }],
+          true,
+        ),
+        (err, port) => (err ? reject(err) : resolve(port)),
+      ),
+    );
+    const port = await freePort();
+    const gateway = await startGateway({
+      listenHost: "127.0.0.1",
+      listenPort: port,
+      pdUrl: `https://127.0.0.1:${pdPort}`,
+      ca: certs.ca.certPem,
+      cert: certs.member.certPem,
+      key: certs.member.keyPem,
+      allowedCn: CLUSTER_CN.client,
+      log: () => undefined,
+    });
+    const client = new grpc.Client(
+      `127.0.0.1:${port}`,
+      grpc.credentials.createSsl(
+        Buffer.from(certs.ca.certPem),
+        Buffer.from(certs.client.keyPem),
+        Buffer.from(certs.client.certPem),
+      ),
+    );
+    return {
+      client,
+      close: () => {
+        client.close();
+        stop();
+        gateway.close();
+      },
+    };
+  }
+  // No deadline: PD client's watches (WatchGlobalConfig, meta storage Watch) set none, so only the
+  // gateway's answer can end them. Two seconds stand for "forever".
+  const outcome = (call: grpc.ClientReadableStream<Buffer>) =>
+    new Promise<grpc.status | "end" | "no answer">((resolve) => {
+      const timer = setTimeout(() => resolve("no answer"), 2000);
+      call.on("data", () => undefined);
+      call.on("error", (err: grpc.ServiceError) => (clearTimeout(timer), resolve(err.code)));
+      call.on("end", () => (clearTimeout(timer), resolve("end")));
+    });
+
+  test("a watch PD has sent nothing on yet (so no headers) ends UNAVAILABLE when PD stops", async () => {
+    const { client, close } = await pdAndGateway((_call, stop) => setTimeout(stop, 200));
+    try {
+      const call = client.makeServerStreamRequest(
+        "/pdpb.PD/WatchGlobalConfig",
+        passthrough.serialize,
+        passthrough.deserialize,
+        Buffer.alloc(0),
+      );
+      expect(await outcome(call)).toBe(grpc.status.UNAVAILABLE);
+    } finally {
+      close();
+    }
+  });
+
+  test("a watch PD has answered on ends UNAVAILABLE, not INTERNAL, when PD stops", async () => {
+    const { client, close } = await pdAndGateway((call, stop) => {
+      call.write(Buffer.from("event"));
+      setTimeout(stop, 200);
+    });
+    try {
+      const call = client.makeServerStreamRequest(
+        "/pdpb.PD/WatchGlobalConfig",
+        passthrough.serialize,
+        passthrough.deserialize,
+        Buffer.alloc(0),
+      );
+      expect(await outcome(call)).toBe(grpc.status.UNAVAILABLE);
+    } finally {
+      close();
+    }
+  });
+
+  test("a unary call in flight when PD stops is answered UNAVAILABLE", async () => {
+    const { client, close } = await pdAndGateway(() => undefined);
+    try {
+      const code = await new Promise<grpc.status | "no answer">((resolve) => {
+        const timer = setTimeout(() => resolve("no answer"), 2000);
+        client.makeUnaryRequest(
+          "/pdpb.PD/GetStore",
+          passthrough.serialize,
+          passthrough.deserialize,
+          Buffer.alloc(0),
+          (err) => {
+            clearTimeout(timer);
+            resolve(err ? err.code : grpc.status.OK);
+          },
+        );
+      });
+      expect(code).toBe(grpc.status.UNAVAILABLE);
+    } finally {
+      close();
+    }
+  });
+});
+
 // Keeps the gateway's file where the program uploads it from (components/pdClientGateway.ts).
 test("the gateway is one file that needs only Node", () => {
   const source = fs.readFileSync(path.join(__dirname, "..", "gateway", "pd-client-gateway.js"), "utf8");
