@@ -32,6 +32,8 @@ export default defineConfig(
         process: "readonly",
         console: "readonly",
         Buffer: "readonly",
+        // The PD client gateway (gateway/pd-client-gateway.js) parses PD's URLs with the global.
+        URL: "readonly",
       },
     },
     rules: { "@typescript-eslint/no-require-imports": "off" },
