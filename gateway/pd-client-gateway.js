@@ -63,6 +63,8 @@ const CLIENT_METHODS = Object.freeze({
 });
 
 const MEMBERS_PATH = "/pdpb.PD/GetMembers";
+/** The leader a follower is asked to forward to (tikv/pd client pkg/utils/grpcutil ForwardMetadataKey). */
+const FORWARDED_HOST = "pd-forwarded-host";
 
 /**
  * Whether a request path is one of the client's gRPC methods.
@@ -271,6 +273,17 @@ function startGateway(options) {
   const log = options.log ?? ((line) => process.stdout.write(`${new Date().toISOString()} ${line}\n`));
   const rewrite = gatewayUrlRewrite(options.listenPort);
   const pd = new URL(options.pdUrl);
+  /** A gateway's URL back to its member's (the same client port on every member). */
+  const pdUrlOf = (/** @type {string} */ url) => {
+    try {
+      const parsed = new URL(url);
+      if (parsed.port !== String(options.listenPort)) return url;
+      parsed.port = pd.port;
+      return parsed.toString().replace(/\/$/, "");
+    } catch {
+      return url;
+    }
+  };
   /** @type {http2.ClientHttp2Session | undefined} */
   let upstream;
   const session = () => {
@@ -341,6 +354,11 @@ function startGateway(options) {
       if (!HOP_HEADERS.has(k) && v !== undefined) forwarded[k] = v;
     }
     if (members) delete forwarded["grpc-accept-encoding"];
+    // With forwarding on (client-go's EnableForwarding), a client that cannot reach the leader asks
+    // a follower to forward, naming the leader by the URL GetMembers gave it: the leader's gateway.
+    // The follower dials it as the member, which no gateway admits; PD's own port does.
+    const forwardedHost = forwarded[FORWARDED_HOST];
+    if (typeof forwardedHost === "string") forwarded[FORWARDED_HOST] = pdUrlOf(forwardedHost);
     /** @type {http2.ClientHttp2Stream} */
     let call;
     try {

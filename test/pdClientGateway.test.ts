@@ -201,7 +201,9 @@ describeWithTools(["openssl"], "the gateway between a gRPC client and PD", () =>
   let pd: grpc.Server;
   let gateway: http2.Http2SecureServer;
   let gatewayPort: number;
+  let pdPort: number;
   const pdCallers: string[] = [];
+  const forwardedHosts: unknown[] = [];
   const logs: string[] = [];
 
   beforeAll(async () => {
@@ -232,6 +234,7 @@ describeWithTools(["openssl"], "the gateway between a gRPC client and PD", () =>
         },
         GetStore: (call: grpc.ServerUnaryCall<Buffer, Buffer>, done: grpc.sendUnaryData<Buffer>) => {
           caller(call);
+          forwardedHosts.push(...call.metadata.get("pd-forwarded-host"));
           done({ code: grpc.status.NOT_FOUND, details: "store 42 not found" });
         },
         AllocID: (call: grpc.ServerUnaryCall<Buffer, Buffer>, done: grpc.sendUnaryData<Buffer>) => {
@@ -240,7 +243,7 @@ describeWithTools(["openssl"], "the gateway between a gRPC client and PD", () =>
         },
       },
     );
-    const pdPort = await new Promise<number>((resolve, reject) =>
+    pdPort = await new Promise<number>((resolve, reject) =>
       pd.bindAsync(
         "127.0.0.1:0",
         grpc.ServerCredentials.createSsl(
@@ -324,6 +327,31 @@ describeWithTools(["openssl"], "the gateway between a gRPC client and PD", () =>
         code: grpc.status.NOT_FOUND,
         details: "store 42 not found",
       });
+    } finally {
+      client.close();
+    }
+  });
+
+  test("a call a follower is to forward names the leader's PD port, not its gateway's", async () => {
+    const client = clientOf(certs.client);
+    try {
+      forwardedHosts.length = 0;
+      // The leader's URL as GetMembers through a gateway gave it (pd client clients/tso/client.go,
+      // tryConnectToTSOWithProxy: BuildForwardContext(ctx, c.getLeaderURL())).
+      const metadata = new grpc.Metadata();
+      metadata.set("pd-forwarded-host", `https://10.0.0.2:${gatewayPort}`);
+      await new Promise<void>((resolve) =>
+        client.makeUnaryRequest(
+          "/pdpb.PD/GetStore",
+          passthrough.serialize,
+          passthrough.deserialize,
+          Buffer.alloc(0),
+          metadata,
+          () => resolve(),
+        ),
+      );
+      // The follower dials it as the member, which PD admits and a gateway does not.
+      expect(forwardedHosts).toEqual([`https://10.0.0.2:${pdPort}`]);
     } finally {
       client.close();
     }
