@@ -13,6 +13,7 @@
 // /sys and lose the cgroup mounts Docker needs.
 import { spawn } from "child_process";
 import * as fs from "fs";
+import * as net from "net";
 import * as path from "path";
 import { Issued, issue } from "../test/support/openssl";
 import type { RenderedSpecs } from "./render";
@@ -214,6 +215,43 @@ export function startInNamespace(netns: string, argv: readonly string[], logPath
   });
   child.unref();
   fs.closeSync(logFd);
+}
+
+/**
+ * Makes `port` on the loopback of a test host's namespace reachable on this process's loopback, as
+ * an engine's published ports are on a workstation (mode local publishes PD's client port on
+ * 127.0.0.1): each connection is piped through a node process in that namespace. Resolves once it
+ * listens; the returned function closes it and every connection.
+ */
+export async function forwardLoopback(netns: string, port: number): Promise<() => Promise<void>> {
+  const pipe =
+    `const s = require("net").connect(${port}, "127.0.0.1"); process.stdin.pipe(s); s.pipe(process.stdout); ` +
+    `s.on("error", () => process.exit(1)); s.on("close", () => process.exit(0));`;
+  const open = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    open.add(socket);
+    const child = spawn("nsenter", [`--net=/run/netns/${netns}`, process.execPath, "-e", pipe], {
+      stdio: ["pipe", "pipe", "ignore"],
+    });
+    socket.pipe(child.stdin);
+    child.stdout.pipe(socket);
+    child.stdin.on("error", () => undefined);
+    socket.on("error", () => child.kill());
+    socket.on("close", () => {
+      open.delete(socket);
+      child.kill();
+    });
+    child.on("exit", () => socket.destroy());
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", () => resolve());
+  });
+  return () =>
+    new Promise<void>((resolve) => {
+      for (const socket of open) socket.destroy();
+      server.close(() => resolve());
+    });
 }
 
 /** Kills every process in one of the test's namespaces and removes it. */

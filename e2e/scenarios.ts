@@ -22,7 +22,8 @@ import {
   writeMarker,
 } from "./cluster";
 import { ownTikvBuild } from "./builds";
-import { TestHost, TestHosts } from "./hosts";
+import { PORTS } from "../lib/topology";
+import { TestHost, TestHosts, forwardLoopback } from "./hosts";
 import { TestRegistry } from "./registry";
 import { CLIENT, DataPath } from "./dataPath";
 import { ImageSet, NODE_IMAGE, importImages } from "./images";
@@ -584,6 +585,10 @@ export async function localStack(world: World, timings: (label: string, ms: numb
   const stack = await E2EStack.open("e2e-local", path.join(world.stateDir, "local"), world.engineEnv, {
     DOCKER_HOST: engine.socket,
   });
+  // The engine runs in host 1's namespace, where mode local publishes PD's client port on loopback;
+  // on a workstation that loopback is the operator's own, where the rollout gates, the placement
+  // and the build reports reach PD.
+  const stopForward = await forwardLoopback(engine.netns, PORTS.pdClient);
   try {
     const committed = parse(fs.readFileSync(path.join(REPO, "Pulumi.local.yaml"), "utf8")) as {
       config: Record<string, unknown>;
@@ -616,6 +621,20 @@ export async function localStack(world: World, timings: (label: string, ms: numb
       stores.map((s) => s.store.address).sort(),
       ["tikv1:20160", "tikv2:20160", "tikv3:20160"],
       "local store addresses",
+    );
+    // What the program read from PD through the published port: the labels it set and the builds.
+    const placement = outputs.placement as { isolationLevel: string; storeLabels: Record<string, { zone?: string }> };
+    assertEqual(placement.isolationLevel, "host", "local isolation-level (one zone)");
+    assertEqual(
+      Object.values(placement.storeLabels).map((l) => l.zone),
+      ["local", "local", "local"],
+      "local stores' zone labels as PD reports them",
+    );
+    const builds = outputs.builds as { member: string; version?: string; reported?: string }[];
+    assertEqual(
+      builds.filter((b) => b.version === undefined).map((b) => `${b.member}: ${b.reported}`),
+      [],
+      "every local member's build, as PD reports it",
     );
     // The data path on the cluster's own network, through the same clientCommands.
     const started = Date.now();
@@ -674,6 +693,7 @@ export async function localStack(world: World, timings: (label: string, ms: numb
       .sort();
     assertEqual(volumes, names.map((n) => `${n}-data`).sort(), "local data volumes retained");
   } finally {
+    await stopForward();
     // Kept (TIKV_CVM_E2E_KEEP=1) only when it got that far; a failed run still cleans up.
     if (!(world.keepDir && fs.existsSync(path.join(world.keepDir, `keep-${stack.name}.sh`)))) await stack.dispose();
   }
