@@ -478,37 +478,34 @@ describeWithTools(["openssl"], "the gateway when its PD member goes away", () =>
       call.on("end", () => (clearTimeout(timer), resolve("end")));
     });
 
-  test("a watch PD has sent nothing on yet (so no headers) ends UNAVAILABLE when PD stops", async () => {
-    const { client, close } = await pdAndGateway((_call, stop) => setTimeout(stop, 200));
+  /** How a client's WatchGlobalConfig through the gateway ends, PD's side played by `onWatch`. */
+  const watchThrough = async (onWatch: Parameters<typeof pdAndGateway>[0]) => {
+    const { client, close } = await pdAndGateway(onWatch);
     try {
-      const call = client.makeServerStreamRequest(
-        "/pdpb.PD/WatchGlobalConfig",
-        passthrough.serialize,
-        passthrough.deserialize,
-        Buffer.alloc(0),
+      return await outcome(
+        client.makeServerStreamRequest(
+          "/pdpb.PD/WatchGlobalConfig",
+          passthrough.serialize,
+          passthrough.deserialize,
+          Buffer.alloc(0),
+        ),
       );
-      expect(await outcome(call)).toBe(grpc.status.UNAVAILABLE);
     } finally {
       close();
     }
+  };
+
+  test("a watch PD has sent nothing on yet (so no headers) ends UNAVAILABLE when PD stops", async () => {
+    expect(await watchThrough((_call, stop) => setTimeout(stop, 200))).toBe(grpc.status.UNAVAILABLE);
   });
 
   test("a watch PD has answered on ends UNAVAILABLE, not INTERNAL, when PD stops", async () => {
-    const { client, close } = await pdAndGateway((call, stop) => {
-      call.write(Buffer.from("event"));
-      setTimeout(stop, 200);
-    });
-    try {
-      const call = client.makeServerStreamRequest(
-        "/pdpb.PD/WatchGlobalConfig",
-        passthrough.serialize,
-        passthrough.deserialize,
-        Buffer.alloc(0),
-      );
-      expect(await outcome(call)).toBe(grpc.status.UNAVAILABLE);
-    } finally {
-      close();
-    }
+    expect(
+      await watchThrough((call, stop) => {
+        call.write(Buffer.from("event"));
+        setTimeout(stop, 200);
+      }),
+    ).toBe(grpc.status.UNAVAILABLE);
   });
 
   test("a unary call in flight when PD stops is answered UNAVAILABLE", async () => {
