@@ -195,6 +195,21 @@ const method = (name: string, requestStream: boolean, responseStream: boolean) =
   responseDeserialize: passthrough.deserialize,
 });
 
+/** Serves `pd` on loopback as a PD member does: the member certificate, client certificates required. */
+function servePd(pd: grpc.Server, certs: { ca: Issued; member: Issued }): Promise<number> {
+  return new Promise<number>((resolve, reject) =>
+    pd.bindAsync(
+      "127.0.0.1:0",
+      grpc.ServerCredentials.createSsl(
+        Buffer.from(certs.ca.certPem),
+        [{ private_key: Buffer.from(certs.member.keyPem), cert_chain: Buffer.from(certs.member.certPem) }],
+        true,
+      ),
+      (err, port) => (err ? reject(err) : resolve(port)),
+    ),
+  );
+}
+
 describeWithTools(["openssl"], "the gateway between a gRPC client and PD", () => {
   const dir = tempDir("pd-gateway");
   const certs = material(dir);
@@ -243,17 +258,7 @@ describeWithTools(["openssl"], "the gateway between a gRPC client and PD", () =>
         },
       },
     );
-    pdPort = await new Promise<number>((resolve, reject) =>
-      pd.bindAsync(
-        "127.0.0.1:0",
-        grpc.ServerCredentials.createSsl(
-          Buffer.from(certs.ca.certPem),
-          [{ private_key: Buffer.from(certs.member.keyPem), cert_chain: Buffer.from(certs.member.certPem) }],
-          true,
-        ),
-        (err, port) => (err ? reject(err) : resolve(port)),
-      ),
-    );
+    pdPort = await servePd(pd, certs);
     gatewayPort = await freePort();
     gateway = await startGateway({
       listenHost: "127.0.0.1",
@@ -277,6 +282,15 @@ describeWithTools(["openssl"], "the gateway between a gRPC client and PD", () =>
       `127.0.0.1:${gatewayPort}`,
       grpc.credentials.createSsl(Buffer.from(certs.ca.certPem), Buffer.from(who.keyPem), Buffer.from(who.certPem)),
     );
+  /** A client with `who`'s certificate for the length of `use`. */
+  const withClient = async (who: Issued, use: (client: grpc.Client) => Promise<void>) => {
+    const client = clientOf(who);
+    try {
+      await use(client);
+    } finally {
+      client.close();
+    }
+  };
   const unary = (client: grpc.Client, name: string) =>
     new Promise<Buffer>((resolve, reject) =>
       client.makeUnaryRequest(name, passthrough.serialize, passthrough.deserialize, Buffer.alloc(0), (err, res) =>
@@ -285,8 +299,7 @@ describeWithTools(["openssl"], "the gateway between a gRPC client and PD", () =>
     );
 
   test("a client's GetMembers reaches PD as the member and comes back pointing at the gateways", async () => {
-    const client = clientOf(certs.client);
-    try {
+    await withClient(certs.client, async (client) => {
       pdCallers.length = 0;
       const members = decode(await unary(client, "/pdpb.PD/GetMembers"));
       // The port the gateways listen on (the same on every host), the host PD advertised.
@@ -296,14 +309,11 @@ describeWithTools(["openssl"], "the gateway between a gRPC client and PD", () =>
       );
       expect(members.members.map((m) => m.peerUrls[0])).toEqual(answer.members.map((m) => m.peerUrls[0]));
       expect(pdCallers).toEqual([CLUSTER_CN.member]);
-    } finally {
-      client.close();
-    }
+    });
   });
 
   test("a bidirectional stream (Tso) carries many messages each way, untouched", async () => {
-    const client = clientOf(certs.client);
-    try {
+    await withClient(certs.client, async (client) => {
       const call = client.makeBidiStreamRequest("/pdpb.PD/Tso", passthrough.serialize, passthrough.deserialize);
       const got: string[] = [];
       const done = new Promise<void>((resolve, reject) => {
@@ -315,26 +325,20 @@ describeWithTools(["openssl"], "the gateway between a gRPC client and PD", () =>
       call.end();
       await done;
       expect(got).toEqual(["a#1", "b#2", "c#3"]);
-    } finally {
-      client.close();
-    }
+    });
   });
 
   test("PD's own errors reach the client with their code and message", async () => {
-    const client = clientOf(certs.client);
-    try {
+    await withClient(certs.client, async (client) => {
       await expect(unary(client, "/pdpb.PD/GetStore")).rejects.toMatchObject({
         code: grpc.status.NOT_FOUND,
         details: "store 42 not found",
       });
-    } finally {
-      client.close();
-    }
+    });
   });
 
   test("a call a follower is to forward names the leader's PD port, not its gateway's", async () => {
-    const client = clientOf(certs.client);
-    try {
+    await withClient(certs.client, async (client) => {
       forwardedHosts.length = 0;
       // The leader's URL as GetMembers through a gateway gave it (pd client clients/tso/client.go,
       // tryConnectToTSOWithProxy: BuildForwardContext(ctx, c.getLeaderURL())).
@@ -352,40 +356,29 @@ describeWithTools(["openssl"], "the gateway between a gRPC client and PD", () =>
       );
       // The follower dials it as the member, which PD admits and a gateway does not.
       expect(forwardedHosts).toEqual([`https://10.0.0.2:${pdPort}`]);
-    } finally {
-      client.close();
-    }
+    });
   });
 
   test("a store's call is refused without reaching PD", async () => {
-    const client = clientOf(certs.client);
-    try {
+    await withClient(certs.client, async (client) => {
       pdCallers.length = 0;
       await expect(unary(client, "/pdpb.PD/AllocID")).rejects.toMatchObject({ code: grpc.status.PERMISSION_DENIED });
       expect(pdCallers).toEqual([]);
-    } finally {
-      client.close();
-    }
+    });
   });
 
   test("the admin's certificate is not the client's: refused", async () => {
-    const client = clientOf(certs.admin);
-    try {
+    await withClient(certs.admin, async (client) => {
       await expect(unary(client, "/pdpb.PD/GetMembers")).rejects.toMatchObject({
         code: grpc.status.UNAUTHENTICATED,
       });
-    } finally {
-      client.close();
-    }
+    });
   });
 
   test("a client name from another CA gets no TLS session", async () => {
-    const client = clientOf(certs.stranger);
-    try {
+    await withClient(certs.stranger, async (client) => {
       await expect(unary(client, "/pdpb.PD/GetMembers")).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
-    } finally {
-      client.close();
-    }
+    });
   });
 
   test("PD's HTTP API is not offered to a client", async () => {
@@ -429,17 +422,7 @@ describeWithTools(["openssl"], "the gateway when its PD member goes away", () =>
         GetStore: () => setTimeout(stop, 200),
       },
     );
-    const pdPort = await new Promise<number>((resolve, reject) =>
-      pd.bindAsync(
-        "127.0.0.1:0",
-        grpc.ServerCredentials.createSsl(
-          Buffer.from(certs.ca.certPem),
-          [{ private_key: Buffer.from(certs.member.keyPem), cert_chain: Buffer.from(certs.member.certPem) }],
-          true,
-        ),
-        (err, port) => (err ? reject(err) : resolve(port)),
-      ),
-    );
+    const pdPort = await servePd(pd, certs);
     const port = await freePort();
     const gateway = await startGateway({
       listenHost: "127.0.0.1",
