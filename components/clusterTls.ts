@@ -27,9 +27,10 @@ const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
 /**
  * The cluster trust domain: its own CA, separate from the Docker CA (components/pki.ts), so no
  * certificate here opens a Docker API. It issues per host one certificate that PD and TiKV on it
- * both use (naming every address a peer or the operator dials), Prometheus's client certificate,
- * the cluster admin's (rollout gates and pd-ctl from the operator's machine) and, when Grafana is
- * public, Grafana's server certificate. Subjects carry the fixed common names PD and TiKV admit
+ * both use (naming every address a peer or the operator dials), as does PD's client gateway there,
+ * Prometheus's client certificate, the cluster admin's (rollout gates and pd-ctl from the
+ * operator's machine), one per application client (admitted by TiKV and the gateways, not PD) and,
+ * when Grafana is public, Grafana's server certificate. Subjects carry fixed common names
  * (`cert-allowed-cn`, lib/clusterConfig.ts), so scaling out changes no member's configuration.
  */
 export class ClusterTls extends pulumi.ComponentResource {

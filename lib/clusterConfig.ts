@@ -30,10 +30,10 @@ export const CLUSTER_CN = {
    * Every application client (config `clients`) shares this one name; the client's own name is in
    * the subject's organizational unit. TiKV's cert-allowed-cn is a set of Common Names, compared
    * with the peer certificate's CN alone (tikv/tikv v8.5 components/security/src/lib.rs,
-   * `check_common_name`), and PD's is the same list handed to etcd's TLS check on the CN
-   * (server/config/config.go GenEmbedEtcdConfig): so one fixed name is the only way a client can
-   * come or go without a new member config, i.e. without restarting every member. The cost:
-   * neither can tell clients apart or refuse one, so a client removed from `clients` stays
+   * `check_common_name`), and PD's client gateways admit this one name (lib/pdGateway.ts; PD
+   * itself does not: PD_ALLOWED_CN): so one fixed name is the only way a client can come or go
+   * without a new store config, i.e. without restarting every store. The cost: neither TiKV nor the
+   * gateways can tell clients apart or refuse one, so a client removed from `clients` stays
    * admitted until its certificate expires or the CA rotates (docs/security.md).
    */
   client: "tikv-cvm-client",

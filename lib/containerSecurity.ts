@@ -8,6 +8,8 @@
 //   takes a capability: root without CAP_DAC_OVERRIDE is bound by file modes like any user.
 // - Prometheus (user nobody, prom/prometheus's Dockerfile) and Grafana (uid 472, group 0,
 //   grafana/grafana's Dockerfile) bind 9090 and 3000 and write their own data directories.
+// - PD's client gateway (lib/pdGateway.ts): node's images run as root; it binds 2389 and writes
+//   nothing.
 // So every container drops every capability and may not gain privileges through setuid binaries.
 //
 // Key files: the Docker provider uploads files with a tar header that names no owner
@@ -26,7 +28,7 @@ export const CONTAINER_HARDENING = {
 /** Upload modes: certificates world-readable, keys readable by the owner (root) or by group 0. */
 export const FILE_MODES = {
   certificate: "0444",
-  /** A key read by the root process that owns it (PD, TiKV). */
+  /** A key read by the root process that owns it (PD, TiKV, PD's client gateway). */
   rootKey: "0400",
   /** A key read by a non-root process through group 0 (Prometheus, Grafana). */
   groupKey: "0440",

@@ -38,14 +38,17 @@ export interface MemoryBudget {
 export interface MemoryShare {
   /** Memory this PD + TiKV pair shares with `reserveMiB`, MiB. */
   readonly totalMiB: number;
-  /** Kept for everything else on the machine: OS, Docker, monitoring. */
+  /** Kept for everything else on the machine: OS, Docker, monitoring, PD's client gateway (with clients). */
   readonly reserveMiB: number;
   readonly runsPd: boolean;
   /** Of the reserve, the monitoring containers' caps on this host (0 elsewhere). */
   readonly monitoringMiB: number;
 }
 
-/** The OS, dockerd, containerd and page-cache headroom on a small Ubuntu host. */
+/**
+ * The OS, dockerd, containerd and page-cache headroom on a small Ubuntu host. With clients, PD's
+ * client gateway (lib/pdGateway.ts GATEWAY_MIB, 96) takes its cap out of it on each PD host.
+ */
 export const SYSTEM_RESERVE_MIB = 640;
 
 /**
@@ -220,7 +223,10 @@ export function reservedSpaceBytes(
   return { reserved, preallocated: Math.floor(reserved / 5) };
 }
 
-/** The caps of every container on one host's engine: its PD and TiKV, and monitoring where it runs. */
+/**
+ * The caps of its PD and TiKV, and monitoring where it runs, on one host's engine; index.ts adds PD's
+ * client gateway (lib/pdGateway.ts GATEWAY_MIB) on a PD host when clients exist.
+ */
 export function engineCapsMiB(share: MemoryShare, budget: MemoryBudget): number {
   return budget.pdContainerMiB + budget.tikvContainerMiB + share.monitoringMiB;
 }
