@@ -57,7 +57,8 @@ export class PdClientGateway extends pulumi.ComponentResource {
       caPem: args.caPem,
       certPem: args.memberCert.certPem,
       keyPem: pulumi.secret(args.memberCert.keyPem),
-      pdContainerId: args.networking.kind === "bridge" ? args.pdContainer.id : undefined,
+      pdNetworkMode:
+        args.networking.kind === "bridge" ? pulumi.interpolate`container:${args.pdContainer.id}` : undefined,
       instanceId: args.instanceId,
     });
     this.container = new docker.Container(name, containerArgs, {

@@ -44,8 +44,11 @@ export interface GatewayWiring {
   readonly caPem: pulumi.Input<string>;
   readonly certPem: pulumi.Input<string>;
   readonly keyPem: pulumi.Input<string>;
-  /** On a shared engine: the PD member's container id, whose network namespace the gateway joins. */
-  readonly pdContainerId?: pulumi.Input<string>;
+  /**
+   * On a shared engine: `container:<id>` of its PD member, whose network namespace the gateway
+   * joins (an Output: the component builds it with pulumi.interpolate).
+   */
+  readonly pdNetworkMode?: pulumi.Input<string>;
   /** A CVM made here: its instance id, so the gateway is recreated with the CVM (lib/labels.ts). */
   readonly instanceId?: pulumi.Input<string>;
 }
@@ -59,7 +62,7 @@ export interface GatewayWiring {
 export function gatewayContainerArgs(host: HostPlan, wiring: GatewayWiring): docker.ContainerArgs {
   if (host.pdName === undefined) throw new Error(`${host.name} runs no PD member and so no gateway`);
   const bridge = wiring.networking.kind === "bridge";
-  if (bridge && wiring.pdContainerId === undefined) throw new Error("a gateway on a shared engine needs its PD member");
+  if (bridge && wiring.pdNetworkMode === undefined) throw new Error("a gateway on a shared engine needs its PD member");
   const listenHost = bridge ? "0.0.0.0" : host.pdHost;
   return {
     name: gatewayName(wiring.networking, host.pdName),
@@ -74,7 +77,7 @@ export function gatewayContainerArgs(host: HostPlan, wiring: GatewayWiring): doc
       `TIKV_CVM_GATEWAY_ALLOWED_CN=${CLUSTER_CN.client}`,
       `TIKV_CVM_GATEWAY_TLS_DIR=${GATEWAY_DIR}`,
     ],
-    ...(bridge ? { networkMode: `container:${wiring.pdContainerId}` } : { networkMode: "host" }),
+    networkMode: bridge ? wiring.pdNetworkMode : "host",
     memory: GATEWAY_MIB,
     memorySwap: GATEWAY_MIB,
     cpuShares: GATEWAY_CPU_SHARES,

@@ -229,6 +229,16 @@ describe.each([
     });
     afterEach(() => fs.rmSync(scratch, { recursive: true, force: true }));
 
+    test("a gateway beside each PD member: on the host's network, or in its member's network namespace", () => {
+      for (const n of [1, 2, 3]) {
+        const container = (name: string) =>
+          run.resources.find((r) => r.type === "docker:index/container:Container" && r.name === name)!;
+        const gateway = container(`tikv-dev-cluster-pd${n}-gateway`);
+        const pd = container(`tikv-dev-cluster-pd${n}`);
+        expect([n, gateway.inputs.networkMode]).toEqual([n, mode === "local" ? `container:${pd.id}` : "host"]);
+      }
+    });
+
     function shell(command: string, extraEnv: Record<string, string> = {}) {
       const home = path.join(scratch, "home");
       const bin = path.join(scratch, "bin");

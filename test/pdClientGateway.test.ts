@@ -549,7 +549,7 @@ describe("the gateway's container", () => {
     const args = gatewayContainerArgs(local.hosts[0], {
       ...wiring,
       networking: { kind: "bridge", network: "tikv-dev", namePrefix: "tikv-dev" },
-      pdContainerId: "abc123",
+      pdNetworkMode: "container:abc123",
     });
     expect(args.networkMode).toBe("container:abc123");
     expect(args.name).toBe("tikv-dev-pd1-gateway");
