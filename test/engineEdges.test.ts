@@ -2,6 +2,8 @@
 // `dependencies`): what each resource waits for before it is created or changed. Each edge here
 // is one the deployment relies on and that no resource input alone would reveal.
 import { DeclaredDependencies, ProgramRun, byName, ofType, runProgram } from "./support/harness";
+import { PORTS } from "../lib/topology";
+import { portCovers } from "../policy/rules";
 
 const INSTANCE = "tencentcloud:index/instance:Instance";
 
@@ -82,4 +84,11 @@ test("each host's Docker provider waits for that host's readiness, and everythin
       true,
     ]);
   }
+});
+
+test("PD's client gateways are open to the VPC and to nothing else", () => {
+  const [rules] = ofType(run, "tencentcloud:index/securityGroupRuleSet:SecurityGroupRuleSet");
+  const ingresses = rules.inputs.ingresses as { action: string; cidrBlock?: string; port?: string }[];
+  const admitting = ingresses.filter((r) => r.action === "ACCEPT" && portCovers(r.port, PORTS.pdClientGateway));
+  expect(admitting.map((r) => r.cidrBlock)).toEqual(["10.0.0.0/16"]);
 });

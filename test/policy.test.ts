@@ -165,6 +165,7 @@ describe("admin-ports-operator-networks-only: the operatorCidrs rules, on what t
 
   const cases: { label: string; rules: unknown[]; match: RegExp }[] = [
     { label: "the whole internet", rules: [operator("0.0.0.0/0")], match: /whole internet/ },
+    { label: "PD's client gateway to the internet", rules: [operator("0.0.0.0/0", "2389")], match: /whole internet/ },
     {
       label: "the internet in two halves",
       rules: [operator("0.0.0.0/1"), operator("128.0.0.0/1")],
